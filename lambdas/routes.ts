@@ -1,0 +1,70 @@
+/**
+ * The one route table. The CDK stack wires each route to its function's integration and the
+ * local server dispatches by it, so the deployed API and `npm start` cannot drift apart.
+ * Each handler file declares a handler for every route of its function (checked by the type
+ * `RouteHandlers<'token'>` etc.).
+ */
+export type FunctionName = 'token' | 'management';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  /** API Gateway v2 path syntax: `/api/v2/users/{id}` */
+  readonly path: string;
+  readonly fn: FunctionName;
+}
+
+export const routes = [
+  // OAuth / OIDC (token function)
+  { method: 'POST', path: '/oauth/token', fn: 'token' },
+  { method: 'POST', path: '/oauth/revoke', fn: 'token' },
+  { method: 'GET', path: '/userinfo', fn: 'token' },
+  { method: 'POST', path: '/userinfo', fn: 'token' },
+  { method: 'GET', path: '/.well-known/openid-configuration', fn: 'token' },
+  { method: 'GET', path: '/.well-known/jwks.json', fn: 'token' },
+] as const satisfies readonly RouteDefinition[];
+
+export type Route = (typeof routes)[number];
+export type RouteKey<F extends FunctionName = FunctionName> = Extract<Route, { fn: F }> extends infer R
+  ? R extends { method: infer M extends string; path: infer P extends string }
+    ? `${M} ${P}`
+    : never
+  : never;
+
+export function routeKey(route: RouteDefinition): string {
+  return `${route.method} ${route.path}`;
+}
+
+export function routesOf(fn: FunctionName): readonly RouteDefinition[] {
+  return routes.filter((r) => r.fn === fn);
+}
+
+/** Matches a concrete request path against the table (API Gateway v2 `{param}` segments). */
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: RouteDefinition; pathParameters: Record<string, string> } | undefined {
+  const segments = path.split('/');
+  for (const route of routes as readonly RouteDefinition[]) {
+    if (route.method !== method.toUpperCase()) continue;
+    const pattern = route.path.split('/');
+    if (pattern.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < pattern.length; i++) {
+      const p = pattern[i];
+      const s = segments[i];
+      if (p.startsWith('{') && p.endsWith('}')) {
+        if (s === '') { ok = false; break; }
+        try { params[p.slice(1, -1)] = decodeURIComponent(s); } catch { ok = false; break; }
+      } else if (p !== s) { ok = false; break; }
+    }
+    if (ok) return { route, pathParameters: params };
+  }
+  return undefined;
+}
+
+/** Whether some route exists for this path under another method (for 405 vs 404). */
+export function pathExists(path: string): boolean {
+  return ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'].some((m) => matchRoute(m, path));
+}
