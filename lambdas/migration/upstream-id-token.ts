@@ -1,0 +1,123 @@
+/**
+ * Verifies id_tokens issued by the upstream Auth0 tenant (RS256, issuer with the trailing
+ * slash, audience = the upstream client id) against the tenant's JWKS, which is fetched with
+ * the injected fetch and cached per jwks_uri for 10 minutes. An unknown `kid` (key rotation)
+ * triggers one early refetch, at most once per minute per jwks_uri.
+ */
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { isLoopbackHttpAllowed } from './upstream-client.js';
+
+export type IdTokenVerification =
+  | { ok: true; claims: JWTPayload & { sub: string } }
+  | { ok: false; reason: 'invalid_token' | 'jwks_unavailable' | 'insecure_endpoint'; detail?: string };
+
+export interface IdTokenExpectations {
+  issuer: string;
+  audience: string;
+  jwksUri: string;
+}
+
+export interface UpstreamIdTokenVerifierOptions {
+  fetch: typeof fetch;
+  now?: () => number;
+  /** True only when running locally: allows an http:// jwks_uri on a loopback host. */
+  allowLoopbackHttp?: boolean;
+  jwksCacheMs?: number;
+  jwksTimeoutMs?: number;
+  /** Seconds of clock skew accepted on exp/iat/nbf, as Auth0's SDKs do. */
+  clockToleranceSeconds?: number;
+}
+
+export interface UpstreamIdTokenVerifier {
+  verify(idToken: string, expected: IdTokenExpectations): Promise<IdTokenVerification>;
+}
+
+const TEN_MINUTES_MS = 10 * 60_000;
+const MIN_REFETCH_INTERVAL_MS = 60_000;
+
+interface CachedJwks {
+  keys: JSONWebKeySet;
+  fetchedAt: number;
+}
+
+export function createUpstreamIdTokenVerifier(opts: UpstreamIdTokenVerifierOptions): UpstreamIdTokenVerifier {
+  const now = opts.now ?? Date.now;
+  const cacheMs = opts.jwksCacheMs ?? TEN_MINUTES_MS;
+  const timeoutMs = opts.jwksTimeoutMs ?? 2500;
+  const clockTolerance = opts.clockToleranceSeconds ?? 60;
+  const cache = new Map<string, CachedJwks>();
+  const inFlight = new Map<string, Promise<CachedJwks | undefined>>();
+
+  async function download(jwksUri: string): Promise<CachedJwks | undefined> {
+    try {
+      const response = await opts.fetch(jwksUri, {
+        headers: { accept: 'application/json' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (response.status !== 200) return undefined;
+      const body = (await response.json()) as unknown;
+      if (!isJwks(body)) return undefined;
+      const entry = { keys: body, fetchedAt: now() };
+      cache.set(jwksUri, entry);
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  function load(jwksUri: string): Promise<CachedJwks | undefined> {
+    const running = inFlight.get(jwksUri);
+    if (running) return running;
+    const started = download(jwksUri).finally(() => inFlight.delete(jwksUri));
+    inFlight.set(jwksUri, started);
+    return started;
+  }
+
+  async function jwksFor(jwksUri: string): Promise<CachedJwks | undefined> {
+    const cached = cache.get(jwksUri);
+    if (cached && now() - cached.fetchedAt < cacheMs) return cached;
+    return (await load(jwksUri)) ?? cached; // a stale set beats none while the tenant's JWKS is down
+  }
+
+  async function verifyWith(idToken: string, keys: JSONWebKeySet, expected: IdTokenExpectations): Promise<IdTokenVerification> {
+    try {
+      const { payload } = await jwtVerify(idToken, createLocalJWKSet(keys), {
+        issuer: expected.issuer,
+        audience: expected.audience,
+        algorithms: ['RS256'],
+        currentDate: new Date(now()),
+        clockTolerance,
+      });
+      if (typeof payload.sub !== 'string' || payload.sub === '') {
+        return { ok: false, reason: 'invalid_token', detail: 'missing_sub' };
+      }
+      return { ok: true, claims: payload as JWTPayload & { sub: string } };
+    } catch (err) {
+      return { ok: false, reason: 'invalid_token', detail: err instanceof errors.JOSEError ? err.code : 'unreadable' };
+    }
+  }
+
+  return {
+    async verify(idToken, expected) {
+      if (!isLoopbackHttpAllowed(expected.jwksUri, opts.allowLoopbackHttp ?? false)) {
+        return { ok: false, reason: 'insecure_endpoint' };
+      }
+      const jwks = await jwksFor(expected.jwksUri);
+      if (!jwks) return { ok: false, reason: 'jwks_unavailable' };
+      const first = await verifyWith(idToken, jwks.keys, expected);
+      const keyMissing = !first.ok && first.detail === 'ERR_JWKS_NO_MATCHING_KEY';
+      if (!keyMissing || now() - jwks.fetchedAt < MIN_REFETCH_INTERVAL_MS) return first;
+      const refreshed = await load(expected.jwksUri);
+      return refreshed ? verifyWith(idToken, refreshed.keys, expected) : first;
+    },
+  };
+}
+
+function isJwks(value: unknown): value is JSONWebKeySet {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as { keys?: unknown }).keys)
+  );
+}
