@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import type { Deps } from '../../lambdas/deps.js';
+import { createUser } from '../../lambdas/identity/create-user.js';
+import { hashClientSecret } from '../../lambdas/oauth/client-auth.js';
+import { PASSWORD_REALM_GRANT } from '../../lambdas/oauth/password-grant.js';
+import { isConditionalCheckFailed } from '../../lambdas/store/dynamo-client.js';
+import {
+  defaultTenantSettings,
+  newClientRecord,
+  newClientSecret,
+  newDatabaseConnection,
+  randomAlnum,
+} from '../../lambdas/store/defaults.js';
+
+export const MANAGEMENT_SCOPES = [
+  'read:users', 'create:users', 'update:users', 'delete:users',
+  'read:connections', 'create:connections', 'update:connections', 'delete:connections',
+  'read:clients', 'create:clients', 'update:clients', 'delete:clients',
+  'read:client_grants', 'create:client_grants', 'update:client_grants', 'delete:client_grants',
+  'read:logs', 'read:hooks', 'create:hooks', 'update:hooks', 'delete:hooks',
+  'read:migration_sources', 'create:migration_sources', 'update:migration_sources', 'delete:migration_sources',
+  'create:users_imports', 'read:users_imports',
+];
+
+/** The credentials of a seeded dev tenant, printed by `npm start` and used by the tests. */
+export interface DevCredentials {
+  tenant: string;
+  connection: { id: string; name: string };
+  webClient: { client_id: string; client_secret: string };
+  spaClient: { client_id: string };
+  machineClient: { client_id: string; client_secret: string };
+  demoUser: { email: string; password: string; user_id: string };
+  api: { identifier: string };
+}
+
+/**
+ * Seeds a dev tenant: a database connection `Username-Password-Authentication`, a regular web
+ * client (password, password-realm, refresh; rotating refresh tokens), a SPA client, a machine
+ * client with a grant for the Management API, an API, and a demo user. Returns undefined when
+ * the tenant already exists (the first start's credentials are kept by the caller).
+ */
+export async function seedDevTenant(deps: Deps, tenant: string, opts: { demoPassword?: string } = {}): Promise<DevCredentials | undefined> {
+  const now = new Date(deps.now()).toISOString();
+  try {
+    await deps.tenantConfigs.putSettings(
+      { ...defaultTenantSettings(tenant, 'Dev tenant'), default_audience: undefined },
+      { mustNotExist: true },
+    );
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return undefined;
+    throw err;
+  }
+  const webSecret = newClientSecret();
+  const web = newClientRecord({
+    name: 'Dev Web App',
+    app_type: 'regular_web',
+    client_secret_hash: hashClientSecret(webSecret),
+    grant_types: ['password', PASSWORD_REALM_GRANT, 'refresh_token', 'authorization_code'],
+    refresh_token: { rotation_type: 'rotating', expiration_type: 'expiring', leeway: 0, infinite_token_lifetime: false, infinite_idle_token_lifetime: false },
+    callbacks: ['http://localhost:3000/callback'],
+    now,
+  });
+  const spa = newClientRecord({
+    name: 'Dev SPA',
+    app_type: 'spa',
+    grant_types: ['authorization_code', 'refresh_token', 'password', PASSWORD_REALM_GRANT],
+    refresh_token: { rotation_type: 'rotating', expiration_type: 'expiring', leeway: 30, infinite_token_lifetime: false, infinite_idle_token_lifetime: false },
+    now,
+  });
+  const machineSecret = newClientSecret();
+  const machine = newClientRecord({
+    name: 'Dev Management Client',
+    app_type: 'non_interactive',
+    client_secret_hash: hashClientSecret(machineSecret),
+    now,
+  });
+  const connection = newDatabaseConnection({
+    name: 'Username-Password-Authentication',
+    enabled_clients: [web.client_id, spa.client_id],
+    now,
+  });
+  const api = { id: randomAlnum(24), identifier: 'https://api.dev.local/', name: 'Dev API', scopes: [{ value: 'read:things' }, { value: 'write:things' }] };
+  const repo = deps.tenantConfigs;
+  await repo.putClient(tenant, web);
+  await repo.putClient(tenant, spa);
+  await repo.putClient(tenant, machine);
+  await repo.putConnection(tenant, connection);
+  await repo.putResourceServer(tenant, api);
+  await repo.putClientGrant(tenant, { id: `cgr_${randomAlnum(16)}`, client_id: machine.client_id, audience: '/api/v2/', scope: MANAGEMENT_SCOPES });
+  await repo.putClientGrant(tenant, { id: `cgr_${randomAlnum(16)}`, client_id: machine.client_id, audience: api.identifier, scope: ['read:things'] });
+  deps.tenantConfigCache.invalidate(tenant);
+  const password = opts.demoPassword ?? `Demo-${randomBytes(9).toString('base64url')}`;
+  const created = await createUser(deps, {
+    tenant,
+    connection,
+    profile: { email: 'demo@example.com', email_verified: true, name: 'Demo User', nickname: 'demo' },
+    password,
+  });
+  if (created.outcome === 'identifier_taken') throw new Error('demo user could not be created');
+  return {
+    tenant,
+    connection: { id: connection.id, name: connection.name },
+    webClient: { client_id: web.client_id, client_secret: webSecret },
+    spaClient: { client_id: spa.client_id },
+    machineClient: { client_id: machine.client_id, client_secret: machineSecret },
+    demoUser: { email: 'demo@example.com', password, user_id: created.user.user_id },
+    api: { identifier: api.identifier },
+  };
+}

@@ -1,0 +1,88 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createTokenHandler } from '../../lambdas/handlers/create-token-handler.js';
+import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js';
+import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
+import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
+import { createDocumentClient, type RoundTripCounter } from '../../lambdas/store/dynamo-client.js';
+import { DEFAULT_TABLE_NAME } from '../../lambdas/store/table.js';
+import type { FunctionName } from '../../lambdas/routes.js';
+import { apiGatewayListener, type LambdaHandler } from './api-gateway-adapter.js';
+import { ensureTable, startEmbeddedEngine } from './embedded-engine.js';
+import { seedDevTenant, type DevCredentials } from './seed.js';
+
+export interface LocalServerOptions {
+  /** 0 picks a free port (tests). */
+  port?: number;
+  /** Persist the table and secrets here; in memory when absent. */
+  dataDir?: string;
+  tenant?: string;
+  sink?: LogSink;
+  config?: Partial<ServiceConfig>;
+  fetch?: typeof fetch;
+  now?: () => number;
+  demoPassword?: string;
+  /** Counts DynamoDB round trips (benchmarks). */
+  counter?: RoundTripCounter;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  deps: Deps;
+  credentials: DevCredentials;
+  close(): Promise<void>;
+}
+
+/**
+ * The local service: the same Lambda handlers behind node:http (API Gateway v2 events), on the
+ * embedded engine and the local secret store, with a seeded dev tenant. Listens on 127.0.0.1.
+ */
+export async function startLocalServer(opts: LocalServerOptions = {}): Promise<LocalServer> {
+  const tenant = opts.tenant ?? 'default';
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const engine = await startEmbeddedEngine({ path: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
+  await ensureTable(engine.endpoint, DEFAULT_TABLE_NAME);
+  const db = createDocumentClient({ endpoint: engine.endpoint, counter: opts.counter });
+  const deps = createDeps({
+    db,
+    tableName: DEFAULT_TABLE_NAME,
+    secrets: createLocalSecretStore(opts.dataDir ? join(opts.dataDir, 'secrets.json') : undefined),
+    sink: opts.sink ?? createStdoutSink('auth-local'),
+    config: { defaultTenant: tenant, allowLoopbackHttp: true, ...opts.config },
+    fetch: opts.fetch,
+    now: opts.now,
+  });
+
+  const credentialsFile = opts.dataDir ? join(opts.dataDir, 'dev-credentials.json') : undefined;
+  let credentials = await seedDevTenant(deps, tenant, { demoPassword: opts.demoPassword });
+  if (credentials && credentialsFile) writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  if (!credentials && credentialsFile) credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as DevCredentials;
+  if (!credentials) throw new Error('the tenant exists but its dev credentials are unknown');
+
+  const handlers: Partial<Record<FunctionName, LambdaHandler>> = {
+    token: createTokenHandler(deps) as unknown as LambdaHandler,
+  };
+  const server: Server = createServer(apiGatewayListener(handlers));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    deps,
+    credentials,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      db.destroy();
+      await engine.close();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RegistrationHooks } from './identity/create-user.js';
+import type { PasswordFallback } from './identity/password-login.js';
+import type { LogSink } from './logs/log-sink.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import { createLockoutRepository, type LockoutRepository } from './store/lockout-repository.js';
+import { createRefreshTokenRepository, type RefreshTokenRepository } from './store/refresh-token-repository.js';
+import {
+  createTenantConfigCache,
+  createTenantConfigRepository,
+  type TenantConfigCache,
+  type TenantConfigRepository,
+} from './store/tenant-config-repository.js';
+import { createUsersRepository, type UsersRepository } from './store/users-repository.js';
+import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
+
+export interface ServiceConfig {
+  /** Tenant served for hosts that map to no tenant. */
+  defaultTenant: string;
+  /** Plain-http loopback upstreams are accepted only when running locally. */
+  allowLoopbackHttp: boolean;
+  upstreamTimeoutMs: number;
+  upstreamBudgetMs: number;
+  bcryptCost: number;
+  /** How long a process keeps a tenant's configuration before reading it again. */
+  configCacheMs: number;
+  maxBodyBytes: number;
+}
+
+export const defaultServiceConfig: ServiceConfig = {
+  defaultTenant: 'default',
+  allowLoopbackHttp: false,
+  upstreamTimeoutMs: 2500,
+  upstreamBudgetMs: 4500,
+  bcryptCost: 10,
+  configCacheMs: 5000,
+  maxBodyBytes: 64 * 1024,
+};
+
+export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) ? Number(v) : d);
+  return {
+    defaultTenant: env.DEFAULT_TENANT || defaultServiceConfig.defaultTenant,
+    allowLoopbackHttp: false,
+    upstreamTimeoutMs: num(env.UPSTREAM_TIMEOUT_MS, defaultServiceConfig.upstreamTimeoutMs),
+    upstreamBudgetMs: num(env.UPSTREAM_BUDGET_MS, defaultServiceConfig.upstreamBudgetMs),
+    bcryptCost: num(env.BCRYPT_COST, defaultServiceConfig.bcryptCost),
+    configCacheMs: num(env.CONFIG_CACHE_MS, defaultServiceConfig.configCacheMs),
+    maxBodyBytes: num(env.MAX_BODY_BYTES, defaultServiceConfig.maxBodyBytes),
+  };
+}
+
+/** Everything domain code needs from the outside world, passed as arguments (no module state). */
+export interface Deps {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+  secrets: SecretStore;
+  sink: LogSink;
+  now: () => number;
+  fetch: typeof fetch;
+  config: ServiceConfig;
+  tenantConfigs: TenantConfigRepository;
+  tenantConfigCache: TenantConfigCache;
+  users: UsersRepository;
+  lockouts: LockoutRepository;
+  refreshTokens: RefreshTokenRepository;
+  signingKeys: SigningKeyProvider;
+  /** host → tenant, cached for a minute (custom domains change rarely). */
+  domainCache: Map<string, { tenant: string | undefined; at: number }>;
+  /** Upstream fallback for password logins without a local password (import mode). */
+  passwordFallback?: PasswordFallback;
+  /** Upstream redemption of refresh tokens this service did not issue (migration sources). */
+  foreignRefreshToken?: ForeignRefreshTokenHandler;
+  /** Registration hooks every user creation runs (pre may deny or add metadata). */
+  registrationHooks?: RegistrationHooks;
+}
+
+/** Answers a refresh grant whose token this service did not issue; undefined: not handled. */
+export type ForeignRefreshTokenHandler = (
+  deps: Deps,
+  ctx: import('./http/tenant-context.js').TenantContext,
+  p: { client: import('./store/records.js').ClientRecord; refreshToken: string; scope?: string },
+) => Promise<import('./oauth/issue-tokens.js').TokenResponse | undefined>;
+
+export function createDeps(p: {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+  secrets: SecretStore;
+  sink: LogSink;
+  config?: Partial<ServiceConfig>;
+  now?: () => number;
+  fetch?: typeof fetch;
+  passwordFallback?: PasswordFallback;
+  foreignRefreshToken?: ForeignRefreshTokenHandler;
+  registrationHooks?: RegistrationHooks;
+}): Deps {
+  const config = { ...defaultServiceConfig, ...p.config };
+  const now = p.now ?? Date.now;
+  return {
+    db: p.db,
+    tableName: p.tableName,
+    secrets: p.secrets,
+    sink: p.sink,
+    now,
+    fetch: p.fetch ?? globalThis.fetch,
+    config,
+    tenantConfigs: createTenantConfigRepository(p.db, p.tableName),
+    tenantConfigCache: createTenantConfigCache({ ttlMs: config.configCacheMs, now }),
+    users: createUsersRepository(p.db, p.tableName),
+    lockouts: createLockoutRepository(p.db, p.tableName),
+    refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
+    signingKeys: createSigningKeyProvider(p.secrets),
+    domainCache: new Map(),
+    passwordFallback: p.passwordFallback,
+    foreignRefreshToken: p.foreignRefreshToken,
+    registrationHooks: p.registrationHooks,
+  };
+}

@@ -1,0 +1,46 @@
+import middy from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpRouterHandler from '@middy/http-router';
+import httpUrlEncodeBodyParser from '@middy/http-urlencode-body-parser';
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { Deps } from '../deps.js';
+import type { HttpEvent } from '../http/event.js';
+import { bodyLimit, oauthErrorResponses } from '../http/oauth-middleware.js';
+import type { HttpResponse } from '../http/responses.js';
+import { discoveryEndpoint, jwksEndpoint } from '../oauth/discovery.js';
+import { revokeEndpoint } from '../oauth/revoke.js';
+import { tokenEndpoint } from '../oauth/token-endpoint.js';
+import { userinfoEndpoint } from '../oauth/userinfo.js';
+import { routesOf, type RouteKey } from '../routes.js';
+
+type Endpoint = (deps: Deps, event: HttpEvent) => Promise<HttpResponse>;
+
+/** Every route of the token function, by route key (the type makes the table exhaustive). */
+export const tokenEndpoints: Record<RouteKey<'token'>, Endpoint> = {
+  'POST /oauth/token': tokenEndpoint,
+  'POST /oauth/revoke': revokeEndpoint,
+  'GET /userinfo': userinfoEndpoint,
+  'POST /userinfo': userinfoEndpoint,
+  'GET /.well-known/openid-configuration': discoveryEndpoint,
+  'GET /.well-known/jwks.json': jwksEndpoint,
+};
+
+/** The token function: middy, body parsers, OAuth error shaping, and the router. No logic. */
+export function createTokenHandler(deps: Deps) {
+  const router = httpRouterHandler({
+    routes: routesOf('token').map((route) => ({
+      method: route.method,
+      path: route.path,
+      handler: (event: HttpEvent) => tokenEndpoints[`${route.method} ${route.path}` as RouteKey<'token'>](deps, event),
+    })),
+    notFoundResponse: () => {
+      throw Object.assign(new Error('Not found'), { statusCode: 404 });
+    },
+  } as never);
+  return middy<HttpEvent, APIGatewayProxyResultV2>()
+    .use(oauthErrorResponses(deps.sink))
+    .use(bodyLimit(deps.config.maxBodyBytes))
+    .use(httpJsonBodyParser({ disableContentTypeError: true }))
+    .use(httpUrlEncodeBodyParser({ disableContentTypeError: true }))
+    .handler(router as never);
+}

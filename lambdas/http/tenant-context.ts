@@ -1,0 +1,52 @@
+import type { Deps } from '../deps.js';
+import { createRequestLog, type RequestLog } from '../logs/request-log.js';
+import type { TenantConfig } from '../store/tenant-config-repository.js';
+import { clientIp, header, issuerOf, type HttpEvent } from './event.js';
+
+const DOMAIN_CACHE_MS = 60_000;
+
+/** What every request handler knows about the request's tenant and caller. */
+export interface TenantContext {
+  tenant: string;
+  config: TenantConfig;
+  issuer: string;
+  host: string;
+  ip?: string;
+  userAgent?: string;
+  log: RequestLog;
+}
+
+export class UnknownTenantError extends Error {
+  constructor() {
+    super('No tenant is configured for this domain');
+    this.name = 'UnknownTenantError';
+  }
+}
+
+async function tenantOfHost(deps: Deps, host: string): Promise<string> {
+  const bareHost = host.replace(/:\d+$/, '');
+  const cached = deps.domainCache.get(bareHost);
+  if (cached && deps.now() - cached.at < DOMAIN_CACHE_MS) return cached.tenant ?? deps.config.defaultTenant;
+  const tenant = await deps.tenantConfigs.tenantOfDomain(bareHost);
+  deps.domainCache.set(bareHost, { tenant, at: deps.now() });
+  return tenant ?? deps.config.defaultTenant;
+}
+
+/** Resolves the tenant from the request's host (custom domain mapping, else the default tenant). */
+export async function resolveTenantContext(deps: Deps, event: HttpEvent): Promise<TenantContext> {
+  const { host, issuer } = issuerOf(event);
+  const tenant = await tenantOfHost(deps, host);
+  const config = await deps.tenantConfigCache.get(tenant, deps.tenantConfigs.load);
+  if (!config) throw new UnknownTenantError();
+  const ip = clientIp(event);
+  const userAgent = header(event, 'user-agent');
+  return {
+    tenant,
+    config,
+    issuer,
+    host,
+    ip,
+    userAgent,
+    log: createRequestLog({ db: deps.db, tableName: deps.tableName, sink: deps.sink, now: deps.now, tenant, ip, userAgent }),
+  };
+}

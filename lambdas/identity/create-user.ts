@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import type { Deps } from '../deps.js';
+import type { ConnectionRecord, UserRecord } from '../store/records.js';
+import type { CreateUserOutcome } from '../store/users-repository.js';
+import { hashPassword } from './passwords.js';
+
+export interface NewUserProfile {
+  /** Keep an existing id (e.g. the upstream `sub`, `auth0|abc…`); generated when absent. */
+  user_id?: string;
+  email?: string;
+  email_verified?: boolean;
+  username?: string;
+  name?: string;
+  nickname?: string;
+  given_name?: string;
+  family_name?: string;
+  picture?: string;
+  phone_number?: string;
+  app_metadata?: Record<string, unknown>;
+  user_metadata?: Record<string, unknown>;
+  upstream_profile?: Record<string, unknown>;
+  blocked?: boolean;
+}
+
+export function newDatabaseUserId(): string {
+  return `auth0|${randomBytes(12).toString('hex')}`;
+}
+
+/** Hooks around user creation (registration hooks); set by the Management API's hooks module. */
+export interface RegistrationHooks {
+  /** May deny the creation (throws) or return metadata to merge into the new user. */
+  pre(deps: Deps, tenant: string, user: UserRecord): Promise<Partial<Pick<UserRecord, 'app_metadata' | 'user_metadata'>> | void>;
+  /** Runs after the user exists; a failure is logged by the hook runner and never fails creation. */
+  post(deps: Deps, tenant: string, user: UserRecord): Promise<void>;
+}
+
+/**
+ * The one function every path that creates a user goes through (Management API, password
+ * fallback, refresh re-mint, bulk import, signup). Idempotent by `user_id`: a user that
+ * already exists is returned as `exists` and gets the password only when it had none.
+ */
+export async function createUser(
+  deps: Deps,
+  p: {
+    tenant: string;
+    connection: ConnectionRecord;
+    profile: NewUserProfile;
+    password?: string;
+    /** A bcrypt hash computed beforehand (overlapping other work), instead of `password`. */
+    passwordHash?: Promise<string> | string;
+  },
+): Promise<CreateUserOutcome> {
+  const at = new Date(deps.now()).toISOString();
+  const userId = p.profile.user_id ?? newDatabaseUserId();
+  const [provider, ...rest] = userId.split('|');
+  const user: UserRecord = {
+    user_id: userId,
+    tenant: p.tenant,
+    connection_id: p.connection.id,
+    connection: p.connection.name,
+    email: p.profile.email?.toLowerCase(),
+    email_verified: p.profile.email_verified ?? false,
+    username: p.profile.username,
+    name: p.profile.name,
+    nickname: p.profile.nickname,
+    given_name: p.profile.given_name,
+    family_name: p.profile.family_name,
+    picture: p.profile.picture,
+    phone_number: p.profile.phone_number,
+    identities: [{ provider: rest.length ? provider : 'auth0', user_id: rest.length ? rest.join('|') : userId, connection: p.connection.name, isSocial: false }],
+    app_metadata: p.profile.app_metadata ?? {},
+    user_metadata: p.profile.user_metadata ?? {},
+    upstream_profile: p.profile.upstream_profile,
+    blocked: p.profile.blocked,
+    created_at: at,
+    updated_at: at,
+    logins_count: 0,
+  };
+  const hash = p.passwordHash ?? (p.password !== undefined ? hashPassword(p.password, deps.config.bcryptCost) : undefined);
+  const existing = await deps.users.getUser(p.tenant, userId);
+  if (existing) {
+    if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
+    return { outcome: 'exists', user: existing };
+  }
+  const extra = await deps.registrationHooks?.pre(deps, p.tenant, user);
+  if (extra) {
+    user.app_metadata = { ...user.app_metadata, ...extra.app_metadata };
+    user.user_metadata = { ...user.user_metadata, ...extra.user_metadata };
+  }
+  const outcome = await deps.users.createUser(user);
+  if (outcome.outcome === 'identifier_taken') return outcome;
+  if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
+  if (outcome.outcome === 'created') await deps.registrationHooks?.post(deps, p.tenant, outcome.user);
+  return outcome;
+}

@@ -1,0 +1,96 @@
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { monotonicFactory } from 'ulid';
+import { keys } from '../store/keys.js';
+import type { LogSink } from './log-sink.js';
+import { logTypes, type LogType, type MigrationPath } from './log-types.js';
+
+const LOG_RETENTION_SECONDS = 30 * 24 * 3600;
+const nextUlid = monotonicFactory();
+
+export interface AuthEvent {
+  type: LogType;
+  description?: string;
+  client_id?: string;
+  client_name?: string;
+  user_id?: string;
+  user_name?: string;
+  connection?: string;
+  connection_id?: string;
+  strategy?: string;
+  ip?: string;
+  user_agent?: string;
+  migration?: MigrationPath;
+  /** Machine-readable reason of a failure (never a secret or a password). */
+  reason?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface StoredLogEvent extends AuthEvent {
+  log_id: string;
+  date: string;
+  tenant: string;
+  strategy_type?: string;
+}
+
+/**
+ * The auth log of one request: each event is printed at once as a JSON line and kept, so the
+ * request's single final BatchWrite stores the events together with the items the request
+ * creates (refresh tokens, families). Nothing here ever receives a password or a token.
+ */
+export function createRequestLog(deps: {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+  sink: LogSink;
+  now: () => number;
+  tenant: string;
+  ip?: string;
+  userAgent?: string;
+}) {
+  const pending: Record<string, unknown>[] = [];
+  const events: StoredLogEvent[] = [];
+
+  function add(event: AuthEvent): StoredLogEvent {
+    const at = deps.now();
+    const stored: StoredLogEvent = {
+      description: logTypes[event.type],
+      ip: deps.ip,
+      user_agent: deps.userAgent,
+      ...event,
+      log_id: nextUlid(at),
+      date: new Date(at).toISOString(),
+      tenant: deps.tenant,
+      strategy_type: event.strategy ? 'database' : undefined,
+    };
+    events.push(stored);
+    deps.sink.info('auth_event', { ...stored });
+    const day = stored.date.slice(0, 10);
+    pending.push({
+      pk: keys.logDay(deps.tenant, day),
+      sk: stored.log_id,
+      ...(stored.user_id ? { gsi1pk: keys.logsOfUser(deps.tenant, stored.user_id), gsi1sk: stored.log_id } : {}),
+      ttl: Math.floor(at / 1000) + LOG_RETENTION_SECONDS,
+      ...stored,
+    });
+    return stored;
+  }
+
+  /** Writes the pending events plus `extraItems` with as few BatchWrite calls as possible. */
+  async function flush(extraItems: Record<string, unknown>[] = []): Promise<void> {
+    const items = [...extraItems, ...pending.splice(0)];
+    for (let i = 0; i < items.length; i += 25) {
+      let requests: unknown[] | undefined = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests && requests.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+        const res: { UnprocessedItems?: Record<string, unknown[]> } = await deps.db.send(
+          new BatchWriteCommand({ RequestItems: { [deps.tableName]: requests as never } }),
+        );
+        requests = res.UnprocessedItems?.[deps.tableName];
+        if (attempt > 5 && requests?.length) throw new Error('log and token items could not be written');
+      }
+    }
+  }
+
+  return { add, flush, events, hasPending: () => pending.length > 0 };
+}
+
+export type RequestLog = ReturnType<typeof createRequestLog>;

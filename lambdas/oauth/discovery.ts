@@ -1,0 +1,36 @@
+import type { Deps } from '../deps.js';
+import { issuerOf, type HttpEvent } from '../http/event.js';
+import { cacheableJson, type HttpResponse } from '../http/responses.js';
+import { resolveTenantContext } from '../http/tenant-context.js';
+import { PASSWORD_REALM_GRANT } from './password-grant.js';
+
+/** `GET /.well-known/openid-configuration` for the domain the request came to. */
+export async function discoveryEndpoint(_deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+  const { issuer } = issuerOf(event);
+  return cacheableJson(
+    {
+      issuer,
+      token_endpoint: `${issuer}oauth/token`,
+      userinfo_endpoint: `${issuer}userinfo`,
+      jwks_uri: `${issuer}.well-known/jwks.json`,
+      revocation_endpoint: `${issuer}oauth/revoke`,
+      scopes_supported: ['openid', 'profile', 'offline_access', 'name', 'given_name', 'family_name', 'nickname', 'email', 'email_verified', 'picture', 'created_at', 'identities', 'phone', 'address'],
+      // Interactive flows (authorization endpoint, response types) are not served yet.
+      response_types_supported: [],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      grant_types_supported: ['password', PASSWORD_REALM_GRANT, 'refresh_token', 'client_credentials'],
+      claims_supported: ['aud', 'auth_time', 'created_at', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'identities', 'iss', 'name', 'nickname', 'phone_number', 'picture', 'sub'],
+      code_challenge_methods_supported: ['S256'],
+      request_uri_parameter_supported: false,
+    },
+    3600,
+  );
+}
+
+/** `GET /.well-known/jwks.json`: the public keys of the request's tenant. */
+export async function jwksEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+  const ctx = await resolveTenantContext(deps, event);
+  return cacheableJson(await deps.signingKeys.publicJwks(ctx.tenant), 600);
+}

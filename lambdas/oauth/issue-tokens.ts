@@ -1,0 +1,151 @@
+import type { Deps } from '../deps.js';
+import type { TenantContext } from '../http/tenant-context.js';
+import type { ClientRecord, UserRecord } from '../store/records.js';
+import type { RefreshFamilyItem, RefreshTokenItem } from '../store/refresh-token-repository.js';
+import { mintAccessToken, mintIdToken, type GrantTypeClaim } from '../tokens/mint.js';
+import { formatRefreshToken, hashSecret, newId, newSecret } from '../tokens/refresh-token-format.js';
+import { oauthErrors } from './errors.js';
+
+const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', 'address', 'phone']);
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+  id_token?: string;
+  refresh_token?: string;
+}
+
+/** An existing family to continue (rotation) instead of starting a new one. */
+export interface FamilyToContinue {
+  family_id: string;
+  absolute_exp?: number;
+}
+
+/**
+ * Resolves the audience of a user token: the requested one (must be an API of the tenant or
+ * the tenant's userinfo), else the tenant's default audience, else none (userinfo only).
+ */
+export function resolveAudience(ctx: TenantContext, requested: string | undefined): string | undefined {
+  const audience = requested || ctx.config.settings.default_audience || undefined;
+  if (!audience) return undefined;
+  if (audience === `${ctx.issuer}userinfo`) return undefined;
+  if (!ctx.config.resourceServers.has(audience)) throw oauthErrors.accessDenied(`Service not found: ${audience}`);
+  return audience;
+}
+
+/** The scopes granted to a user token: OIDC scopes plus the requested scopes the API defines. */
+export function grantableScope(ctx: TenantContext, requested: string | undefined, audience: string | undefined): string {
+  const api = audience ? ctx.config.resourceServers.get(audience) : undefined;
+  const apiScopes = new Set(api?.scopes.map((s) => s.value) ?? []);
+  const scopes = (requested ?? 'openid').split(/\s+/).filter(Boolean);
+  return [...new Set(scopes.filter((s) => OIDC_SCOPES.has(s) || apiScopes.has(s)))].join(' ');
+}
+
+/**
+ * Mints the access token, the id token (with `openid`) and a refresh token (with
+ * `offline_access`, when the client may use the refresh grant). Returns the response and the
+ * items to write (refresh token, and the family when a new one starts); the caller writes them
+ * with the request's log in one BatchWrite.
+ */
+export async function issueUserTokens(
+  deps: Deps,
+  ctx: TenantContext,
+  p: {
+    client: ClientRecord;
+    user: UserRecord;
+    scope: string;
+    audience?: string;
+    grantType: GrantTypeClaim;
+    family?: FamilyToContinue;
+    nonce?: string;
+    migration?: string;
+    /** A non-rotating refresh exchange returns no new refresh token. */
+    skipRefreshToken?: boolean;
+    /** Scope kept by the new refresh token when the access token's scope was narrowed. */
+    refreshTokenScope?: string;
+  },
+): Promise<{ response: TokenResponse; items: Record<string, unknown>[]; familyId?: string }> {
+  const nowSeconds = Math.floor(deps.now() / 1000);
+  const key = await deps.signingKeys.current(ctx.tenant);
+  const settings = ctx.config.settings;
+  const scopes = p.scope.split(' ');
+  const lifetime = (p.audience && ctx.config.resourceServers.get(p.audience)?.token_lifetime) || settings.access_token_lifetime;
+  const accessToken = await mintAccessToken({
+    key,
+    issuer: ctx.issuer,
+    subject: p.user.user_id,
+    audience: p.audience,
+    clientId: p.client.client_id,
+    scope: p.scope,
+    grantType: p.grantType,
+    issuedAt: nowSeconds,
+    lifetime,
+  });
+  const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: p.scope };
+  if (scopes.includes('openid')) {
+    response.id_token = await mintIdToken({
+      key,
+      issuer: ctx.issuer,
+      user: p.user,
+      clientId: p.client.client_id,
+      scope: p.scope,
+      issuedAt: nowSeconds,
+      lifetime: settings.id_token_lifetime,
+      nonce: p.nonce,
+    });
+  }
+  const items: Record<string, unknown>[] = [];
+  let familyId: string | undefined;
+  const refreshScope = p.refreshTokenScope ?? p.scope;
+  if (!p.skipRefreshToken && refreshScope.split(' ').includes('offline_access') && p.client.grant_types.includes('refresh_token')) {
+    const policy = p.client.refresh_token;
+    const expiring = policy.expiration_type === 'expiring';
+    familyId = p.family?.family_id ?? newId();
+    const absoluteExp = p.family
+      ? p.family.absolute_exp
+      : expiring && !policy.infinite_token_lifetime
+        ? nowSeconds + policy.token_lifetime
+        : undefined;
+    const idleExp = expiring && !policy.infinite_idle_token_lifetime ? nowSeconds + policy.idle_token_lifetime : undefined;
+    const ttl = Math.min(absoluteExp ?? Number.MAX_SAFE_INTEGER, idleExp ?? Number.MAX_SAFE_INTEGER, nowSeconds + 400 * 86400);
+    const secret = newSecret();
+    const token: RefreshTokenItem = {
+      token_id: newId(),
+      family_id: familyId,
+      tenant: ctx.tenant,
+      client_id: p.client.client_id,
+      user_id: p.user.user_id,
+      hash: hashSecret(secret),
+      scope: refreshScope,
+      audience: p.audience,
+      status: 'active',
+      created_at: nowSeconds,
+      idle_exp: idleExp,
+      ttl,
+    };
+    items.push(deps.refreshTokens.tokenItem(token));
+    if (!p.family) {
+      const family: RefreshFamilyItem = {
+        family_id: familyId,
+        tenant: ctx.tenant,
+        client_id: p.client.client_id,
+        user_id: p.user.user_id,
+        status: 'active',
+        absolute_exp: absoluteExp,
+        created_at: nowSeconds,
+        ttl: absoluteExp ?? nowSeconds + 400 * 86400,
+        migration: p.migration,
+      };
+      items.push(deps.refreshTokens.familyItem(family));
+    }
+    response.refresh_token = formatRefreshToken({
+      familyId,
+      tokenId: token.token_id,
+      secret,
+      userId: p.user.user_id,
+    });
+  }
+  return { response, items, familyId };
+}

@@ -1,0 +1,105 @@
+import type { Deps } from '../deps.js';
+import type { TenantContext } from '../http/tenant-context.js';
+import { keys } from '../store/keys.js';
+import type { ClientRecord, UserRecord } from '../store/records.js';
+import type { RefreshFamilyItem, RefreshTokenItem } from '../store/refresh-token-repository.js';
+import { parseRefreshToken, secretMatches } from '../tokens/refresh-token-format.js';
+import { oauthErrors } from './errors.js';
+import { issueUserTokens, type TokenResponse } from './issue-tokens.js';
+import { parseFields, refreshRequest } from './token-request.js';
+
+/** Narrows the original scope by a requested one, which must be a subset. */
+export function narrowScope(original: string, requested: string | undefined): string {
+  if (!requested) return original;
+  const allowed = new Set(original.split(' '));
+  const asked = requested.split(/\s+/).filter(Boolean);
+  const outside = asked.filter((s) => !allowed.has(s));
+  if (outside.length > 0) throw oauthErrors.invalidScope(`Scope not allowed: ${outside.join(' ').slice(0, 200)}`);
+  return [...new Set(asked)].join(' ');
+}
+
+/**
+ * `refresh_token` with Auth0's semantics: opaque tokens stored as hashes; per-client rotation;
+ * reuse of a rotated token outside the leeway revokes the whole family (`ferrt`); absolute
+ * lifetime fixed at first issue, idle lifetime renewed on use. Three DynamoDB round trips:
+ * one BatchGet (token, family, user), one conditional update, one BatchWrite (new token + log).
+ * A token this service did not issue goes to the foreign-token handler (migration sources).
+ */
+export async function refreshTokenGrant(
+  deps: Deps,
+  ctx: TenantContext,
+  client: ClientRecord,
+  body: Record<string, string>,
+): Promise<TokenResponse> {
+  const req = parseFields(refreshRequest, body);
+  const baseEvent = { client_id: client.client_id, client_name: client.name };
+  const fail = async (reason: string, event: Record<string, unknown> = {}): Promise<never> => {
+    ctx.log.add({ ...baseEvent, ...event, type: 'fertft', reason });
+    await ctx.log.flush();
+    throw oauthErrors.invalidRefreshToken();
+  };
+
+  const parsed = parseRefreshToken(req.refresh_token);
+  if (!parsed) {
+    const foreign = await deps.foreignRefreshToken?.(deps, ctx, { client, refreshToken: req.refresh_token, scope: req.scope });
+    if (foreign) return foreign;
+    return fail('unknown_refresh_token');
+  }
+
+  const tokenKey = keys.refreshToken(parsed.tokenId);
+  const familyKey = keys.refreshFamily(parsed.familyId);
+  const userKey = keys.user(ctx.tenant, parsed.userId);
+  const found = await deps.users.getMany([tokenKey, familyKey, userKey]);
+  const token = found.get(`${tokenKey.pk}|${tokenKey.sk}`) as RefreshTokenItem | undefined;
+  const family = found.get(`${familyKey.pk}|${familyKey.sk}`) as RefreshFamilyItem | undefined;
+  const user = found.get(`${userKey.pk}|${userKey.sk}`) as UserRecord | undefined;
+  const nowSeconds = Math.floor(deps.now() / 1000);
+
+  if (!token || !secretMatches(parsed.secret, token.hash) || token.tenant !== ctx.tenant) {
+    return fail('unknown_refresh_token');
+  }
+  const event = { user_id: token.user_id };
+  if (token.family_id !== parsed.familyId || token.user_id !== parsed.userId || !family) {
+    return fail('unknown_refresh_token', event);
+  }
+  if (token.client_id !== client.client_id) return fail('client_mismatch', event);
+  if (family.status !== 'active') return fail('family_revoked', event);
+  if (family.absolute_exp !== undefined && family.absolute_exp <= nowSeconds) return fail('expired', event);
+  if (token.idle_exp !== undefined && token.idle_exp <= nowSeconds) return fail('idle_expired', event);
+  if (!user) return fail('user_not_found', event);
+  if (user.blocked) {
+    ctx.log.add({ ...baseEvent, ...event, type: 'fertft', reason: 'user_blocked' });
+    await ctx.log.flush();
+    throw oauthErrors.userBlockedOnRefresh();
+  }
+  const scope = narrowScope(token.scope, req.scope);
+  const policy = client.refresh_token;
+
+  if (policy.rotation_type === 'rotating') {
+    const outcome = await deps.refreshTokens.consumeRotating(token.token_id, nowSeconds, policy.leeway ?? 0);
+    if (outcome === 'reuse_detected') {
+      await deps.refreshTokens.revokeFamily(family.family_id, nowSeconds, 'reuse_detected');
+      ctx.log.add({ ...baseEvent, ...event, type: 'ferrt', reason: 'reuse_detected' });
+      await ctx.log.flush();
+      throw oauthErrors.invalidRefreshToken();
+    }
+  } else {
+    const idleExp = token.idle_exp !== undefined ? nowSeconds + policy.idle_token_lifetime : undefined;
+    await deps.refreshTokens.touch(token.token_id, idleExp, Math.min(idleExp ?? Infinity, family.ttl));
+  }
+
+  const issued = await issueUserTokens(deps, ctx, {
+    client,
+    user,
+    scope,
+    // The new refresh token keeps the family's full scope; only this response is narrowed.
+    refreshTokenScope: token.scope,
+    audience: token.audience,
+    grantType: 'refresh_token',
+    family: { family_id: family.family_id, absolute_exp: family.absolute_exp },
+    skipRefreshToken: policy.rotation_type !== 'rotating',
+  });
+  ctx.log.add({ ...baseEvent, ...event, type: 'sertft', user_name: user.email });
+  await ctx.log.flush(issued.items);
+  return issued.response;
+}

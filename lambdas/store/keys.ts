@@ -1,0 +1,44 @@
+/**
+ * Key builders of the single table, one place for every item kind (see DESIGN.md).
+ * Tenant-level configuration (settings, clients, connections, APIs, grants, migration
+ * sources, hooks, domains) shares the partition `TENANT#t`, so one Query loads a tenant's
+ * whole configuration.
+ */
+export const keys = {
+  tenantPartition: (t: string) => `TENANT#${t}`,
+  tenant: (t: string) => ({ pk: `TENANT#${t}`, sk: 'TENANT' }),
+  client: (t: string, clientId: string) => ({ pk: `TENANT#${t}`, sk: `CLIENT#${clientId}` }),
+  connection: (t: string, connectionId: string) => ({ pk: `TENANT#${t}`, sk: `CONNECTION#${connectionId}` }),
+  resourceServer: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `RESOURCE_SERVER#${id}` }),
+  clientGrant: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `CLIENT_GRANT#${id}` }),
+  migrationSource: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `MIGRATION_SOURCE#${id}` }),
+  hook: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `HOOK#${id}` }),
+  domain: (host: string) => ({ pk: `DOMAIN#${host.toLowerCase()}`, sk: 'DOMAIN' }),
+
+  userPartition: (t: string, userId: string) => `TENANT#${t}#USER#${userId}`,
+  user: (t: string, userId: string) => ({ pk: `TENANT#${t}#USER#${userId}`, sk: 'USER' }),
+  password: (t: string, userId: string) => ({ pk: `TENANT#${t}#USER#${userId}`, sk: 'PASSWORD' }),
+  usersIndex: (t: string) => `TENANT#${t}#USERS`,
+  emailClaim: (t: string, connectionId: string, email: string) => ({
+    pk: `TENANT#${t}#CONN#${connectionId}#EMAIL#${email.toLowerCase()}`,
+    sk: 'CLAIM',
+  }),
+  usernameClaim: (t: string, connectionId: string, username: string) => ({
+    pk: `TENANT#${t}#CONN#${connectionId}#USERNAME#${username.toLowerCase()}`,
+    sk: 'CLAIM',
+  }),
+  lockout: (t: string, connectionId: string, identifier: string) => ({
+    pk: `TENANT#${t}#LOCK#${connectionId}#${identifier.toLowerCase()}`,
+    sk: 'LOCK',
+  }),
+
+  refreshToken: (tokenId: string) => ({ pk: `RT#${tokenId}`, sk: 'RT' }),
+  refreshFamily: (familyId: string) => ({ pk: `RTFAMILY#${familyId}`, sk: 'FAMILY' }),
+  upstreamTokenConsumed: (t: string, sha256: string) => ({ pk: `TENANT#${t}#UPRT#${sha256}`, sk: 'CONSUMED' }),
+
+  logDay: (t: string, day: string) => `TENANT#${t}#LOG#${day}`,
+  logsOfUser: (t: string, userId: string) => `TENANT#${t}#LOGUSER#${userId}`,
+  migrationCounters: (t: string, day: string) => ({ pk: `TENANT#${t}#MIGRATION#${day}`, sk: 'COUNTS' }),
+};
+
+export type ItemKey = { pk: string; sk: string };

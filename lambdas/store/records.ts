@@ -1,0 +1,166 @@
+/** Shapes of the items the repositories read and write (without pk/sk). */
+
+export interface LockoutPolicy {
+  /** Failed attempts per (connection, identifier) before further attempts are refused. */
+  max_attempts: number;
+  /** How long the counter lives after the first failure, and so how long a block lasts. */
+  window_seconds: number;
+}
+
+export interface TenantSettings {
+  tenant: string;
+  friendly_name: string;
+  /** Name of the database connection used by the password grant without `realm`. */
+  default_directory?: string;
+  default_audience?: string;
+  lockout: LockoutPolicy;
+  access_token_lifetime: number;
+  id_token_lifetime: number;
+  domains?: string[];
+}
+
+export type RotationType = 'rotating' | 'non-rotating';
+
+export interface RefreshTokenPolicy {
+  rotation_type: RotationType;
+  expiration_type: 'expiring' | 'non-expiring';
+  leeway: number;
+  token_lifetime: number;
+  idle_token_lifetime: number;
+  infinite_token_lifetime?: boolean;
+  infinite_idle_token_lifetime?: boolean;
+}
+
+export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
+export type TokenEndpointAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'none';
+
+export interface ClientRecord {
+  client_id: string;
+  name: string;
+  app_type: AppType;
+  /** SHA-256 (hex) of the client secret; the secret itself is shown once at creation. */
+  client_secret_hash?: string;
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  grant_types: string[];
+  refresh_token: RefreshTokenPolicy;
+  callbacks: string[];
+  allowed_logout_urls: string[];
+  web_origins: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ConnectionUpstreamConfiguration {
+  token_endpoint: string;
+  userinfo_endpoint: string;
+  client_id: string;
+  /** Reference to the secret store entry holding the upstream client secret. */
+  client_secret_ref?: string;
+  /** Last characters of the secret, safe to show. */
+  client_secret_hint?: string;
+  profile_from?: 'userinfo' | 'id_token';
+  [key: string]: unknown;
+}
+
+export interface ConnectionOptions {
+  import_mode?: boolean;
+  configuration?: ConnectionUpstreamConfiguration;
+  disable_signup?: boolean;
+  brute_force_protection?: boolean;
+  requires_username?: boolean;
+  passwordPolicy?: string;
+  [key: string]: unknown;
+}
+
+export interface ConnectionRecord {
+  id: string;
+  name: string;
+  display_name?: string;
+  strategy: string;
+  options: ConnectionOptions;
+  enabled_clients: string[];
+  realms: string[];
+  is_domain_connection?: boolean;
+  metadata?: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ResourceServerRecord {
+  id: string;
+  identifier: string;
+  name: string;
+  scopes: { value: string; description?: string }[];
+  token_lifetime?: number;
+  allow_offline_access?: boolean;
+}
+
+export interface ClientGrantRecord {
+  id: string;
+  client_id: string;
+  audience: string;
+  scope: string[];
+}
+
+export interface MigrationSourceRecord {
+  id: string;
+  name: string;
+  provider: 'auth0';
+  connection: string;
+  enabled: boolean;
+  credentials: { domain: string; client_id: string; client_secret_ref: string; client_secret_hint?: string };
+  profile_from?: 'userinfo' | 'id_token';
+  created_at: string;
+  updated_at: string;
+}
+
+export interface HookRecord {
+  id: string;
+  name: string;
+  trigger: 'pre-user-registration' | 'post-user-registration';
+  url: string;
+  enabled: boolean;
+  timeout_ms: number;
+  secret_ref: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserIdentity {
+  provider: string;
+  user_id: string;
+  connection: string;
+  isSocial: boolean;
+}
+
+export interface UserRecord {
+  user_id: string;
+  tenant: string;
+  connection_id: string;
+  connection: string;
+  email?: string;
+  email_verified?: boolean;
+  username?: string;
+  name?: string;
+  nickname?: string;
+  given_name?: string;
+  family_name?: string;
+  picture?: string;
+  phone_number?: string;
+  identities: UserIdentity[];
+  app_metadata: Record<string, unknown>;
+  user_metadata: Record<string, unknown>;
+  /** Profile attributes from the upstream that have no field of their own. */
+  upstream_profile?: Record<string, unknown>;
+  blocked?: boolean;
+  created_at: string;
+  updated_at: string;
+  last_login?: string;
+  last_ip?: string;
+  logins_count: number;
+}
+
+export interface PasswordRecord {
+  hash: string;
+  updated_at: string;
+}

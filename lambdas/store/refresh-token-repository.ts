@@ -1,0 +1,113 @@
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from './dynamo-client.js';
+import { keys } from './keys.js';
+
+export interface RefreshTokenItem {
+  token_id: string;
+  family_id: string;
+  tenant: string;
+  client_id: string;
+  user_id: string;
+  /** SHA-256 (base64url) of the token's secret part; the token itself is never stored. */
+  hash: string;
+  scope: string;
+  audience?: string;
+  status: 'active' | 'rotated';
+  rotated_at?: number;
+  created_at: number;
+  /** Idle expiry (epoch s), renewed on each use; absent for non-expiring idle policy. */
+  idle_exp?: number;
+  ttl: number;
+}
+
+export interface RefreshFamilyItem {
+  family_id: string;
+  tenant: string;
+  client_id: string;
+  user_id: string;
+  status: 'active' | 'revoked';
+  /** Absolute expiry (epoch s), fixed at first issue; absent for non-expiring tokens. */
+  absolute_exp?: number;
+  created_at: number;
+  revoked_at?: number;
+  revoked_reason?: string;
+  ttl: number;
+  /** Set when the family was minted from an upstream refresh token. */
+  migration?: string;
+}
+
+export type ConsumeOutcome = 'consumed' | 'reused_within_leeway' | 'reuse_detected';
+
+/**
+ * Refresh tokens and their families. Issuing writes both items in the request's final
+ * BatchWrite (see the request log); reading happens in one BatchGet together with the user.
+ */
+export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableName: string) {
+  return {
+    tokenItem: (t: RefreshTokenItem) => ({ ...keys.refreshToken(t.token_id), ...t }),
+    familyItem: (f: RefreshFamilyItem) => ({ ...keys.refreshFamily(f.family_id), ...f }),
+
+    /**
+     * Marks a rotating token as used, atomically. A token that is still active is consumed;
+     * a token rotated no longer ago than `leeway` seconds may be consumed again (concurrent
+     * tabs: the family forks); anything else is reuse.
+     */
+    async consumeRotating(tokenId: string, nowSeconds: number, leeway: number): Promise<ConsumeOutcome> {
+      try {
+        const res = await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.refreshToken(tokenId),
+            UpdateExpression: 'SET #status = :rotated, rotated_at = if_not_exists(rotated_at, :now)',
+            ConditionExpression:
+              'attribute_exists(pk) AND (#status = :active OR (#status = :rotated AND rotated_at >= :cutoff))',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':rotated': 'rotated',
+              ':active': 'active',
+              ':now': nowSeconds,
+              ':cutoff': leeway > 0 ? nowSeconds - leeway : nowSeconds + 1,
+            },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        );
+        return res.Attributes?.status === 'rotated' ? 'reused_within_leeway' : 'consumed';
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return 'reuse_detected';
+        throw err;
+      }
+    },
+
+    /** Renews the idle expiry of a non-rotating token. */
+    async touch(tokenId: string, idleExp: number | undefined, ttl: number) {
+      if (idleExp === undefined) return;
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.refreshToken(tokenId),
+          UpdateExpression: 'SET idle_exp = :idle, #ttl = :ttl',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':idle': idleExp, ':ttl': ttl },
+        }),
+      );
+    },
+
+    /** One update revokes every token of the family. */
+    async revokeFamily(familyId: string, nowSeconds: number, reason: string) {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.refreshFamily(familyId),
+          UpdateExpression: 'SET #status = :revoked, revoked_at = :now, revoked_reason = :reason',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':revoked': 'revoked', ':now': nowSeconds, ':reason': reason },
+        }),
+      ).catch((err) => {
+        if (!isConditionalCheckFailed(err)) throw err;
+      });
+    },
+  };
+}
+
+export type RefreshTokenRepository = ReturnType<typeof createRefreshTokenRepository>;

@@ -1,0 +1,153 @@
+import { GetCommand, PutCommand, QueryCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { keys, type ItemKey } from './keys.js';
+import type {
+  ClientGrantRecord,
+  ClientRecord,
+  ConnectionRecord,
+  HookRecord,
+  MigrationSourceRecord,
+  ResourceServerRecord,
+  TenantSettings,
+} from './records.js';
+
+/** Everything a tenant is configured with, loaded by one Query of the tenant partition. */
+export interface TenantConfig {
+  settings: TenantSettings;
+  clients: Map<string, ClientRecord>;
+  connections: Map<string, ConnectionRecord>;
+  resourceServers: Map<string, ResourceServerRecord>;
+  clientGrants: ClientGrantRecord[];
+  migrationSources: MigrationSourceRecord[];
+  hooks: HookRecord[];
+}
+
+const kindPrefixes = {
+  client: 'CLIENT#',
+  connection: 'CONNECTION#',
+  resourceServer: 'RESOURCE_SERVER#',
+  clientGrant: 'CLIENT_GRANT#',
+  migrationSource: 'MIGRATION_SOURCE#',
+  hook: 'HOOK#',
+} as const;
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
+  return rest as T;
+}
+
+export function connectionByName(config: TenantConfig, name: string): ConnectionRecord | undefined {
+  for (const c of config.connections.values()) if (c.name === name) return c;
+  return undefined;
+}
+
+export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableName: string) {
+  async function load(tenant: string): Promise<TenantConfig | undefined> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const res = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.tenantPartition(tenant) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((res.Items ?? []) as Record<string, unknown>[]));
+      startKey = res.LastEvaluatedKey;
+    } while (startKey);
+    const settingsItem = items.find((i) => i.sk === 'TENANT');
+    if (!settingsItem) return undefined;
+    const config: TenantConfig = {
+      settings: strip<TenantSettings>(settingsItem),
+      clients: new Map(),
+      connections: new Map(),
+      resourceServers: new Map(),
+      clientGrants: [],
+      migrationSources: [],
+      hooks: [],
+    };
+    for (const item of items) {
+      const sk = String(item.sk);
+      if (sk.startsWith(kindPrefixes.client)) {
+        const c = strip<ClientRecord>(item);
+        config.clients.set(c.client_id, c);
+      } else if (sk.startsWith(kindPrefixes.connection)) {
+        const c = strip<ConnectionRecord>(item);
+        config.connections.set(c.id, c);
+      } else if (sk.startsWith(kindPrefixes.resourceServer)) {
+        const r = strip<ResourceServerRecord>(item);
+        config.resourceServers.set(r.identifier, r);
+      } else if (sk.startsWith(kindPrefixes.clientGrant)) config.clientGrants.push(strip(item));
+      else if (sk.startsWith(kindPrefixes.migrationSource)) config.migrationSources.push(strip(item));
+      else if (sk.startsWith(kindPrefixes.hook)) config.hooks.push(strip(item));
+    }
+    return config;
+  }
+
+  async function putItem(key: ItemKey, record: object, opts: { mustNotExist?: boolean; mustExist?: boolean } = {}) {
+    await db.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...key, ...record },
+        ConditionExpression: opts.mustNotExist
+          ? 'attribute_not_exists(pk)'
+          : opts.mustExist
+            ? 'attribute_exists(pk)'
+            : undefined,
+      }),
+    );
+  }
+
+  return {
+    load,
+    putSettings: (settings: TenantSettings, opts?: { mustNotExist?: boolean }) =>
+      putItem(keys.tenant(settings.tenant), settings, opts),
+    putClient: (tenant: string, c: ClientRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
+      putItem(keys.client(tenant, c.client_id), c, opts),
+    putConnection: (tenant: string, c: ConnectionRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
+      putItem(keys.connection(tenant, c.id), c, opts),
+    putResourceServer: (tenant: string, r: ResourceServerRecord, opts?: { mustNotExist?: boolean }) =>
+      putItem(keys.resourceServer(tenant, r.id), r, opts),
+    putClientGrant: (tenant: string, g: ClientGrantRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
+      putItem(keys.clientGrant(tenant, g.id), g, opts),
+    putMigrationSource: (tenant: string, s: MigrationSourceRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
+      putItem(keys.migrationSource(tenant, s.id), s, opts),
+    putHook: (tenant: string, h: HookRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
+      putItem(keys.hook(tenant, h.id), h, opts),
+    deleteItem: (key: ItemKey) => db.send(new DeleteCommand({ TableName: tableName, Key: key })),
+    /** Maps a host name to its tenant (custom domains). */
+    putDomain: (host: string, tenant: string) => putItem(keys.domain(host), { tenant }),
+    async tenantOfDomain(host: string): Promise<string | undefined> {
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: keys.domain(host) }));
+      return res.Item?.tenant as string | undefined;
+    },
+  };
+}
+
+export type TenantConfigRepository = ReturnType<typeof createTenantConfigRepository>;
+
+/**
+ * A short-lived in-memory cache of tenant configuration, so a warm Lambda does not read the
+ * configuration on every request. Writes through the Management API invalidate it in the same
+ * process; other processes see a change within `ttlMs`.
+ */
+export function createTenantConfigCache(opts: { ttlMs: number; now?: () => number }) {
+  const now = opts.now ?? Date.now;
+  const entries = new Map<string, { at: number; value: Promise<TenantConfig | undefined> }>();
+  return {
+    get(tenant: string, loader: (tenant: string) => Promise<TenantConfig | undefined>) {
+      const hit = entries.get(tenant);
+      if (hit && now() - hit.at < opts.ttlMs) return hit.value;
+      const value = loader(tenant);
+      entries.set(tenant, { at: now(), value });
+      value.catch(() => entries.delete(tenant));
+      return value;
+    },
+    invalidate(tenant: string) {
+      entries.delete(tenant);
+    },
+  };
+}
+
+export type TenantConfigCache = ReturnType<typeof createTenantConfigCache>;

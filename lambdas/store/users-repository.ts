@@ -1,0 +1,219 @@
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from './dynamo-client.js';
+import { keys, type ItemKey } from './keys.js';
+import type { PasswordRecord, UserRecord } from './records.js';
+
+export interface UserWithPassword {
+  user?: UserRecord;
+  password?: PasswordRecord;
+}
+
+export type CreateUserOutcome =
+  | { outcome: 'created'; user: UserRecord }
+  | { outcome: 'exists'; user: UserRecord }
+  | { outcome: 'identifier_taken'; field: 'email' | 'username'; holder: string };
+
+function stripKeys<T>(item: Record<string, unknown> | undefined): T | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
+  return rest as T;
+}
+
+/**
+ * Users, their passwords and identifier claims. A user's item and password share a
+ * partition, so one Query reads both. Claims make (connection, email) and
+ * (connection, username) unique without transactions: the claim is written first with
+ * `attribute_not_exists`, then the user; a claim left behind by a crash between the two
+ * points at a user that does not exist and is taken over by the next creation.
+ */
+export function createUsersRepository(db: DynamoDBDocumentClient, tableName: string) {
+  async function getUserWithPassword(tenant: string, userId: string): Promise<UserWithPassword> {
+    const res = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.userPartition(tenant, userId) },
+      }),
+    );
+    const items = (res.Items ?? []) as Record<string, unknown>[];
+    return {
+      user: stripKeys<UserRecord>(items.find((i) => i.sk === 'USER')),
+      password: stripKeys<PasswordRecord>(items.find((i) => i.sk === 'PASSWORD')),
+    };
+  }
+
+  async function getUser(tenant: string, userId: string): Promise<UserRecord | undefined> {
+    const res = await db.send(new GetCommand({ TableName: tableName, Key: keys.user(tenant, userId) }));
+    return stripKeys<UserRecord>(res.Item);
+  }
+
+  async function claim(key: ItemKey, userId: string): Promise<{ ok: true } | { ok: false; holder: string }> {
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...key, user_id: userId },
+          ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u',
+          ExpressionAttributeValues: { ':u': userId },
+        }),
+      );
+      return { ok: true };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+    const existing = await db.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+    const holder = existing.Item?.user_id as string | undefined;
+    if (!holder) return claim(key, userId);
+    const tenantOfKey = key.pk.split('#')[1];
+    if (await getUser(tenantOfKey, holder)) return { ok: false, holder };
+    // The claim was left behind by a creation that never wrote its user: take it over.
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...key, user_id: userId },
+          ConditionExpression: 'user_id = :old',
+          ExpressionAttributeValues: { ':old': holder },
+        }),
+      );
+      return { ok: true };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      return { ok: false, holder };
+    }
+  }
+
+  return {
+    getUser,
+    getUserWithPassword,
+
+    /** Reads the claim of a login identifier: the user id it points at, if any. */
+    async userIdOfClaim(key: ItemKey): Promise<string | undefined> {
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: key }));
+      return res.Item?.user_id as string | undefined;
+    },
+
+    /** One BatchGet for several items of different kinds (e.g. lockout + claim). */
+    async getMany(itemKeys: ItemKey[]): Promise<Map<string, Record<string, unknown>>> {
+      const found = new Map<string, Record<string, unknown>>();
+      let pending: Record<string, unknown>[] | undefined = itemKeys;
+      for (let attempt = 0; pending && pending.length > 0 && attempt < 5; attempt++) {
+        const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+        for (const item of res.Responses?.[tableName] ?? []) found.set(`${item.pk}|${item.sk}`, item);
+        pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+      return found;
+    },
+
+    /**
+     * Creates a user with the given `user_id`, claiming its email and username first.
+     * Idempotent by `user_id`: a user that already exists is returned as `exists`.
+     */
+    async createUser(user: UserRecord): Promise<CreateUserOutcome> {
+      const existing = await getUser(user.tenant, user.user_id);
+      if (existing) return { outcome: 'exists', user: existing };
+      if (user.email) {
+        const res = await claim(keys.emailClaim(user.tenant, user.connection_id, user.email), user.user_id);
+        if (!res.ok) return { outcome: 'identifier_taken', field: 'email', holder: res.holder };
+      }
+      if (user.username) {
+        const res = await claim(keys.usernameClaim(user.tenant, user.connection_id, user.username), user.user_id);
+        if (!res.ok) return { outcome: 'identifier_taken', field: 'username', holder: res.holder };
+      }
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...keys.user(user.tenant, user.user_id),
+              gsi1pk: keys.usersIndex(user.tenant),
+              gsi1sk: user.user_id,
+              ...user,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return { outcome: 'created', user };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+        const winner = await getUser(user.tenant, user.user_id);
+        return { outcome: 'exists', user: winner ?? user };
+      }
+    },
+
+    /** Stores a password hash; with `onlyIfAbsent` a concurrent first writer wins. */
+    async putPassword(tenant: string, userId: string, hash: string, now: string, opts: { onlyIfAbsent?: boolean } = {}) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...keys.password(tenant, userId), hash, updated_at: now },
+            ConditionExpression: opts.onlyIfAbsent ? 'attribute_not_exists(pk)' : undefined,
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (opts.onlyIfAbsent && isConditionalCheckFailed(err)) return false;
+        throw err;
+      }
+    },
+
+    async recordLogin(tenant: string, userId: string, at: string, ip: string | undefined) {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.user(tenant, userId),
+          UpdateExpression: 'SET last_login = :at, last_ip = :ip ADD logins_count :one',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at, ':ip': ip ?? null, ':one': 1 },
+        }),
+      ).catch((err) => {
+        if (!isConditionalCheckFailed(err)) throw err;
+      });
+    },
+
+    async putUser(user: UserRecord) {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...keys.user(user.tenant, user.user_id), gsi1pk: keys.usersIndex(user.tenant), gsi1sk: user.user_id, ...user },
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+    },
+
+    /** Deletes the user's items, password first, then the user, then its claims. */
+    async deleteUser(user: UserRecord) {
+      await db.send(new DeleteCommand({ TableName: tableName, Key: keys.password(user.tenant, user.user_id) }));
+      await db.send(new DeleteCommand({ TableName: tableName, Key: keys.user(user.tenant, user.user_id) }));
+      const claimKeys = [
+        user.email ? keys.emailClaim(user.tenant, user.connection_id, user.email) : undefined,
+        user.username ? keys.usernameClaim(user.tenant, user.connection_id, user.username) : undefined,
+      ].filter((k): k is ItemKey => !!k);
+      for (const key of claimKeys) {
+        await db
+          .send(
+            new DeleteCommand({
+              TableName: tableName,
+              Key: key,
+              ConditionExpression: 'user_id = :u',
+              ExpressionAttributeValues: { ':u': user.user_id },
+            }),
+          )
+          .catch((err) => {
+            if (!isConditionalCheckFailed(err)) throw err;
+          });
+      }
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;
