@@ -1,0 +1,107 @@
+/**
+ * The CloudWatch metrics derived from the handlers' JSON log lines (Powertools Logger, flat
+ * keys). Plain data, so the infra tests can run each pattern against captured log lines.
+ *
+ * Lines they read:
+ * - `{"message":"auth_event","type":"fertft","migration":"password_fallback"?,"reason":"upstream_timeout"?,...}`
+ * - `{"message":"upstream_call","call":"password_realm","outcome":"ok"|"rejected"|"rate_limited"|"unavailable","latency_ms":123,...}`
+ */
+export const METRIC_NAMESPACE = 'Auth0Migration';
+
+export interface AuthLogMetric {
+  /** Construct id and CloudWatch metric name. */
+  readonly metricName: string;
+  /** CloudWatch Logs JSON filter pattern. */
+  readonly filterPattern: string;
+  /** `'1'` counts lines; a `$.field` selector publishes that field's value. */
+  readonly metricValue: string;
+  readonly unit: 'Count' | 'Milliseconds';
+  /** Dimensions taken from the line (metric filters with dimensions cannot have a default value). */
+  readonly dimensions?: Readonly<Record<string, string>>;
+  /** Published when a log batch has no matching line, so rates and alarms see zeros, not gaps. */
+  readonly defaultValue?: number;
+  readonly description: string;
+}
+
+const AUTH_EVENT = '$.message = "auth_event"';
+const UPSTREAM_CALL = '$.message = "upstream_call"';
+const MIGRATED = '($.migration = "password_fallback" || $.migration = "refresh_remint")';
+const UPSTREAM_FALLBACK_FAILURE =
+  `${AUTH_EVENT} && $.migration = "password_fallback" && $.reason = "upstream_*" && ($.type = "fp" || $.type = "fepft")`;
+const UPSTREAM_ERROR_OUTCOME = '($.outcome = "rate_limited" || $.outcome = "unavailable")';
+
+export const authLogMetrics = {
+  failedRefreshExchanges: {
+    metricName: 'FailedRefreshExchanges',
+    filterPattern: `{ ${AUTH_EVENT} && $.type = "fertft" }`,
+    metricValue: '1',
+    unit: 'Count',
+    defaultValue: 0,
+    description: 'Refresh-token exchanges that failed (Auth0 type fertft)',
+  },
+  upstreamFallbackFailures: {
+    metricName: 'UpstreamFallbackFailures',
+    filterPattern: `{ ${UPSTREAM_FALLBACK_FAILURE} }`,
+    metricValue: '1',
+    unit: 'Count',
+    defaultValue: 0,
+    description: 'Password fallbacks that failed because of the upstream (all reasons)',
+  },
+  upstreamFallbackFailuresByReason: {
+    metricName: 'UpstreamFallbackFailuresByReason',
+    filterPattern: `{ ${UPSTREAM_FALLBACK_FAILURE} }`,
+    metricValue: '1',
+    unit: 'Count',
+    dimensions: { reason: '$.reason' },
+    description: 'Password fallbacks that failed because of the upstream, per reason (upstream_timeout, ...)',
+  },
+  migrations: {
+    metricName: 'Migrations',
+    filterPattern: `{ ${AUTH_EVENT} && ($.type = "sepft" || $.type = "sertft") && ${MIGRATED} }`,
+    metricValue: '1',
+    unit: 'Count',
+    dimensions: { path: '$.migration' },
+    description: 'Users served by a successful migration, per path (password_fallback, refresh_remint)',
+  },
+  lockouts: {
+    metricName: 'Lockouts',
+    filterPattern: `{ ${AUTH_EVENT} && $.type = "limit_wc" }`,
+    metricValue: '1',
+    unit: 'Count',
+    defaultValue: 0,
+    description: 'Identifiers blocked after consecutive failed logins (Auth0 type limit_wc)',
+  },
+  upstreamCalls: {
+    metricName: 'UpstreamCalls',
+    filterPattern: `{ ${UPSTREAM_CALL} }`,
+    metricValue: '1',
+    unit: 'Count',
+    defaultValue: 0,
+    description: 'HTTP calls to the upstream Auth0: the line that must fall to zero before switching it off',
+  },
+  upstreamCallsByKind: {
+    metricName: 'UpstreamCallsByKind',
+    filterPattern: `{ ${UPSTREAM_CALL} }`,
+    metricValue: '1',
+    unit: 'Count',
+    dimensions: { call: '$.call' },
+    description: 'HTTP calls to the upstream Auth0 per endpoint (password_realm, refresh_token, userinfo)',
+  },
+  upstreamCallErrors: {
+    metricName: 'UpstreamCallErrors',
+    filterPattern: `{ ${UPSTREAM_CALL} && ${UPSTREAM_ERROR_OUTCOME} }`,
+    metricValue: '1',
+    unit: 'Count',
+    defaultValue: 0,
+    description: 'Upstream calls that were rate limited or found the upstream unavailable (timeouts, 5xx, open breaker)',
+  },
+  upstreamLatency: {
+    metricName: 'UpstreamLatency',
+    filterPattern: `{ ${UPSTREAM_CALL} && $.latency_ms >= 0 }`,
+    metricValue: '$.latency_ms',
+    unit: 'Milliseconds',
+    description: 'Latency of upstream calls as measured by the handler',
+  },
+} as const satisfies Record<string, AuthLogMetric>;
+
+export type AuthLogMetricKey = keyof typeof authLogMetrics;

@@ -1,0 +1,64 @@
+/**
+ * Deployment parameters, read from CDK context (`-c key=value` or cdk.json) with an
+ * environment-variable fallback, so `npx cdk deploy -c domainName=auth.example.com` and
+ * `DOMAIN_NAME=auth.example.com npx cdk deploy` are the same.
+ */
+export interface DeploymentConfig {
+  readonly stackName: string;
+  /** Custom domain clients call (the issuer is `https://<domainName>/`); absent: the execute-api URL. */
+  readonly domainName?: string;
+  /** ACM certificate (same region as the stack) for `domainName`. */
+  readonly certificateArn?: string;
+  /** When set, alarms notify an SNS topic with this e-mail subscription. */
+  readonly alarmEmail?: string;
+  readonly defaultTenant: string;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly logRetentionDays: number;
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+  readonly upstreamTimeoutMs: number;
+  readonly upstreamBudgetMs: number;
+  /** fertft events per 5 minutes that raise the failed-refresh alarm. */
+  readonly failedRefreshAlarmThreshold: number;
+  /** Percentage of upstream calls rate limited or unavailable that raises the upstream alarm. */
+  readonly upstreamErrorRatePercent: number;
+}
+
+/** Reads one setting: context first, then environment. */
+export type SettingReader = (contextKey: string, envKey: string) => string | undefined;
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
+  const text = (key: string, env: string) => {
+    const value = read(key, env)?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const integer = (key: string, env: string, fallback: number) => {
+    const value = text(key, env);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`${key} must be a positive integer, got "${value}"`);
+    return parsed;
+  };
+  const logLevel = (text('logLevel', 'LOG_LEVEL') ?? 'INFO').toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new Error(`logLevel must be one of ${LOG_LEVELS.join(', ')}`);
+  const domainName = text('domainName', 'DOMAIN_NAME');
+  const certificateArn = text('certificateArn', 'CERTIFICATE_ARN');
+  if (domainName && !certificateArn) throw new Error('domainName needs certificateArn (an ACM certificate in the stack region)');
+  return {
+    stackName: text('stackName', 'STACK_NAME') ?? 'Auth0Migration',
+    domainName,
+    certificateArn,
+    alarmEmail: text('alarmEmail', 'ALARM_EMAIL'),
+    defaultTenant: text('defaultTenant', 'DEFAULT_TENANT') ?? 'default',
+    logLevel: logLevel as DeploymentConfig['logLevel'],
+    logRetentionDays: integer('logRetentionDays', 'LOG_RETENTION_DAYS', 90),
+    throttleRateLimit: integer('throttleRateLimit', 'THROTTLE_RATE_LIMIT', 100),
+    throttleBurstLimit: integer('throttleBurstLimit', 'THROTTLE_BURST_LIMIT', 200),
+    upstreamTimeoutMs: integer('upstreamTimeoutMs', 'UPSTREAM_TIMEOUT_MS', 4000),
+    upstreamBudgetMs: integer('upstreamBudgetMs', 'UPSTREAM_BUDGET_MS', 8000),
+    failedRefreshAlarmThreshold: integer('failedRefreshAlarmThreshold', 'FAILED_REFRESH_ALARM_THRESHOLD', 50),
+    upstreamErrorRatePercent: integer('upstreamErrorRatePercent', 'UPSTREAM_ERROR_RATE_PERCENT', 20),
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * How each Lambda entry is bundled. One source for the CDK stack (NodejsFunction) and for
+ * bench/bundle-size.ts (esbuild API), so the measured bundle is the deployed bundle.
+ */
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import type { FunctionName } from '../lambdas/routes.js';
+
+export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** The Lambda entry file of each function in the route table. */
+export const handlerEntries: Record<FunctionName, string> = {
+  token: path.join(projectRoot, 'lambdas', 'handlers', 'token.ts'),
+  management: path.join(projectRoot, 'lambdas', 'handlers', 'management.ts'),
+};
+
+/** ESM bundles run CommonJS dependencies that call `require`, so give them one. */
+export const esmRequireBanner =
+  "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
+
+/** The esbuild settings both paths share (names follow the NodejsFunction bundling props). */
+export const sharedBundling = {
+  target: 'node22',
+  format: 'esm',
+  platform: 'node',
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: esmRequireBanner,
+  /** Nothing external: the AWS SDK v3 is bundled, so the code runs against the versions it was tested with. */
+  externalModules: [] as string[],
+} as const;
+
+/** The file name NodejsFunction gives an ESM bundle; the handler is `index.handler`. */
+export const bundleFileName = 'index.mjs';
+
+/** Options for esbuild's `build()` that reproduce the NodejsFunction bundle of one entry. */
+export function esbuildOptionsFor(entry: string, outfile: string) {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    target: sharedBundling.target,
+    format: sharedBundling.format,
+    platform: sharedBundling.platform,
+    minify: sharedBundling.minify,
+    sourcemap: sharedBundling.sourceMap,
+    sourcesContent: sharedBundling.sourcesContent,
+    mainFields: [...sharedBundling.mainFields],
+    banner: { js: sharedBundling.banner },
+    external: [...sharedBundling.externalModules],
+    logLevel: 'warning' as const,
+  };
+}

@@ -1,0 +1,54 @@
+import { Validations, type CfnElement } from 'aws-cdk-lib';
+import type { FunctionName } from '../lambdas/routes.js';
+import { ALL_SERVICE_SECRETS, SIGNING_KEY_SECRETS } from './secret-access.js';
+import type { ServiceStack } from './service-stack.js';
+
+const PACK = 'AwsSolutions::';
+
+/** Why routes have no API Gateway authorizer: each function authenticates its callers itself. */
+const routeAuthorizationReasons: Record<FunctionName, string> = {
+  token:
+    'OAuth/OIDC endpoints are public by design: clients authenticate in the request (client secret, refresh token, Bearer token) as with Auth0',
+  management:
+    'Management API v2 checks the Bearer JWT (issuer, audience https://<domain>/api/v2/, scopes) in the handler, as Auth0 does',
+};
+
+/** Findings left by AwsSolutionsChecks, each acknowledged with the reason it is accepted. */
+export function acknowledgeNagFindings(stack: ServiceStack): void {
+  for (const { definition, route } of stack.httpApi.wiredRoutes) {
+    Validations.of(route).acknowledge({ id: `${PACK}AwsSolutions-APIG4`, reason: routeAuthorizationReasons[definition.fn] });
+  }
+
+  const tableLogicalId = stack.getLogicalId(stack.serviceTable.table.node.defaultChild as CfnElement);
+  const secretArn = (pattern: string) =>
+    `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${pattern}`;
+  for (const [name, { fn }] of Object.entries(stack.serviceFunctions.functions)) {
+    Validations.of(fn).acknowledge({
+      id: `${PACK}AwsSolutions-L1`,
+      reason: 'Node.js 22 is the runtime the handlers are built (esbuild target node22) and tested for',
+    });
+    const role = fn.role!;
+    Validations.of(role).acknowledge({
+      id: `${PACK}AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
+      reason: 'Queries on the table GSIs (gsi1) of the one service table; index names are not known to IAM otherwise',
+    });
+    Validations.of(role).acknowledge({
+      id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(ALL_SERVICE_SECRETS)}]`,
+      reason: 'Secrets are created at run time per tenant and connection under the service prefix auth0-migration/',
+    });
+    if (name === 'token') {
+      Validations.of(role).acknowledge({
+        id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(SIGNING_KEY_SECRETS)}]`,
+        reason: 'Each tenant gets its signing-key secret on first use; only names ending in /signing-keys are writable',
+      });
+    }
+  }
+
+  const topic = stack.alarms.topic;
+  if (topic) {
+    Validations.of(topic).acknowledge({
+      id: `${PACK}AwsSolutions-SNS2`,
+      reason: 'Alarm notifications carry no secrets; CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key',
+    });
+  }
+}

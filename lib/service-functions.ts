@@ -1,0 +1,117 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import path from 'node:path';
+import type { FunctionName } from '../lambdas/routes.js';
+import { secretNames } from '../lambdas/secrets/secret-store.js';
+import type { DeploymentConfig } from './deployment-config.js';
+import { handlerEntries, projectRoot, sharedBundling } from './handler-bundling.js';
+
+/** Per-function sizing: bcrypt (cost 10) is CPU bound and Lambda CPU scales with memory. */
+const functionSizing: Record<FunctionName, { memorySize: number; timeout: Duration; description: string }> = {
+  token: { memorySize: 1024, timeout: Duration.seconds(15), description: 'OAuth token, userinfo and discovery endpoints' },
+  management: { memorySize: 1024, timeout: Duration.seconds(29), description: 'Auth0 Management API v2' },
+};
+
+export interface ServiceFunctionsProps {
+  readonly config: DeploymentConfig;
+  readonly tableName: string;
+}
+
+export interface ServiceFunction {
+  readonly fn: NodejsFunction;
+  readonly logGroup: LogGroup;
+}
+
+export function retentionDays(days: number): RetentionDays {
+  const allowed = Object.values(RetentionDays).filter((v): v is RetentionDays => typeof v === 'number');
+  if (!allowed.includes(days as RetentionDays)) {
+    throw new Error(`logRetentionDays must be one of ${allowed.join(', ')}, got ${days}`);
+  }
+  return days as RetentionDays;
+}
+
+/** The environment each handler reads (see the handlers' config). */
+export function handlerEnvironment(config: DeploymentConfig, tableName: string, fnName: FunctionName): Record<string, string> {
+  return {
+    TABLE_NAME: tableName,
+    SECRET_PREFIX: secretNames.prefix,
+    ...(config.domainName ? { ISSUER_DOMAIN: config.domainName } : {}),
+    POWERTOOLS_SERVICE_NAME: `auth0-migration-${fnName}`,
+    LOG_LEVEL: config.logLevel,
+    DEFAULT_TENANT: config.defaultTenant,
+    UPSTREAM_TIMEOUT_MS: String(config.upstreamTimeoutMs),
+    UPSTREAM_BUDGET_MS: String(config.upstreamBudgetMs),
+  };
+}
+
+/** The token and management Lambdas: esbuild bundles, arm64, Node 22, JSON logs in explicit log groups. */
+export class ServiceFunctions extends Construct {
+  readonly functions: Record<FunctionName, ServiceFunction>;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionsProps) {
+    super(scope, id);
+    const names = Object.keys(handlerEntries) as FunctionName[];
+    this.functions = Object.fromEntries(names.map((name) => [name, this.createFunction(name, props)])) as Record<
+      FunctionName,
+      ServiceFunction
+    >;
+  }
+
+  private createFunction(name: FunctionName, { config, tableName }: ServiceFunctionsProps): ServiceFunction {
+    const logGroup = new LogGroup(this, `${pascal(name)}Logs`, {
+      retention: retentionDays(config.logRetentionDays),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // An own role instead of AWSLambdaBasicExecutionRole: it may only write to its log group.
+    const role = new Role(this, `${pascal(name)}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${name} function`,
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'WriteOwnLogs',
+        effect: Effect.ALLOW,
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    const sizing = functionSizing[name];
+    const fn = new NodejsFunction(this, `${pascal(name)}Function`, {
+      entry: handlerEntries[name],
+      handler: 'handler',
+      projectRoot,
+      depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: sizing.memorySize,
+      timeout: sizing.timeout,
+      description: sizing.description,
+      role,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel[config.logLevel],
+      systemLogLevelV2: SystemLogLevel.WARN,
+      environment: handlerEnvironment(config, tableName, name),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: sharedBundling.target,
+        minify: sharedBundling.minify,
+        sourceMap: sharedBundling.sourceMap,
+        sourcesContent: sharedBundling.sourcesContent,
+        mainFields: [...sharedBundling.mainFields],
+        banner: sharedBundling.banner,
+        externalModules: [...sharedBundling.externalModules],
+        forceDockerBundling: false,
+      },
+    });
+    return { fn, logGroup };
+  }
+}
+
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

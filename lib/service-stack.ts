@@ -1,0 +1,58 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { FunctionName } from '../lambdas/routes.js';
+import { AuthLogMetricFilters } from './auth-log-metric-filters.js';
+import type { DeploymentConfig } from './deployment-config.js';
+import { DrainDashboard } from './drain-dashboard.js';
+import { grantManagementSecrets, grantTokenSecrets } from './secret-access.js';
+import { ServiceAlarms } from './service-alarms.js';
+import { ServiceFunctions } from './service-functions.js';
+import { ServiceHttpApi } from './service-http-api.js';
+import { ServiceTable } from './service-table.js';
+
+export interface ServiceStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+}
+
+/** The whole service: HTTP API, two Lambdas, one table, secrets access, metrics, alarms, dashboard. */
+export class ServiceStack extends Stack {
+  readonly serviceTable: ServiceTable;
+  readonly serviceFunctions: ServiceFunctions;
+  readonly httpApi: ServiceHttpApi;
+  readonly alarms: ServiceAlarms;
+  readonly drainDashboard: DrainDashboard;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.serviceTable = new ServiceTable(this, 'Data');
+    const table = this.serviceTable.table;
+    this.serviceFunctions = new ServiceFunctions(this, 'Functions', { config, tableName: table.tableName });
+    const { token, management } = this.serviceFunctions.functions;
+    table.grantReadWriteData(token.fn);
+    table.grantReadWriteData(management.fn);
+    grantTokenSecrets(this, token.fn);
+    grantManagementSecrets(this, management.fn);
+
+    const functions: Record<FunctionName, typeof token.fn> = { token: token.fn, management: management.fn };
+    this.httpApi = new ServiceHttpApi(this, 'Http', { config, functions });
+
+    new AuthLogMetricFilters(this, 'AuthLogMetrics', {
+      logGroups: { token: token.logGroup, management: management.logGroup },
+    });
+    this.alarms = new ServiceAlarms(this, 'Alarms', { config, api: this.httpApi.api, table, functions });
+    this.drainDashboard = new DrainDashboard(this, 'Drain', { namePrefix: this.stackName });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.httpApi.stage.url, description: 'execute-api URL of the $default stage' });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
+    if (this.httpApi.domainName) {
+      new CfnOutput(this, 'CustomDomainTarget', {
+        value: this.httpApi.domainName.regionalDomainName,
+        description: `CNAME (or alias) target for ${config.domainName}`,
+      });
+    }
+    new CfnOutput(this, 'DrainDashboardName', { value: this.drainDashboard.dashboard.dashboardName });
+    if (this.alarms.topic) new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+  }
+}
