@@ -17,9 +17,8 @@ type Token =
 
 type Operator = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
-type Node =
-  | { kind: 'and' | 'or'; left: Node; right: Node }
-  | { kind: 'compare'; path: string[]; op: Operator; value: string | number };
+type Compare = { kind: 'compare'; path: string[]; op: Operator; value: string | number };
+type Node = { kind: 'and'; left: Node; right: Node } | { kind: 'or'; left: Node; right: Node } | Compare;
 
 function tokenize(pattern: string): Token[] {
   const tokens: Token[] = [];
@@ -109,6 +108,10 @@ function select(line: unknown, path: string[]): unknown {
 function evaluate(node: Node, line: unknown): boolean {
   if (node.kind === 'and') return evaluate(node.left, line) && evaluate(node.right, line);
   if (node.kind === 'or') return evaluate(node.left, line) || evaluate(node.right, line);
+  return compare(node, line);
+}
+
+function compare(node: Compare, line: unknown): boolean {
   const actual = select(line, node.path);
   if (typeof node.value === 'string') {
     if (typeof actual !== 'string') return false;
@@ -123,6 +126,7 @@ function evaluate(node: Node, line: unknown): boolean {
     case '<=': return actual <= node.value;
     case '>': return actual > node.value;
     case '>=': return actual >= node.value;
+    default: return false;
   }
 }
 

@@ -1,0 +1,316 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { routeKey, routes, type FunctionName, type RouteDefinition } from '../../lambdas/routes.js';
+import { tableSchema } from '../../lambdas/store/table.js';
+import { ServiceHttpApi } from '../../lib/service-http-api.js';
+import { buildTestStack, removeTestAssemblies, renderCfn, resourcesOfType } from './support/test-stack.js';
+
+afterAll(removeTestAssemblies);
+
+const { stack, template: templateOf } = buildTestStack();
+const template = templateOf();
+const functionLogicalId = (fn: FunctionName) =>
+  stack.getLogicalId(stack.serviceFunctions.functions[fn].fn.node.defaultChild as never);
+
+/** For each API Gateway route key, the logical id of the Lambda its integration invokes. */
+function wiredFunctions(t = template): Map<string, string> {
+  const integrations = resourcesOfType(t, 'AWS::ApiGatewayV2::Integration');
+  const wired = new Map<string, string>();
+  for (const route of Object.values(resourcesOfType(t, 'AWS::ApiGatewayV2::Route'))) {
+    const target = renderCfn(route.Properties!.Target); // integrations/<IntegrationId>
+    const integrationId = /^integrations\/<(.+)>$/.exec(target)![1];
+    const uri = renderCfn(integrations[integrationId].Properties!.IntegrationUri); // <FnId.Arn>
+    wired.set(route.Properties!.RouteKey as string, /^<(.+)\.Arn>$/.exec(uri)![1]);
+  }
+  return wired;
+}
+
+describe('HTTP API', () => {
+  it('wires every route of the route table, and nothing else, to its function', () => {
+    const wired = wiredFunctions();
+    expect([...wired.keys()].sort()).toEqual(routes.map((r) => routeKey(r)).sort());
+    for (const route of routes) expect(wired.get(routeKey(route))).toBe(functionLogicalId(route.fn));
+  });
+
+  it('follows the table it is given, including management routes with path parameters', () => {
+    const table: RouteDefinition[] = [
+      { method: 'POST', path: '/oauth/token', fn: 'token' },
+      { method: 'PATCH', path: '/api/v2/connections/{id}', fn: 'management' },
+      { method: 'GET', path: '/api/v2/users/{id}', fn: 'management' },
+    ];
+    const { stack: host, config, template: hostTemplate } = buildTestStack({ stackName: 'RouteHost' });
+    const { functions } = host.serviceFunctions;
+    const api = new ServiceHttpApi(host, 'ProbeApi', {
+      config,
+      functions: { token: functions.token.fn, management: functions.management.fn },
+      routeTable: table,
+    });
+    const apiRef = `<${host.getLogicalId(api.api.node.defaultChild as never)}>`;
+    const managementArn = `<${host.getLogicalId(functions.management.fn.node.defaultChild as never)}>`;
+    const wired = wiredFunctions(hostTemplate());
+    const probeRoutes = Object.values(resourcesOfType(hostTemplate(), 'AWS::ApiGatewayV2::Route'))
+      .filter((r) => renderCfn(r.Properties!.ApiId) === apiRef)
+      .map((r) => r.Properties!.RouteKey as string);
+    expect(probeRoutes.sort()).toEqual(table.map((r) => routeKey(r)).sort());
+    expect(`<${wired.get('PATCH /api/v2/connections/{id}')}>`).toBe(managementArn);
+  });
+
+  it('has a $default stage with access logs to a retained log group and stage throttling', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.httpApi.accessLogs.node.defaultChild as never), 'Arn'] },
+        Format: Match.stringLikeRegexp('\\$context.requestId'),
+      },
+    });
+  });
+
+  it('maps a custom domain only when one is configured', () => {
+    expect(Object.keys(resourcesOfType(template, 'AWS::ApiGatewayV2::DomainName'))).toHaveLength(0);
+    const withDomain = buildTestStack({
+      domainName: 'auth.example.com',
+      certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+    }).template();
+    withDomain.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'auth.example.com' });
+    withDomain.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    withDomain.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ISSUER_DOMAIN: 'auth.example.com' }) },
+    });
+  });
+});
+
+describe('Lambda functions', () => {
+  it.each(['token', 'management'] as const)('%s runs Node 22 on arm64 with bcrypt-sized memory and JSON logs in its own log group', (fn) => {
+    const resource = resourcesOfType(template, 'AWS::Lambda::Function')[functionLogicalId(fn)];
+    const logGroupId = stack.getLogicalId(stack.serviceFunctions.functions[fn].logGroup.node.defaultChild as never);
+    expect(resource.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 1024,
+      Handler: 'index.handler',
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', LogGroup: { Ref: logGroupId } },
+    });
+    expect(resourcesOfType(template, 'AWS::Logs::LogGroup')[logGroupId].Properties).toMatchObject({ RetentionInDays: 90 });
+  });
+
+  it.each(['token', 'management'] as const)('%s gets the environment the handlers read', (fn) => {
+    const variables = (resourcesOfType(template, 'AWS::Lambda::Function')[functionLogicalId(fn)].Properties!.Environment as {
+      Variables: Record<string, unknown>;
+    }).Variables;
+    expect(variables).toMatchObject({
+      TABLE_NAME: { Ref: stack.getLogicalId(stack.serviceTable.table.node.defaultChild as never) },
+      SECRET_PREFIX: 'auth0-migration',
+      POWERTOOLS_SERVICE_NAME: `auth0-migration-${fn}`,
+      LOG_LEVEL: 'INFO',
+      DEFAULT_TENANT: 'default',
+      UPSTREAM_TIMEOUT_MS: '4000',
+      UPSTREAM_BUDGET_MS: '8000',
+    });
+    expect(variables.ISSUER_DOMAIN).toBeUndefined();
+  });
+});
+
+describe('DynamoDB table', () => {
+  const tableId = stack.getLogicalId(stack.serviceTable.table.node.defaultChild as never);
+  const table = resourcesOfType(template, 'AWS::DynamoDB::GlobalTable')[tableId];
+
+  it('has the store\'s keys, gsi1 and TTL attribute, billed per request', () => {
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: tableSchema.partitionKey, KeyType: 'HASH' },
+        { AttributeName: tableSchema.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'gsi1',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      TimeToLiveSpecification: { AttributeName: tableSchema.ttlAttribute, Enabled: true },
+    });
+  });
+
+  it('has point-in-time recovery and deletion protection, and survives stack deletion', () => {
+    const [replica] = table.Properties!.Replicas as Array<Record<string, unknown>>;
+    expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(replica.DeletionProtectionEnabled).toBe(true);
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+});
+
+describe('IAM', () => {
+  type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+  const statementsOf = (fn: FunctionName): Statement[] => {
+    const roleId = stack.getLogicalId(stack.serviceFunctions.functions[fn].fn.role!.node.defaultChild as never);
+    return Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
+      .filter((p) => (p.Properties!.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+      .flatMap((p) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
+  };
+  const actionsOn = (fn: FunctionName, resourcePattern: RegExp) =>
+    statementsOf(fn)
+      .filter((s) => [s.Resource].flat().some((r) => resourcePattern.test(renderCfn(r))))
+      .flatMap((s) => [s.Action].flat())
+      .sort();
+  const tableId = stack.getLogicalId(stack.serviceTable.table.node.defaultChild as never);
+  const secretArn = (pattern: string) =>
+    `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${pattern}`;
+  const allowedWildcards = new Set([
+    `<${tableId}.Arn>/index/*`,
+    secretArn('auth0-migration/*'),
+    secretArn('auth0-migration/*/signing-keys-??????'),
+  ]);
+
+  it.each(['token', 'management'] as const)('%s names only its log group, the table and service secrets, without bare *', (fn) => {
+    for (const statement of statementsOf(fn)) {
+      for (const resource of [statement.Resource].flat().map(renderCfn)) {
+        expect(resource).not.toBe('*');
+        if (resource.includes('*')) expect(allowedWildcards).toContain(resource);
+      }
+      expect([statement.Action].flat().some((a) => a.endsWith(':*'))).toBe(false);
+    }
+    expect(actionsOn(fn, new RegExp(`^<${tableId}\\.Arn>$`))).toContain('dynamodb:PutItem');
+  });
+
+  it('lets the management function create, update, read, tag and delete service secrets', () => {
+    expect(actionsOn('management', /secret:auth0-migration\/\*$/)).toEqual([
+      'secretsmanager:CreateSecret',
+      'secretsmanager:DeleteSecret',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:TagResource',
+    ]);
+  });
+
+  it('lets the token function read service secrets and write only signing keys', () => {
+    expect(actionsOn('token', /secret:auth0-migration\/\*$/)).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(actionsOn('token', /signing-keys-\?{6}$/)).toEqual(['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue']);
+    const secretActions = statementsOf('token').flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('secretsmanager:'));
+    expect(secretActions).not.toContain('secretsmanager:DeleteSecret');
+  });
+
+  it('gives no function an AWS managed policy', () => {
+    for (const role of Object.values(resourcesOfType(template, 'AWS::IAM::Role'))) {
+      expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('alarms', () => {
+  type AlarmProps = Record<string, unknown> & { Metrics?: Array<Record<string, unknown>> };
+  const alarms = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties as AlarmProps);
+  const metricNamesOf = (alarm: AlarmProps) =>
+    alarm.MetricName
+      ? [alarm.MetricName]
+      : (alarm.Metrics ?? []).flatMap((m) => {
+          const stat = m.MetricStat as { Metric: { MetricName: string } } | undefined;
+          return stat ? [stat.Metric.MetricName] : [];
+        });
+  const alarmOn = (metricName: string, namespace: string) =>
+    alarms.filter(
+      (a) =>
+        metricNamesOf(a).includes(metricName) &&
+        (a.Namespace === namespace ||
+          (a.Metrics ?? []).some((m) => (m.MetricStat as { Metric: { Namespace: string } } | undefined)?.Metric.Namespace === namespace)),
+    );
+
+  it('alarm on a fertft spike, the upstream error rate, Lambda errors and throttles, API 5xx and table throttles', () => {
+    expect(alarmOn('FailedRefreshExchanges', 'Auth0Migration')).toHaveLength(1);
+    const [rate] = alarmOn('UpstreamCallErrors', 'Auth0Migration');
+    expect(metricNamesOf(rate).sort()).toEqual(['UpstreamCallErrors', 'UpstreamCalls']);
+    expect(rate.Metrics!.some((m) => typeof m.Expression === 'string' && m.Expression.includes('errors / calls'))).toBe(true);
+    expect(alarmOn('Errors', 'AWS/Lambda')).toHaveLength(2);
+    expect(alarmOn('Throttles', 'AWS/Lambda')).toHaveLength(2);
+    expect(alarmOn('5xx', 'AWS/ApiGateway')).toHaveLength(1);
+    expect(metricNamesOf(alarmOn('ReadThrottleEvents', 'AWS/DynamoDB')[0]).sort()).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
+    expect(alarms).toHaveLength(8);
+  });
+
+  it('notify nobody without alarmEmail, and an SNS topic with that subscription when it is set', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(alarms.every((a) => a.AlarmActions === undefined)).toBe(true);
+    const withEmail = buildTestStack({ alarmEmail: 'ops@example.com' }).template();
+    withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    const notified = Object.values(resourcesOfType(withEmail, 'AWS::CloudWatch::Alarm'));
+    expect(notified).toHaveLength(8);
+    for (const alarm of notified) expect(alarm.Properties!.AlarmActions).toHaveLength(1);
+  });
+});
+
+describe('Migration drain dashboard', () => {
+  const [dashboard] = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
+  const body = JSON.parse(renderCfn(dashboard.Properties!.DashboardBody)) as {
+    widgets: Array<{ properties: { title?: string; metrics?: unknown[][] } }>;
+  };
+  const widget = (title: string) => {
+    const found = body.widgets.find((w) => w.properties.title === title);
+    expect(found, `widget "${title}"`).toBeDefined();
+    return JSON.stringify(found!.properties.metrics);
+  };
+
+  it('is named after the stack', () => {
+    expect(dashboard.Properties!.DashboardName).toBe(`${stack.stackName}-Migration-drain`);
+  });
+
+  it('shows upstream calls per day, the line that must reach zero', () => {
+    const metrics = widget('Upstream calls per day (must reach 0)');
+    expect(metrics).toContain('"UpstreamCalls"');
+    expect(metrics).toContain('"period":86400');
+  });
+
+  it('shows migrations per day by path', () => {
+    const metrics = widget('Migrations per day by path');
+    expect(metrics).toMatch(/"Migrations","path","password_fallback"/);
+    expect(metrics).toMatch(/"Migrations","path","refresh_remint"/);
+  });
+
+  it('shows failed exchanges and upstream latency', () => {
+    expect(widget('Failed exchanges per hour')).toContain('"FailedRefreshExchanges"');
+    const latency = widget('Upstream latency (ms)');
+    expect(latency).toContain('"UpstreamLatency"');
+    expect(latency).toContain('"stat":"p99"');
+  });
+});
+
+describe('cdk-nag AwsSolutionsChecks', () => {
+  it('passes with every remaining finding acknowledged, also with a custom domain and an alarm topic', () => {
+    expect(() => buildTestStack({}, { nag: true }).app.synth()).not.toThrow();
+    const full = buildTestStack(
+      {
+        alarmEmail: 'ops@example.com',
+        domainName: 'auth.example.com',
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+      },
+      { nag: true },
+    );
+    expect(() => full.app.synth()).not.toThrow();
+  });
+
+  it('fails synthesis when findings are not acknowledged (the check is live)', async () => {
+    const { App, Validations } = await import('aws-cdk-lib');
+    const { AwsSolutionsChecks } = await import('cdk-nag');
+    const { ServiceStack } = await import('../../lib/service-stack.js');
+    const { readDeploymentConfig } = await import('../../lib/deployment-config.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const outdir = mkdtempSync(`${(await import('node:os')).tmpdir()}/infra-nag-`);
+    try {
+      const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+      new ServiceStack(app, 'Unacknowledged', { config: readDeploymentConfig(() => undefined) });
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      expect(() => app.synth()).toThrow(/AwsSolutions-APIG4/);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
