@@ -1,4 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { withMigrationFlows } from './compose.js';
 import { createDeps, serviceConfigFromEnv, type Deps } from './deps.js';
 import { createStdoutSink } from './logs/log-sink.js';
 import { createAwsSecretStore } from './secrets/aws-secret-store.js';
@@ -8,12 +9,12 @@ import { createDocumentClient } from './store/dynamo-client.js';
 export function createAwsDeps(serviceName: string, extra: Partial<Parameters<typeof createDeps>[0]> = {}): Deps {
   const tableName = process.env.TABLE_NAME;
   if (!tableName) throw new Error('TABLE_NAME is not set');
-  return createDeps({
+  return withMigrationFlows(createDeps({
     db: createDocumentClient(),
     tableName,
     secrets: createAwsSecretStore({ client: new SecretsManagerClient({}) }),
     sink: createStdoutSink(process.env.POWERTOOLS_SERVICE_NAME ?? serviceName),
     config: serviceConfigFromEnv(),
     ...extra,
-  });
+  }));
 }

@@ -2,7 +2,10 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RegistrationHooks } from './identity/create-user.js';
 import type { PasswordFallback } from './identity/password-login.js';
 import type { LogSink } from './logs/log-sink.js';
+import { createBreakerRegistry, type BreakerRegistry } from './migration/circuit-breaker.js';
+import { createUpstreamClient, type UpstreamClient } from './migration/upstream-client.js';
 import type { SecretStore } from './secrets/secret-store.js';
+import { createMigrationCountersRepository, type MigrationCountersRepository } from './store/migration-counters-repository.js';
 import { createLockoutRepository, type LockoutRepository } from './store/lockout-repository.js';
 import { createRefreshTokenRepository, type RefreshTokenRepository } from './store/refresh-token-repository.js';
 import {
@@ -64,9 +67,14 @@ export interface Deps {
   users: UsersRepository;
   lockouts: LockoutRepository;
   refreshTokens: RefreshTokenRepository;
+  migrationCounters: MigrationCountersRepository;
   signingKeys: SigningKeyProvider;
   /** host → tenant, cached for a minute (custom domains change rarely). */
   domainCache: Map<string, { tenant: string | undefined; at: number }>;
+  /** Circuit breakers per upstream (connection id or migration source id), per process. */
+  breakers: BreakerRegistry;
+  /** The upstream Auth0 client both migration paths share (timeouts, breakers, call logs). */
+  upstream: UpstreamClient;
   /** Upstream fallback for password logins without a local password (import mode). */
   passwordFallback?: PasswordFallback;
   /** Upstream redemption of refresh tokens this service did not issue (migration sources). */
@@ -96,21 +104,33 @@ export function createDeps(p: {
 }): Deps {
   const config = { ...defaultServiceConfig, ...p.config };
   const now = p.now ?? Date.now;
+  const fetchImpl = p.fetch ?? globalThis.fetch;
+  const breakers = createBreakerRegistry({ now });
   return {
     db: p.db,
     tableName: p.tableName,
     secrets: p.secrets,
     sink: p.sink,
     now,
-    fetch: p.fetch ?? globalThis.fetch,
+    fetch: fetchImpl,
     config,
     tenantConfigs: createTenantConfigRepository(p.db, p.tableName),
     tenantConfigCache: createTenantConfigCache({ ttlMs: config.configCacheMs, now }),
     users: createUsersRepository(p.db, p.tableName),
     lockouts: createLockoutRepository(p.db, p.tableName),
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
+    migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
     signingKeys: createSigningKeyProvider(p.secrets),
     domainCache: new Map(),
+    breakers,
+    upstream: createUpstreamClient({
+      fetch: fetchImpl,
+      breakers,
+      perCallTimeoutMs: config.upstreamTimeoutMs,
+      allowLoopbackHttp: config.allowLoopbackHttp,
+      log: (line) => p.sink.info(String(line.message ?? 'upstream_call'), { ...line, message: undefined }),
+      now,
+    }),
     passwordFallback: p.passwordFallback,
     foreignRefreshToken: p.foreignRefreshToken,
     registrationHooks: p.registrationHooks,

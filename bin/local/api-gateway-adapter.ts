@@ -42,14 +42,23 @@ const lambdaContext = (fn: string): Context =>
   }) as Context;
 
 /** Builds the API Gateway HTTP API (payload v2) event the deployed function would receive. */
-export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, routeKey: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
+export function toApiGatewayEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string>,
+  proto: 'http' | 'https',
+): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined || k === 'cookie') continue;
     headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
-  headers['x-forwarded-proto'] ??= 'http';
+  // API Gateway terminates TLS and says so. Locally, a plain-http request keeps an http issuer
+  // unless a proxy in front of it (or a test standing in for one) says the original was https.
+  headers['x-forwarded-proto'] = proto === 'https' ? 'https' : (headers['x-forwarded-proto'] ?? 'http');
+  if (proto === 'http' && headers['x-forwarded-host']) headers.host = headers['x-forwarded-host'];
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const textual = /^(application\/(json|x-www-form-urlencoded)|text\/)/i.test(headers['content-type'] ?? '');
@@ -90,7 +99,7 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, routeKey: 
  * A node:http request listener that dispatches like API Gateway: the route table picks the
  * function, the function's handler gets a v2 event, and its result becomes the response.
  */
-export function apiGatewayListener(handlers: Partial<Record<FunctionName, LambdaHandler>>) {
+export function apiGatewayListener(handlers: Partial<Record<FunctionName, LambdaHandler>>, proto: 'http' | 'https' = 'http') {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
       res.writeHead(status, headers);
@@ -106,7 +115,7 @@ export function apiGatewayListener(handlers: Partial<Record<FunctionName, Lambda
       const body = await readBody(req);
       if (body === 'too_large') return send(413, JSON.stringify({ message: 'Request Entity Too Large' }));
       const routeKey = `${match.route.method} ${match.route.path}`;
-      const event = toApiGatewayEvent(req, body, routeKey, match.pathParameters);
+      const event = toApiGatewayEvent(req, body, routeKey, match.pathParameters, proto);
       const handler = handlers[match.route.fn];
       if (!handler) return send(404, JSON.stringify({ message: 'Not Found' }));
       const result = (await handler(event, lambdaContext(match.route.fn))) as

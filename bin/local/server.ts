@@ -1,8 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createTokenHandler } from '../../lambdas/handlers/create-token-handler.js';
+import { withMigrationFlows } from '../../lambdas/compose.js';
 import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js';
 import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
 import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
@@ -26,11 +28,15 @@ export interface LocalServerOptions {
   demoPassword?: string;
   /** Counts DynamoDB round trips (benchmarks). */
   counter?: RoundTripCounter;
+  /** Also serve HTTPS with this key and certificate (for clients that only speak https). */
+  tls?: { key: string; cert: string };
 }
 
 export interface LocalServer {
   url: string;
   port: number;
+  /** The HTTPS origin when `tls` was given. */
+  httpsUrl?: string;
   deps: Deps;
   credentials: DevCredentials;
   close(): Promise<void>;
@@ -46,7 +52,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
   const engine = await startEmbeddedEngine({ path: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
   await ensureTable(engine.endpoint, DEFAULT_TABLE_NAME);
   const db = createDocumentClient({ endpoint: engine.endpoint, counter: opts.counter });
-  const deps = createDeps({
+  const deps = withMigrationFlows(createDeps({
     db,
     tableName: DEFAULT_TABLE_NAME,
     secrets: createLocalSecretStore(opts.dataDir ? join(opts.dataDir, 'secrets.json') : undefined),
@@ -54,7 +60,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
     config: { defaultTenant: tenant, allowLoopbackHttp: true, ...opts.config },
     fetch: opts.fetch,
     now: opts.now,
-  });
+  }));
 
   const credentialsFile = opts.dataDir ? join(opts.dataDir, 'dev-credentials.json') : undefined;
   let credentials = await seedDevTenant(deps, tenant, { demoPassword: opts.demoPassword });
@@ -71,16 +77,33 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const servers: Server[] = [server];
+  let httpsUrl: string | undefined;
+  if (opts.tls) {
+    const tlsServer = createTlsServer(opts.tls, apiGatewayListener(handlers, 'https'));
+    await new Promise<void>((resolve, reject) => {
+      tlsServer.once('error', reject);
+      tlsServer.listen(0, '127.0.0.1', () => resolve());
+    });
+    httpsUrl = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+    servers.push(tlsServer);
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    httpsUrl,
     deps,
     credentials,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
       db.destroy();
       await engine.close();
     },
