@@ -24,11 +24,12 @@ export const managementSecretActions = [
   'secretsmanager:PutSecretValue',
   'secretsmanager:GetSecretValue',
   'secretsmanager:DeleteSecret',
+  'secretsmanager:RestoreSecret',
   'secretsmanager:DescribeSecret',
   'secretsmanager:TagResource',
 ] as const;
 
-/** The management function creates, updates, reads and deletes upstream client secrets. */
+/** The management function creates, updates, reads, restores and deletes upstream client secrets. */
 export function grantManagementSecrets(stack: Stack, grantee: IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({
@@ -54,7 +55,8 @@ export function grantTokenSecrets(stack: Stack, grantee: IGrantable): void {
     new PolicyStatement({
       sid: 'WriteSigningKeys',
       effect: Effect.ALLOW,
-      actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
+      // RestoreSecret: the adapter brings back a secret scheduled for deletion before writing it.
+      actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:RestoreSecret'],
       resources: [secretArnPattern(stack, SIGNING_KEY_SECRETS)],
     }),
   );

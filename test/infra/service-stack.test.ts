@@ -179,13 +179,14 @@ describe('IAM', () => {
     expect(actionsOn(fn, new RegExp(`^<${tableId}\\.Arn>$`))).toContain('dynamodb:PutItem');
   });
 
-  it('lets the management function create, update, read, tag and delete service secrets', () => {
+  it('lets the management function create, update, read, restore, tag and delete service secrets', () => {
     expect(actionsOn('management', /secret:auth0-migration\/\*$/)).toEqual([
       'secretsmanager:CreateSecret',
       'secretsmanager:DeleteSecret',
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
       'secretsmanager:PutSecretValue',
+      'secretsmanager:RestoreSecret',
       'secretsmanager:TagResource',
     ]);
   });
@@ -195,7 +196,11 @@ describe('IAM', () => {
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
     ]);
-    expect(actionsOn('token', /signing-keys-\?{6}$/)).toEqual(['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue']);
+    expect(actionsOn('token', /signing-keys-\?{6}$/)).toEqual([
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:RestoreSecret',
+    ]);
     const secretActions = statementsOf('token').flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('secretsmanager:'));
     expect(secretActions).not.toContain('secretsmanager:DeleteSecret');
   });
