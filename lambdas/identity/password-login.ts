@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import type { MigrationPath } from '../logs/log-types.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { oauthErrors } from '../oauth/errors.js';
 import { isLockedOut, liveAttempts, type LockoutItem } from '../store/lockout-repository.js';
@@ -28,7 +29,16 @@ export interface LocalLookup {
  */
 export type FallbackOutcome =
   | { ok: true; user: UserRecord }
-  | { ok: false; countsAsFailure: boolean; reason: string; logType?: 'fp' | 'fu' };
+  | {
+      ok: false;
+      countsAsFailure: boolean;
+      reason: string;
+      logType?: 'fp' | 'fu';
+      /** Marks the failure event as one of a migration path (metric filters key on it). */
+      migration?: MigrationPath;
+      /** Extra facts for the failure event (e.g. the upstream error code and description). */
+      details?: Record<string, unknown>;
+    };
 
 /** A fallback to an upstream identity provider for identifiers without a local password. */
 export type PasswordFallback = (
@@ -86,7 +96,9 @@ export async function authenticateWithPassword(
   const attempts = liveAttempts(lock, nowSeconds);
 
   let user: UserRecord | undefined;
-  let failure: { reason: string; logType: 'fp' | 'fu'; counts: boolean } | undefined;
+  let failure:
+    | { reason: string; logType: 'fp' | 'fu'; counts: boolean; migration?: MigrationPath; details?: Record<string, unknown> }
+    | undefined;
   if (local.user && local.password) {
     if (await verifyPassword(input.password, local.password.hash)) user = local.user;
     else failure = { reason: 'wrong_password', logType: 'fp', counts: true };
@@ -96,7 +108,13 @@ export async function authenticateWithPassword(
       : undefined;
     if (outcome?.ok) user = outcome.user;
     else if (outcome) {
-      failure = { reason: outcome.reason, logType: outcome.logType ?? 'fp', counts: outcome.countsAsFailure };
+      failure = {
+        reason: outcome.reason,
+        logType: outcome.logType ?? 'fp',
+        counts: outcome.countsAsFailure,
+        migration: outcome.migration,
+        details: outcome.details,
+      };
     } else {
       await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
       failure = local.user
@@ -107,7 +125,14 @@ export async function authenticateWithPassword(
 
   if (failure || !user) {
     const f = failure ?? { reason: 'unknown', logType: 'fp' as const, counts: true };
-    ctx.log.add({ ...baseEvent, type: f.logType, user_id: local.user?.user_id, reason: f.reason });
+    ctx.log.add({
+      ...baseEvent,
+      type: f.logType,
+      user_id: local.user?.user_id,
+      reason: f.reason,
+      ...('migration' in f && f.migration ? { migration: f.migration } : {}),
+      ...('details' in f && f.details ? { details: f.details } : {}),
+    });
     if (f.counts && bruteForceProtection) {
       const count = await deps.lockouts.recordFailure(ctx.tenant, connection.id, identifier, policy, nowSeconds);
       if (count === policy.max_attempts) {
