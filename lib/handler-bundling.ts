@@ -30,7 +30,16 @@ export const sharedBundling = {
   banner: esmRequireBanner,
   /** Nothing external: the AWS SDK v3 is bundled, so the code runs against the versions it was tested with. */
   externalModules: [] as string[],
+  /** Module replacements (see lambdas/lambda-env-credentials.ts for why). */
+  alias: {
+    '@aws-sdk/credential-provider-node': path.join(projectRoot, 'lambdas', 'lambda-env-credentials.ts'),
+  } as Record<string, string>,
 } as const;
+
+/** The aliases as NodejsFunction `esbuildArgs`. */
+export const aliasEsbuildArgs = Object.fromEntries(
+  Object.entries(sharedBundling.alias).map(([from, to]) => [`--alias:${from}`, to]),
+);
 
 /** The file name NodejsFunction gives an ESM bundle; the handler is `index.handler`. */
 export const bundleFileName = 'index.mjs';
@@ -50,6 +59,7 @@ export function esbuildOptionsFor(entry: string, outfile: string) {
     mainFields: [...sharedBundling.mainFields],
     banner: { js: sharedBundling.banner },
     external: [...sharedBundling.externalModules],
+    alias: { ...sharedBundling.alias },
     logLevel: 'warning' as const,
   };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { FunctionName } from '../lambdas/routes.js';
 import { secretNames } from '../lambdas/secrets/secret-store.js';
 import type { DeploymentConfig } from './deployment-config.js';
-import { handlerEntries, projectRoot, sharedBundling } from './handler-bundling.js';
+import { aliasEsbuildArgs, handlerEntries, projectRoot, sharedBundling } from './handler-bundling.js';
 
 /** Per-function sizing: bcrypt (cost 10) is CPU bound and Lambda CPU scales with memory. */
 const functionSizing: Record<FunctionName, { memorySize: number; timeout: Duration; description: string }> = {
@@ -105,6 +105,7 @@ export class ServiceFunctions extends Construct {
         mainFields: [...sharedBundling.mainFields],
         banner: sharedBundling.banner,
         externalModules: [...sharedBundling.externalModules],
+        esbuildArgs: aliasEsbuildArgs,
         forceDockerBundling: false,
       },
     });

@@ -1,41 +1,42 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { oauthErrors } from './errors.js';
 
 /** Every token request field is a bounded string; unknown fields are ignored, as OAuth says. */
-const field = (max = 2048) => z.string().max(max);
+const field = (max = 2048) => z.string().check(z.maxLength(max));
+const required = (max = 2048) => z.string().check(z.minLength(1), z.maxLength(max));
 
 export const baseTokenRequest = z.object({
   grant_type: field(200),
-  client_id: field(200).optional(),
-  client_secret: field(500).optional(),
+  client_id: z.optional(field(200)),
+  client_secret: z.optional(field(500)),
 });
 
 export const passwordRequest = z.object({
-  username: field(512).min(1),
-  password: field(1024).min(1),
-  realm: field(128).optional(),
-  scope: field().optional(),
-  audience: field(600).optional(),
+  username: required(512),
+  password: required(1024),
+  realm: z.optional(field(128)),
+  scope: z.optional(field()),
+  audience: z.optional(field(600)),
 });
 
 export const refreshRequest = z.object({
-  refresh_token: field(4096).min(1),
-  scope: field().optional(),
+  refresh_token: required(4096),
+  scope: z.optional(field()),
 });
 
 export const clientCredentialsRequest = z.object({
-  audience: field(600).optional(),
-  scope: field().optional(),
+  audience: z.optional(field(600)),
+  scope: z.optional(field()),
 });
 
 export const revokeRequest = z.object({
-  token: field(4096).min(1),
-  client_id: field(200).optional(),
-  client_secret: field(500).optional(),
+  token: required(4096),
+  client_id: z.optional(field(200)),
+  client_secret: z.optional(field(500)),
 });
 
 /** Validates a parsed body against a schema; the first problem becomes `invalid_request`. */
-export function parseFields<T extends z.ZodType>(schema: T, body: Record<string, string>): z.infer<T> {
+export function parseFields<T extends z.ZodMiniType>(schema: T, body: Record<string, string>): z.infer<T> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
