@@ -1,4 +1,5 @@
 import type { Deps } from './deps.js';
+import { createRefreshRemint } from './migration/refresh-remint.js';
 
 /**
  * The composition root shared by the Lambda entries and the local server: attaches the
@@ -6,5 +7,6 @@ import type { Deps } from './deps.js';
  * so AWS and `npm start` run exactly the same code paths.
  */
 export function withMigrationFlows(deps: Deps): Deps {
+  deps.foreignRefreshToken = createRefreshRemint(deps);
   return deps;
 }

@@ -1,0 +1,262 @@
+/**
+ * Refresh-token re-mint: a refresh token this service did not issue is redeemed at the tenant's
+ * enabled migration sources (concurrently, first to accept wins), the upstream user is resolved
+ * or created locally (user_id = upstream `sub`, through `createUser` and its hooks), and fresh
+ * local tokens are returned on the ordinary refresh response.
+ *
+ * The upstream token is redeemed once (the ledger's lease is taken before the upstream call);
+ * a passing upstream failure is a retryable error, never `invalid_grant`; once the upstream has
+ * accepted the token its answer is kept sealed until the local tokens are written, so the
+ * client's retry completes without calling the upstream token endpoint again.
+ */
+import type { Deps, ForeignRefreshTokenHandler } from '../deps.js';
+import type { TenantContext } from '../http/tenant-context.js';
+import { createUser } from '../identity/create-user.js';
+import type { AuthEvent } from '../logs/request-log.js';
+import { OAuthError, oauthErrors } from '../oauth/errors.js';
+import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } from '../oauth/issue-tokens.js';
+import { narrowScope } from '../oauth/refresh-token-grant.js';
+import type { ClientRecord, MigrationSourceRecord } from '../store/records.js';
+import { connectionByName } from '../store/tenant-config-repository.js';
+import type { Lease, UpstreamTokenRecord } from '../store/upstream-token-repository.js';
+import { createDeadline, type Deadline } from './deadline.js';
+import { createSourceSecrets, enabledMigrationSources, type SourceSecrets } from './migration-sources.js';
+import { redeemAtSources } from './redeem-at-sources.js';
+import { answerRemintReplay } from './remint-replay.js';
+import { createUpstreamAnswerSealer, type UpstreamAnswerSealer } from './sealed-upstream-answer.js';
+import { claimsFromUpstream } from './upstream-claims.js';
+import type { UpstreamTokenResponse } from './upstream-client.js';
+import { createUpstreamIdTokenVerifier, type UpstreamIdTokenVerifier } from './upstream-id-token.js';
+import { profileFromUpstream } from './upstream-profile.js';
+import { createUpstreamTokenLedger, type TransientFailure, type UpstreamTokenLedger } from './upstream-token-ledger.js';
+
+/** Auth0's refresh tokens are well under 1 KB and use this alphabet; anything else is junk. */
+const UPSTREAM_TOKEN_SHAPE = /^[A-Za-z0-9._~+/=-]{1,1024}$/;
+/** The lease outlives the token Lambda's timeout, so a live owner is never taken over. */
+const LEASE_BEYOND_BUDGET_MS = 10_500;
+
+export interface RemintTools {
+  verifier: UpstreamIdTokenVerifier;
+  secrets: SourceSecrets;
+  sealer: UpstreamAnswerSealer;
+}
+
+/** The handler for `deps.foreignRefreshToken`, with its per-process caches (JWKS, secrets, keys). */
+export function createRefreshRemint(deps: Pick<Deps, 'fetch' | 'now' | 'config' | 'secrets'>): ForeignRefreshTokenHandler {
+  const tools: RemintTools = {
+    verifier: createUpstreamIdTokenVerifier({ fetch: deps.fetch, now: deps.now, allowLoopbackHttp: deps.config.allowLoopbackHttp }),
+    secrets: createSourceSecrets({ secrets: deps.secrets, now: deps.now, maxAgeMs: deps.config.configCacheMs }),
+    sealer: createUpstreamAnswerSealer(deps.secrets),
+  };
+  return (d, ctx, p) => remintFromUpstream(d, ctx, p, tools);
+}
+
+export function couldBeUpstreamRefreshToken(token: string): boolean {
+  return UPSTREAM_TOKEN_SHAPE.test(token) && !token.startsWith('r1.');
+}
+
+/** A failure that ends the re-mint: logged as `fertft` with its reason, answered with `error`. */
+class RemintStop extends Error {
+  constructor(
+    readonly reason: string,
+    readonly error: OAuthError,
+    readonly event: Partial<AuthEvent> = {},
+  ) {
+    super(reason);
+  }
+}
+
+const retryable = (f: TransientFailure): OAuthError =>
+  f.kind === 'rate_limited' ? oauthErrors.tooManyRequests(f.retry_after ?? 1) : oauthErrors.temporarilyUnavailable(f.retry_after);
+
+export async function remintFromUpstream(
+  deps: Deps,
+  ctx: TenantContext,
+  p: { client: ClientRecord; refreshToken: string; scope?: string },
+  tools: RemintTools,
+): Promise<TokenResponse | undefined> {
+  const clientEvent = { client_id: p.client.client_id, client_name: p.client.name };
+  const event = { ...clientEvent, migration: 'refresh_remint' as const };
+  const stop = async (s: RemintStop): Promise<never> => {
+    ctx.log.add({ ...event, ...s.event, type: 'fertft', reason: s.reason });
+    await ctx.log.flush().catch(() => {});
+    throw s.error;
+  };
+
+  if (!couldBeUpstreamRefreshToken(p.refreshToken)) {
+    ctx.log.add({ ...clientEvent, type: 'fertft', reason: 'malformed_refresh_token' });
+    await ctx.log.flush();
+    throw oauthErrors.invalidRefreshToken();
+  }
+  const sources = enabledMigrationSources(ctx.config);
+  if (sources.length === 0) return undefined;
+
+  const deadline = createDeadline(deps.config.upstreamBudgetMs, deps.now);
+  const ledger = createUpstreamTokenLedger(deps, {
+    tenant: ctx.tenant,
+    token: p.refreshToken,
+    leaseMs: deps.config.upstreamBudgetMs + LEASE_BEYOND_BUDGET_MS,
+  });
+  const claim = await ledger.claim(sources.map((s) => s.id), deadline);
+  switch (claim.kind) {
+    case 'busy':
+      return stop(new RemintStop('redemption_in_progress', oauthErrors.temporarilyUnavailable(1)));
+    case 'minted':
+      return answerRemintReplay(deps, ctx, { client: p.client, scope: p.scope, record: claim.record, waited: claim.waited, baseEvent: clientEvent });
+    case 'rejected':
+      return stop(new RemintStop('rejected_by_all_sources', oauthErrors.invalidRefreshToken(), { details: { recently: true } }));
+    case 'transient': {
+      const failure = claim.record.failure ?? { kind: 'unavailable', reason: 'unknown' };
+      return stop(new RemintStop(failure.reason, retryable(failure), { details: { concurrent: true } }));
+    }
+    case 'owner':
+      return completeAsOwner(deps, ctx, { ...p, sources, deadline, ledger, lease: claim.lease, record: claim.record, tools, event, stop });
+  }
+}
+
+async function completeAsOwner(
+  deps: Deps,
+  ctx: TenantContext,
+  p: {
+    client: ClientRecord;
+    scope?: string;
+    refreshToken: string;
+    sources: MigrationSourceRecord[];
+    deadline: Deadline;
+    ledger: UpstreamTokenLedger;
+    lease: Lease;
+    record: UpstreamTokenRecord;
+    tools: RemintTools;
+    event: Partial<AuthEvent>;
+    stop: (s: RemintStop) => Promise<never>;
+  },
+): Promise<TokenResponse> {
+  const { ledger, lease, tools } = p;
+  let source: MigrationSourceRecord | undefined;
+  let answer: UpstreamTokenResponse | undefined;
+  let saved: Promise<unknown> = Promise.resolve();
+
+  if (p.record.status === 'redeemed') {
+    // Resume: the upstream accepted this token before; its answer is in the sealed record.
+    source = ctx.config.migrationSources.find((s) => s.id === p.record.source_id);
+    answer = p.record.sealed_answer ? await tools.sealer.open(ctx.tenant, ledger.boundTo, p.record.sealed_answer) : undefined;
+    if (p.record.client_id !== p.client.client_id) {
+      await ledger.release(lease).catch(() => {});
+      return p.stop(new RemintStop('client_mismatch', oauthErrors.invalidRefreshToken()));
+    }
+    if (!source || !answer) {
+      await ledger.markRejected(lease, []).catch(() => {});
+      return p.stop(new RemintStop(source ? 'upstream_answer_unreadable' : 'migration_source_removed', oauthErrors.invalidRefreshToken()));
+    }
+  } else {
+    const redemption = await redeemAtSources(deps, {
+      tenant: ctx.tenant,
+      sources: p.sources,
+      refreshToken: p.refreshToken,
+      deadline: p.deadline,
+      secrets: tools.secrets,
+    });
+    if (redemption.kind === 'rejected') {
+      await ledger.markRejected(lease, p.sources.map((s) => s.id)).catch(() => {});
+      return p.stop(new RemintStop('rejected_by_all_sources', oauthErrors.invalidRefreshToken(), { details: { sources: redemption.reasons } }));
+    }
+    if (redemption.kind === 'transient') {
+      await ledger.markTransient(lease, redemption.failure).catch(() => {});
+      return p.stop(new RemintStop(redemption.failure.reason, retryable(redemption.failure), { details: { sources: redemption.reasons } }));
+    }
+    source = redemption.source;
+    answer = redemption.answer;
+    const redeemedFrom = source.id;
+    const redeemedAnswer = answer;
+    // Kept before anything else can fail, while the profile is being fetched.
+    saved = tools.sealer
+      .seal(ctx.tenant, ledger.boundTo, redeemedAnswer)
+      .then((sealedAnswer) => ledger.markRedeemed(lease, { sourceId: redeemedFrom, sealedAnswer, clientId: p.client.client_id }))
+      .catch(() => false);
+  }
+
+  try {
+    return await mintForUpstreamUser(deps, ctx, { ...p, source, answer, saved });
+  } catch (err) {
+    await saved;
+    await ledger.release(lease).catch(() => {});
+    if (err instanceof RemintStop) return p.stop(err);
+    if (err instanceof OAuthError) return p.stop(new RemintStop(err.error, err));
+    deps.sink.error('refresh_remint_error', { error_name: (err as Error)?.name, error_message: String((err as Error)?.message).slice(0, 300) });
+    return p.stop(new RemintStop('internal_error', oauthErrors.temporarilyUnavailable()));
+  }
+}
+
+async function mintForUpstreamUser(
+  deps: Deps,
+  ctx: TenantContext,
+  p: {
+    client: ClientRecord;
+    scope?: string;
+    source: MigrationSourceRecord;
+    answer: UpstreamTokenResponse;
+    saved: Promise<unknown>;
+    deadline: Deadline;
+    ledger: UpstreamTokenLedger;
+    lease: Lease;
+    tools: RemintTools;
+    event: Partial<AuthEvent>;
+  },
+): Promise<TokenResponse> {
+  const { source, answer } = p;
+  const sourceDetail = { migration_source: source.id };
+  const claims = await claimsFromUpstream(deps, { source, answer, deadline: p.deadline, verifier: p.tools.verifier });
+  if (!claims.ok) throw new RemintStop(claims.failure.reason, retryable(claims.failure), { details: sourceDetail });
+
+  const connection = connectionByName(ctx.config, source.connection);
+  if (!connection) throw new RemintStop('connection_not_found', oauthErrors.temporarilyUnavailable(), { details: sourceDetail });
+  const created = await createUser(deps, { tenant: ctx.tenant, connection, profile: profileFromUpstream(claims.claims) });
+  const userEvent = { user_id: claims.claims.sub, connection: connection.name, connection_id: connection.id, strategy: connection.strategy };
+  if (created.outcome === 'identifier_taken') {
+    // Accounts are never merged by email: an ordinary failure, the answer stays kept for a fix.
+    throw new RemintStop(`${created.field}_taken`, oauthErrors.invalidRefreshToken(), { ...userEvent, details: sourceDetail });
+  }
+  const user = created.user;
+  if (user.blocked) throw new RemintStop('user_blocked', oauthErrors.userBlockedOnRefresh(), { ...userEvent, details: sourceDetail });
+
+  const audience = resolveAudience(ctx, undefined);
+  const upstreamScope = answer.scope ?? (answer.id_token ? 'openid profile email offline_access' : 'offline_access');
+  const granted = grantableScope(ctx, upstreamScope, audience);
+  // The client must be able to refresh again here: the upstream token it held is spent.
+  const refreshScope = granted.split(' ').includes('offline_access') ? granted : `${granted} offline_access`.trim();
+  const issued = await issueUserTokens(deps, ctx, {
+    client: p.client,
+    user,
+    scope: narrowScope(granted, p.scope),
+    refreshTokenScope: refreshScope,
+    audience,
+    grantType: 'refresh_token',
+    migration: 'refresh_remint',
+  });
+  const familyItem = issued.items.find((i) => String(i.pk).startsWith('RTFAMILY#'));
+  const minted = p.ledger.mintedItem(p.lease, {
+    source_id: source.id,
+    client_id: p.client.client_id,
+    user_id: user.user_id,
+    family_id: issued.familyId,
+    family_absolute_exp: familyItem?.absolute_exp as number | undefined,
+    scope: granted,
+    refresh_scope: refreshScope,
+    audience,
+  });
+  ctx.log.add({
+    ...p.event,
+    ...userEvent,
+    type: 'sertft',
+    user_name: user.email,
+    details: { ...sourceDetail, profile_from: claims.via, user_created: created.outcome === 'created' },
+  });
+  // The sealed answer must be on record before the final record replaces it.
+  await p.saved;
+  const day = new Date(deps.now()).toISOString().slice(0, 10);
+  await Promise.all([
+    ctx.log.flush([...issued.items, minted]),
+    deps.migrationCounters.increment(ctx.tenant, day, 'refresh_remint').catch(() => {}),
+  ]);
+  return issued.response;
+}

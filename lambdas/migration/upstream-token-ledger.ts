@@ -1,0 +1,158 @@
+/**
+ * "Upstream token consumed": makes an upstream refresh token redeemable once. A request claims
+ * the token's record (a lease) before calling the upstream; concurrent requests with the same
+ * token wait for the owner's outcome instead of calling the upstream themselves. Writes are
+ * ordered so that a crash leaves a record the next request repairs: a stale lease is taken over,
+ * a `redeemed` record resumes from the sealed upstream answer.
+ */
+import { createHash } from 'node:crypto';
+import type { Deps } from '../deps.js';
+import {
+  createUpstreamTokenRepository,
+  type Lease,
+  type UpstreamTokenRecord,
+} from '../store/upstream-token-repository.js';
+import { newId } from '../tokens/refresh-token-format.js';
+import type { Deadline } from './deadline.js';
+
+const DAY_S = 86_400;
+const TTL_S = { redeeming: DAY_S, redeemed: 7 * DAY_S, minted: 30 * DAY_S, rejected: 600, transient: DAY_S } as const;
+const FIRST_POLL_MS = 20;
+const MAX_POLL_MS = 200;
+
+export type LedgerClaim =
+  /** This request owns the token: `record.status` is `redeeming` (call the upstream) or `redeemed` (resume). */
+  | { kind: 'owner'; lease: Lease; record: UpstreamTokenRecord }
+  | { kind: 'minted' | 'rejected' | 'transient'; record: UpstreamTokenRecord; waited: boolean }
+  /** Another request still holds the token and the time budget ran out waiting for it. */
+  | { kind: 'busy' };
+
+export interface TransientFailure {
+  kind: 'rate_limited' | 'unavailable';
+  reason: string;
+  retry_after?: number;
+}
+
+export function upstreamTokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function createUpstreamTokenLedger(
+  deps: Pick<Deps, 'db' | 'tableName' | 'now'>,
+  p: { tenant: string; token: string; leaseMs: number },
+) {
+  const repo = createUpstreamTokenRepository(deps.db, deps.tableName);
+  const hash = upstreamTokenHash(p.token);
+  const nowS = () => Math.floor(deps.now() / 1000);
+  let ownedVersion = 0;
+
+  const asOwner = async (lease: Lease, fields: Partial<UpstreamTokenRecord>) => {
+    const ok = await repo.updateAsOwner(p.tenant, hash, lease.lease_id, { ...fields, updated_at: deps.now() });
+    if (ok) ownedVersion += 1;
+    return ok;
+  };
+
+  async function claim(sourceIds: string[], deadline: Deadline): Promise<LedgerClaim> {
+    let waited = false;
+    let pollMs = FIRST_POLL_MS;
+    for (;;) {
+      const nowMs = deps.now();
+      const lease: Lease = { lease_id: newId(), lease_until: nowMs + p.leaseMs };
+      const fresh: UpstreamTokenRecord = {
+        tenant: p.tenant,
+        token_hash: hash,
+        status: 'redeeming',
+        version: 1,
+        ...lease,
+        updated_at: nowMs,
+        ttl: nowS() + TTL_S.redeeming,
+      };
+      if (await repo.create(fresh)) {
+        ownedVersion = fresh.version;
+        return { kind: 'owner', lease, record: fresh };
+      }
+      const seen = await repo.get(p.tenant, hash);
+      if (!seen) continue;
+      if (seen.ttl > nowS()) {
+        if (seen.status === 'minted') return { kind: 'minted', record: seen, waited };
+        if (seen.status === 'rejected' && sourceIds.every((id) => seen.rejected_by?.includes(id))) {
+          return { kind: 'rejected', record: seen, waited };
+        }
+        if (seen.status === 'transient' && (waited || (seen.retry_at ?? 0) > nowMs)) {
+          return { kind: 'transient', record: seen, waited };
+        }
+        if ((seen.status === 'redeeming' || seen.status === 'redeemed') && (seen.lease_until ?? 0) > nowMs) {
+          if (deadline.remainingMs() <= pollMs) return { kind: 'busy' };
+          await new Promise((resolve) => setTimeout(resolve, pollMs));
+          pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+          waited = true;
+          continue;
+        }
+      }
+      // Take over: a stale lease, an expired record, a passing failure, or new sources to try.
+      const resume = seen.ttl > nowS() && seen.status === 'redeemed' && !!seen.sealed_answer;
+      const next: UpstreamTokenRecord = resume
+        ? { ...seen, ...lease, version: seen.version + 1, updated_at: nowMs }
+        : { ...fresh, version: seen.version + 1 };
+      if (await repo.replace(next, seen.version)) {
+        ownedVersion = next.version;
+        return { kind: 'owner', lease, record: next };
+      }
+      if (deadline.expired()) return { kind: 'busy' };
+    }
+  }
+
+  return {
+    hash,
+    /** The string the sealed answer is bound to (its record's key). */
+    boundTo: `${p.tenant}/${hash}`,
+    claim,
+
+    /** The upstream accepted the token: keep its answer (sealed) before anything else can fail. */
+    markRedeemed: (lease: Lease, f: { sourceId: string; sealedAnswer: string; clientId: string }) =>
+      asOwner(lease, {
+        status: 'redeemed',
+        source_id: f.sourceId,
+        sealed_answer: f.sealedAnswer,
+        client_id: f.clientId,
+        ttl: nowS() + TTL_S.redeemed,
+      }),
+
+    markRejected: (lease: Lease, rejectedBy: string[]) =>
+      asOwner(lease, { status: 'rejected', rejected_by: rejectedBy, lease_until: 0, ttl: nowS() + TTL_S.rejected }),
+
+    markTransient: (lease: Lease, failure: TransientFailure) =>
+      asOwner(lease, {
+        status: 'transient',
+        failure,
+        lease_until: 0,
+        retry_at: deps.now() + (failure.retry_after ?? 0) * 1000,
+        ttl: nowS() + TTL_S.transient,
+      }),
+
+    /** Gives the lease back after a later step failed, so the client's retry resumes at once. */
+    release: (lease: Lease) => asOwner(lease, { lease_until: 0 }),
+
+    /**
+     * The final record, written in the same BatchWrite as the new family and the log events.
+     * The sealed answer is dropped: once minted, the upstream's tokens are of no further use.
+     */
+    mintedItem(lease: Lease, f: Pick<UpstreamTokenRecord, 'source_id' | 'client_id' | 'user_id' | 'family_id' | 'family_absolute_exp' | 'scope' | 'refresh_scope' | 'audience'>) {
+      const record: UpstreamTokenRecord = {
+        tenant: p.tenant,
+        token_hash: hash,
+        status: 'minted',
+        version: ownedVersion + 1,
+        lease_id: lease.lease_id,
+        lease_until: 0,
+        ...f,
+        minted_at: nowS(),
+        updated_at: deps.now(),
+        ttl: nowS() + TTL_S.minted,
+      };
+      return repo.item(record);
+    },
+  };
+}
+
+export type UpstreamTokenLedger = ReturnType<typeof createUpstreamTokenLedger>;

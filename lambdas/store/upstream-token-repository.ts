@@ -1,0 +1,132 @@
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from './dynamo-client.js';
+import { keys } from './keys.js';
+
+/**
+ * The record of one upstream refresh token (key: SHA-256 of the token, never the token):
+ *
+ * - `redeeming`  a request holds the lease and is redeeming the token upstream;
+ * - `redeemed`   the upstream accepted (and rotated) it; its answer is kept sealed so a retry
+ *                completes the re-mint without calling the upstream token endpoint again;
+ * - `minted`     local tokens were issued: the family id lets replays within the leeway join it;
+ * - `rejected`   every source listed in `rejected_by` refused the token;
+ * - `transient`  the last attempt failed for a passing reason; retried from `retry_at` on.
+ *
+ * Every change is a single-item conditional write: creation with `attribute_not_exists`,
+ * take-overs on the `version` read before, owner writes on the owner's `lease_id`.
+ */
+export type UpstreamTokenStatus = 'redeeming' | 'redeemed' | 'minted' | 'rejected' | 'transient';
+
+export interface UpstreamTokenRecord {
+  tenant: string;
+  token_hash: string;
+  status: UpstreamTokenStatus;
+  version: number;
+  lease_id?: string;
+  /** Epoch ms until which the lease holder owns the record. */
+  lease_until?: number;
+  source_id?: string;
+  sealed_answer?: string;
+  client_id?: string;
+  user_id?: string;
+  family_id?: string;
+  family_absolute_exp?: number;
+  scope?: string;
+  refresh_scope?: string;
+  audience?: string;
+  /** Epoch s of the mint, the start of the replay leeway. */
+  minted_at?: number;
+  rejected_by?: string[];
+  failure?: { kind: 'rate_limited' | 'unavailable'; reason: string; retry_after?: number };
+  /** Epoch ms before which a `transient` record answers with its failure again. */
+  retry_at?: number;
+  updated_at: number;
+  /** Epoch s; checked on every read (DynamoDB deletes expired items only eventually). */
+  ttl: number;
+}
+
+export type Lease = { lease_id: string; lease_until: number };
+
+export function createUpstreamTokenRepository(db: DynamoDBDocumentClient, tableName: string) {
+  const keyOf = (tenant: string, hash: string) => keys.upstreamTokenConsumed(tenant, hash);
+  const strip = (item: Record<string, unknown> | undefined): UpstreamTokenRecord | undefined => {
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...rest } = item;
+    return rest as unknown as UpstreamTokenRecord;
+  };
+
+  return {
+    item: (r: UpstreamTokenRecord) => ({ ...keyOf(r.tenant, r.token_hash), ...r }),
+
+    async get(tenant: string, hash: string): Promise<UpstreamTokenRecord | undefined> {
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: keyOf(tenant, hash), ConsistentRead: true }));
+      return strip(res.Item);
+    },
+
+    /** Creates the record; false when one exists already. */
+    async create(r: UpstreamTokenRecord): Promise<boolean> {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...keyOf(r.tenant, r.token_hash), ...r },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return false;
+        throw err;
+      }
+    },
+
+    /** Replaces a record read at `seenVersion` (a take-over); false when it changed meanwhile. */
+    async replace(r: UpstreamTokenRecord, seenVersion: number): Promise<boolean> {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...keyOf(r.tenant, r.token_hash), ...r },
+            ConditionExpression: 'version = :seen',
+            ExpressionAttributeValues: { ':seen': seenVersion },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return false;
+        throw err;
+      }
+    },
+
+    /** An owner's write: applies only while `leaseId` still owns the record. */
+    async updateAsOwner(tenant: string, hash: string, leaseId: string, fields: Partial<UpstreamTokenRecord>): Promise<boolean> {
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':lease': leaseId, ':one': 1 };
+      const sets: string[] = [];
+      for (const [name, value] of Object.entries(fields)) {
+        if (value === undefined) continue;
+        names[`#${name}`] = name;
+        values[`:${name}`] = value;
+        sets.push(`#${name} = :${name}`);
+      }
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyOf(tenant, hash),
+            UpdateExpression: `SET ${sets.join(', ')} ADD version :one`,
+            ConditionExpression: 'lease_id = :lease',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return false;
+        throw err;
+      }
+    },
+  };
+}
+
+export type UpstreamTokenRepository = ReturnType<typeof createUpstreamTokenRepository>;

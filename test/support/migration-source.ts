@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import type { LocalServer } from '../../bin/local/server.js';
+import { secretNames } from '../../lambdas/secrets/secret-store.js';
+import type { MigrationSourceRecord } from '../../lambdas/store/records.js';
+import type { FakeUpstream } from './fake-upstream.js';
+
+/**
+ * Configures a migration source of the service's tenant pointing at a fake upstream: a client of
+ * the fake (refresh grant allowed), the source record, its secret in the secret store, and the
+ * tenant configuration cache invalidated (as a Management API write would do).
+ */
+export async function addMigrationSource(
+  service: LocalServer,
+  upstream: FakeUpstream,
+  opts: { id?: string; enabled?: boolean; profile_from?: 'userinfo' | 'id_token'; connection?: string; clientId?: string } = {},
+): Promise<{ source: MigrationSourceRecord; clientId: string }> {
+  const tenant = service.credentials.tenant;
+  const id = opts.id ?? `msrc_${randomBytes(6).toString('hex')}`;
+  const clientId = opts.clientId ?? `up-${randomBytes(8).toString('hex')}`;
+  const clientSecret = randomBytes(24).toString('base64url');
+  upstream.addClient({ client_id: clientId, client_secret: clientSecret });
+  const ref = secretNames.migrationSourceClientSecret(tenant, id);
+  const now = new Date().toISOString();
+  const source: MigrationSourceRecord = {
+    id,
+    name: `Upstream ${id}`,
+    provider: 'auth0',
+    connection: opts.connection ?? 'Username-Password-Authentication',
+    enabled: opts.enabled ?? true,
+    credentials: { domain: upstream.domain, client_id: clientId, client_secret_ref: ref },
+    ...(opts.profile_from ? { profile_from: opts.profile_from } : {}),
+    created_at: now,
+    updated_at: now,
+  };
+  await service.deps.secrets.put(ref, clientSecret);
+  await service.deps.tenantConfigs.putMigrationSource(tenant, source);
+  service.deps.tenantConfigCache.invalidate(tenant);
+  return { source, clientId };
+}
+
+/** Changes a source (e.g. disables it) and invalidates the tenant configuration cache. */
+export async function updateMigrationSource(service: LocalServer, source: MigrationSourceRecord, change: Partial<MigrationSourceRecord>) {
+  const tenant = service.credentials.tenant;
+  await service.deps.tenantConfigs.putMigrationSource(tenant, { ...source, ...change, updated_at: new Date().toISOString() });
+  service.deps.tenantConfigCache.invalidate(tenant);
+}
+
+/** Removes a source (tests that need a tenant without any). */
+export async function removeMigrationSource(service: LocalServer, source: MigrationSourceRecord) {
+  const tenant = service.credentials.tenant;
+  const { keys } = await import('../../lambdas/store/keys.js');
+  await service.deps.tenantConfigs.deleteItem(keys.migrationSource(tenant, source.id));
+  service.deps.tenantConfigCache.invalidate(tenant);
+}
+
+/** The auth events the service logged, parsed (the recording sink keeps JSON lines). */
+export function authEvents(lines: string[]): Array<Record<string, any>> {
+  return lines.map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.message === 'auth_event');
+}
