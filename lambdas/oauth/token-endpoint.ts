@@ -2,13 +2,24 @@ import type { Deps } from '../deps.js';
 import { header, type HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
+import type { LogType } from '../logs/log-types.js';
 import { authenticateClient, ensureGrantAllowed } from './client-auth.js';
 import { clientCredentialsGrant } from './client-credentials-grant.js';
-import { oauthErrors } from './errors.js';
+import type { ClientRecord } from '../store/records.js';
+import { OAuthError, oauthErrors } from './errors.js';
 import { formBody } from './form-body.js';
 import { PASSWORD_REALM_GRANT, passwordGrant } from './password-grant.js';
 import { refreshTokenGrant } from './refresh-token-grant.js';
 import { baseTokenRequest, parseFields } from './token-request.js';
+
+/** The failed-exchange log code of each grant (a client that fails to authenticate, or may not use the grant). */
+const failedExchangeType: Record<string, LogType> = {
+  password: 'fepft',
+  [PASSWORD_REALM_GRANT]: 'fepft',
+  refresh_token: 'fertft',
+  client_credentials: 'feccft',
+  authorization_code: 'feacft',
+};
 
 /** `POST /oauth/token`: authenticates the client, then hands over to the grant's own file. */
 export async function tokenEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
@@ -18,13 +29,29 @@ export async function tokenEndpoint(deps: Deps, event: HttpEvent): Promise<HttpR
   const grantType = base.grant_type;
   const knownGrants = ['password', PASSWORD_REALM_GRANT, 'refresh_token', 'client_credentials'];
   if (!knownGrants.includes(grantType)) throw oauthErrors.unsupportedGrantType(grantType);
-  const client = authenticateClient(ctx.config, {
-    authorization: header(event, 'authorization'),
-    clientId: base.client_id,
-    clientSecret: base.client_secret,
-    secretRequired: grantType === 'client_credentials',
-  });
-  ensureGrantAllowed(client, grantType);
+  let client: ClientRecord;
+  try {
+    client = authenticateClient(ctx.config, {
+      authorization: header(event, 'authorization'),
+      clientId: base.client_id,
+      clientSecret: base.client_secret,
+      secretRequired: grantType === 'client_credentials',
+    });
+    ensureGrantAllowed(client, grantType);
+  } catch (err) {
+    if (err instanceof OAuthError && (err.status === 401 || err.status === 403)) {
+      // Only a known client id is logged: an unknown one may be anything the caller typed.
+      const known = base.client_id !== undefined ? ctx.config.clients.get(base.client_id) : undefined;
+      ctx.log.add({
+        type: failedExchangeType[grantType] ?? 'f',
+        client_id: known?.client_id,
+        client_name: known?.name,
+        reason: err.status === 401 ? 'invalid_client' : 'unauthorized_client',
+      });
+      await ctx.log.flush();
+    }
+    throw err;
+  }
   switch (grantType) {
     case 'password':
     case PASSWORD_REALM_GRANT:
