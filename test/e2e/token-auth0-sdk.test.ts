@@ -88,7 +88,7 @@ describe('auth0@6 AuthenticationClient', () => {
     const claims = await verifyIdToken(refreshed.data.id_token!, c.webClient.client_id);
     expect(claims.sub).toBe(c.demoUser.user_id);
     expect(decodeJwt(refreshed.data.access_token).gty).toBe('refresh_token');
-    expect(refreshed.data.scope).toBe(userScope);
+    expect((refreshed.data as { scope?: string }).scope).toBe(userScope);
   });
 
   it('clientCredentialsGrant gives the machine client a Management API token with its granted scopes', async () => {

@@ -46,7 +46,7 @@ const cases: BadRequest[] = [
   { name: 'oversized binary body (> 64 KB)', contentType: 'application/octet-stream', body: () => new Uint8Array(70 * 1024), status: 413, error: 'invalid_request' },
   { name: 'overlong field', body: () => form({ ...passwordFields(), username: 'u'.repeat(5000) }), status: 400, error: 'invalid_request' },
   { name: 'unknown grant', body: () => form({ grant_type: 'urn:example:unknown', client_id: web().client_id }), status: 400, error: 'unsupported_grant_type' },
-  { name: 'grant this endpoint does not serve', body: () => form({ grant_type: 'authorization_code', code: 'x', client_id: web().client_id }), status: 400, error: 'unsupported_grant_type' },
+  { name: 'grant this endpoint does not serve', body: () => form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'x', client_id: web().client_id }), status: 400, error: 'unsupported_grant_type' },
   { name: 'invalid JSON', contentType: json, body: () => '{"grant_type": "password",', status: 400, error: 'invalid_request' },
   { name: 'JSON array', contentType: json, body: () => JSON.stringify([passwordFields()]), status: 400, error: 'invalid_request' },
   { name: 'JSON string', contentType: json, body: () => '"password"', status: 400, error: 'invalid_request' },
@@ -86,7 +86,7 @@ describe('bad input on the OAuth endpoints', () => {
     const contentType = c.contentType ?? 'application/x-www-form-urlencoded';
     if (contentType) headers['content-type'] = contentType;
     const body = c.body();
-    const res = await fetch(`${service.url}${c.path ?? '/oauth/token'}`, { method: 'POST', headers, body: body.length ? body : undefined });
+    const res = await fetch(`${service.url}${c.path ?? '/oauth/token'}`, { method: 'POST', headers, body: body.length ? (body as BodyInit) : undefined });
     const text = await res.text();
     expect(res.status).toBe(c.status);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);

@@ -23,7 +23,7 @@ afterAll(() => service?.close());
 
 const familyOf = (refreshToken: string) => refreshToken.split('.')[1];
 
-function clientAuth(client: { client_id: string; client_secret?: string }) {
+function clientAuth(client: { client_id: string; client_secret?: string }): Record<string, string> {
   return client.client_secret ? { client_id: client.client_id, client_secret: client.client_secret } : { client_id: client.client_id };
 }
 
