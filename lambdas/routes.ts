@@ -5,7 +5,7 @@
  * `RouteHandlers<'token'>` etc.).
  */
 export type FunctionName = 'token' | 'management';
-export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE' | 'OPTIONS';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -22,6 +22,12 @@ export const routes = [
   { method: 'POST', path: '/userinfo', fn: 'token' },
   { method: 'GET', path: '/.well-known/openid-configuration', fn: 'token' },
   { method: 'GET', path: '/.well-known/jwks.json', fn: 'token' },
+  // Hosted login (token function): authorization endpoint, login page, logout, token CORS preflight
+  { method: 'GET', path: '/authorize', fn: 'token' },
+  { method: 'GET', path: '/u/login', fn: 'token' },
+  { method: 'POST', path: '/u/login', fn: 'token' },
+  { method: 'GET', path: '/v2/logout', fn: 'token' },
+  { method: 'OPTIONS', path: '/oauth/token', fn: 'token' },
 ] as const satisfies readonly RouteDefinition[];
 
 export type Route = (typeof routes)[number];

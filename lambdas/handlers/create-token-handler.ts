@@ -7,8 +7,13 @@ import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import { bodyLimit, oauthErrorResponses } from '../http/oauth-middleware.js';
 import type { HttpResponse } from '../http/responses.js';
+import { authorizeEndpoint } from '../authorize/authorize-endpoint.js';
+import { loginPageEndpoint } from '../authorize/login-get.js';
+import { loginPostEndpoint } from '../authorize/login-post.js';
+import { logoutEndpoint } from '../authorize/logout.js';
 import { discoveryEndpoint, jwksEndpoint } from '../oauth/discovery.js';
 import { revokeEndpoint } from '../oauth/revoke.js';
+import { tokenCors, tokenPreflightEndpoint } from '../oauth/token-cors.js';
 import { tokenEndpoint } from '../oauth/token-endpoint.js';
 import { userinfoEndpoint } from '../oauth/userinfo.js';
 import { routesOf, type RouteKey } from '../routes.js';
@@ -23,6 +28,11 @@ export const tokenEndpoints: Record<RouteKey<'token'>, Endpoint> = {
   'POST /userinfo': userinfoEndpoint,
   'GET /.well-known/openid-configuration': discoveryEndpoint,
   'GET /.well-known/jwks.json': jwksEndpoint,
+  'GET /authorize': authorizeEndpoint,
+  'GET /u/login': loginPageEndpoint,
+  'POST /u/login': loginPostEndpoint,
+  'GET /v2/logout': logoutEndpoint,
+  'OPTIONS /oauth/token': tokenPreflightEndpoint,
 };
 
 /** The token function: middy, body parsers, OAuth error shaping, and the router. No logic. */
@@ -38,6 +48,8 @@ export function createTokenHandler(deps: Deps) {
     },
   } as never);
   return middy<HttpEvent, APIGatewayProxyResultV2>()
+    // First in the chain so its onError runs last, on the shaped OAuth error response.
+    .use(tokenCors(deps))
     .use(oauthErrorResponses(deps.sink))
     .use(bodyLimit(deps.config.maxBodyBytes))
     .use(httpJsonBodyParser({ disableContentTypeError: true }))

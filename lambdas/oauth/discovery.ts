@@ -10,17 +10,19 @@ export async function discoveryEndpoint(_deps: Deps, event: HttpEvent): Promise<
   return cacheableJson(
     {
       issuer,
+      authorization_endpoint: `${issuer}authorize`,
       token_endpoint: `${issuer}oauth/token`,
       userinfo_endpoint: `${issuer}userinfo`,
       jwks_uri: `${issuer}.well-known/jwks.json`,
       revocation_endpoint: `${issuer}oauth/revoke`,
+      end_session_endpoint: `${issuer}v2/logout`,
       scopes_supported: ['openid', 'profile', 'offline_access', 'name', 'given_name', 'family_name', 'nickname', 'email', 'email_verified', 'picture', 'created_at', 'identities', 'phone', 'address'],
-      // Interactive flows (authorization endpoint, response types) are not served yet.
-      response_types_supported: [],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query', 'form_post'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-      grant_types_supported: ['password', PASSWORD_REALM_GRANT, 'refresh_token', 'client_credentials'],
+      grant_types_supported: ['authorization_code', 'password', PASSWORD_REALM_GRANT, 'refresh_token', 'client_credentials'],
       claims_supported: ['aud', 'auth_time', 'created_at', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'identities', 'iss', 'name', 'nickname', 'phone_number', 'picture', 'sub'],
       code_challenge_methods_supported: ['S256'],
       request_uri_parameter_supported: false,

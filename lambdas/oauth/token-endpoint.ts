@@ -3,6 +3,7 @@ import { header, type HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
 import type { LogType } from '../logs/log-types.js';
+import { authorizationCodeGrant } from './authorization-code-grant.js';
 import { authenticateClient, ensureGrantAllowed } from './client-auth.js';
 import { clientCredentialsGrant } from './client-credentials-grant.js';
 import type { ClientRecord } from '../store/records.js';
@@ -27,7 +28,7 @@ export async function tokenEndpoint(deps: Deps, event: HttpEvent): Promise<HttpR
   const base = parseFields(baseTokenRequest, body);
   const ctx = await resolveTenantContext(deps, event);
   const grantType = base.grant_type;
-  const knownGrants = ['password', PASSWORD_REALM_GRANT, 'refresh_token', 'client_credentials'];
+  const knownGrants = ['password', PASSWORD_REALM_GRANT, 'refresh_token', 'client_credentials', 'authorization_code'];
   if (!knownGrants.includes(grantType)) throw oauthErrors.unsupportedGrantType(grantType);
   let client: ClientRecord;
   try {
@@ -58,6 +59,8 @@ export async function tokenEndpoint(deps: Deps, event: HttpEvent): Promise<HttpR
       return json(200, await passwordGrant(deps, ctx, client, grantType, body));
     case 'refresh_token':
       return json(200, await refreshTokenGrant(deps, ctx, client, body));
+    case 'authorization_code':
+      return json(200, await authorizationCodeGrant(deps, ctx, client, body));
     default:
       return json(200, await clientCredentialsGrant(deps, ctx, client, body));
   }

@@ -1,0 +1,139 @@
+import type { TenantContext } from '../http/tenant-context.js';
+import { OAuthError } from '../oauth/errors.js';
+import { grantableScope, resolveAudience } from '../oauth/issue-tokens.js';
+import type { ClientRecord, ConnectionRecord } from '../store/records.js';
+import { connectionByName } from '../store/tenant-config-repository.js';
+
+export type ResponseMode = 'query' | 'form_post';
+
+/** A validated `/authorize` request, stored with the pending login and bound to the code. */
+export interface AuthorizeRequest {
+  client_id: string;
+  redirect_uri: string;
+  response_mode: ResponseMode;
+  scope: string;
+  audience?: string;
+  state?: string;
+  nonce?: string;
+  code_challenge?: string;
+  code_challenge_method?: 'S256';
+  connection_id: string;
+  prompt?: 'none' | 'login';
+}
+
+/** Where (and how) an error or a code is sent back to the client. */
+export interface ReplyTarget {
+  redirect_uri: string;
+  response_mode: ResponseMode;
+  state?: string;
+}
+
+export type AuthorizeValidation =
+  | { kind: 'ok'; request: AuthorizeRequest; client: ClientRecord; connection: ConnectionRecord }
+  /** Bad client or redirect_uri: nothing may be sent to the redirect_uri, the page says it. */
+  | { kind: 'page'; error: string; description: string }
+  | { kind: 'redirect'; target: ReplyTarget; error: string; description: string };
+
+const PKCE_CHALLENGE = /^[A-Za-z0-9_-]{43,128}$/;
+const MAX_PARAM = 2048;
+
+function param(query: Record<string, string | undefined>, name: string): string | undefined {
+  const v = query[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** The database connection a login for this client uses: the asked one, else the tenant's default. */
+function loginConnection(ctx: TenantContext, client: ClientRecord, asked: string | undefined): ConnectionRecord | undefined {
+  const enabled = (c: ConnectionRecord | undefined) =>
+    c && c.strategy === 'auth0' && c.enabled_clients.includes(client.client_id) ? c : undefined;
+  if (asked) return enabled(connectionByName(ctx.config, asked));
+  const preferred = ctx.config.settings.default_directory;
+  const byDefault = preferred ? enabled(connectionByName(ctx.config, preferred)) : undefined;
+  return byDefault ?? [...ctx.config.connections.values()].find((c) => enabled(c));
+}
+
+/**
+ * Validates `/authorize` parameters in OAuth's order: first what makes the redirect_uri
+ * trustworthy (client, exact callback match); any later problem is sent back to the client as
+ * `error` + `error_description` (+ `state`).
+ */
+export function validateAuthorizeRequest(ctx: TenantContext, query: Record<string, string | undefined>): AuthorizeValidation {
+  const clientId = param(query, 'client_id');
+  if (!clientId) return { kind: 'page', error: 'invalid_request', description: 'Missing required parameter: client_id' };
+  const client = ctx.config.clients.get(clientId);
+  if (!client) return { kind: 'page', error: 'invalid_request', description: 'Unknown client.' };
+  const redirectUri = param(query, 'redirect_uri');
+  if (!redirectUri) return { kind: 'page', error: 'invalid_request', description: 'Missing required parameter: redirect_uri' };
+  if (!client.callbacks.includes(redirectUri)) {
+    return {
+      kind: 'page',
+      error: 'invalid_request',
+      description: 'The redirect_uri is not in the list of allowed callback URLs of the application.',
+    };
+  }
+
+  const askedMode = param(query, 'response_mode');
+  const responseMode: ResponseMode = askedMode === 'form_post' ? 'form_post' : 'query';
+  const state = param(query, 'state');
+  const target: ReplyTarget = { redirect_uri: redirectUri, response_mode: responseMode, state };
+  const fail = (error: string, description: string): AuthorizeValidation => ({ kind: 'redirect', target, error, description });
+
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value.length > MAX_PARAM) return fail('invalid_request', `Invalid parameter: ${name.slice(0, 64)}`);
+  }
+  if (askedMode !== undefined && askedMode !== 'query' && askedMode !== 'form_post') {
+    return fail('invalid_request', `Unsupported response_mode: ${askedMode.slice(0, 64)}`);
+  }
+  const responseType = param(query, 'response_type');
+  if (!responseType) return fail('invalid_request', 'Missing required parameter: response_type');
+  if (responseType !== 'code') return fail('unsupported_response_type', `Unsupported response type: ${responseType.slice(0, 64)}`);
+  if (!client.grant_types.includes('authorization_code')) {
+    return fail('unauthorized_client', "Grant type 'authorization_code' not allowed for the client.");
+  }
+
+  const challenge = param(query, 'code_challenge');
+  const method = param(query, 'code_challenge_method');
+  if (challenge !== undefined) {
+    if ((method ?? 'plain') !== 'S256') return fail('invalid_request', 'Unsupported code_challenge_method; use S256.');
+    if (!PKCE_CHALLENGE.test(challenge)) return fail('invalid_request', 'Invalid parameter: code_challenge');
+  } else if (method !== undefined) {
+    return fail('invalid_request', 'Missing required parameter: code_challenge');
+  } else if (client.token_endpoint_auth_method === 'none') {
+    return fail('invalid_request', 'Public clients must use PKCE: code_challenge and code_challenge_method=S256 are required.');
+  }
+
+  const prompts = (param(query, 'prompt') ?? '').split(' ').filter(Boolean);
+  if (prompts.includes('none') && prompts.length > 1) return fail('invalid_request', 'prompt=none cannot be combined with other values.');
+  const prompt = prompts.includes('none') ? 'none' : prompts.includes('login') ? 'login' : undefined;
+
+  const connection = loginConnection(ctx, client, param(query, 'connection'));
+  if (!connection) return fail('invalid_request', 'The connection is not enabled for this application.');
+
+  let audience: string | undefined;
+  try {
+    audience = resolveAudience(ctx, param(query, 'audience'));
+  } catch (err) {
+    if (err instanceof OAuthError) return fail(err.error, err.description);
+    throw err;
+  }
+  const scope = grantableScope(ctx, param(query, 'scope') ?? 'openid', audience);
+
+  return {
+    kind: 'ok',
+    client,
+    connection,
+    request: {
+      client_id: client.client_id,
+      redirect_uri: redirectUri,
+      response_mode: responseMode,
+      scope,
+      audience,
+      state,
+      nonce: param(query, 'nonce'),
+      code_challenge: challenge,
+      code_challenge_method: challenge ? 'S256' : undefined,
+      connection_id: connection.id,
+      prompt,
+    },
+  };
+}

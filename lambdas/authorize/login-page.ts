@@ -1,0 +1,42 @@
+import type { HttpResponse } from '../http/responses.js';
+import { LOGIN_PATH } from './csrf.js';
+import { cspNonce, escapeHtml, html, page } from './html.js';
+
+export interface LoginPageModel {
+  tenantName: string;
+  clientName: string;
+  transactionId: string;
+  csrfToken: string;
+  /** The email typed before, shown again after a failure. */
+  email?: string;
+  /** A message for the user; never says whether the email exists. */
+  error?: string;
+}
+
+/** Shown for every failed password check, whatever the reason (the log says which). */
+export const WRONG_CREDENTIALS_MESSAGE = 'Wrong email or password.';
+export const LOCKED_OUT_MESSAGE =
+  'Your account has been blocked after multiple consecutive login attempts. Try again later or reset your password.';
+export const BLOCKED_MESSAGE = 'Your account has been blocked. Contact the application administrator.';
+export const UNAVAILABLE_MESSAGE = 'We could not sign you in right now. Please try again in a moment.';
+
+/** The hosted login page: plain HTML and CSS, labelled fields, errors announced to screen readers. */
+export function renderLoginPage(statusCode: number, m: LoginPageModel, cookies: string[] = []): HttpResponse {
+  const nonce = cspNonce();
+  const errorId = 'login-error';
+  const described = m.error ? ` aria-describedby="${errorId}" aria-invalid="true"` : '';
+  const content = `<p class="tenant">${escapeHtml(m.tenantName)}</p>
+<h1>Welcome</h1>
+<p class="lead">Log in to ${escapeHtml(m.tenantName)} to continue to ${escapeHtml(m.clientName)}.</p>
+<form method="post" action="${LOGIN_PATH}" novalidate>
+${m.error ? `<p class="error" id="${errorId}" role="alert">${escapeHtml(m.error)}</p>` : ''}
+<input type="hidden" name="state" value="${escapeHtml(m.transactionId)}">
+<input type="hidden" name="csrf" value="${escapeHtml(m.csrfToken)}">
+<label for="username">Email address</label>
+<input id="username" name="username" type="email" autocomplete="username" inputmode="email" required autofocus value="${escapeHtml(m.email ?? '')}"${described}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${described}>
+<button type="submit">Continue</button>
+</form>`;
+  return html(statusCode, page(`Log in | ${m.tenantName}`, nonce, content), nonce, { cookies });
+}

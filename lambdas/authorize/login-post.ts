@@ -1,0 +1,110 @@
+import type { Deps } from '../deps.js';
+import type { HttpEvent } from '../http/event.js';
+import type { HttpResponse } from '../http/responses.js';
+import { resolveTenantContext } from '../http/tenant-context.js';
+import { authenticateWithPassword } from '../identity/password-login.js';
+import { OAuthError } from '../oauth/errors.js';
+import type { UserRecord } from '../store/records.js';
+import { issueAuthorizationCode, replyToClient } from './authorization-response.js';
+import { isSecureIssuer } from './cookies.js';
+import { checkCsrf, clearCsrfCookie } from './csrf.js';
+import { errorPage } from './html.js';
+import { formFieldsOf, htmlEndpoint } from './html-endpoint.js';
+import { EXPIRED_TRANSACTION } from './login-get.js';
+import {
+  BLOCKED_MESSAGE,
+  LOCKED_OUT_MESSAGE,
+  renderLoginPage,
+  UNAVAILABLE_MESSAGE,
+  WRONG_CREDENTIALS_MESSAGE,
+} from './login-page.js';
+import { completeLoginTransaction, findLoginTransaction } from './login-transaction.js';
+import { startLoginSession } from './session.js';
+
+export const CSRF_FAILURE = 'The login form could not be verified. Return to the application and sign in again.';
+
+/** The page message of a failed password authentication: one message for every credential failure. */
+function failureMessage(err: OAuthError): { status: number; message: string } {
+  if (err.error === 'too_many_attempts') return { status: 429, message: LOCKED_OUT_MESSAGE };
+  if (err.status === 503 || err.error === 'too_many_requests') return { status: 503, message: UNAVAILABLE_MESSAGE };
+  return { status: 400, message: WRONG_CREDENTIALS_MESSAGE };
+}
+
+/**
+ * `POST /u/login`: checks the CSRF token (form field = cookie = stored hash), authenticates with
+ * the same function as the password grant (lockout, upstream fallback in import mode, logs),
+ * starts the login session and sends a one-time code back to the application.
+ */
+export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+  const ctx = await resolveTenantContext(deps, event);
+  const form = formFieldsOf(event);
+  const tx = await findLoginTransaction(deps, ctx.tenant, form.state);
+  if (!tx) return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
+  const csrf = checkCsrf(event, tx.id, tx.csrf_hash, form.csrf);
+  if (csrf !== 'ok') {
+    deps.sink.info('login_csrf_rejected', { reason: csrf, tenant: ctx.tenant });
+    return errorPage(403, 'access_denied', CSRF_FAILURE);
+  }
+  const { request } = tx;
+  const client = ctx.config.clients.get(request.client_id);
+  const connection = ctx.config.connections.get(request.connection_id);
+  if (!client || !connection || !connection.enabled_clients.includes(client.client_id)) {
+    return errorPage(400, 'invalid_request', 'The application or its connection is no longer available.');
+  }
+  const email = (form.username ?? '').trim().slice(0, 512);
+  const password = (form.password ?? '').slice(0, 1024);
+  const again = (status: number, error: string) =>
+    renderLoginPage(status, {
+      tenantName: ctx.config.settings.friendly_name,
+      clientName: client.name,
+      transactionId: tx.id,
+      csrfToken: form.csrf!,
+      email,
+      error,
+    });
+  if (!email || !password) return again(400, 'Enter your email address and password.');
+
+  let user: UserRecord;
+  try {
+    user = await authenticateWithPassword(
+      deps,
+      ctx,
+      { connection, username: email, password, clientId: client.client_id, clientName: client.name },
+      deps.passwordFallback,
+    );
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    const { status, message } = failureMessage(err);
+    return again(status, message);
+  }
+  const event_ = {
+    client_id: client.client_id,
+    client_name: client.name,
+    connection: connection.name,
+    connection_id: connection.id,
+    strategy: connection.strategy,
+    user_id: user.user_id,
+    user_name: user.email ?? user.username,
+  };
+  if (user.blocked) {
+    ctx.log.add({ ...event_, type: 'f', reason: 'user_blocked' });
+    await ctx.log.flush();
+    return again(401, BLOCKED_MESSAGE);
+  }
+  if (!(await completeLoginTransaction(deps, ctx.tenant, tx.id))) return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
+
+  const secure = isSecureIssuer(ctx.issuer);
+  const migrated = ctx.log.events.find((e) => e.migration && e.user_id === user.user_id)?.migration;
+  ctx.log.add({ ...event_, type: 's', migration: migrated });
+  const [session] = await Promise.all([
+    startLoginSession(deps, { tenant: ctx.tenant, userId: user.user_id, connectionId: connection.id, secure }),
+    ctx.log.flush(),
+    deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
+  ]);
+  const code = await issueAuthorizationCode(deps, ctx, request, user, session.session.auth_time);
+  return replyToClient(
+    { redirect_uri: request.redirect_uri, response_mode: request.response_mode, state: request.state },
+    { code },
+    [session.cookie, clearCsrfCookie(tx.id, secure)],
+  );
+});
