@@ -1,4 +1,6 @@
 import type { Deps } from './deps.js';
+import { registrationHooks } from './identity/registration-hooks.js';
+import { createPasswordFallback } from './migration/password-fallback.js';
 import { createRefreshRemint } from './migration/refresh-remint.js';
 
 /**
@@ -7,6 +9,8 @@ import { createRefreshRemint } from './migration/refresh-remint.js';
  * so AWS and `npm start` run exactly the same code paths.
  */
 export function withMigrationFlows(deps: Deps): Deps {
+  deps.passwordFallback = createPasswordFallback();
   deps.foreignRefreshToken = createRefreshRemint(deps);
+  deps.registrationHooks = registrationHooks;
   return deps;
 }

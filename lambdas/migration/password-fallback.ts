@@ -1,0 +1,249 @@
+/**
+ * Lazy password migration (import mode): a password login that finds no local password asks
+ * the connection's upstream Auth0 (password-realm grant), reads the profile (`/userinfo`, or
+ * the verified id_token), creates the local user with the upstream `sub` as its `user_id`
+ * through `createUser` (registration hooks included) and stores the bcrypt hash, so the next
+ * login is local.
+ *
+ * Every failure becomes the ordinary wrong-password answer (authenticateWithPassword shapes
+ * it); the log carries the real reason, which starts with `upstream_` for upstream failures.
+ * Only a real upstream rejection of the password counts toward the lockout.
+ */
+import type { Deps } from '../deps.js';
+import { createUser } from '../identity/create-user.js';
+import { hashPassword, verifyPassword } from '../identity/passwords.js';
+import type { FallbackOutcome, PasswordFallback, PasswordLoginInput } from '../identity/password-login.js';
+import type { TenantContext } from '../http/tenant-context.js';
+import type { UserRecord } from '../store/records.js';
+import { createConnectionUpstreamReader, type ConnectionUpstream, type ConnectionUpstreamReader } from './connection-upstream.js';
+import { createDeadline, type Deadline } from './deadline.js';
+import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
+import { createUpstreamIdTokenVerifier, type UpstreamIdTokenVerifier } from './upstream-id-token.js';
+import { profileFromUpstream, type UpstreamClaims } from './upstream-profile.js';
+
+export const PASSWORD_FALLBACK_SCOPE = 'openid profile email';
+
+/** Upstream rejections that mean "this password is wrong for this user": they count toward the lockout. */
+const PASSWORD_REJECTIONS = new Set(['invalid_grant', 'mfa_required']);
+/** Rejections that mean the upstream client credentials are wrong: the cached secret is dropped. */
+const CLIENT_REJECTIONS = new Set(['access_denied', 'invalid_client', 'unauthorized']);
+
+type Failure = Extract<FallbackOutcome, { ok: false }>;
+
+export interface PasswordFallbackOptions {
+  /** Where the connection's upstream and secret are read (secret cached ≤ 5 s). */
+  upstreams?: ConnectionUpstreamReader;
+  /** Verifies upstream id_tokens (`profile_from: 'id_token'`); one per process, JWKS cached. */
+  idTokenVerifier?: (deps: Deps) => UpstreamIdTokenVerifier;
+}
+
+/**
+ * The `PasswordFallback` of import-mode connections. Holds the per-process caches (upstream
+ * secrets, upstream JWKS), so create it once per process: `deps.passwordFallback = createPasswordFallback()`.
+ */
+export function createPasswordFallback(opts: PasswordFallbackOptions = {}): PasswordFallback {
+  const upstreams = opts.upstreams ?? createConnectionUpstreamReader();
+  const verifiers = new WeakMap<Deps, UpstreamIdTokenVerifier>();
+  const verifierFor =
+    opts.idTokenVerifier ??
+    ((deps: Deps) => {
+      let verifier = verifiers.get(deps);
+      if (!verifier) {
+        verifier = createUpstreamIdTokenVerifier({
+          fetch: deps.fetch,
+          now: deps.now,
+          allowLoopbackHttp: deps.config.allowLoopbackHttp,
+          jwksTimeoutMs: deps.config.upstreamTimeoutMs,
+        });
+        verifiers.set(deps, verifier);
+      }
+      return verifier;
+    });
+
+  return async function passwordFallback(deps, ctx, input, local) {
+    const lookup = await upstreams.read(deps, ctx.tenant, input.connection);
+    if (lookup.kind === 'off') return undefined;
+    if (lookup.kind === 'misconfigured') {
+      return failure('upstream_not_configured', false, { problem: lookup.reason });
+    }
+    const upstream = lookup.upstream;
+    const deadline = createDeadline(deps.config.upstreamBudgetMs, deps.now);
+
+    const granted = await deps.upstream.passwordRealm({
+      breakerKey: upstream.breakerKey,
+      tokenEndpoint: upstream.tokenEndpoint,
+      clientId: upstream.clientId,
+      clientSecret: upstream.clientSecret,
+      realm: upstream.realm,
+      username: input.username.trim(),
+      password: input.password,
+      scope: PASSWORD_FALLBACK_SCOPE,
+      deadline,
+      forwardedFor: ctx.ip,
+    });
+    if (!granted.ok) {
+      if (granted.failure.kind === 'rejected' && CLIENT_REJECTIONS.has(granted.failure.error)) {
+        upstreams.forget(upstream.secretRef);
+      }
+      return tokenFailure(granted.failure);
+    }
+
+    // The upstream accepted the password: hash it while the profile is being fetched.
+    const passwordHash = hashPassword(input.password, deps.config.bcryptCost);
+    passwordHash.catch(() => {});
+
+    const claims = await upstreamClaims(deps, upstream, granted.value, deadline, verifierFor);
+    if (!claims.ok) return claims.failure;
+
+    const profile = profileFromUpstream(claims.value);
+    // The upstream accepted this identifier for this user: keep it, so the next login finds it locally.
+    if (local.identifier.includes('@')) profile.email ??= local.identifier;
+    else profile.username ??= local.identifier;
+
+    let created;
+    try {
+      created = await createUser(deps, { tenant: ctx.tenant, connection: input.connection, profile, passwordHash });
+    } catch (err) {
+      return failure('user_creation_failed', false, { error: err instanceof Error ? err.name : 'unknown' });
+    }
+    if (created.outcome === 'identifier_taken') {
+      const reason = created.field === 'email' ? 'email_conflict' : 'username_conflict';
+      return { ...failure(reason, false, { upstream_user_id: profile.user_id, holder_user_id: created.holder }), logType: 'fu' };
+    }
+    if (created.outcome === 'exists') {
+      const mismatch = await existingPasswordMismatch(deps, ctx.tenant, created.user, input.password, passwordHash);
+      if (mismatch) return failure('local_password_mismatch', true, { upstream_user_id: created.user.user_id });
+    }
+
+    const userCreated = created.outcome === 'created';
+    logMigration(ctx, input, created.user, userCreated);
+    if (userCreated) await countMigration(deps, ctx.tenant);
+    return { ok: true, user: created.user };
+  };
+}
+
+/** The profile claims: from `/userinfo`, or from the upstream id_token verified with its JWKS. */
+async function upstreamClaims(
+  deps: Deps,
+  upstream: ConnectionUpstream,
+  token: UpstreamTokenResponse,
+  deadline: Deadline,
+  verifierFor: (deps: Deps) => UpstreamIdTokenVerifier,
+): Promise<{ ok: true; value: UpstreamClaims } | { ok: false; failure: Failure }> {
+  if (upstream.profileFrom === 'id_token') {
+    if (!token.id_token) return { ok: false, failure: failure('upstream_id_token_missing', false) };
+    const verified = await verifierFor(deps).verify(token.id_token, {
+      issuer: upstream.issuer,
+      audience: upstream.clientId,
+      jwksUri: upstream.jwksUri,
+    });
+    if (verified.ok) return { ok: true, value: verified.claims as UpstreamClaims };
+    const reason = verified.reason === 'invalid_token' ? 'upstream_id_token_invalid' : `upstream_${verified.reason}`;
+    return { ok: false, failure: failure(reason, false, verified.detail ? { detail: verified.detail } : undefined) };
+  }
+  const info = await deps.upstream.userinfo({
+    breakerKey: upstream.breakerKey,
+    userinfoEndpoint: upstream.userinfoEndpoint,
+    accessToken: token.access_token,
+    deadline,
+  });
+  if (info.ok) return { ok: true, value: info.value };
+  return { ok: false, failure: failure('upstream_userinfo_failed', false, describeUpstreamFailure(info.failure)) };
+}
+
+/**
+ * A user that already existed (created by a refresh re-mint, or by a concurrent first login)
+ * got our hash only if it had no password. If it has another one, the password typed must
+ * match it: a local password always wins over the upstream.
+ */
+async function existingPasswordMismatch(
+  deps: Deps,
+  tenant: string,
+  user: UserRecord,
+  password: string,
+  ourHash: Promise<string>,
+): Promise<boolean> {
+  const { password: stored } = await deps.users.getUserWithPassword(tenant, user.user_id);
+  if (!stored) return false;
+  if (stored.hash === (await ourHash)) return false;
+  return !(await verifyPassword(password, stored.hash));
+}
+
+function logMigration(ctx: TenantContext, input: PasswordLoginInput, user: UserRecord, userCreated: boolean): void {
+  ctx.log.add({
+    type: 'ss',
+    description: userCreated ? 'User migrated from upstream on password login' : 'Upstream password accepted for an existing user',
+    client_id: input.clientId,
+    client_name: input.clientName,
+    connection: input.connection.name,
+    connection_id: input.connection.id,
+    strategy: input.connection.strategy,
+    user_id: user.user_id,
+    user_name: user.email ?? user.username,
+    migration: 'password_fallback',
+    details: { user_created: userCreated },
+  });
+}
+
+async function countMigration(deps: Deps, tenant: string): Promise<void> {
+  const day = new Date(deps.now()).toISOString().slice(0, 10);
+  try {
+    await deps.migrationCounters.increment(tenant, day, 'password_fallback');
+  } catch (err) {
+    // The login succeeded; a lost counter increment only makes the drain figure a little low.
+    deps.sink.warn('migration counter not incremented', { tenant, path: 'password_fallback', error: err instanceof Error ? err.name : 'unknown' });
+  }
+}
+
+function failure(reason: string, countsAsFailure: boolean, details?: Record<string, unknown>): Failure {
+  return { ok: false, countsAsFailure, reason, migration: 'password_fallback', ...(details ? { details } : {}) };
+}
+
+/** The failure of the password-realm call, as a log reason (`upstream_…`) and whether it counts toward the lockout. */
+export function tokenFailure(f: UpstreamFailure): Failure {
+  const details = describeUpstreamFailure(f);
+  switch (f.kind) {
+    case 'rejected':
+      return failure(`upstream_rejected:${logSafe(f.error)}`, PASSWORD_REJECTIONS.has(f.error), details);
+    case 'rate_limited':
+      return failure('upstream_rate_limited', false, details);
+    case 'unavailable':
+      return failure(unavailableReasons[f.reason], false, details);
+  }
+}
+
+const unavailableReasons: Record<Extract<UpstreamFailure, { kind: 'unavailable' }>['reason'], string> = {
+  timeout: 'upstream_timeout',
+  budget_exhausted: 'upstream_budget_exhausted',
+  network: 'upstream_network_error',
+  server_error: 'upstream_server_error',
+  malformed_response: 'upstream_malformed_response',
+  circuit_open: 'upstream_circuit_open',
+  unexpected_status: 'upstream_unexpected_status',
+  insecure_endpoint: 'upstream_insecure_endpoint',
+};
+
+/** What the upstream said, for the log: error code and description, status, never a secret. */
+function describeUpstreamFailure(f: UpstreamFailure): Record<string, unknown> {
+  switch (f.kind) {
+    case 'rejected':
+      return {
+        upstream_status: f.status,
+        upstream_error: logSafe(f.error),
+        ...(f.description ? { upstream_error_description: f.description.slice(0, 200) } : {}),
+      };
+    case 'rate_limited':
+      return { upstream_status: 429, retry_after_seconds: f.retryAfterSeconds };
+    case 'unavailable':
+      return {
+        upstream_failure: f.reason,
+        ...(f.status !== undefined ? { upstream_status: f.status } : {}),
+        ...(f.retryAfterSeconds !== undefined ? { retry_after_seconds: f.retryAfterSeconds } : {}),
+      };
+  }
+}
+
+/** Upstream error codes end up in metric dimensions: keep them short and plain. */
+function logSafe(code: string): string {
+  return code.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+}
