@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createManagementHandler } from '../../lambdas/handlers/create-management-handler.js';
 import { createTokenHandler } from '../../lambdas/handlers/create-token-handler.js';
 import { withMigrationFlows } from '../../lambdas/compose.js';
 import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js';
@@ -70,6 +71,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
 
   const handlers: Partial<Record<FunctionName, LambdaHandler>> = {
     token: createTokenHandler(deps) as unknown as LambdaHandler,
+    management: createManagementHandler(deps) as unknown as LambdaHandler,
   };
   const server: Server = createServer(apiGatewayListener(handlers));
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,72 @@
+import middy from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpRouterHandler from '@middy/http-router';
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { Deps } from '../deps.js';
+import type { HttpEvent } from '../http/event.js';
+import { clientGrantEndpoints } from '../management/client-grants.js';
+import { clientEndpoints } from '../management/clients.js';
+import { connectionEndpoints } from '../management/connections.js';
+import { runManagementEndpoint, type ManagementEndpoint } from '../management/endpoint.js';
+import { managementBodyLimit, managementErrorResponses, managementErrors } from '../management/errors.js';
+import { hookEndpoints } from '../management/hooks.js';
+import { logEndpoints } from '../management/logs.js';
+import { migrationSourceEndpoints } from '../management/migration-sources.js';
+import { userEndpoints } from '../management/users.js';
+import { routesOf, type RouteKey } from '../routes.js';
+
+/** Every route of the management function, by route key (the type makes the table exhaustive). */
+export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpoint> = {
+  'GET /api/v2/connections': connectionEndpoints.list,
+  'POST /api/v2/connections': connectionEndpoints.create,
+  'GET /api/v2/connections/{id}': connectionEndpoints.get,
+  'PATCH /api/v2/connections/{id}': connectionEndpoints.update,
+  'DELETE /api/v2/connections/{id}': connectionEndpoints.delete,
+  'GET /api/v2/migration-sources': migrationSourceEndpoints.list,
+  'POST /api/v2/migration-sources': migrationSourceEndpoints.create,
+  'GET /api/v2/migration-sources/{id}': migrationSourceEndpoints.get,
+  'PATCH /api/v2/migration-sources/{id}': migrationSourceEndpoints.update,
+  'DELETE /api/v2/migration-sources/{id}': migrationSourceEndpoints.delete,
+  'GET /api/v2/users': userEndpoints.list,
+  'POST /api/v2/users': userEndpoints.create,
+  'GET /api/v2/users-by-email': userEndpoints.byEmail,
+  'GET /api/v2/users/{id}': userEndpoints.get,
+  'PATCH /api/v2/users/{id}': userEndpoints.update,
+  'DELETE /api/v2/users/{id}': userEndpoints.delete,
+  'GET /api/v2/clients': clientEndpoints.list,
+  'POST /api/v2/clients': clientEndpoints.create,
+  'GET /api/v2/clients/{id}': clientEndpoints.get,
+  'PATCH /api/v2/clients/{id}': clientEndpoints.update,
+  'DELETE /api/v2/clients/{id}': clientEndpoints.delete,
+  'GET /api/v2/client-grants': clientGrantEndpoints.list,
+  'POST /api/v2/client-grants': clientGrantEndpoints.create,
+  'PATCH /api/v2/client-grants/{id}': clientGrantEndpoints.update,
+  'DELETE /api/v2/client-grants/{id}': clientGrantEndpoints.delete,
+  'GET /api/v2/logs': logEndpoints.list,
+  'GET /api/v2/logs/{id}': logEndpoints.get,
+  'GET /api/v2/hooks': hookEndpoints.list,
+  'POST /api/v2/hooks': hookEndpoints.create,
+  'GET /api/v2/hooks/{id}': hookEndpoints.get,
+  'PATCH /api/v2/hooks/{id}': hookEndpoints.update,
+  'DELETE /api/v2/hooks/{id}': hookEndpoints.delete,
+};
+
+/** The management function: middy, body limit, JSON body, Auth0 error shaping, and the router. No logic. */
+export function createManagementHandler(deps: Deps) {
+  const router = httpRouterHandler({
+    routes: routesOf('management').map((route) => ({
+      method: route.method,
+      path: route.path,
+      handler: (event: HttpEvent) =>
+        runManagementEndpoint(deps, managementEndpoints[`${route.method} ${route.path}` as RouteKey<'management'>], event),
+    })),
+    notFoundResponse: () => {
+      throw managementErrors.routeNotFound();
+    },
+  } as never);
+  return middy<HttpEvent, APIGatewayProxyResultV2>()
+    .use(managementErrorResponses(deps.sink))
+    .use(managementBodyLimit(deps.config.maxBodyBytes))
+    .use(httpJsonBodyParser({ disableContentTypeError: true }))
+    .handler(router as never);
+}

@@ -1,0 +1,138 @@
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { Deps } from '../deps.js';
+import { isLoopbackHttpAllowed } from '../migration/upstream-client.js';
+import type { HookRecord, UserRecord } from '../store/records.js';
+import type { RegistrationHooks } from './create-user.js';
+
+/**
+ * A pre-user-registration hook refused the creation (or could not be asked: pre hooks fail
+ * closed). `reason` is for logs; `userMessage` is what a caller may show.
+ */
+export class RegistrationDeniedError extends Error {
+  constructor(
+    readonly reason: 'denied_by_hook' | 'hook_failed',
+    readonly userMessage: string,
+    readonly hookId: string,
+  ) {
+    super(`registration denied: ${reason}`);
+    this.name = 'RegistrationDeniedError';
+  }
+}
+
+export const HOOK_SIGNATURE_HEADER = 'x-hook-signature';
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** What a pre hook answers: allow or deny, and metadata to merge into the new user. */
+const preHookAnswer = z.object({
+  allow: z.boolean(),
+  message: z.string().max(200).optional(),
+  app_metadata: z.record(z.string().max(255), z.unknown()).optional(),
+  user_metadata: z.record(z.string().max(255), z.unknown()).optional(),
+});
+
+/** The signature a hook receiver checks: `sha256=<hex HMAC-SHA256 of the exact body>`. */
+export function signHookBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** The user as a hook sees it: the profile, never a password or a hash. */
+function hookUser(user: UserRecord) {
+  const { tenant: _t, connection_id: _c, upstream_profile: _u, ...profile } = user;
+  return profile;
+}
+
+type CallResult = { ok: true; body: unknown } | { ok: false; reason: string; status?: number };
+
+async function callHook(deps: Deps, tenant: string, hook: HookRecord, user: UserRecord): Promise<CallResult> {
+  if (!isLoopbackHttpAllowed(hook.url, deps.config.allowLoopbackHttp)) return { ok: false, reason: 'url_not_allowed' };
+  const secret = await deps.secrets.get(hook.secret_ref);
+  if (!secret) return { ok: false, reason: 'secret_missing' };
+  const body = JSON.stringify({
+    trigger: hook.trigger,
+    hook_id: hook.id,
+    tenant,
+    timestamp: Math.floor(deps.now() / 1000),
+    user: hookUser(user),
+  });
+  let res: Response;
+  try {
+    res = await deps.fetch(hook.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [HOOK_SIGNATURE_HEADER]: signHookBody(secret, body), 'x-hook-id': hook.id },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(hook.timeout_ms),
+    });
+  } catch (err) {
+    return { ok: false, reason: (err as Error)?.name === 'TimeoutError' ? 'timeout' : 'network_error' };
+  }
+  if (res.status < 200 || res.status >= 300) {
+    await res.body?.cancel().catch(() => {});
+    return { ok: false, reason: 'http_status', status: res.status };
+  }
+  try {
+    const text = await res.text();
+    if (Buffer.byteLength(text) > MAX_RESPONSE_BYTES) return { ok: false, reason: 'response_too_large', status: res.status };
+    return { ok: true, body: text ? JSON.parse(text) : undefined };
+  } catch (err) {
+    return { ok: false, reason: (err as Error)?.name === 'TimeoutError' ? 'timeout' : 'malformed_response', status: res.status };
+  }
+}
+
+async function hooksOf(deps: Deps, tenant: string, trigger: HookRecord['trigger']): Promise<HookRecord[]> {
+  const config = await deps.tenantConfigCache.get(tenant, deps.tenantConfigs.load);
+  return (config?.hooks ?? [])
+    .filter((h) => h.enabled && h.trigger === trigger)
+    .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+}
+
+/**
+ * The registration hooks every user creation runs (`createUser`). Pre hooks run in creation
+ * order, each seeing the metadata the previous ones set; one that denies, fails, times out or
+ * answers nonsense stops the creation (fail closed). Post hooks run together after the user
+ * exists; their failures are logged and never fail the creation. Requests are signed with
+ * the hook's secret (HMAC-SHA256 of the body in `x-hook-signature`).
+ */
+export const registrationHooks: RegistrationHooks = {
+  async pre(deps, tenant, user) {
+    const hooks = await hooksOf(deps, tenant, 'pre-user-registration');
+    if (hooks.length === 0) return undefined;
+    const app_metadata = { ...user.app_metadata };
+    const user_metadata = { ...user.user_metadata };
+    for (const hook of hooks) {
+      const result = await callHook(deps, tenant, hook, { ...user, app_metadata, user_metadata });
+      const answer = result.ok ? preHookAnswer.safeParse(result.body) : undefined;
+      if (!result.ok || !answer?.success) {
+        const reason = result.ok ? 'malformed_response' : result.reason;
+        deps.sink.warn('registration_hook_failed', { tenant, hook_id: hook.id, trigger: hook.trigger, reason, status: result.ok ? undefined : result.status, user_id: user.user_id });
+        throw new RegistrationDeniedError('hook_failed', 'The user could not be created.', hook.id);
+      }
+      if (!answer.data.allow) {
+        deps.sink.info('registration_denied', { tenant, hook_id: hook.id, user_id: user.user_id });
+        throw new RegistrationDeniedError('denied_by_hook', answer.data.message ?? 'The registration was denied.', hook.id);
+      }
+      Object.assign(app_metadata, answer.data.app_metadata);
+      Object.assign(user_metadata, answer.data.user_metadata);
+    }
+    return { app_metadata, user_metadata };
+  },
+
+  async post(deps, tenant, user) {
+    let hooks: HookRecord[];
+    try {
+      hooks = await hooksOf(deps, tenant, 'post-user-registration');
+    } catch (err) {
+      deps.sink.warn('registration_hook_failed', { tenant, trigger: 'post-user-registration', reason: 'config_unavailable', user_id: user.user_id });
+      return;
+    }
+    await Promise.all(
+      hooks.map(async (hook) => {
+        const result = await callHook(deps, tenant, hook, user).catch(() => ({ ok: false as const, reason: 'error', status: undefined }));
+        if (!result.ok) {
+          deps.sink.warn('registration_hook_failed', { tenant, hook_id: hook.id, trigger: hook.trigger, reason: result.reason, status: result.status, user_id: user.user_id });
+        }
+      }),
+    );
+  },
+};

@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import { hashClientSecret } from '../oauth/client-auth.js';
+import { PASSWORD_REALM_GRANT } from '../oauth/password-grant.js';
+import { isConditionalCheckFailed } from '../store/dynamo-client.js';
+import { newClientRecord, newClientSecret } from '../store/defaults.js';
+import { keys } from '../store/keys.js';
+import type { ClientRecord } from '../store/records.js';
+import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
+import { managementErrors } from './errors.js';
+import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
+
+export const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ONE_YEAR = 31_557_600;
+
+const lifetime = z.number().int().min(1).max(10 * ONE_YEAR);
+const refreshTokenSchema = z.strictObject({
+  rotation_type: z.enum(['rotating', 'non-rotating']).optional(),
+  expiration_type: z.enum(['expiring', 'non-expiring']).optional(),
+  leeway: z.number().int().min(0).max(3600).optional(),
+  token_lifetime: lifetime.optional(),
+  idle_token_lifetime: lifetime.optional(),
+  infinite_token_lifetime: z.boolean().optional(),
+  infinite_idle_token_lifetime: z.boolean().optional(),
+});
+
+const grantType = z.enum([
+  'password',
+  PASSWORD_REALM_GRANT,
+  'refresh_token',
+  'client_credentials',
+  'authorization_code',
+  'implicit',
+]);
+const urls = z.array(z.string().url().max(2048)).max(100);
+
+const clientFields = {
+  description: z.string().max(140).optional(),
+  grant_types: z.array(grantType).max(10).optional(),
+  token_endpoint_auth_method: z.enum(['client_secret_post', 'client_secret_basic', 'none']).optional(),
+  refresh_token: refreshTokenSchema.optional(),
+  callbacks: urls.optional(),
+  allowed_logout_urls: urls.optional(),
+  web_origins: urls.optional(),
+};
+
+const createSchema = z.strictObject({
+  name: text(128),
+  app_type: z.enum(['regular_web', 'spa', 'native', 'non_interactive']).optional(),
+  ...clientFields,
+});
+
+const patchSchema = z.strictObject({ name: text(128).optional(), ...clientFields });
+
+const listQuery = z.strictObject({
+  ...pagingQuery,
+  app_type: z.string().max(200).optional(),
+});
+
+/** Auth0's client shape without the secret (shown once, at creation) or its hash. */
+export function clientView(c: ClientRecord & { description?: string }) {
+  const { client_secret_hash: _hash, ...rest } = c;
+  return { ...rest, is_first_party: true };
+}
+
+async function findClient(req: ManagementRequest): Promise<ClientRecord> {
+  const id = pathParam(req.event, 'id', CLIENT_ID);
+  const client = (await currentConfig(req)).clients.get(id);
+  if (!client) throw managementErrors.notFound('inexistent_client', 'The client does not exist');
+  return client;
+}
+
+export const clientEndpoints = {
+  list: {
+    scopes: ['read:clients'],
+    async run(req) {
+      const q = parseQuery(listQuery, req.event);
+      const types = q.app_type?.split(',');
+      const all = [...(await currentConfig(req)).clients.values()]
+        .filter((c) => !types || types.includes(c.app_type))
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((c) => selectFields(clientView(c), q.fields, q.include_fields));
+      return ok(listBody('clients', all, pagingOf(q)));
+    },
+  },
+  get: {
+    scopes: ['read:clients'],
+    async run(req) {
+      return ok(clientView(await findClient(req)));
+    },
+  },
+  create: {
+    scopes: ['create:clients'],
+    write: { description: 'Create client', config: true },
+    async run(req) {
+      const body = parseBody(createSchema, req.event);
+      const appType = body.app_type ?? 'regular_web';
+      const isPublic = body.token_endpoint_auth_method === 'none' || (!body.token_endpoint_auth_method && (appType === 'spa' || appType === 'native'));
+      const secret = isPublic ? undefined : newClientSecret();
+      const record = {
+        ...newClientRecord({
+          name: body.name,
+          app_type: appType,
+          client_secret_hash: secret ? hashClientSecret(secret) : undefined,
+          grant_types: body.grant_types,
+          token_endpoint_auth_method: body.token_endpoint_auth_method,
+          refresh_token: body.refresh_token,
+          callbacks: body.callbacks,
+          allowed_logout_urls: body.allowed_logout_urls,
+          web_origins: body.web_origins,
+          now: nowIso(req.deps),
+        }),
+        ...(body.description ? { description: body.description } : {}),
+      };
+      await req.deps.tenantConfigs.putClient(req.ctx.tenant, record, { mustNotExist: true });
+      // The one time the secret is shown: only its hash is stored.
+      return created({ ...clientView(record), ...(secret ? { client_secret: secret } : {}) });
+    },
+  },
+  update: {
+    scopes: ['update:clients'],
+    write: { description: 'Update a client', config: true },
+    async run(req) {
+      const existing = await findClient(req);
+      const body = parseBody(patchSchema, req.event);
+      if (body.token_endpoint_auth_method && body.token_endpoint_auth_method !== 'none' && !existing.client_secret_hash) {
+        throw managementErrors.badRequest('invalid_body', `Payload validation error: 'A public client has no secret to authenticate with' on property token_endpoint_auth_method.`);
+      }
+      const { refresh_token, ...fields } = body;
+      const record: ClientRecord = {
+        ...existing,
+        ...fields,
+        refresh_token: { ...existing.refresh_token, ...refresh_token },
+        updated_at: nowIso(req.deps),
+      };
+      try {
+        await req.deps.tenantConfigs.putClient(req.ctx.tenant, record, { mustExist: true });
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_client', 'The client does not exist');
+        throw err;
+      }
+      return ok(clientView(record));
+    },
+  },
+  delete: {
+    scopes: ['delete:clients'],
+    write: { description: 'Delete a client', config: true },
+    async run(req) {
+      const existing = await findClient(req);
+      const config = await currentConfig(req);
+      await req.deps.tenantConfigs.deleteItem(keys.client(req.ctx.tenant, existing.client_id));
+      for (const g of config.clientGrants.filter((g) => g.client_id === existing.client_id)) {
+        await req.deps.tenantConfigs.deleteItem(keys.clientGrant(req.ctx.tenant, g.id));
+      }
+      return noContent();
+    },
+  },
+} satisfies Record<string, ManagementEndpoint>;

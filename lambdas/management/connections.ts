@@ -1,0 +1,222 @@
+import { z } from 'zod';
+import { secretNames } from '../secrets/secret-store.js';
+import { isConditionalCheckFailed } from '../store/dynamo-client.js';
+import { keys } from '../store/keys.js';
+import { newConnectionId } from '../store/defaults.js';
+import type { ConnectionOptions, ConnectionRecord, ConnectionUpstreamConfiguration } from '../store/records.js';
+import { connectionByName } from '../store/tenant-config-repository.js';
+import {
+  assertOutboundUrl,
+  created,
+  currentConfig,
+  noContent,
+  nowIso,
+  ok,
+  secretHint,
+  type ManagementEndpoint,
+  type ManagementRequest,
+} from './endpoint.js';
+import { managementErrors } from './errors.js';
+import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, stringMetadata, text } from './request.js';
+
+export const CONNECTION_ID = /^con_[A-Za-z0-9]{16}$/;
+const CONNECTION_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,126}[A-Za-z0-9])?$/;
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const configurationSchema = z.strictObject({
+  token_endpoint: z.string().max(2048),
+  userinfo_endpoint: z.string().max(2048),
+  client_id: z.string().regex(CLIENT_ID, 'Expected a client id'),
+  client_secret: z.string().min(8).max(512).optional(),
+  profile_from: z.enum(['userinfo', 'id_token']).optional(),
+});
+
+const optionsSchema = z.strictObject({
+  import_mode: z.boolean().optional(),
+  configuration: configurationSchema.optional(),
+  disable_signup: z.boolean().optional(),
+  brute_force_protection: z.boolean().optional(),
+  requires_username: z.boolean().optional(),
+  passwordPolicy: z.enum(['none', 'low', 'fair', 'good', 'excellent']).nullable().optional(),
+});
+
+const clientIds = z.array(z.string().regex(CLIENT_ID, 'Expected a client id')).max(100);
+
+const createSchema = z.strictObject({
+  name: z.string().regex(CONNECTION_NAME, 'Expected letters, digits and dashes (at most 128)'),
+  display_name: text(128).optional(),
+  strategy: z.literal('auth0'),
+  options: optionsSchema.optional(),
+  enabled_clients: clientIds.optional(),
+  realms: z.array(z.string().regex(CONNECTION_NAME)).max(10).optional(),
+  is_domain_connection: z.boolean().optional(),
+  metadata: stringMetadata.optional(),
+});
+
+const patchSchema = createSchema.omit({ name: true, strategy: true });
+
+const listQuery = z.strictObject({
+  ...pagingQuery,
+  name: z.string().max(128).optional(),
+  strategy: z.string().max(256).optional(),
+});
+
+type OptionsInput = z.infer<typeof optionsSchema>;
+
+/** The Auth0 shape of a connection: no secret, no secret reference. */
+export function connectionView(c: ConnectionRecord) {
+  const { client_secret_ref: _ref, ...configuration } = c.options.configuration ?? ({} as ConnectionUpstreamConfiguration);
+  return {
+    id: c.id,
+    name: c.name,
+    display_name: c.display_name,
+    strategy: c.strategy,
+    options: { ...c.options, ...(c.options.configuration ? { configuration } : {}) },
+    enabled_clients: c.enabled_clients,
+    realms: c.realms,
+    is_domain_connection: c.is_domain_connection ?? false,
+    metadata: c.metadata,
+  };
+}
+
+async function findConnection(req: ManagementRequest): Promise<ConnectionRecord> {
+  const id = pathParam(req.event, 'id', CONNECTION_ID);
+  const connection = (await currentConfig(req)).connections.get(id);
+  if (!connection) throw managementErrors.notFound('inexistent_connection', 'The connection does not exist');
+  return connection;
+}
+
+const hostOf = (url: string) => new URL(url).host;
+
+/**
+ * Turns the options of a request into stored options: endpoints checked, the client secret
+ * written to the secret store (before the item that will point at it), and kept from the
+ * previous configuration only when it still talks to the same client at the same hosts.
+ */
+async function storedOptions(
+  req: ManagementRequest,
+  connectionId: string,
+  input: OptionsInput,
+  previous?: ConnectionUpstreamConfiguration,
+): Promise<ConnectionOptions> {
+  const { configuration, passwordPolicy, ...rest } = input;
+  const options: ConnectionOptions = { ...rest, ...(passwordPolicy ? { passwordPolicy } : {}) };
+  if (!configuration) return options;
+  assertOutboundUrl(req.deps, configuration.token_endpoint, 'options.configuration.token_endpoint');
+  assertOutboundUrl(req.deps, configuration.userinfo_endpoint, 'options.configuration.userinfo_endpoint');
+  const { client_secret, ...upstream } = configuration;
+  const secretName = secretNames.connectionClientSecret(req.ctx.tenant, connectionId);
+  if (client_secret !== undefined) {
+    await req.deps.secrets.put(secretName, client_secret);
+    options.configuration = { ...upstream, client_secret_ref: secretName, client_secret_hint: secretHint(client_secret) };
+    return options;
+  }
+  const sameUpstream =
+    previous?.client_secret_ref &&
+    previous.client_id === upstream.client_id &&
+    hostOf(previous.token_endpoint) === hostOf(upstream.token_endpoint) &&
+    hostOf(previous.userinfo_endpoint) === hostOf(upstream.userinfo_endpoint);
+  if (!sameUpstream) {
+    throw managementErrors.invalidBody(
+      `'client_secret is required when the client_id or the endpoints' host change' on property options.configuration.client_secret.`,
+    );
+  }
+  options.configuration = { ...upstream, client_secret_ref: previous.client_secret_ref, client_secret_hint: previous.client_secret_hint };
+  return options;
+}
+
+function assertKnownClients(clients: Map<string, unknown>, ids: string[] | undefined): void {
+  const unknown = ids?.find((id) => !clients.has(id));
+  if (unknown) throw managementErrors.invalidBody(`'Unknown client' on property enabled_clients.`);
+}
+
+export const connectionEndpoints = {
+  list: {
+    scopes: ['read:connections'],
+    async run(req) {
+      const q = parseQuery(listQuery, req.event);
+      const strategies = q.strategy?.split(',').filter(Boolean);
+      const all = [...(await currentConfig(req)).connections.values()]
+        .filter((c) => (q.name === undefined || c.name === q.name) && (!strategies || strategies.includes(c.strategy)))
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((c) => selectFields(connectionView(c), q.fields, q.include_fields));
+      return ok(listBody('connections', all, pagingOf(q)));
+    },
+  },
+  get: {
+    scopes: ['read:connections'],
+    async run(req) {
+      return ok(connectionView(await findConnection(req)));
+    },
+  },
+  create: {
+    scopes: ['create:connections'],
+    write: { description: 'Create a connection', config: true },
+    async run(req) {
+      const body = parseBody(createSchema, req.event);
+      const config = await currentConfig(req);
+      if (connectionByName(config, body.name)) {
+        throw managementErrors.conflict('connection_conflict', 'A connection with the same name already exists');
+      }
+      assertKnownClients(config.clients, body.enabled_clients);
+      const id = newConnectionId();
+      const options = await storedOptions(req, id, body.options ?? {});
+      const at = nowIso(req.deps);
+      const record: ConnectionRecord = {
+        id,
+        name: body.name,
+        display_name: body.display_name ?? body.name,
+        strategy: 'auth0',
+        options: { brute_force_protection: true, ...options },
+        enabled_clients: body.enabled_clients ?? [],
+        realms: body.realms ?? [body.name],
+        is_domain_connection: body.is_domain_connection,
+        metadata: body.metadata,
+        created_at: at,
+        updated_at: at,
+      };
+      await req.deps.tenantConfigs.putConnection(req.ctx.tenant, record, { mustNotExist: true });
+      return created(connectionView(record));
+    },
+  },
+  update: {
+    scopes: ['update:connections'],
+    write: { description: 'Update a connection', config: true },
+    async run(req) {
+      const existing = await findConnection(req);
+      const body = parseBody(patchSchema, req.event);
+      const config = await currentConfig(req);
+      assertKnownClients(config.clients, body.enabled_clients);
+      const { options: optionsInput, ...fields } = body;
+      // Auth0: a PATCH with `options` replaces the whole options object.
+      const options = optionsInput
+        ? await storedOptions(req, existing.id, optionsInput, existing.options.configuration)
+        : existing.options;
+      const record: ConnectionRecord = { ...existing, ...fields, options, updated_at: nowIso(req.deps) };
+      try {
+        await req.deps.tenantConfigs.putConnection(req.ctx.tenant, record, { mustExist: true });
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_connection', 'The connection does not exist');
+        throw err;
+      }
+      const oldRef = existing.options.configuration?.client_secret_ref;
+      if (oldRef && !options.configuration?.client_secret_ref) await req.deps.secrets.delete(oldRef);
+      return ok(connectionView(record));
+    },
+  },
+  delete: {
+    scopes: ['delete:connections'],
+    write: { description: 'Delete a connection', config: true },
+    async run(req) {
+      const existing = await findConnection(req);
+      const source = (await currentConfig(req)).migrationSources.find((s) => s.connection === existing.name);
+      if (source) {
+        throw managementErrors.conflict('connection_in_use', `The connection is used by the migration source ${source.id}`);
+      }
+      await req.deps.tenantConfigs.deleteItem(keys.connection(req.ctx.tenant, existing.id));
+      const ref = existing.options.configuration?.client_secret_ref;
+      if (ref) await req.deps.secrets.delete(ref);
+      return noContent();
+    },
+  },
+} satisfies Record<string, ManagementEndpoint>;

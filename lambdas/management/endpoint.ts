@@ -1,0 +1,81 @@
+import type { Deps } from '../deps.js';
+import type { HttpEvent } from '../http/event.js';
+import { json, type HttpResponse } from '../http/responses.js';
+import { resolveTenantContext, type TenantContext } from '../http/tenant-context.js';
+import { isLoopbackHttpAllowed } from '../migration/upstream-client.js';
+import type { TenantConfig } from '../store/tenant-config-repository.js';
+import { authenticateManagementCaller, requireScope, type ManagementCaller } from './auth.js';
+import { managementErrors } from './errors.js';
+
+export interface ManagementRequest {
+  deps: Deps;
+  ctx: TenantContext;
+  caller: ManagementCaller;
+  event: HttpEvent;
+}
+
+/** One Management API operation: the scopes it needs, how a write is logged, and its body. */
+export interface ManagementEndpoint {
+  scopes: readonly string[];
+  /** Writes are logged as `sapi`; `config` writes also drop the tenant's cached configuration. */
+  write?: { description: string; config: boolean };
+  run(req: ManagementRequest): Promise<HttpResponse>;
+}
+
+/**
+ * Runs an endpoint: tenant from the host, caller from the Bearer token, scope check, then the
+ * operation. A refused request writes nothing; a completed write is logged as `sapi` (method
+ * and path only: bodies carry secrets).
+ */
+export async function runManagementEndpoint(deps: Deps, endpoint: ManagementEndpoint, event: HttpEvent): Promise<HttpResponse> {
+  const ctx = await resolveTenantContext(deps, event);
+  const caller = await authenticateManagementCaller(deps, ctx, event);
+  requireScope(caller, endpoint.scopes);
+  if (!endpoint.write) return endpoint.run({ deps, ctx, caller, event });
+  let response: HttpResponse;
+  try {
+    response = await endpoint.run({ deps, ctx, caller, event });
+  } finally {
+    if (endpoint.write.config) deps.tenantConfigCache.invalidate(ctx.tenant);
+  }
+  ctx.log.add({
+    type: 'sapi',
+    description: endpoint.write.description,
+    client_id: caller.clientId,
+    client_name: ctx.config.clients.get(caller.clientId)?.name,
+    details: { method: event.requestContext?.http?.method, path: event.requestContext?.http?.path ?? event.rawPath },
+  });
+  await ctx.log.flush();
+  return response;
+}
+
+/** The tenant's configuration as stored now (not the few-seconds cache the token path reads). */
+export async function currentConfig(req: ManagementRequest): Promise<TenantConfig> {
+  return (await req.deps.tenantConfigs.load(req.ctx.tenant)) ?? req.ctx.config;
+}
+
+export const ok = (body: unknown) => json(200, body);
+export const created = (body: unknown) => json(201, body);
+export const noContent = (): HttpResponse => ({ statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' });
+
+export function nowIso(deps: Deps): string {
+  return new Date(deps.now()).toISOString();
+}
+
+/** Outbound endpoints: absolute https URLs (plain http only for loopback when running locally), no credentials in them. */
+export function assertOutboundUrl(deps: Deps, url: string, field: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || parsed.username || parsed.password || !isLoopbackHttpAllowed(url, deps.config.allowLoopbackHttp)) {
+    throw managementErrors.invalidBody(`'Expected an absolute https URL' on property ${field}.`);
+  }
+}
+
+/** The part of a secret that is safe to show: its last 4 characters, and only for long secrets. */
+export function secretHint(secret: string): string | undefined {
+  return secret.length >= 16 ? secret.slice(-4) : undefined;
+}

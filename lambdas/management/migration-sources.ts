@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { secretNames } from '../secrets/secret-store.js';
+import { isConditionalCheckFailed } from '../store/dynamo-client.js';
+import { randomAlnum } from '../store/defaults.js';
+import { keys } from '../store/keys.js';
+import type { MigrationSourceRecord } from '../store/records.js';
+import { connectionByName } from '../store/tenant-config-repository.js';
+import { created, currentConfig, noContent, nowIso, ok, secretHint, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
+import { managementErrors } from './errors.js';
+import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
+
+export const MIGRATION_SOURCE_ID = /^msrc_[A-Za-z0-9]{16}$/;
+const newMigrationSourceId = () => `msrc_${randomAlnum(16)}`;
+
+/** A host name (labels of letters, digits and dashes), optionally with a port: no scheme, no path. */
+const HOST_WITH_PORT =
+  /^(?=[^:]{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/;
+
+const credentialsSchema = z.strictObject({
+  domain: z
+    .string()
+    .max(260)
+    .transform((d) => d.toLowerCase())
+    .pipe(z.string().regex(HOST_WITH_PORT, 'Expected a host name with an optional port')),
+  client_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'Expected a client id'),
+  client_secret: z.string().min(8).max(512).optional(),
+});
+
+const createSchema = z.strictObject({
+  name: text(128),
+  provider: z.literal('auth0'),
+  connection: z.string().min(1).max(128),
+  enabled: z.boolean().optional(),
+  credentials: credentialsSchema,
+  profile_from: z.enum(['userinfo', 'id_token']).optional(),
+});
+
+const patchSchema = createSchema.omit({ provider: true }).partial();
+
+const listQuery = z.strictObject({ ...pagingQuery });
+
+/** What the API shows of a migration source: never the secret or its reference. */
+export function migrationSourceView(s: MigrationSourceRecord) {
+  const { client_secret_ref: _ref, ...credentials } = s.credentials;
+  return {
+    id: s.id,
+    name: s.name,
+    provider: s.provider,
+    connection: s.connection,
+    enabled: s.enabled,
+    credentials,
+    profile_from: s.profile_from,
+    created_at: s.created_at,
+    updated_at: s.updated_at,
+  };
+}
+
+async function findSource(req: ManagementRequest): Promise<MigrationSourceRecord> {
+  const id = pathParam(req.event, 'id', MIGRATION_SOURCE_ID);
+  const source = (await currentConfig(req)).migrationSources.find((s) => s.id === id);
+  if (!source) throw managementErrors.notFound('inexistent_migration_source', 'The migration source does not exist');
+  return source;
+}
+
+async function assertConnection(req: ManagementRequest, name: string): Promise<void> {
+  if (!connectionByName(await currentConfig(req), name)) {
+    throw managementErrors.invalidBody(`'No connection of this tenant has this name' on property connection.`);
+  }
+}
+
+type CredentialsInput = z.infer<typeof credentialsSchema>;
+
+/**
+ * Stored credentials: a new secret is written to the secret store first; without one, the old
+ * secret is kept only for the same upstream client on the same domain.
+ */
+async function storedCredentials(
+  req: ManagementRequest,
+  sourceId: string,
+  input: CredentialsInput,
+  previous?: MigrationSourceRecord['credentials'],
+): Promise<MigrationSourceRecord['credentials']> {
+  const { client_secret, ...rest } = input;
+  const name = secretNames.migrationSourceClientSecret(req.ctx.tenant, sourceId);
+  if (client_secret !== undefined) {
+    await req.deps.secrets.put(name, client_secret);
+    return { ...rest, client_secret_ref: name, client_secret_hint: secretHint(client_secret) };
+  }
+  if (!previous || previous.domain !== rest.domain || previous.client_id !== rest.client_id) {
+    throw managementErrors.invalidBody(`'Missing required property: client_secret' on property credentials.client_secret.`);
+  }
+  return { ...rest, client_secret_ref: previous.client_secret_ref, client_secret_hint: previous.client_secret_hint };
+}
+
+export const migrationSourceEndpoints = {
+  list: {
+    scopes: ['read:migration_sources'],
+    async run(req) {
+      const q = parseQuery(listQuery, req.event);
+      const all = (await currentConfig(req)).migrationSources
+        .sort((a, b) => a.created_at.localeCompare(b.created_at))
+        .map((s) => selectFields(migrationSourceView(s), q.fields, q.include_fields));
+      return ok(listBody('migration_sources', all, pagingOf(q)));
+    },
+  },
+  get: {
+    scopes: ['read:migration_sources'],
+    async run(req) {
+      return ok(migrationSourceView(await findSource(req)));
+    },
+  },
+  create: {
+    scopes: ['create:migration_sources'],
+    write: { description: 'Create a migration source', config: true },
+    async run(req) {
+      const body = parseBody(createSchema, req.event);
+      await assertConnection(req, body.connection);
+      const id = newMigrationSourceId();
+      const credentials = await storedCredentials(req, id, body.credentials);
+      const at = nowIso(req.deps);
+      const record: MigrationSourceRecord = {
+        id,
+        name: body.name,
+        provider: 'auth0',
+        connection: body.connection,
+        enabled: body.enabled ?? true,
+        credentials,
+        profile_from: body.profile_from,
+        created_at: at,
+        updated_at: at,
+      };
+      await req.deps.tenantConfigs.putMigrationSource(req.ctx.tenant, record, { mustNotExist: true });
+      return created(migrationSourceView(record));
+    },
+  },
+  update: {
+    scopes: ['update:migration_sources'],
+    write: { description: 'Update a migration source', config: true },
+    async run(req) {
+      const existing = await findSource(req);
+      const body = parseBody(patchSchema, req.event);
+      if (body.connection !== undefined) await assertConnection(req, body.connection);
+      const { credentials: credentialsInput, ...fields } = body;
+      const credentials = credentialsInput
+        ? await storedCredentials(req, existing.id, credentialsInput, existing.credentials)
+        : existing.credentials;
+      const record: MigrationSourceRecord = { ...existing, ...fields, credentials, updated_at: nowIso(req.deps) };
+      try {
+        await req.deps.tenantConfigs.putMigrationSource(req.ctx.tenant, record, { mustExist: true });
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_migration_source', 'The migration source does not exist');
+        throw err;
+      }
+      return ok(migrationSourceView(record));
+    },
+  },
+  delete: {
+    scopes: ['delete:migration_sources'],
+    write: { description: 'Delete a migration source', config: true },
+    async run(req) {
+      const existing = await findSource(req);
+      await req.deps.tenantConfigs.deleteItem(keys.migrationSource(req.ctx.tenant, existing.id));
+      await req.deps.secrets.delete(existing.credentials.client_secret_ref);
+      return noContent();
+    },
+  },
+} satisfies Record<string, ManagementEndpoint>;

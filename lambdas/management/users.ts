@@ -1,0 +1,290 @@
+import { PutCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { Deps } from '../deps.js';
+import { createUser } from '../identity/create-user.js';
+import { hashPassword } from '../identity/passwords.js';
+import { isConditionalCheckFailed } from '../store/dynamo-client.js';
+import { keys, type ItemKey } from '../store/keys.js';
+import type { ConnectionRecord, UserRecord } from '../store/records.js';
+import { connectionByName } from '../store/tenant-config-repository.js';
+import { createUsersIndex } from '../store/users-index.js';
+import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
+import { managementErrors } from './errors.js';
+import { boolString, listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
+import { exactEmailOf, matchesSearch, parseUserSearch } from './user-search.js';
+
+/** Auth0 user ids: `provider|id`, printable, bounded. */
+const USER_ID = /^[A-Za-z0-9_-]{1,64}\|[A-Za-z0-9_.@|-]{1,200}$/;
+const SEARCH_LIMIT = 1000;
+
+const email = z.string().max(254).email();
+const metadata = z.record(z.string().max(255), z.unknown());
+const profileFields = {
+  email_verified: z.boolean().optional(),
+  username: z.string().regex(/^[A-Za-z0-9_+.@-]{1,128}$/, 'Expected letters, digits and _+.@-').optional(),
+  name: text(300).optional(),
+  nickname: text(300).optional(),
+  given_name: text(150).optional(),
+  family_name: text(150).optional(),
+  picture: z.string().url().max(2048).optional(),
+  phone_number: z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'Expected a phone number').optional(),
+  blocked: z.boolean().optional(),
+  verify_email: z.boolean().optional(),
+};
+
+const createSchema = z.strictObject({
+  connection: z.string().min(1).max(128),
+  email,
+  password: z.string().min(1).max(72).optional(),
+  user_id: z.string().regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'Expected letters, digits and _.@-').optional(),
+  app_metadata: metadata.optional(),
+  user_metadata: metadata.optional(),
+  ...profileFields,
+});
+
+const patchSchema = z.strictObject({
+  connection: z.string().min(1).max(128).optional(),
+  email: email.optional(),
+  password: z.string().min(1).max(72).optional(),
+  app_metadata: metadata.nullable().optional(),
+  user_metadata: metadata.nullable().optional(),
+  client_id: z.string().max(64).optional(),
+  ...profileFields,
+});
+
+const listQuery = z.strictObject({
+  ...pagingQuery,
+  q: z.string().max(2000).optional(),
+  connection: z.string().max(128).optional(),
+  search_engine: z.enum(['v1', 'v2', 'v3']).optional(),
+  sort: z.string().regex(/^[a-z_]+:-?1$/, 'Expected field:1 or field:-1').optional(),
+  primary_order: boolString.optional(),
+});
+
+const byEmailQuery = z.strictObject({
+  email,
+  fields: pagingQuery.fields,
+  include_fields: pagingQuery.include_fields,
+});
+
+const getQuery = z.strictObject({ fields: pagingQuery.fields, include_fields: pagingQuery.include_fields });
+
+/** Auth0's user shape: profile, identities, metadata, login counters. Never a password hash. */
+export function userView(u: UserRecord) {
+  return {
+    user_id: u.user_id,
+    email: u.email,
+    email_verified: u.email_verified ?? false,
+    username: u.username,
+    name: u.name ?? u.email,
+    nickname: u.nickname ?? u.email?.split('@')[0],
+    given_name: u.given_name,
+    family_name: u.family_name,
+    picture: u.picture,
+    phone_number: u.phone_number,
+    identities: u.identities,
+    app_metadata: u.app_metadata ?? {},
+    user_metadata: u.user_metadata ?? {},
+    blocked: u.blocked ?? false,
+    created_at: u.created_at,
+    updated_at: u.updated_at,
+    last_login: u.last_login,
+    last_ip: u.last_ip,
+    logins_count: u.logins_count ?? 0,
+  };
+}
+
+const userNotFound = () => managementErrors.notFound('inexistent_user', 'The user does not exist.');
+const userExists = () => managementErrors.conflict('auth0_idp_error', 'The user already exists.');
+
+async function findUser(req: ManagementRequest): Promise<UserRecord> {
+  const id = pathParam(req.event, 'id', USER_ID);
+  const user = await req.deps.users.getUser(req.ctx.tenant, id);
+  if (!user) throw userNotFound();
+  return user;
+}
+
+/** Users holding this email in any database connection of the tenant (from the email claims). */
+async function usersByEmail(req: ManagementRequest, address: string, connections: ConnectionRecord[]): Promise<UserRecord[]> {
+  if (connections.length === 0) return [];
+  const claims = await req.deps.users.getMany(connections.map((c) => keys.emailClaim(req.ctx.tenant, c.id, address)));
+  const ids = [...new Set([...claims.values()].map((c) => String(c.user_id)))];
+  if (ids.length === 0) return [];
+  const found = await req.deps.users.getMany(ids.map((id) => keys.user(req.ctx.tenant, id)));
+  return [...found.values()]
+    .map(({ pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...u }) => u as unknown as UserRecord)
+    .filter((u) => u.email === address)
+    .sort((a, b) => a.user_id.localeCompare(b.user_id));
+}
+
+function minPasswordLength(connection: ConnectionRecord): number {
+  return { none: 1, low: 6, fair: 8, good: 8, excellent: 10 }[connection.options.passwordPolicy ?? 'fair'] ?? 8;
+}
+
+function assertPasswordPolicy(connection: ConnectionRecord, password: string): void {
+  if (password.length < minPasswordLength(connection)) {
+    throw managementErrors.badRequest('password_strength_error', 'PasswordStrengthError: Password is too weak');
+  }
+}
+
+/** Moves a login identifier's claim to this user: the new one first, the old one after the user is saved. */
+async function claimIdentifier(deps: Deps, key: ItemKey, userId: string): Promise<boolean> {
+  try {
+    await deps.db.send(
+      new PutCommand({
+        TableName: deps.tableName,
+        Item: { ...key, user_id: userId },
+        ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u',
+        ExpressionAttributeValues: { ':u': userId },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+}
+
+async function releaseIdentifier(deps: Deps, key: ItemKey, userId: string): Promise<void> {
+  await deps.db
+    .send(
+      new DeleteCommand({
+        TableName: deps.tableName,
+        Key: key,
+        ConditionExpression: 'user_id = :u',
+        ExpressionAttributeValues: { ':u': userId },
+      }),
+    )
+    .catch((err) => {
+      if (!isConditionalCheckFailed(err)) throw err;
+    });
+}
+
+/** Top-level merge as Auth0 does it: a `null` value removes the key, `null` for the whole object clears it. */
+function mergeMetadata(current: Record<string, unknown>, patch: Record<string, unknown> | null | undefined) {
+  if (patch === undefined) return current;
+  if (patch === null) return {};
+  const merged = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete merged[k];
+    else merged[k] = v;
+  }
+  return merged;
+}
+
+export const userEndpoints = {
+  list: {
+    scopes: ['read:users'],
+    async run(req) {
+      const q = parseQuery(listQuery, req.event);
+      const terms = q.q ? parseUserSearch(q.q) : [];
+      const config = await currentConfig(req);
+      const accept = (u: UserRecord) => (q.connection === undefined || u.connection === q.connection) && matchesSearch(u, terms);
+      const address = exactEmailOf(terms);
+      const users = address
+        ? (await usersByEmail(req, address, [...config.connections.values()])).filter(accept)
+        : await createUsersIndex(req.deps.db, req.deps.tableName).find(req.ctx.tenant, accept, SEARCH_LIMIT);
+      if (q.sort) {
+        const [field, dir] = q.sort.split(':');
+        const sign = dir === '-1' ? -1 : 1;
+        const value = (u: UserRecord) => String((u as unknown as Record<string, unknown>)[field] ?? '');
+        users.sort((a, b) => sign * value(a).localeCompare(value(b)));
+      }
+      const views = users.map((u) => selectFields(userView(u), q.fields, q.include_fields));
+      return ok(listBody('users', views, pagingOf(q)));
+    },
+  },
+  byEmail: {
+    scopes: ['read:users'],
+    async run(req) {
+      const q = parseQuery(byEmailQuery, req.event);
+      const config = await currentConfig(req);
+      const users = await usersByEmail(req, q.email.toLowerCase(), [...config.connections.values()]);
+      return ok(users.map((u) => selectFields(userView(u), q.fields, q.include_fields)));
+    },
+  },
+  get: {
+    scopes: ['read:users'],
+    async run(req) {
+      const q = parseQuery(getQuery, req.event);
+      return ok(selectFields(userView(await findUser(req)), q.fields, q.include_fields));
+    },
+  },
+  create: {
+    scopes: ['create:users'],
+    write: { description: 'Create a User', config: false },
+    async run(req) {
+      const body = parseBody(createSchema, req.event);
+      const connection = connectionByName(await currentConfig(req), body.connection);
+      if (!connection) throw managementErrors.badRequest('inexistent_connection', 'The connection does not exist.');
+      if (connection.strategy === 'auth0' && body.password === undefined) {
+        throw managementErrors.invalidBody(`'Missing required property: password' on property password.`);
+      }
+      if (body.password !== undefined) assertPasswordPolicy(connection, body.password);
+      const { connection: _c, password, user_id, verify_email: _v, ...profile } = body;
+      const outcome = await createUser(req.deps, {
+        tenant: req.ctx.tenant,
+        connection,
+        profile: { ...profile, user_id: user_id ? `auth0|${user_id}` : undefined },
+        password,
+      });
+      if (outcome.outcome !== 'created') throw userExists();
+      return created(userView(outcome.user));
+    },
+  },
+  update: {
+    scopes: ['update:users'],
+    write: { description: 'Update a User', config: false },
+    async run(req) {
+      const existing = await findUser(req);
+      const body = parseBody(patchSchema, req.event);
+      if (body.connection !== undefined && body.connection !== existing.connection) {
+        throw managementErrors.badRequest('invalid_body', 'Payload validation error: \'The user does not belong to this connection\' on property connection.');
+      }
+      const { connection: _c, password, app_metadata, user_metadata, verify_email: _v, client_id: _ci, ...profile } = body;
+      const user: UserRecord = {
+        ...existing,
+        ...profile,
+        email: profile.email?.toLowerCase() ?? existing.email,
+        app_metadata: mergeMetadata(existing.app_metadata ?? {}, app_metadata),
+        user_metadata: mergeMetadata(existing.user_metadata ?? {}, user_metadata),
+        updated_at: nowIso(req.deps),
+      };
+      if (profile.blocked === false) delete user.blocked;
+      const t = req.ctx.tenant;
+      const moved: { from?: ItemKey; to: ItemKey }[] = [];
+      if (user.email && user.email !== existing.email) {
+        moved.push({ from: existing.email ? keys.emailClaim(t, existing.connection_id, existing.email) : undefined, to: keys.emailClaim(t, existing.connection_id, user.email) });
+      }
+      if (user.username && user.username !== existing.username) {
+        moved.push({ from: existing.username ? keys.usernameClaim(t, existing.connection_id, existing.username) : undefined, to: keys.usernameClaim(t, existing.connection_id, user.username) });
+      }
+      const connection = (await currentConfig(req)).connections.get(existing.connection_id);
+      if (password !== undefined && connection) assertPasswordPolicy(connection, password);
+      for (const m of moved) {
+        if (!(await claimIdentifier(req.deps, m.to, user.user_id))) {
+          throw managementErrors.conflict('auth0_idp_error', 'The specified new email or username already exists.');
+        }
+      }
+      try {
+        await req.deps.users.putUser(user);
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) throw userNotFound();
+        throw err;
+      }
+      for (const m of moved) if (m.from) await releaseIdentifier(req.deps, m.from, user.user_id);
+      if (password !== undefined) {
+        await req.deps.users.putPassword(t, user.user_id, await hashPassword(password, req.deps.config.bcryptCost), user.updated_at);
+      }
+      return ok(userView(user));
+    },
+  },
+  delete: {
+    scopes: ['delete:users'],
+    write: { description: 'Delete a User', config: false },
+    async run(req) {
+      await req.deps.users.deleteUser(await findUser(req));
+      return noContent();
+    },
+  },
+} satisfies Record<string, ManagementEndpoint>;
