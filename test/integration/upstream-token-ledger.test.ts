@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { createDeadline } from '../../lambdas/migration/deadline.js';
+import { createUpstreamTokenLedger } from '../../lambdas/migration/upstream-token-ledger.js';
+import { createDocumentClient, createRoundTripCounter } from '../../lambdas/store/dynamo-client.js';
+import { DEFAULT_TABLE_NAME } from '../../lambdas/store/table.js';
+import { createUpstreamTokenRepository } from '../../lambdas/store/upstream-token-repository.js';
+
+/** The "upstream token consumed" ledger on the embedded engine: leases, take-overs and outcomes. */
+let engine: EmbeddedEngine;
+let db: DynamoDBDocumentClient;
+let t = Date.now();
+const now = () => t;
+const LEASE_MS = 10_000;
+
+beforeAll(async () => {
+  engine = await startEmbeddedEngine();
+  await ensureTable(engine.endpoint, DEFAULT_TABLE_NAME);
+  db = createDocumentClient({ endpoint: engine.endpoint });
+});
+afterAll(async () => {
+  db?.destroy();
+  await engine?.close();
+});
+
+function ledgerFor(token: string) {
+  return createUpstreamTokenLedger({ db, tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+}
+const newToken = () => `v1.M${randomBytes(30).toString('base64url')}`;
+/** A deadline that is already spent: a claim that would have to wait answers `busy` at once. */
+const noTime = () => createDeadline(0, now);
+
+describe('upstream token ledger', () => {
+  it('stores only the SHA-256 of the token, and the first claim owns it while a second is busy', async () => {
+    const token = newToken();
+    const first = await ledgerFor(token).claim(['s1'], noTime());
+    expect(first).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
+    expect(JSON.stringify(first)).not.toContain(token);
+    expect(await ledgerFor(token).claim(['s1'], noTime())).toEqual({ kind: 'busy' });
+  });
+
+  it('a stale lease (the owner crashed before redeeming) is taken over as a fresh redemption, and the old owner can no longer write', async () => {
+    const token = newToken();
+    const first = await ledgerFor(token).claim(['s1'], noTime());
+    if (first.kind !== 'owner') throw new Error('expected owner');
+    t += LEASE_MS + 1;
+    const second = await ledgerFor(token).claim(['s1'], noTime());
+    expect(second).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
+    expect(await ledgerFor(token).markRedeemed(first.lease, { sourceId: 's1', sealedAnswer: 'v1.x', clientId: 'c' })).toBe(false);
+  });
+
+  it('a redeemed record whose owner released it is resumed with its sealed answer, not redeemed again', async () => {
+    const token = newToken();
+    const ledger = ledgerFor(token);
+    const first = await ledger.claim(['s1'], noTime());
+    if (first.kind !== 'owner') throw new Error('expected owner');
+    expect(await ledger.markRedeemed(first.lease, { sourceId: 's1', sealedAnswer: 'v1.sealed', clientId: 'c' })).toBe(true);
+    expect(await ledgerFor(token).claim(['s1'], noTime())).toEqual({ kind: 'busy' });
+    await ledger.release(first.lease);
+    const resumed = await ledgerFor(token).claim(['s1'], noTime());
+    expect(resumed).toMatchObject({ kind: 'owner', record: { status: 'redeemed', sealed_answer: 'v1.sealed', source_id: 's1' } });
+  });
+
+  it('a waiting claim sees the owner finish: minted records answer replays', async () => {
+    const token = newToken();
+    const ledger = ledgerFor(token);
+    const owner = await ledger.claim(['s1'], noTime());
+    if (owner.kind !== 'owner') throw new Error('expected owner');
+    // The waiter reads through its own client, so the test writes the outcome only once it waits.
+    const counter = createRoundTripCounter();
+    const waiterDb = createDocumentClient({ endpoint: engine.endpoint, counter });
+    const waiting = createUpstreamTokenLedger({ db: waiterDb, tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS })
+      .claim(['s1'], createDeadline(5_000, () => Date.now()));
+    while (!counter.byOperation.GetItem) await new Promise((resolve) => setImmediate(resolve));
+    const minted = ledger.mintedItem(owner.lease, { source_id: 's1', client_id: 'c', user_id: 'auth0|u', family_id: 'fam', scope: 'openid', refresh_scope: 'openid offline_access' });
+    const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+    await db.send(new PutCommand({ TableName: DEFAULT_TABLE_NAME, Item: minted }));
+    expect(await waiting).toMatchObject({ kind: 'minted', waited: true, record: { family_id: 'fam', user_id: 'auth0|u' } });
+    waiterDb.destroy();
+  });
+
+  it('rejected by every current source answers at once; a source not asked yet gets its chance', async () => {
+    const token = newToken();
+    const ledger = ledgerFor(token);
+    const owner = await ledger.claim(['s1'], noTime());
+    if (owner.kind !== 'owner') throw new Error('expected owner');
+    await ledger.markRejected(owner.lease, ['s1']);
+    expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'rejected', waited: false });
+    expect(await ledgerFor(token).claim(['s1', 's2'], noTime())).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
+  });
+
+  it('a transient failure answers again until its retry time, then the token may be redeemed again', async () => {
+    const token = newToken();
+    const ledger = ledgerFor(token);
+    const owner = await ledger.claim(['s1'], noTime());
+    if (owner.kind !== 'owner') throw new Error('expected owner');
+    await ledger.markTransient(owner.lease, { kind: 'rate_limited', reason: 'rate_limited', retry_after: 3 });
+    expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'transient', record: { failure: { retry_after: 3 } } });
+    t += 3_001;
+    expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
+  });
+
+  it('an expired record counts as absent (TTL checked on read)', async () => {
+    const token = newToken();
+    const ledger = ledgerFor(token);
+    const owner = await ledger.claim(['s1'], noTime());
+    if (owner.kind !== 'owner') throw new Error('expected owner');
+    await ledger.markRejected(owner.lease, ['s1']);
+    const record = await createUpstreamTokenRepository(db, DEFAULT_TABLE_NAME).get('ledger-test', ledger.hash);
+    t = record!.ttl * 1000 + 1;
+    expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
+  });
+});
