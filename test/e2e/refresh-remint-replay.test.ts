@@ -36,7 +36,8 @@ async function upstreamSession() {
 /** The SPA client is public with leeway 30 s; the web client is confidential with leeway 0. */
 function refreshAs(kind: 'spa' | 'web', refreshToken: string) {
   const c = service.credentials;
-  const client = kind === 'spa' ? { client_id: c.spaClient.client_id } : { client_id: c.webClient.client_id, client_secret: c.webClient.client_secret };
+  const client: Record<string, string> =
+    kind === 'spa' ? { client_id: c.spaClient.client_id } : { client_id: c.webClient.client_id, client_secret: c.webClient.client_secret };
   return service.postForm('/oauth/token', { grant_type: 'refresh_token', refresh_token: refreshToken, ...client });
 }
 
