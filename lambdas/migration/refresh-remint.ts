@@ -12,6 +12,7 @@
 import type { Deps, ForeignRefreshTokenHandler } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { createUser } from '../identity/create-user.js';
+import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import type { AuthEvent } from '../logs/request-log.js';
 import { OAuthError, oauthErrors } from '../oauth/errors.js';
 import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } from '../oauth/issue-tokens.js';
@@ -182,6 +183,11 @@ async function completeAsOwner(
     await ledger.release(lease).catch(() => {});
     if (err instanceof RemintStop) return p.stop(err);
     if (err instanceof OAuthError) return p.stop(new RemintStop(err.error, err));
+    if (err instanceof RegistrationDeniedError) {
+      // A hook's "no" is an answer; a hook that could not be asked may say yes on the retry.
+      const answer = err.reason === 'denied_by_hook' ? oauthErrors.invalidRefreshToken() : oauthErrors.temporarilyUnavailable();
+      return p.stop(new RemintStop(err.reason, answer, { details: { hook_id: err.hookId } }));
+    }
     deps.sink.error('refresh_remint_error', { error_name: (err as Error)?.name, error_message: String((err as Error)?.message).slice(0, 300) });
     return p.stop(new RemintStop('internal_error', oauthErrors.temporarilyUnavailable()));
   }
