@@ -184,6 +184,22 @@ describe('refresh-token re-mint through migration sources', () => {
     expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'user is blocked' });
   });
 
+  it('an email held by a different local user is never merged: invalid_grant, logged, and no second user', async () => {
+    const { clientId } = await source(upstream);
+    const { user, token } = upstreamSession(upstream, clientId);
+    const config = await service.deps.tenantConfigs.load(service.credentials.tenant);
+    const connection = config!.connections.get(service.credentials.connection.id)!;
+    const holder = await createUser(service.deps, { tenant: service.credentials.tenant, connection, profile: { email: user.email } });
+    const before = service.logLines.length;
+
+    const res = await refreshForm(token);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('invalid_grant');
+    expect(authEvents(service.logLines.slice(before)).find((e) => e.type === 'fertft')).toMatchObject({ reason: 'email_taken', user_id: user.sub });
+    expect(await service.deps.users.getUser(service.credentials.tenant, user.sub)).toBeUndefined();
+    expect(holder.user.user_id).not.toBe(user.sub);
+  });
+
   it('an upstream grant without openid gets no id_token, and a requested scope narrows the response', async () => {
     const { clientId } = await source(upstream);
     const withoutOpenid = upstreamSession(upstream, clientId, 'offline_access');
