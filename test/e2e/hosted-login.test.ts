@@ -236,6 +236,20 @@ describe('hosted login: errors', () => {
     expect(refresh.body.error).toBe('invalid_grant');
   });
 
+  it('lets exactly one of ten concurrent exchanges of a code succeed, and revokes what it issued', async () => {
+    const { code, pkce } = await codeFor();
+    const results = await Promise.all(Array.from({ length: 10 }, () => exchange(code, pkce.verifier)));
+    const ok = results.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(1);
+    expect(results.filter((r) => r.status === 403)).toHaveLength(9);
+    const refresh = await service.postForm('/oauth/token', {
+      grant_type: 'refresh_token',
+      client_id: service.credentials.spaClient.client_id,
+      refresh_token: ok[0].body.refresh_token,
+    });
+    expect(refresh.status).toBe(403);
+  });
+
   it('refuses a code redeemed after its 60-second lifetime', async () => {
     const { code, pkce } = await codeFor();
     offsetMs += 61_000;
