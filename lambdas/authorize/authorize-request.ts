@@ -19,6 +19,8 @@ export interface AuthorizeRequest {
   code_challenge_method?: 'S256';
   connection_id: string;
   prompt?: 'none' | 'login';
+  /** Prefills the email field of the login page. */
+  login_hint?: string;
 }
 
 /** Where (and how) an error or a code is sent back to the client. */
@@ -134,6 +136,7 @@ export function validateAuthorizeRequest(ctx: TenantContext, query: Record<strin
       code_challenge_method: challenge ? 'S256' : undefined,
       connection_id: connection.id,
       prompt,
+      login_hint: param(query, 'login_hint')?.slice(0, 320),
     },
   };
 }

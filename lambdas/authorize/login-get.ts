@@ -26,5 +26,6 @@ export const loginPageEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
     clientName: client.name,
     transactionId: tx.id,
     csrfToken,
+    email: tx.request.login_hint,
   });
 });

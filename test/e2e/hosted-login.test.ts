@@ -76,9 +76,9 @@ describe('hosted login: authorization code flow with PKCE', () => {
     expect(session).toMatch(/; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax; Secure$/);
   });
 
-  it('renders an accessible login page with the tenant name and a CSRF field', async () => {
+  it('renders an accessible login page with the tenant name, a CSRF field and the login_hint prefilled', async () => {
     const agent = createLoginAgent(service.url);
-    const start = await agent.request(authorizeQuery(spaParams(pkcePair().challenge)));
+    const start = await agent.request(authorizeQuery(spaParams(pkcePair().challenge, { login_hint: 'hint@example.com' })));
     const page = await agent.request(start.headers.get('location')!);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -88,6 +88,7 @@ describe('hosted login: authorization code flow with PKCE', () => {
     expect(page.body).toContain('<label for="password">Password</label>');
     expect(page.body).toContain('<html lang="en">');
     expect(hiddenFields(page.body).csrf).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(page.body).toContain('value="hint@example.com"');
   });
 
   it('logs in, returns code and state to the callback, and the code yields access, id (with nonce) and refresh tokens', async () => {
@@ -112,6 +113,25 @@ describe('hosted login: authorization code flow with PKCE', () => {
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).not.toBe(res.body.refresh_token);
     expect(service.logLines.some((l) => l.includes('"type":"seacft"'))).toBe(true);
+  });
+
+  it('lets a confidential client without PKCE redeem its code only with its client secret', async () => {
+    const { webClient, demoUser } = service.credentials;
+    const webCallback = 'http://localhost:3000/callback';
+    const agent = createLoginAgent(service.url);
+    const { result } = await loginThroughPage(
+      agent,
+      { response_type: 'code', client_id: webClient.client_id, redirect_uri: webCallback, scope: 'openid', state: 's' },
+      demoUser.email,
+      demoUser.password,
+    );
+    const code = new URL(result.headers.get('location')!).searchParams.get('code')!;
+    const form = { grant_type: 'authorization_code', client_id: webClient.client_id, code, redirect_uri: webCallback };
+    const withoutSecret = await service.postForm('/oauth/token', form);
+    expect(withoutSecret.status).toBe(401);
+    const withSecret = await service.postForm('/oauth/token', { ...form, client_secret: webClient.client_secret });
+    expect(withSecret.status).toBe(200);
+    expect(decodeJwt(withSecret.body.id_token).sub).toBe(demoUser.user_id);
   });
 
   it('returns no refresh token without offline_access', async () => {
