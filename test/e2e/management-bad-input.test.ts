@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createManagementHandler } from '../../lambdas/handlers/create-management-handler.js';
+import { createRecordingSink } from '../../lambdas/logs/log-sink.js';
 import { matchRoute, routeKey, routesOf } from '../../lambdas/routes.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 import { managementApi, tableSnapshot } from './management-helpers.js';
@@ -178,5 +180,39 @@ describe('bad input to the Management API', () => {
     expect(res.text).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
     if (c.field) expect(res.body.message).toContain(c.field);
     expect(await tableSnapshot(service)).toEqual(before);
+  });
+});
+
+describe('unexpected failures', () => {
+  it('answers a generic 500 in Auth0 shape and logs the error without its details leaking', async () => {
+    const sink = createRecordingSink();
+    const broken = {
+      ...service.deps,
+      sink,
+      domainCache: new Map(),
+      tenantConfigs: {
+        ...service.deps.tenantConfigs,
+        tenantOfDomain: async () => {
+          throw new Error('table unavailable');
+        },
+      },
+    };
+    const handler = createManagementHandler(broken);
+    const res = (await handler(
+      {
+        version: '2.0',
+        routeKey: 'GET /api/v2/users',
+        rawPath: '/api/v2/users',
+        rawQueryString: '',
+        headers: { host: service.domain, authorization: `Bearer ${token}` },
+        requestContext: { http: { method: 'GET', path: '/api/v2/users', sourceIp: '127.0.0.1' } },
+        isBase64Encoded: false,
+      } as never,
+      {} as never,
+    )) as { statusCode: number; body: string };
+    expect(res.statusCode).toBe(500);
+    expect(JSON.parse(res.body)).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'An unexpected error occurred.', errorCode: 'internal_error' });
+    expect(sink.lines.some((l) => l.includes('unhandled_error') && l.includes('table unavailable'))).toBe(true);
+    for (const line of sink.lines) expect(line).not.toMatch(/\s{2,}at |"stack"/);
   });
 });
