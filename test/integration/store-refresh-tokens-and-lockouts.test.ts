@@ -1,0 +1,124 @@
+import { BatchWriteCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { keys } from '../../lambdas/store/keys.js';
+import { createLockoutRepository, isLockedOut, liveAttempts } from '../../lambdas/store/lockout-repository.js';
+import { createRefreshTokenRepository, type RefreshTokenItem } from '../../lambdas/store/refresh-token-repository.js';
+
+/** The repositories' conditional writes against the embedded engine (no transactions). */
+const TABLE = 'store-test';
+let engine: EmbeddedEngine;
+let db: DynamoDBDocumentClient;
+let tokens: ReturnType<typeof createRefreshTokenRepository>;
+let lockouts: ReturnType<typeof createLockoutRepository>;
+let seq = 0;
+
+beforeAll(async () => {
+  engine = await startEmbeddedEngine();
+  await ensureTable(engine.endpoint, TABLE);
+  db = createDocumentClient({ endpoint: engine.endpoint });
+  tokens = createRefreshTokenRepository(db, TABLE);
+  lockouts = createLockoutRepository(db, TABLE);
+});
+afterAll(async () => {
+  db?.destroy();
+  await engine?.close();
+});
+
+async function putToken(): Promise<string> {
+  const t: RefreshTokenItem = {
+    token_id: `tok-${++seq}`,
+    family_id: `fam-${seq}`,
+    tenant: 't',
+    client_id: 'c',
+    user_id: 'auth0|u',
+    hash: 'h',
+    scope: 'openid offline_access',
+    status: 'active',
+    created_at: 1000,
+    ttl: 999_999_999,
+  };
+  await db.send(new BatchWriteCommand({ RequestItems: { [TABLE]: [{ PutRequest: { Item: tokens.tokenItem(t) } }] } }));
+  return t.token_id;
+}
+
+describe('refresh token repository: consumeRotating', () => {
+  it('consumes an active token once; a second use without leeway is reuse', async () => {
+    const id = await putToken();
+    expect(await tokens.consumeRotating(id, 2000, 0)).toBe('consumed');
+    expect(await tokens.consumeRotating(id, 2000, 0)).toBe('reuse_detected');
+  });
+
+  it('within the leeway a rotated token may be consumed again, measured from its first rotation', async () => {
+    const id = await putToken();
+    expect(await tokens.consumeRotating(id, 2000, 30)).toBe('consumed');
+    expect(await tokens.consumeRotating(id, 2020, 30)).toBe('reused_within_leeway');
+    // Reuse inside the leeway does not move the rotation time forward.
+    expect(await tokens.consumeRotating(id, 2030, 30)).toBe('reused_within_leeway');
+    expect(await tokens.consumeRotating(id, 2031, 30)).toBe('reuse_detected');
+  });
+
+  it('an unknown token id is reuse, not a new item', async () => {
+    expect(await tokens.consumeRotating('never-issued', 2000, 30)).toBe('reuse_detected');
+    const res = await db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshToken('never-issued') }));
+    expect(res.Item).toBeUndefined();
+  });
+
+  it('20 concurrent consumptions with leeway 0: exactly one wins', async () => {
+    const id = await putToken();
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => tokens.consumeRotating(id, 2000, 0)));
+    expect(outcomes.filter((o) => o === 'consumed')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'reuse_detected')).toHaveLength(19);
+  });
+
+  it('revokeFamily marks the family revoked and ignores a family that does not exist', async () => {
+    await db.send(new BatchWriteCommand({ RequestItems: { [TABLE]: [{ PutRequest: { Item: tokens.familyItem({ family_id: 'fam-x', tenant: 't', client_id: 'c', user_id: 'u', status: 'active', created_at: 1, ttl: 999_999_999 }) } }] } }));
+    await tokens.revokeFamily('fam-x', 5000, 'reuse_detected');
+    await tokens.revokeFamily('fam-missing', 5000, 'reuse_detected');
+    const res = await db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshFamily('fam-x') }));
+    expect(res.Item).toMatchObject({ status: 'revoked', revoked_at: 5000, revoked_reason: 'reuse_detected' });
+    const missing = await db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshFamily('fam-missing') }));
+    expect(missing.Item).toBeUndefined();
+  });
+});
+
+describe('lockout repository', () => {
+  const policy = { max_attempts: 3, window_seconds: 900 };
+  const read = async (id: string) =>
+    (await db.send(new GetCommand({ TableName: TABLE, Key: keys.lockout('t', 'con_1', id) }))).Item as { attempts: number; ttl: number } | undefined;
+
+  it('counts failures in a window that starts at the first failure', async () => {
+    expect(await lockouts.recordFailure('t', 'con_1', 'a@example.com', policy, 1000)).toBe(1);
+    expect(await lockouts.recordFailure('t', 'con_1', 'a@example.com', policy, 1100)).toBe(2);
+    expect(await lockouts.recordFailure('t', 'con_1', 'a@example.com', policy, 1200)).toBe(3);
+    const item = await read('a@example.com');
+    expect(item).toMatchObject({ attempts: 3, ttl: 1900 });
+    expect(isLockedOut(item, policy, 1899)).toBe(true);
+    expect(isLockedOut(item, policy, 1900)).toBe(false);
+  });
+
+  it('an expired counter (TTL passed, item still there) starts a fresh window', async () => {
+    for (const t of [1000, 1001, 1002]) await lockouts.recordFailure('t', 'con_1', 'b@example.com', policy, t);
+    expect(await lockouts.recordFailure('t', 'con_1', 'b@example.com', policy, 1900)).toBe(1);
+    expect(await read('b@example.com')).toMatchObject({ attempts: 1, ttl: 2800 });
+    expect(liveAttempts(await read('b@example.com'), 2800)).toBe(0);
+  });
+
+  it('keys are case-insensitive per identifier and separate per connection', async () => {
+    await lockouts.recordFailure('t', 'con_1', 'C@Example.com', policy, 1000);
+    expect(await lockouts.recordFailure('t', 'con_1', 'c@example.com', policy, 1001)).toBe(2);
+    expect(await lockouts.recordFailure('t', 'con_2', 'c@example.com', policy, 1001)).toBe(1);
+  });
+
+  it('concurrent failures are all counted (ADD, no lost updates)', async () => {
+    const counts = await Promise.all(Array.from({ length: 10 }, () => lockouts.recordFailure('t', 'con_1', 'd@example.com', policy, 1000)));
+    expect([...counts].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('reset deletes the counter', async () => {
+    await lockouts.recordFailure('t', 'con_1', 'e@example.com', policy, 1000);
+    await lockouts.reset('t', 'con_1', 'e@example.com');
+    expect(await read('e@example.com')).toBeUndefined();
+  });
+});
