@@ -65,6 +65,8 @@ export async function issueUserTokens(
     skipRefreshToken?: boolean;
     /** Scope kept by the new refresh token when the access token's scope was narrowed. */
     refreshTokenScope?: string;
+    /** Id of the new refresh token, when the caller already recorded it as a successor. */
+    refreshTokenId?: string;
   },
 ): Promise<{ response: TokenResponse; items: Record<string, unknown>[]; familyId?: string }> {
   const nowSeconds = Math.floor(deps.now() / 1000);
@@ -112,7 +114,7 @@ export async function issueUserTokens(
     const ttl = Math.min(absoluteExp ?? Number.MAX_SAFE_INTEGER, idleExp ?? Number.MAX_SAFE_INTEGER, nowSeconds + 400 * 86400);
     const secret = newSecret();
     const token: RefreshTokenItem = {
-      token_id: newId(),
+      token_id: p.refreshTokenId ?? newId(),
       family_id: familyId,
       tenant: ctx.tenant,
       client_id: p.client.client_id,

@@ -3,7 +3,7 @@ import type { TenantContext } from '../http/tenant-context.js';
 import { keys } from '../store/keys.js';
 import type { ClientRecord, UserRecord } from '../store/records.js';
 import type { RefreshFamilyItem, RefreshTokenItem } from '../store/refresh-token-repository.js';
-import { parseRefreshToken, secretMatches } from '../tokens/refresh-token-format.js';
+import { newId, parseRefreshToken, secretMatches } from '../tokens/refresh-token-format.js';
 import { oauthErrors } from './errors.js';
 import { issueUserTokens, type TokenResponse } from './issue-tokens.js';
 import { parseFields, refreshRequest } from './token-request.js';
@@ -75,8 +75,9 @@ export async function refreshTokenGrant(
   const scope = narrowScope(token.scope, req.scope);
   const policy = client.refresh_token;
 
+  const successorId = newId();
   if (policy.rotation_type === 'rotating') {
-    const outcome = await deps.refreshTokens.consumeRotating(token.token_id, nowSeconds, policy.leeway ?? 0);
+    const outcome = await deps.refreshTokens.consumeRotating(token.token_id, nowSeconds, policy.leeway ?? 0, successorId);
     if (outcome === 'reuse_detected') {
       await deps.refreshTokens.revokeFamily(family.family_id, nowSeconds, 'reuse_detected');
       ctx.log.add({ ...baseEvent, ...event, type: 'ferrt', reason: 'reuse_detected' });
@@ -98,6 +99,7 @@ export async function refreshTokenGrant(
     grantType: 'refresh_token',
     family: { family_id: family.family_id, absolute_exp: family.absolute_exp },
     skipRefreshToken: policy.rotation_type !== 'rotating',
+    refreshTokenId: successorId,
   });
   ctx.log.add({ ...baseEvent, ...event, type: 'sertft', user_name: user.email });
   await ctx.log.flush(issued.items);

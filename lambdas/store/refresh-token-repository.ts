@@ -1,4 +1,4 @@
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
 import { keys } from './keys.js';
 
@@ -14,6 +14,8 @@ export interface RefreshTokenItem {
   audience?: string;
   status: 'active' | 'rotated';
   rotated_at?: number;
+  /** The token this one was first rotated into: reuse within the leeway is allowed only while it is unused. */
+  successor_id?: string;
   created_at: number;
   /** Idle expiry (epoch s), renewed on each use; absent for non-expiring idle policy. */
   idle_exp?: number;
@@ -50,15 +52,20 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
     /**
      * Marks a rotating token as used, atomically. A token that is still active is consumed;
      * a token rotated no longer ago than `leeway` seconds may be consumed again (concurrent
-     * tabs: the family forks); anything else is reuse.
+     * tabs: the family forks), but only while it is the previous token, i.e. while the token
+     * it was first rotated into (`successorId`, recorded by the first consumption) is unused.
+     * Anything else is reuse. Only a reuse within the leeway costs a second read.
      */
-    async consumeRotating(tokenId: string, nowSeconds: number, leeway: number): Promise<ConsumeOutcome> {
+    async consumeRotating(tokenId: string, nowSeconds: number, leeway: number, successorId?: string): Promise<ConsumeOutcome> {
+      let previous: Record<string, unknown> | undefined;
       try {
         const res = await db.send(
           new UpdateCommand({
             TableName: tableName,
             Key: keys.refreshToken(tokenId),
-            UpdateExpression: 'SET #status = :rotated, rotated_at = if_not_exists(rotated_at, :now)',
+            UpdateExpression: `SET #status = :rotated, rotated_at = if_not_exists(rotated_at, :now)${
+              successorId ? ', successor_id = if_not_exists(successor_id, :successor)' : ''
+            }`,
             ConditionExpression:
               'attribute_exists(pk) AND (#status = :active OR (#status = :rotated AND rotated_at >= :cutoff))',
             ExpressionAttributeNames: { '#status': 'status' },
@@ -67,15 +74,25 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
               ':active': 'active',
               ':now': nowSeconds,
               ':cutoff': leeway > 0 ? nowSeconds - leeway : nowSeconds + 1,
+              ...(successorId ? { ':successor': successorId } : {}),
             },
             ReturnValues: 'UPDATED_OLD',
           }),
         );
-        return res.Attributes?.status === 'rotated' ? 'reused_within_leeway' : 'consumed';
+        previous = res.Attributes;
       } catch (err) {
         if (isConditionalCheckFailed(err)) return 'reuse_detected';
         throw err;
       }
+      if (previous?.status !== 'rotated') return 'consumed';
+      const successor = typeof previous.successor_id === 'string' ? previous.successor_id : undefined;
+      if (successor) {
+        const next = await db.send(
+          new GetCommand({ TableName: tableName, Key: keys.refreshToken(successor), ConsistentRead: true, ProjectionExpression: '#status', ExpressionAttributeNames: { '#status': 'status' } }),
+        );
+        if (next.Item?.status === 'rotated') return 'reuse_detected';
+      }
+      return 'reused_within_leeway';
     },
 
     /** Renews the idle expiry of a non-rotating token. */
