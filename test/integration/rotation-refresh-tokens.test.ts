@@ -114,6 +114,27 @@ describe('rotating refresh tokens with leeway 30 (SPA client)', () => {
     expect((await refresh(spa, b)).status).toBe(200);
   });
 
+  it('only the previous token may be reused: a token two rotations back is reuse even within the leeway (ferrt)', async () => {
+    const spa = service.credentials.spaClient;
+    const a = await login(spa);
+    const b = (await refresh(spa, a)).body.refresh_token as string;
+    const c = (await refresh(spa, b)).body.refresh_token as string;
+    tick(5);
+    const mark = service.logLines.length;
+    expect(await refresh(spa, a)).toMatchObject({ status: 403, body: invalidRefresh });
+    expect(eventsSince(mark).map((e) => e.type)).toEqual(['ferrt']);
+    expect((await refresh(spa, c)).status).toBe(403);
+  });
+
+  it('the previous token stays reusable within the leeway after its successor was used in parallel tabs', async () => {
+    const spa = service.credentials.spaClient;
+    const a = await login(spa);
+    const b = (await refresh(spa, a)).body.refresh_token as string;
+    const fork = await refresh(spa, a);
+    expect(fork.status).toBe(200);
+    expect((await refresh(spa, b)).status).toBe(200);
+  });
+
   it('outside the leeway the previous token is reuse: the family is revoked (ferrt)', async () => {
     const spa = service.credentials.spaClient;
     const a = await login(spa);

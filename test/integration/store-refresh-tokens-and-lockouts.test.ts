@@ -59,6 +59,21 @@ describe('refresh token repository: consumeRotating', () => {
     expect(await tokens.consumeRotating(id, 2031, 30)).toBe('reuse_detected');
   });
 
+  it('within the leeway only the previous token may be consumed again: once its successor is used, it is reuse', async () => {
+    const a = await putToken();
+    const b = await putToken();
+    expect(await tokens.consumeRotating(a, 2000, 30, b)).toBe('consumed');
+    expect(await tokens.consumeRotating(a, 2005, 30, 'fork-1')).toBe('reused_within_leeway');
+    expect(await tokens.consumeRotating(b, 2006, 30, 'c')).toBe('consumed');
+    expect(await tokens.consumeRotating(a, 2007, 30, 'fork-2')).toBe('reuse_detected');
+  });
+
+  it('a successor not written yet (its exchange still in flight) does not block a reuse within the leeway', async () => {
+    const a = await putToken();
+    expect(await tokens.consumeRotating(a, 2000, 30, 'not-written-yet')).toBe('consumed');
+    expect(await tokens.consumeRotating(a, 2001, 30, 'other')).toBe('reused_within_leeway');
+  });
+
   it('an unknown token id is reuse, not a new item', async () => {
     expect(await tokens.consumeRotating('never-issued', 2000, 30)).toBe('reuse_detected');
     const res = await db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshToken('never-issued') }));
