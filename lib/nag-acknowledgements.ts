@@ -1,6 +1,6 @@
 import { Validations, type CfnElement } from 'aws-cdk-lib';
 import type { FunctionName } from '../lambdas/routes.js';
-import { ALL_SERVICE_SECRETS, SIGNING_KEY_SECRETS } from './secret-access.js';
+import { ALL_SERVICE_SECRETS, REMINT_KEY_SECRETS, SIGNING_KEY_SECRETS } from './secret-access.js';
 import type { ServiceStack } from './service-stack.js';
 
 const PACK = 'AwsSolutions::';
@@ -40,6 +40,10 @@ export function acknowledgeNagFindings(stack: ServiceStack): void {
       Validations.of(role).acknowledge({
         id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(SIGNING_KEY_SECRETS)}]`,
         reason: 'Each tenant gets its signing-key secret on first use; only names ending in /signing-keys are writable',
+      });
+      Validations.of(role).acknowledge({
+        id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(REMINT_KEY_SECRETS)}]`,
+        reason: 'Each tenant gets its re-mint sealing key on first use; only names ending in /remint-key are writable',
       });
     }
   }

@@ -18,6 +18,8 @@ export function secretArnPattern(stack: Stack, namePattern: string): string {
 export const ALL_SERVICE_SECRETS = `${secretNames.prefix}/*`;
 /** The signing-key secret of every tenant (`auth0-migration/<tenant>/signing-keys`). */
 export const SIGNING_KEY_SECRETS = `${secretNames.prefix}/*/signing-keys-??????`;
+/** The re-mint sealing key of every tenant (`auth0-migration/<tenant>/remint-key`). */
+export const REMINT_KEY_SECRETS = `${secretNames.prefix}/*/remint-key-??????`;
 
 export const managementSecretActions = [
   'secretsmanager:CreateSecret',
@@ -41,7 +43,10 @@ export function grantManagementSecrets(stack: Stack, grantee: IGrantable): void 
   );
 }
 
-/** The token function reads every service secret and creates only signing keys (first use of a tenant). */
+/**
+ * The token function reads every service secret and creates only its own keys on a tenant's
+ * first use: signing keys and the re-mint sealing key.
+ */
 export function grantTokenSecrets(stack: Stack, grantee: IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({
@@ -53,11 +58,11 @@ export function grantTokenSecrets(stack: Stack, grantee: IGrantable): void {
   );
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({
-      sid: 'WriteSigningKeys',
+      sid: 'WriteTokenFunctionKeys',
       effect: Effect.ALLOW,
       // RestoreSecret: the adapter brings back a secret scheduled for deletion before writing it.
       actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:RestoreSecret'],
-      resources: [secretArnPattern(stack, SIGNING_KEY_SECRETS)],
+      resources: [secretArnPattern(stack, SIGNING_KEY_SECRETS), secretArnPattern(stack, REMINT_KEY_SECRETS)],
     }),
   );
 }

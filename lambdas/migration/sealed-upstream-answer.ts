@@ -14,7 +14,7 @@ const FORMAT = 'v1';
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 
-export const remintKeySecretName = (tenant: string) => `${secretNames.prefix}/${tenant}/remint-key`;
+export const remintKeySecretName = secretNames.remintKey;
 
 export interface UpstreamAnswerSealer {
   seal(tenant: string, boundTo: string, answer: UpstreamTokenResponse): Promise<string>;

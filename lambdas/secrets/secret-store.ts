@@ -27,4 +27,6 @@ export const secretNames = {
   migrationSourceClientSecret: (tenant: string, sourceId: string) =>
     `auth0-migration/${tenant}/migration-sources/${sourceId}/client-secret`,
   hookSecret: (tenant: string, hookId: string) => `auth0-migration/${tenant}/hooks/${hookId}/secret`,
+  /** Key that seals an upstream token answer kept for a re-mint retry (token function writes it). */
+  remintKey: (tenant: string) => `auth0-migration/${tenant}/remint-key`,
 };

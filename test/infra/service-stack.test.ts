@@ -166,6 +166,7 @@ describe('IAM', () => {
     `<${tableId}.Arn>/index/*`,
     secretArn('auth0-migration/*'),
     secretArn('auth0-migration/*/signing-keys-??????'),
+    secretArn('auth0-migration/*/remint-key-??????'),
   ]);
 
   it.each(['token', 'management'] as const)('%s names only its log group, the table and service secrets, without bare *', (fn) => {
@@ -191,12 +192,17 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets the token function read service secrets and write only signing keys', () => {
+  it('lets the token function read service secrets and write only its signing and re-mint keys', () => {
     expect(actionsOn('token', /secret:auth0-migration\/\*$/)).toEqual([
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
     ]);
     expect(actionsOn('token', /signing-keys-\?{6}$/)).toEqual([
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:RestoreSecret',
+    ]);
+    expect(actionsOn('token', /remint-key-\?{6}$/)).toEqual([
       'secretsmanager:CreateSecret',
       'secretsmanager:PutSecretValue',
       'secretsmanager:RestoreSecret',
