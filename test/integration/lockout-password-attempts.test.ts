@@ -129,6 +129,13 @@ describe('lockout after 3 failed password attempts', () => {
     expect((await attempt(user.email, user.password)).status).toBe(200);
   });
 
+  it('concurrent wrong attempts are all counted: after a burst of 20 the right password is refused', async () => {
+    const user = await newUser();
+    const burst = await Promise.all(Array.from({ length: 20 }, () => attempt(user.email, 'wrong')));
+    for (const answer of burst) expect([wrongCredentials, lockedOut]).toContainEqual(answer);
+    expect(await attempt(user.email, user.password)).toEqual(lockedOut);
+  });
+
   it('attempts while locked do not extend the block', async () => {
     const user = await newUser();
     for (let i = 0; i < 3; i++) await attempt(user.email, 'wrong');
