@@ -115,11 +115,10 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
 
     /**
      * Creates a user with the given `user_id`, claiming its email and username first.
-     * Idempotent by `user_id`: a user that already exists is returned as `exists`.
+     * Idempotent by `user_id`: a user that already exists is returned as `exists`. Callers
+     * look the user up first (lambdas/identity/create-user.ts), so this does not read again.
      */
     async createUser(user: UserRecord): Promise<CreateUserOutcome> {
-      const existing = await getUser(user.tenant, user.user_id);
-      if (existing) return { outcome: 'exists', user: existing };
       if (user.email) {
         const res = await claim(keys.emailClaim(user.tenant, user.connection_id, user.email), user.user_id);
         if (!res.ok) return { outcome: 'identifier_taken', field: 'email', holder: res.holder };
