@@ -56,8 +56,8 @@ export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
     logRetentionDays: integer('logRetentionDays', 'LOG_RETENTION_DAYS', 90),
     throttleRateLimit: integer('throttleRateLimit', 'THROTTLE_RATE_LIMIT', 100),
     throttleBurstLimit: integer('throttleBurstLimit', 'THROTTLE_BURST_LIMIT', 200),
-    upstreamTimeoutMs: integer('upstreamTimeoutMs', 'UPSTREAM_TIMEOUT_MS', 4000),
-    upstreamBudgetMs: integer('upstreamBudgetMs', 'UPSTREAM_BUDGET_MS', 8000),
+    upstreamTimeoutMs: integer('upstreamTimeoutMs', 'UPSTREAM_TIMEOUT_MS', 2500),
+    upstreamBudgetMs: integer('upstreamBudgetMs', 'UPSTREAM_BUDGET_MS', 4500),
     failedRefreshAlarmThreshold: integer('failedRefreshAlarmThreshold', 'FAILED_REFRESH_ALARM_THRESHOLD', 50),
     upstreamErrorRatePercent: integer('upstreamErrorRatePercent', 'UPSTREAM_ERROR_RATE_PERCENT', 20),
   };

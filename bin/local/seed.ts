@@ -3,24 +3,8 @@ import type { Deps } from '../../lambdas/deps.js';
 import { createUser } from '../../lambdas/identity/create-user.js';
 import { hashClientSecret } from '../../lambdas/oauth/client-auth.js';
 import { PASSWORD_REALM_GRANT } from '../../lambdas/oauth/password-grant.js';
-import { isConditionalCheckFailed } from '../../lambdas/store/dynamo-client.js';
-import {
-  defaultTenantSettings,
-  newClientRecord,
-  newClientSecret,
-  newDatabaseConnection,
-  randomAlnum,
-} from '../../lambdas/store/defaults.js';
-
-export const MANAGEMENT_SCOPES = [
-  'read:users', 'create:users', 'update:users', 'delete:users',
-  'read:connections', 'create:connections', 'update:connections', 'delete:connections',
-  'read:clients', 'create:clients', 'update:clients', 'delete:clients',
-  'read:client_grants', 'create:client_grants', 'update:client_grants', 'delete:client_grants',
-  'read:logs', 'read:hooks', 'create:hooks', 'update:hooks', 'delete:hooks',
-  'read:migration_sources', 'create:migration_sources', 'update:migration_sources', 'delete:migration_sources',
-  'create:users_imports', 'read:users_imports',
-];
+import { newClientRecord, newClientSecret, randomAlnum } from '../../lambdas/store/defaults.js';
+import { bootstrapTenant } from '../tenant-bootstrap.js';
 
 /** The credentials of a seeded dev tenant, printed by `npm start` and used by the tests. */
 export interface DevCredentials {
@@ -40,16 +24,9 @@ export interface DevCredentials {
  * the tenant already exists (the first start's credentials are kept by the caller).
  */
 export async function seedDevTenant(deps: Deps, tenant: string, opts: { demoPassword?: string } = {}): Promise<DevCredentials | undefined> {
+  const base = await bootstrapTenant(deps, { tenant, friendlyName: 'Dev tenant' });
+  if (!base) return undefined;
   const now = new Date(deps.now()).toISOString();
-  try {
-    await deps.tenantConfigs.putSettings(
-      { ...defaultTenantSettings(tenant, 'Dev tenant'), default_audience: undefined },
-      { mustNotExist: true },
-    );
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return undefined;
-    throw err;
-  }
   const webSecret = newClientSecret();
   const web = newClientRecord({
     name: 'Dev Web App',
@@ -67,27 +44,16 @@ export async function seedDevTenant(deps: Deps, tenant: string, opts: { demoPass
     refresh_token: { rotation_type: 'rotating', expiration_type: 'expiring', leeway: 30, infinite_token_lifetime: false, infinite_idle_token_lifetime: false },
     now,
   });
-  const machineSecret = newClientSecret();
-  const machine = newClientRecord({
-    name: 'Dev Management Client',
-    app_type: 'non_interactive',
-    client_secret_hash: hashClientSecret(machineSecret),
-    now,
-  });
-  const connection = newDatabaseConnection({
-    name: 'Username-Password-Authentication',
-    enabled_clients: [web.client_id, spa.client_id],
-    now,
-  });
+  const config = await deps.tenantConfigs.load(tenant);
+  const connection = config!.connections.get(base.connection.id)!;
+  connection.enabled_clients = [web.client_id, spa.client_id];
   const api = { id: randomAlnum(24), identifier: 'https://api.dev.local/', name: 'Dev API', scopes: [{ value: 'read:things' }, { value: 'write:things' }] };
   const repo = deps.tenantConfigs;
   await repo.putClient(tenant, web);
   await repo.putClient(tenant, spa);
-  await repo.putClient(tenant, machine);
   await repo.putConnection(tenant, connection);
   await repo.putResourceServer(tenant, api);
-  await repo.putClientGrant(tenant, { id: `cgr_${randomAlnum(16)}`, client_id: machine.client_id, audience: '/api/v2/', scope: MANAGEMENT_SCOPES });
-  await repo.putClientGrant(tenant, { id: `cgr_${randomAlnum(16)}`, client_id: machine.client_id, audience: api.identifier, scope: ['read:things'] });
+  await repo.putClientGrant(tenant, { id: `cgr_${randomAlnum(16)}`, client_id: base.managementClient.client_id, audience: api.identifier, scope: ['read:things'] });
   deps.tenantConfigCache.invalidate(tenant);
   const password = opts.demoPassword ?? `Demo-${randomBytes(9).toString('base64url')}`;
   const created = await createUser(deps, {
@@ -99,10 +65,10 @@ export async function seedDevTenant(deps: Deps, tenant: string, opts: { demoPass
   if (created.outcome === 'identifier_taken') throw new Error('demo user could not be created');
   return {
     tenant,
-    connection: { id: connection.id, name: connection.name },
+    connection: base.connection,
     webClient: { client_id: web.client_id, client_secret: webSecret },
     spaClient: { client_id: spa.client_id },
-    machineClient: { client_id: machine.client_id, client_secret: machineSecret },
+    machineClient: base.managementClient,
     demoUser: { email: 'demo@example.com', password, user_id: created.user.user_id },
     api: { identifier: api.identifier },
   };

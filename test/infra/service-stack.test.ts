@@ -105,8 +105,8 @@ describe('Lambda functions', () => {
       POWERTOOLS_SERVICE_NAME: `auth0-migration-${fn}`,
       LOG_LEVEL: 'INFO',
       DEFAULT_TENANT: 'default',
-      UPSTREAM_TIMEOUT_MS: '4000',
-      UPSTREAM_BUDGET_MS: '8000',
+      UPSTREAM_TIMEOUT_MS: '2500',
+      UPSTREAM_BUDGET_MS: '4500',
     });
     expect(variables.ISSUER_DOMAIN).toBeUndefined();
   });
