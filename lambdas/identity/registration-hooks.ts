@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { isLoopbackHttpAllowed } from '../migration/upstream-client.js';
 import type { HookRecord, UserRecord } from '../store/records.js';
@@ -26,9 +26,9 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 /** What a pre hook answers: allow or deny, and metadata to merge into the new user. */
 const preHookAnswer = z.object({
   allow: z.boolean(),
-  message: z.string().max(200).optional(),
-  app_metadata: z.record(z.string().max(255), z.unknown()).optional(),
-  user_metadata: z.record(z.string().max(255), z.unknown()).optional(),
+  message: z.optional(z.string().check(z.maxLength(200))),
+  app_metadata: z.optional(z.record(z.string().check(z.maxLength(255)), z.unknown())),
+  user_metadata: z.optional(z.record(z.string().check(z.maxLength(255)), z.unknown())),
 });
 
 /** The signature a hook receiver checks: `sha256=<hex HMAC-SHA256 of the exact body>`. */

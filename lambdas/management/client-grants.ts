@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { managementAudience } from '../oauth/client-credentials-grant.js';
 import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { randomAlnum } from '../store/defaults.js';
@@ -12,18 +12,18 @@ import { managementErrors } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam } from './request.js';
 
 export const CLIENT_GRANT_ID = /^cgr_[A-Za-z0-9]{16}$/;
-const scopeList = z.array(z.string().regex(/^[\x21-\x7e]{1,280}$/, 'Expected a scope')).max(200);
+const scopeList = z.array(z.string().check(z.regex(/^[\x21-\x7e]{1,280}$/, 'Expected a scope'))).check(z.maxLength(200));
 
 const createSchema = z.strictObject({
-  client_id: z.string().regex(CLIENT_ID, 'Expected a client id'),
-  audience: z.string().min(1).max(600),
+  client_id: z.string().check(z.regex(CLIENT_ID, 'Expected a client id')),
+  audience: z.string().check(z.minLength(1), z.maxLength(600)),
   scope: scopeList,
 });
 const patchSchema = z.strictObject({ scope: scopeList });
 const listQuery = z.strictObject({
   ...pagingQuery,
-  client_id: z.string().max(64).optional(),
-  audience: z.string().max(600).optional(),
+  client_id: z.optional(z.string().check(z.maxLength(64))),
+  audience: z.optional(z.string().check(z.maxLength(600))),
 });
 
 /** The Management API on this issuer, or on any domain of the service (`/api/v2/`). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { hashClientSecret } from '../oauth/client-auth.js';
 import { PASSWORD_REALM_GRANT } from '../oauth/password-grant.js';
 import { isConditionalCheckFailed } from '../store/dynamo-client.js';
@@ -12,15 +12,15 @@ import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, sele
 export const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ONE_YEAR = 31_557_600;
 
-const lifetime = z.number().int().min(1).max(10 * ONE_YEAR);
+const lifetime = z.number().check(z.int(), z.gte(1), z.lte(10 * ONE_YEAR));
 const refreshTokenSchema = z.strictObject({
-  rotation_type: z.enum(['rotating', 'non-rotating']).optional(),
-  expiration_type: z.enum(['expiring', 'non-expiring']).optional(),
-  leeway: z.number().int().min(0).max(3600).optional(),
-  token_lifetime: lifetime.optional(),
-  idle_token_lifetime: lifetime.optional(),
-  infinite_token_lifetime: z.boolean().optional(),
-  infinite_idle_token_lifetime: z.boolean().optional(),
+  rotation_type: z.optional(z.enum(['rotating', 'non-rotating'])),
+  expiration_type: z.optional(z.enum(['expiring', 'non-expiring'])),
+  leeway: z.optional(z.number().check(z.int(), z.gte(0), z.lte(3600))),
+  token_lifetime: z.optional(lifetime),
+  idle_token_lifetime: z.optional(lifetime),
+  infinite_token_lifetime: z.optional(z.boolean()),
+  infinite_idle_token_lifetime: z.optional(z.boolean()),
 });
 
 const grantType = z.enum([
@@ -31,29 +31,29 @@ const grantType = z.enum([
   'authorization_code',
   'implicit',
 ]);
-const urls = z.array(z.string().url().max(2048)).max(100);
+const urls = z.array(z.string().check(z.url(), z.maxLength(2048))).check(z.maxLength(100));
 
 const clientFields = {
-  description: z.string().max(140).optional(),
-  grant_types: z.array(grantType).max(10).optional(),
-  token_endpoint_auth_method: z.enum(['client_secret_post', 'client_secret_basic', 'none']).optional(),
-  refresh_token: refreshTokenSchema.optional(),
-  callbacks: urls.optional(),
-  allowed_logout_urls: urls.optional(),
-  web_origins: urls.optional(),
+  description: z.optional(z.string().check(z.maxLength(140))),
+  grant_types: z.optional(z.array(grantType).check(z.maxLength(10))),
+  token_endpoint_auth_method: z.optional(z.enum(['client_secret_post', 'client_secret_basic', 'none'])),
+  refresh_token: z.optional(refreshTokenSchema),
+  callbacks: z.optional(urls),
+  allowed_logout_urls: z.optional(urls),
+  web_origins: z.optional(urls),
 };
 
 const createSchema = z.strictObject({
   name: text(128),
-  app_type: z.enum(['regular_web', 'spa', 'native', 'non_interactive']).optional(),
+  app_type: z.optional(z.enum(['regular_web', 'spa', 'native', 'non_interactive'])),
   ...clientFields,
 });
 
-const patchSchema = z.strictObject({ name: text(128).optional(), ...clientFields });
+const patchSchema = z.strictObject({ name: z.optional(text(128)), ...clientFields });
 
 const listQuery = z.strictObject({
   ...pagingQuery,
-  app_type: z.string().max(200).optional(),
+  app_type: z.optional(z.string().check(z.maxLength(200))),
 });
 
 /** Auth0's client shape without the secret (shown once, at creation) or its hash. */

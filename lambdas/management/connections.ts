@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { secretNames } from '../secrets/secret-store.js';
 import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { keys } from '../store/keys.js';
@@ -24,41 +24,41 @@ const CONNECTION_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,126}[A-Za-z0-9])?$/;
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const configurationSchema = z.strictObject({
-  token_endpoint: z.string().max(2048),
-  userinfo_endpoint: z.string().max(2048),
-  client_id: z.string().regex(CLIENT_ID, 'Expected a client id'),
-  client_secret: z.string().min(8).max(512).optional(),
-  profile_from: z.enum(['userinfo', 'id_token']).optional(),
+  token_endpoint: z.string().check(z.maxLength(2048)),
+  userinfo_endpoint: z.string().check(z.maxLength(2048)),
+  client_id: z.string().check(z.regex(CLIENT_ID, 'Expected a client id')),
+  client_secret: z.optional(z.string().check(z.minLength(8), z.maxLength(512))),
+  profile_from: z.optional(z.enum(['userinfo', 'id_token'])),
 });
 
 const optionsSchema = z.strictObject({
-  import_mode: z.boolean().optional(),
-  configuration: configurationSchema.optional(),
-  disable_signup: z.boolean().optional(),
-  brute_force_protection: z.boolean().optional(),
-  requires_username: z.boolean().optional(),
-  passwordPolicy: z.enum(['none', 'low', 'fair', 'good', 'excellent']).nullable().optional(),
+  import_mode: z.optional(z.boolean()),
+  configuration: z.optional(configurationSchema),
+  disable_signup: z.optional(z.boolean()),
+  brute_force_protection: z.optional(z.boolean()),
+  requires_username: z.optional(z.boolean()),
+  passwordPolicy: z.optional(z.nullable(z.enum(['none', 'low', 'fair', 'good', 'excellent']))),
 });
 
-const clientIds = z.array(z.string().regex(CLIENT_ID, 'Expected a client id')).max(100);
+const clientIds = z.array(z.string().check(z.regex(CLIENT_ID, 'Expected a client id'))).check(z.maxLength(100));
 
 const createSchema = z.strictObject({
-  name: z.string().regex(CONNECTION_NAME, 'Expected letters, digits and dashes (at most 128)'),
-  display_name: text(128).optional(),
+  name: z.string().check(z.regex(CONNECTION_NAME, 'Expected letters, digits and dashes (at most 128)')),
+  display_name: z.optional(text(128)),
   strategy: z.literal('auth0'),
-  options: optionsSchema.optional(),
-  enabled_clients: clientIds.optional(),
-  realms: z.array(z.string().regex(CONNECTION_NAME)).max(10).optional(),
-  is_domain_connection: z.boolean().optional(),
-  metadata: stringMetadata.optional(),
+  options: z.optional(optionsSchema),
+  enabled_clients: z.optional(clientIds),
+  realms: z.optional(z.array(z.string().check(z.regex(CONNECTION_NAME))).check(z.maxLength(10))),
+  is_domain_connection: z.optional(z.boolean()),
+  metadata: z.optional(stringMetadata),
 });
 
-const patchSchema = createSchema.omit({ name: true, strategy: true });
+const patchSchema = z.omit(createSchema, { name: true, strategy: true });
 
 const listQuery = z.strictObject({
   ...pagingQuery,
-  name: z.string().max(128).optional(),
-  strategy: z.string().max(256).optional(),
+  name: z.optional(z.string().check(z.maxLength(128))),
+  strategy: z.optional(z.string().check(z.maxLength(256))),
 });
 
 type OptionsInput = z.infer<typeof optionsSchema>;

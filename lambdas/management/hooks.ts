@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { secretNames } from '../secrets/secret-store.js';
 import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { randomAlnum } from '../store/defaults.js';
@@ -24,13 +24,13 @@ const trigger = z.enum(['pre-user-registration', 'post-user-registration']);
 const createSchema = z.strictObject({
   name: text(128),
   trigger,
-  url: z.string().max(2048),
-  enabled: z.boolean().optional(),
-  timeout_ms: z.number().int().min(100).max(10_000).optional(),
-  secret: z.string().min(16).max(512),
+  url: z.string().check(z.maxLength(2048)),
+  enabled: z.optional(z.boolean()),
+  timeout_ms: z.optional(z.number().check(z.int(), z.gte(100), z.lte(10_000))),
+  secret: z.string().check(z.minLength(16), z.maxLength(512)),
 });
-const patchSchema = createSchema.omit({ trigger: true }).partial();
-const listQuery = z.strictObject({ ...pagingQuery, enabled: boolString.optional(), trigger: trigger.optional() });
+const patchSchema = z.partial(z.omit(createSchema, { trigger: true }));
+const listQuery = z.strictObject({ ...pagingQuery, enabled: z.optional(boolString), trigger: z.optional(trigger) });
 
 /** A hook as the API shows it: never the secret or where it is kept. */
 export function hookView(h: HookRecord) {

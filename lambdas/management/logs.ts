@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { isValid } from 'ulid';
 import { createLogsRepository, type LogFilter } from '../store/logs-repository.js';
 import { ok, type ManagementEndpoint } from './endpoint.js';
@@ -11,10 +11,10 @@ const SEARCH_LIMIT = 1000;
 
 const listQuery = z.strictObject({
   ...pagingQuery,
-  q: z.string().max(1000).optional(),
-  sort: z.enum(['date:1', 'date:-1']).optional(),
-  from: z.string().regex(LOG_ID, 'Expected a log id').refine(isValid, 'Expected a log id').optional(),
-  take: intString(1, 100).optional(),
+  q: z.optional(z.string().check(z.maxLength(1000))),
+  sort: z.optional(z.enum(['date:1', 'date:-1'])),
+  from: z.optional(z.string().check(z.regex(LOG_ID, 'Expected a log id'), z.refine(isValid, 'Expected a log id'))),
+  take: z.optional(intString(1, 100)),
 });
 
 const TERM = /^(type|user_id):(?:"((?:[^"\\]|\\.)*)"|\(([a-z_ ]+(?: OR [a-z_]+)*)\)|([^\s"()]+))/i;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { secretNames } from '../secrets/secret-store.js';
 import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { randomAlnum } from '../store/defaults.js';
@@ -17,25 +17,27 @@ const HOST_WITH_PORT =
   /^(?=[^:]{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/;
 
 const credentialsSchema = z.strictObject({
-  domain: z
-    .string()
-    .max(260)
-    .transform((d) => d.toLowerCase())
-    .pipe(z.string().regex(HOST_WITH_PORT, 'Expected a host name with an optional port')),
-  client_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'Expected a client id'),
-  client_secret: z.string().min(8).max(512).optional(),
+  domain: z.pipe(
+    z.pipe(
+      z.string().check(z.maxLength(260)),
+      z.transform((d: string) => d.toLowerCase()),
+    ),
+    z.string().check(z.regex(HOST_WITH_PORT, 'Expected a host name with an optional port')),
+  ),
+  client_id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'Expected a client id')),
+  client_secret: z.optional(z.string().check(z.minLength(8), z.maxLength(512))),
 });
 
 const createSchema = z.strictObject({
   name: text(128),
   provider: z.literal('auth0'),
-  connection: z.string().min(1).max(128),
-  enabled: z.boolean().optional(),
+  connection: z.string().check(z.minLength(1), z.maxLength(128)),
+  enabled: z.optional(z.boolean()),
   credentials: credentialsSchema,
-  profile_from: z.enum(['userinfo', 'id_token']).optional(),
+  profile_from: z.optional(z.enum(['userinfo', 'id_token'])),
 });
 
-const patchSchema = createSchema.omit({ provider: true }).partial();
+const patchSchema = z.partial(z.omit(createSchema, { provider: true }));
 
 const listQuery = z.strictObject({ ...pagingQuery });
 

@@ -1,8 +1,12 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import type { HttpEvent } from '../http/event.js';
 import { ManagementError, managementErrors } from './errors.js';
 
 type Issue = z.core.$ZodIssue;
+
+/** `zod/mini` ships no locale; the English one gives issues the wording the API has always answered. */
+const englishMessages = en().localeError;
 
 /** Auth0-style wording of a validation issue; never echoes the offending value. */
 function describeIssue(issue: Issue): string {
@@ -16,14 +20,14 @@ function describeIssue(issue: Issue): string {
   return `'${issue.message}' on property ${path || '(root)'}.`;
 }
 
-function parseWith<S extends z.ZodType>(schema: S, input: unknown, toError: (m: string) => ManagementError): z.infer<S> {
-  const res = schema.safeParse(input, { reportInput: true });
+function parseWith<S extends z.ZodMiniType>(schema: S, input: unknown, toError: (m: string) => ManagementError): z.infer<S> {
+  const res = schema.safeParse(input, { reportInput: true, error: englishMessages });
   if (res.success) return res.data;
   throw toError(describeIssue(res.error.issues[0]));
 }
 
 /** The JSON body parsed against a strict schema: unknown fields and wrong types are 400s naming the field. */
-export function parseBody<S extends z.ZodType>(schema: S, event: HttpEvent): z.infer<S> {
+export function parseBody<S extends z.ZodMiniType>(schema: S, event: HttpEvent): z.infer<S> {
   const body = event.body;
   if (typeof body === 'string') throw managementErrors.invalidJson();
   if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
@@ -32,7 +36,7 @@ export function parseBody<S extends z.ZodType>(schema: S, event: HttpEvent): z.i
   return parseWith(schema, body ?? {}, managementErrors.invalidBody);
 }
 
-export function parseQuery<S extends z.ZodType>(schema: S, event: HttpEvent): z.infer<S> {
+export function parseQuery<S extends z.ZodMiniType>(schema: S, event: HttpEvent): z.infer<S> {
   return parseWith(schema, event.queryStringParameters ?? {}, managementErrors.invalidQuery);
 }
 
@@ -54,16 +58,21 @@ export function pathParam(event: HttpEvent, name: string, shape: RegExp): string
 }
 
 const intString = (min: number, max: number) =>
-  z.string().regex(/^\d{1,6}$/, 'Expected an integer').transform(Number).pipe(z.number().int().min(min).max(max));
-const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
+  z.pipe(
+    z.pipe(z.string().check(z.regex(/^\d{1,6}$/, 'Expected an integer')), z.transform(Number)),
+    z.number().check(z.int(), z.gte(min), z.lte(max)),
+  );
+const boolString = z.pipe(z.enum(['true', 'false']), z.transform((v) => v === 'true'));
 
 /** Query fields shared by list routes: Auth0's offset paging and field selection. */
 export const pagingQuery = {
-  page: intString(0, 1000).optional(),
-  per_page: intString(1, 100).optional(),
-  include_totals: boolString.optional(),
-  fields: z.string().max(1000).regex(/^[a-zA-Z0-9_.,]*$/, 'Expected a comma-separated list of field names').optional(),
-  include_fields: boolString.optional(),
+  page: z.optional(intString(0, 1000)),
+  per_page: z.optional(intString(1, 100)),
+  include_totals: z.optional(boolString),
+  fields: z.optional(
+    z.string().check(z.maxLength(1000), z.regex(/^[a-zA-Z0-9_.,]*$/, 'Expected a comma-separated list of field names')),
+  ),
+  include_fields: z.optional(boolString),
 };
 export { boolString, intString };
 
@@ -94,9 +103,10 @@ export function listBody<T>(key: string, all: T[], paging: Paging): unknown {
 }
 
 /** Strings that are safe to store: bounded, no control characters. */
-export const text = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'Control characters are not allowed');
+export const text = (max: number) =>
+  z.string().check(z.minLength(1), z.maxLength(max), z.regex(/^[^\u0000-\u001f\u007f]*$/, 'Control characters are not allowed'));
 
 /** Flat string metadata as Auth0 allows it on connections (≤ 10 keys). */
-export const stringMetadata = z
-  .record(z.string().max(255), z.string().max(255))
-  .refine((m) => Object.keys(m).length <= 10, 'At most 10 metadata keys are allowed');
+export const stringMetadata = z.record(z.string().check(z.maxLength(255)), z.string().check(z.maxLength(255))).check(
+  z.refine((m) => Object.keys(m).length <= 10, 'At most 10 metadata keys are allowed'),
+);

@@ -1,5 +1,5 @@
 import { PutCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { createUser } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
@@ -17,48 +17,48 @@ import { exactEmailOf, matchesSearch, parseUserSearch } from './user-search.js';
 const USER_ID = /^[A-Za-z0-9_-]{1,64}\|[A-Za-z0-9_.@|-]{1,200}$/;
 const SEARCH_LIMIT = 1000;
 
-const email = z.string().max(254).email();
-const metadata = z.record(z.string().max(255), z.unknown());
+const email = z.string().check(z.maxLength(254), z.email());
+const metadata = z.record(z.string().check(z.maxLength(255)), z.unknown());
 const profileFields = {
-  email_verified: z.boolean().optional(),
-  username: z.string().regex(/^[A-Za-z0-9_+.@-]{1,128}$/, 'Expected letters, digits and _+.@-').optional(),
-  name: text(300).optional(),
-  nickname: text(300).optional(),
-  given_name: text(150).optional(),
-  family_name: text(150).optional(),
-  picture: z.string().url().max(2048).optional(),
-  phone_number: z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'Expected a phone number').optional(),
-  blocked: z.boolean().optional(),
-  verify_email: z.boolean().optional(),
+  email_verified: z.optional(z.boolean()),
+  username: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_+.@-]{1,128}$/, 'Expected letters, digits and _+.@-'))),
+  name: z.optional(text(300)),
+  nickname: z.optional(text(300)),
+  given_name: z.optional(text(150)),
+  family_name: z.optional(text(150)),
+  picture: z.optional(z.string().check(z.url(), z.maxLength(2048))),
+  phone_number: z.optional(z.string().check(z.regex(/^\+?[0-9 ()-]{3,32}$/, 'Expected a phone number'))),
+  blocked: z.optional(z.boolean()),
+  verify_email: z.optional(z.boolean()),
 };
 
 const createSchema = z.strictObject({
-  connection: z.string().min(1).max(128),
+  connection: z.string().check(z.minLength(1), z.maxLength(128)),
   email,
-  password: z.string().min(1).max(72).optional(),
-  user_id: z.string().regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'Expected letters, digits and _.@-').optional(),
-  app_metadata: metadata.optional(),
-  user_metadata: metadata.optional(),
+  password: z.optional(z.string().check(z.minLength(1), z.maxLength(72))),
+  user_id: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'Expected letters, digits and _.@-'))),
+  app_metadata: z.optional(metadata),
+  user_metadata: z.optional(metadata),
   ...profileFields,
 });
 
 const patchSchema = z.strictObject({
-  connection: z.string().min(1).max(128).optional(),
-  email: email.optional(),
-  password: z.string().min(1).max(72).optional(),
-  app_metadata: metadata.nullable().optional(),
-  user_metadata: metadata.nullable().optional(),
-  client_id: z.string().max(64).optional(),
+  connection: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  email: z.optional(email),
+  password: z.optional(z.string().check(z.minLength(1), z.maxLength(72))),
+  app_metadata: z.optional(z.nullable(metadata)),
+  user_metadata: z.optional(z.nullable(metadata)),
+  client_id: z.optional(z.string().check(z.maxLength(64))),
   ...profileFields,
 });
 
 const listQuery = z.strictObject({
   ...pagingQuery,
-  q: z.string().max(2000).optional(),
-  connection: z.string().max(128).optional(),
-  search_engine: z.enum(['v1', 'v2', 'v3']).optional(),
-  sort: z.string().regex(/^[a-z_]+:-?1$/, 'Expected field:1 or field:-1').optional(),
-  primary_order: boolString.optional(),
+  q: z.optional(z.string().check(z.maxLength(2000))),
+  connection: z.optional(z.string().check(z.maxLength(128))),
+  search_engine: z.optional(z.enum(['v1', 'v2', 'v3'])),
+  sort: z.optional(z.string().check(z.regex(/^[a-z_]+:-?1$/, 'Expected field:1 or field:-1'))),
+  primary_order: z.optional(boolString),
 });
 
 const byEmailQuery = z.strictObject({
