@@ -21,9 +21,9 @@ export interface BenchRow {
 export interface BenchReport {
   name: string;
   rows: BenchRow[];
-  notes: string[];
+  notes?: string[];
   /** Each target with whether it was met. */
-  targets: { target: string; actual: string; met: boolean }[];
+  targets?: { target: string; actual: string; met: boolean }[];
 }
 
 const SAMPLES = 200;
