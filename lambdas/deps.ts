@@ -128,7 +128,7 @@ export function createDeps(p: {
       breakers,
       perCallTimeoutMs: config.upstreamTimeoutMs,
       allowLoopbackHttp: config.allowLoopbackHttp,
-      log: (line) => p.sink.info(String(line.message ?? 'upstream_call'), { ...line, message: undefined }),
+      log: ({ message, ...fields }) => p.sink.info(String(message ?? 'upstream_call'), fields),
       now,
     }),
     passwordFallback: p.passwordFallback,

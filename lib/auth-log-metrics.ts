@@ -25,7 +25,12 @@ export interface AuthLogMetric {
 
 const AUTH_EVENT = '$.message = "auth_event"';
 const UPSTREAM_CALL = '$.message = "upstream_call"';
-const MIGRATED = '($.migration = "password_fallback" || $.migration = "refresh_remint")';
+/**
+ * One line per migration: the login (`s`, from the password grants and the hosted login page
+ * alike) that the password fallback served, or the refresh exchange a re-mint served.
+ */
+const MIGRATION_SUCCESS =
+  '(($.type = "s" && $.migration = "password_fallback") || ($.type = "sertft" && $.migration = "refresh_remint"))';
 const UPSTREAM_FALLBACK_FAILURE =
   `${AUTH_EVENT} && $.migration = "password_fallback" && $.reason = "upstream_*" && ($.type = "fp" || $.type = "fepft")`;
 const UPSTREAM_ERROR_OUTCOME = '($.outcome = "rate_limited" || $.outcome = "unavailable")';
@@ -57,7 +62,7 @@ export const authLogMetrics = {
   },
   migrations: {
     metricName: 'Migrations',
-    filterPattern: `{ ${AUTH_EVENT} && ($.type = "sepft" || $.type = "sertft") && ${MIGRATED} }`,
+    filterPattern: `{ ${AUTH_EVENT} && ${MIGRATION_SUCCESS} }`,
     metricValue: '1',
     unit: 'Count',
     dimensions: { path: '$.migration' },
@@ -65,7 +70,8 @@ export const authLogMetrics = {
   },
   lockouts: {
     metricName: 'Lockouts',
-    filterPattern: `{ ${AUTH_EVENT} && $.type = "limit_wc" }`,
+    // The block itself, not the attempts refused while it lasts (those log limit_wc / locked_out).
+    filterPattern: `{ ${AUTH_EVENT} && $.type = "limit_wc" && $.reason = "max_attempts_reached" }`,
     metricValue: '1',
     unit: 'Count',
     defaultValue: 0,

@@ -39,9 +39,8 @@ const intendedMatch: Record<AuthLogMetricKey, (e: Fields) => boolean> = {
   upstreamFallbackFailuresByReason: isUpstreamFallbackFailure,
   migrations: (e) =>
     isAuthEvent(e) &&
-    (e.type === 'sepft' || e.type === 'sertft') &&
-    (e.migration === 'password_fallback' || e.migration === 'refresh_remint'),
-  lockouts: (e) => isAuthEvent(e) && e.type === 'limit_wc',
+    ((e.type === 's' && e.migration === 'password_fallback') || (e.type === 'sertft' && e.migration === 'refresh_remint')),
+  lockouts: (e) => isAuthEvent(e) && e.type === 'limit_wc' && e.reason === 'max_attempts_reached',
   upstreamCalls: isUpstreamCall,
   upstreamCallsByKind: isUpstreamCall,
   upstreamCallErrors: (e) => isUpstreamCall(e) && (e.outcome === 'rate_limited' || e.outcome === 'unavailable'),

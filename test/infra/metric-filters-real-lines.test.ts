@@ -140,7 +140,7 @@ const expectedMatches: Record<AuthLogMetricKey, Partial<Record<Scenario, string[
   failedRefreshExchanges: { refreshRejected: ['fertft refresh_remint rejected_by_all_sources'] },
   upstreamFallbackFailures: fallbackFailures,
   upstreamFallbackFailuresByReason: fallbackFailures,
-  migrations: { passwordMigration: ['sepft password_fallback -'], refreshRemint: ['sertft refresh_remint -'] },
+  migrations: { passwordMigration: ['s password_fallback -'], refreshRemint: ['sertft refresh_remint -'] },
   lockouts: { lockout: ['limit_wc - max_attempts_reached'] },
   upstreamCalls: allUpstreamCalls,
   upstreamCallsByKind: allUpstreamCalls,
