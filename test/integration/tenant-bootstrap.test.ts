@@ -53,7 +53,7 @@ describe('bootstrap-tenant (first tenant of a deployed stack)', () => {
 
     const db = createDocumentClient({ endpoint: engine.endpoint });
     const deps = createDeps({ db, tableName: table, secrets: createLocalSecretStore(), sink: createSilentSink() });
-    const handler = createTokenHandler(deps);
+    const handler = createTokenHandler(deps) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
     const result = (await handler(
       tokenRequest('auth.acme.test', {
         grant_type: 'client_credentials',
