@@ -46,6 +46,12 @@ const clientFields = {
 const createSchema = z.strictObject({
   name: text(128),
   app_type: z.optional(z.enum(['regular_web', 'spa', 'native', 'non_interactive'])),
+  /**
+   * Importing an application from the upstream tenant: keep its Auth0 `client_id` (and secret)
+   * so apps only change the domain. Auth0 itself does not take these on create.
+   */
+  client_id: z.optional(z.string().check(z.regex(CLIENT_ID, 'Must be 1-64 letters, digits, _ or -'))),
+  client_secret: z.optional(z.string().check(z.minLength(16), z.maxLength(512))),
   ...clientFields,
 });
 
@@ -95,9 +101,14 @@ export const clientEndpoints = {
       const body = parseBody(createSchema, req.event);
       const appType = body.app_type ?? 'regular_web';
       const isPublic = body.token_endpoint_auth_method === 'none' || (!body.token_endpoint_auth_method && (appType === 'spa' || appType === 'native'));
-      const secret = isPublic ? undefined : newClientSecret();
+      if (isPublic && body.client_secret !== undefined) {
+        throw managementErrors.badRequest('invalid_body', `Payload validation error: 'A public client has no secret' on property client_secret.`);
+      }
+      const imported = body.client_secret !== undefined;
+      const secret = isPublic ? undefined : (body.client_secret ?? newClientSecret());
       const record = {
         ...newClientRecord({
+          client_id: body.client_id,
           name: body.name,
           app_type: appType,
           client_secret_hash: secret ? hashClientSecret(secret) : undefined,
@@ -111,9 +122,15 @@ export const clientEndpoints = {
         }),
         ...(body.description ? { description: body.description } : {}),
       };
-      await req.deps.tenantConfigs.putClient(req.ctx.tenant, record, { mustNotExist: true });
-      // The one time the secret is shown: only its hash is stored.
-      return created({ ...clientView(record), ...(secret ? { client_secret: secret } : {}) });
+      try {
+        await req.deps.tenantConfigs.putClient(req.ctx.tenant, record, { mustNotExist: true });
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) throw managementErrors.conflict('client_exists', 'A client with this client_id already exists');
+        throw err;
+      }
+      // The one time a generated secret is shown: only its hash is stored. An imported secret
+      // is the caller's own and is not echoed.
+      return created({ ...clientView(record), ...(secret && !imported ? { client_secret: secret } : {}) });
     },
   },
   update: {
