@@ -1,20 +1,24 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { withMigrationFlows } from './compose.js';
 import { createDeps, serviceConfigFromEnv, type Deps } from './deps.js';
 import { createStdoutSink } from './logs/log-sink.js';
 import { createAwsSecretStore } from './secrets/aws-secret-store.js';
 import { createDocumentClient } from './store/dynamo-client.js';
 
-/** The dependencies of a Lambda function in AWS, built once per container at module load. */
-export function createAwsDeps(serviceName: string, extra: Partial<Parameters<typeof createDeps>[0]> = {}): Deps {
+/**
+ * The dependencies of a Lambda function in AWS, built once per container at module load, with
+ * the function's own flows attached by `compose` (see lambdas/compose.ts): each function
+ * bundles only the flows it runs.
+ */
+export function createAwsDeps(serviceName: string, compose: (deps: Deps) => Deps): Deps {
   const tableName = process.env.TABLE_NAME;
   if (!tableName) throw new Error('TABLE_NAME is not set');
-  return withMigrationFlows(createDeps({
-    db: createDocumentClient(),
-    tableName,
-    secrets: createAwsSecretStore({ client: new SecretsManagerClient({}) }),
-    sink: createStdoutSink(process.env.POWERTOOLS_SERVICE_NAME ?? serviceName),
-    config: serviceConfigFromEnv(),
-    ...extra,
-  }));
+  return compose(
+    createDeps({
+      db: createDocumentClient(),
+      tableName,
+      secrets: createAwsSecretStore({ client: new SecretsManagerClient({}) }),
+      sink: createStdoutSink(process.env.POWERTOOLS_SERVICE_NAME ?? serviceName),
+      config: serviceConfigFromEnv(),
+    }),
+  );
 }

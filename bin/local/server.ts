@@ -29,6 +29,11 @@ export interface LocalServerOptions {
   demoPassword?: string;
   /** Counts DynamoDB round trips (benchmarks). */
   counter?: RoundTripCounter;
+  /**
+   * Use this DynamoDB-compatible endpoint (e.g. an engine in another process, as DynamoDB is a
+   * separate service) instead of starting the embedded engine in this process.
+   */
+  dynamoEndpoint?: string;
   /** Also serve HTTPS with this key and certificate (for clients that only speak https). */
   tls?: { key: string; cert: string };
 }
@@ -50,7 +55,9 @@ export interface LocalServer {
 export async function startLocalServer(opts: LocalServerOptions = {}): Promise<LocalServer> {
   const tenant = opts.tenant ?? 'default';
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const engine = await startEmbeddedEngine({ path: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
+  const engine = opts.dynamoEndpoint
+    ? { endpoint: opts.dynamoEndpoint, close: async () => {} }
+    : await startEmbeddedEngine({ path: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
   await ensureTable(engine.endpoint, DEFAULT_TABLE_NAME);
   const db = createDocumentClient({ endpoint: engine.endpoint, counter: opts.counter });
   const deps = withMigrationFlows(createDeps({
