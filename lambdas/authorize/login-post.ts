@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
+import { logLoginSuccess, passwordLoginSuccess, refuseBlockedUser } from '../identity/login-outcome.js';
 import { authenticateWithPassword } from '../identity/password-login.js';
 import { OAuthError } from '../oauth/errors.js';
 import type { UserRecord } from '../store/records.js';
@@ -64,38 +65,21 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
     });
   if (!email || !password) return again(400, 'Enter your email address and password.');
 
+  const input = { connection, username: email, password, clientId: client.client_id, clientName: client.name };
   let user: UserRecord;
   try {
-    user = await authenticateWithPassword(
-      deps,
-      ctx,
-      { connection, username: email, password, clientId: client.client_id, clientName: client.name },
-      deps.passwordFallback,
-    );
+    user = await authenticateWithPassword(deps, ctx, input, deps.passwordFallback);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     const { status, message } = failureMessage(err);
     return again(status, message);
   }
-  const event_ = {
-    client_id: client.client_id,
-    client_name: client.name,
-    connection: connection.name,
-    connection_id: connection.id,
-    strategy: connection.strategy,
-    user_id: user.user_id,
-    user_name: user.email ?? user.username,
-  };
-  if (user.blocked) {
-    ctx.log.add({ ...event_, type: 'f', reason: 'user_blocked' });
-    await ctx.log.flush();
-    return again(401, BLOCKED_MESSAGE);
-  }
+  const login = passwordLoginSuccess(ctx, input, user);
+  if (await refuseBlockedUser(ctx, login)) return again(401, BLOCKED_MESSAGE);
   if (!(await completeLoginTransaction(deps, ctx.tenant, tx.id))) return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
 
   const secure = isSecureIssuer(ctx.issuer);
-  const migrated = ctx.log.events.find((e) => e.migration && e.user_id === user.user_id)?.migration;
-  ctx.log.add({ ...event_, type: 's', migration: migrated });
+  logLoginSuccess(ctx, login, ['s']);
   const [session] = await Promise.all([
     startLoginSession(deps, { tenant: ctx.tenant, userId: user.user_id, connectionId: connection.id, secure }),
     ctx.log.flush(),

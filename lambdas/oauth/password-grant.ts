@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
+import { logLoginSuccess, passwordLoginSuccess, refuseBlockedUser } from '../identity/login-outcome.js';
 import { authenticateWithPassword } from '../identity/password-login.js';
 import type { ClientRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
@@ -35,33 +36,15 @@ export async function passwordGrant(
   const audience = resolveAudience(ctx, req.audience);
   const scope = grantableScope(ctx, req.scope, audience);
 
-  const user = await authenticateWithPassword(
-    deps,
-    ctx,
-    { connection, username: req.username, password: req.password, clientId: client.client_id, clientName: client.name },
-    deps.passwordFallback,
-  );
-  const event = {
-    client_id: client.client_id,
-    client_name: client.name,
-    connection: connection.name,
-    connection_id: connection.id,
-    strategy: connection.strategy,
-    user_id: user.user_id,
-    user_name: user.email ?? user.username,
-  };
-  if (user.blocked) {
-    ctx.log.add({ ...event, type: 'f', reason: 'user_blocked' });
-    await ctx.log.flush();
-    throw oauthErrors.userBlocked();
-  }
+  const input = { connection, username: req.username, password: req.password, clientId: client.client_id, clientName: client.name };
+  const user = await authenticateWithPassword(deps, ctx, input, deps.passwordFallback);
+  const login = passwordLoginSuccess(ctx, input, user);
+  if (await refuseBlockedUser(ctx, login)) throw oauthErrors.userBlocked();
+  // The login statistics update overlaps token signing; it is awaited before answering.
+  const recorded = deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip);
+  recorded.catch(() => {});
   const issued = await issueUserTokens(deps, ctx, { client, user, scope, audience, grantType: 'password' });
-  const migrated = ctx.log.events.find((e) => e.migration && e.user_id === user.user_id)?.migration;
-  ctx.log.add({ ...event, type: 's', migration: migrated });
-  ctx.log.add({ ...event, type: 'sepft', migration: migrated });
-  await Promise.all([
-    ctx.log.flush(issued.items),
-    deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
-  ]);
+  logLoginSuccess(ctx, login, ['s', 'sepft']);
+  await Promise.all([ctx.log.flush(issued.items), recorded]);
   return issued.response;
 }
