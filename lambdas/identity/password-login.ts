@@ -2,10 +2,30 @@ import type { Deps } from '../deps.js';
 import type { MigrationPath } from '../logs/log-types.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { oauthErrors } from '../oauth/errors.js';
-import { isLockedOut, liveAttempts, type LockoutItem } from '../store/lockout-repository.js';
 import { keys } from '../store/keys.js';
+import type { Reservation } from '../store/lockout-repository.js';
 import type { ConnectionRecord, PasswordRecord, UserRecord } from '../store/records.js';
 import { dummyHash, verifyPassword } from './passwords.js';
+
+/** How long a check waits for the attempts that parallel checks of the same identifier hold. */
+const ATTEMPT_WAIT_MS = 3000;
+
+/**
+ * Takes a lockout attempt, waiting while parallel checks of the same identifier hold them all
+ * (a user's concurrent logins succeed one after another; guesses stay limited).
+ */
+async function reserveAttempt(deps: Deps, ctx: TenantContext, connectionId: string, identifier: string): Promise<Reservation> {
+  const policy = ctx.config.settings.lockout;
+  const started = performance.now(); // real time: the wait is real even under an injected clock
+  for (;;) {
+    const reservation = await deps.lockouts.reserveAttempt(ctx.tenant, connectionId, identifier, policy, Math.floor(deps.now() / 1000));
+    if (reservation !== 'busy' || performance.now() - started > ATTEMPT_WAIT_MS) return reservation;
+    await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
+  }
+}
+
+/** A user id no user has: the lookup of an unknown identifier reads it, as a known one reads its user. */
+const UNKNOWN_USER = 'unknown|-';
 
 export interface PasswordLoginInput {
   connection: ConnectionRecord;
@@ -52,10 +72,11 @@ export type PasswordFallback = (
  * Authenticates a username and password against a database connection: the one function the
  * password grants and the login page call.
  *
- * 1. The lockout counter for (connection, identifier) is checked first: a locked identifier
- *    is refused before any password check, local or upstream.
- * 2. A local password hash is verified; an unknown identifier is compared against a dummy
- *    hash so that it takes as long as a wrong password.
+ * 1. An attempt is taken from the lockout counter for (connection, identifier) first: a
+ *    locked identifier is refused before any password check, local or upstream, and parallel
+ *    guesses cannot pass the limit together.
+ * 2. A local password hash is verified; an unknown identifier, and every failed fallback, is
+ *    compared against a dummy hash so that it takes at least as long as a wrong password.
  * 3. Without a local password, `fallback` (the upstream, for import mode) may answer.
  * Every failure gives the same `invalid_grant` / `Wrong email or password.`; the log says which.
  */
@@ -82,18 +103,19 @@ export async function authenticateWithPassword(
     user_name: identifier,
   };
 
-  const found = await deps.users.getMany([lockKey, claimKey]);
-  const lock = found.get(`${lockKey.pk}|${lockKey.sk}`) as LockoutItem | undefined;
   const bruteForceProtection = connection.options.brute_force_protection !== false;
-  if (bruteForceProtection && isLockedOut(lock, policy, nowSeconds)) {
-    ctx.log.add({ ...baseEvent, type: 'limit_wc', reason: 'locked_out' });
+  const [reservation, userId] = await Promise.all([
+    bruteForceProtection ? reserveAttempt(deps, ctx, connection.id, identifier) : Promise.resolve({ attempts: 0 }),
+    deps.users.userIdOfClaim(claimKey),
+  ]);
+  if (reservation === 'blocked' || reservation === 'busy') {
+    ctx.log.add({ ...baseEvent, type: 'limit_wc', reason: reservation === 'blocked' ? 'locked_out' : 'attempts_in_flight' });
     await ctx.log.flush();
     throw oauthErrors.tooManyAttempts();
   }
-
-  const userId = found.get(`${claimKey.pk}|${claimKey.sk}`)?.user_id as string | undefined;
-  const local = userId ? await deps.users.getUserWithPassword(ctx.tenant, userId) : {};
-  const attempts = liveAttempts(lock, nowSeconds);
+  // Read even for an unknown identifier, so that it costs the same round trip as a known one.
+  const local = await deps.users.getUserWithPassword(ctx.tenant, userId ?? UNKNOWN_USER);
+  const attempts = Math.max(0, reservation.attempts - 1);
 
   let user: UserRecord | undefined;
   let failure:
@@ -108,6 +130,8 @@ export async function authenticateWithPassword(
       : undefined;
     if (outcome?.ok) user = outcome.user;
     else if (outcome) {
+      // Failures that never reached the upstream (open circuit, pause) would answer at once.
+      await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
       failure = {
         reason: outcome.reason,
         logType: outcome.logType ?? 'fp',
@@ -133,9 +157,11 @@ export async function authenticateWithPassword(
       ...('migration' in f && f.migration ? { migration: f.migration } : {}),
       ...('details' in f && f.details ? { details: f.details } : {}),
     });
-    if (f.counts && bruteForceProtection) {
-      const count = await deps.lockouts.recordFailure(ctx.tenant, connection.id, identifier, policy, nowSeconds);
-      if (count === policy.max_attempts) {
+    if (bruteForceProtection && !f.counts) {
+      await deps.lockouts.releaseAttempt(ctx.tenant, connection.id, identifier);
+    } else if (bruteForceProtection) {
+      const failures = await deps.lockouts.recordFailedAttempt(ctx.tenant, connection.id, identifier);
+      if (failures === policy.max_attempts) {
         ctx.log.add({ ...baseEvent, type: 'limit_wc', user_id: local.user?.user_id, reason: 'max_attempts_reached' });
       }
     }
@@ -143,6 +169,7 @@ export async function authenticateWithPassword(
     throw oauthErrors.wrongCredentials();
   }
 
-  if (attempts > 0) await deps.lockouts.reset(ctx.tenant, connection.id, identifier);
+  // The success gives the counter back: the caller's final write (ctx.log.flush) deletes it.
+  if (bruteForceProtection) ctx.log.deleteOnFlush(lockKey);
   return user;
 }

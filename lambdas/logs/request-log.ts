@@ -47,6 +47,7 @@ export function createRequestLog(deps: {
   userAgent?: string;
 }) {
   const pending: Record<string, unknown>[] = [];
+  const pendingDeletes: { pk: string; sk: string }[] = [];
   const events: StoredLogEvent[] = [];
 
   function add(event: AuthEvent): StoredLogEvent {
@@ -74,11 +75,17 @@ export function createRequestLog(deps: {
     return stored;
   }
 
-  /** Writes the pending events plus `extraItems` with as few BatchWrite calls as possible. */
+  /**
+   * Writes the pending events plus `extraItems`, and deletes the keys queued with
+   * `deleteOnFlush`, with as few BatchWrite calls as possible.
+   */
   async function flush(extraItems: Record<string, unknown>[] = []): Promise<void> {
-    const items = [...extraItems, ...pending.splice(0)];
-    for (let i = 0; i < items.length; i += 25) {
-      let requests: unknown[] | undefined = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    const writes: unknown[] = [
+      ...[...extraItems, ...pending.splice(0)].map((Item) => ({ PutRequest: { Item } })),
+      ...pendingDeletes.splice(0).map((Key) => ({ DeleteRequest: { Key } })),
+    ];
+    for (let i = 0; i < writes.length; i += 25) {
+      let requests: unknown[] | undefined = writes.slice(i, i + 25);
       for (let attempt = 0; requests && requests.length > 0; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
         const res: { UnprocessedItems?: Record<string, unknown[]> } = await deps.db.send(
@@ -90,7 +97,12 @@ export function createRequestLog(deps: {
     }
   }
 
-  return { add, flush, events, hasPending: () => pending.length > 0 };
+  /** Deletes an item with the request's final write (e.g. a lockout counter after a success). */
+  function deleteOnFlush(key: { pk: string; sk: string }) {
+    pendingDeletes.push(key);
+  }
+
+  return { add, flush, deleteOnFlush, events, hasPending: () => pending.length > 0 || pendingDeletes.length > 0 };
 }
 
 export type RequestLog = ReturnType<typeof createRequestLog>;

@@ -40,11 +40,11 @@ export async function passwordGrant(
   const user = await authenticateWithPassword(deps, ctx, input, deps.passwordFallback);
   const login = passwordLoginSuccess(ctx, input, user);
   if (await refuseBlockedUser(ctx, login)) throw oauthErrors.userBlocked();
-  // The login statistics update overlaps token signing; it is awaited before answering.
-  const recorded = deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip);
-  recorded.catch(() => {});
   const issued = await issueUserTokens(deps, ctx, { client, user, scope, audience, grantType: 'password' });
   logLoginSuccess(ctx, login, ['s', 'sepft']);
-  await Promise.all([ctx.log.flush(issued.items), recorded]);
+  await Promise.all([
+    ctx.log.flush(issued.items),
+    deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
+  ]);
   return issued.response;
 }

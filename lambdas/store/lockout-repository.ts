@@ -1,77 +1,121 @@
-import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
 import { keys } from './keys.js';
 import type { LockoutPolicy } from './records.js';
 
+/**
+ * A lockout counter per (connection, identifier):
+ * - `attempts`: password checks taken in this window and not given back (failed or in flight);
+ * - `failures`: the failed ones;
+ * - `ttl`: end of the window, set by its first attempt (checked on read: DynamoDB deletes
+ *   expired items only eventually, dynalite never).
+ */
 export interface LockoutItem {
   attempts: number;
+  failures?: number;
   ttl: number;
 }
 
-/** Whether a lockout counter (read with the login's other items) blocks the attempt. */
-export function isLockedOut(item: LockoutItem | undefined, policy: LockoutPolicy, nowSeconds: number): boolean {
-  return !!item && item.ttl > nowSeconds && item.attempts >= policy.max_attempts;
-}
-
-/** The live failure count of a counter item (an expired counter counts as none). */
-export function liveAttempts(item: LockoutItem | undefined, nowSeconds: number): number {
-  return item && item.ttl > nowSeconds ? item.attempts : 0;
-}
+export type Reservation = { attempts: number } | 'blocked' | 'busy';
 
 /**
- * Failed-login counters per (connection, identifier): `ADD` on failure with a TTL that is set
- * by the first failure of a window, deleted on success. An expired counter (DynamoDB deletes
- * TTL'd items only eventually, dynalite never) is replaced by a fresh one.
+ * Failed-login counters. Every password check first takes an attempt (`reserveAttempt`): a
+ * conditional `ADD` that succeeds only while fewer than `max_attempts` are taken, so guesses sent
+ * in parallel can never have more than `max_attempts` checks between them. A failure keeps its
+ * attempt and counts a failure; a failure that must not count (the upstream was down) gives the
+ * attempt back; a success deletes the counter (with the request's final write).
  */
 export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: string) {
   return {
     key: keys.lockout,
 
-    async recordFailure(
+    /**
+     * Takes one attempt. `blocked`: `max_attempts` failures in this window. `busy`: the
+     * attempts are taken by checks still in flight; the caller may wait for them.
+     */
+    async reserveAttempt(
       tenant: string,
       connectionId: string,
       identifier: string,
       policy: LockoutPolicy,
       nowSeconds: number,
-    ): Promise<number> {
+    ): Promise<Reservation> {
       const key = keys.lockout(tenant, connectionId, identifier);
-      for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          const res = await db.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key,
-              UpdateExpression: 'ADD attempts :one SET #ttl = if_not_exists(#ttl, :exp)',
-              ConditionExpression: 'attribute_not_exists(pk) OR #ttl > :now',
-              ExpressionAttributeNames: { '#ttl': 'ttl' },
-              ExpressionAttributeValues: { ':one': 1, ':exp': nowSeconds + policy.window_seconds, ':now': nowSeconds },
-              ReturnValues: 'UPDATED_NEW',
-            }),
-          );
-          return Number(res.Attributes?.attempts ?? 1);
-        } catch (err) {
-          if (!isConditionalCheckFailed(err)) throw err;
-        }
-        try {
-          await db.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: { ...key, attempts: 1, ttl: nowSeconds + policy.window_seconds },
-              ConditionExpression: '#ttl <= :now',
-              ExpressionAttributeNames: { '#ttl': 'ttl' },
-              ExpressionAttributeValues: { ':now': nowSeconds },
-            }),
-          );
-          return 1;
-        } catch (err) {
-          if (!isConditionalCheckFailed(err)) throw err;
-        }
+      try {
+        const res = await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'ADD attempts :one SET #ttl = if_not_exists(#ttl, :exp)',
+            ConditionExpression: 'attribute_not_exists(pk) OR (#ttl > :now AND attempts < :max)',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':one': 1,
+              ':exp': nowSeconds + policy.window_seconds,
+              ':now': nowSeconds,
+              ':max': policy.max_attempts,
+            },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        return { attempts: Number(res.Attributes?.attempts ?? 1) };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
       }
-      return policy.max_attempts;
+      // Either a counter whose window has passed (start a new one), or all attempts taken.
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...key, attempts: 1, failures: 0, ttl: nowSeconds + policy.window_seconds },
+            ConditionExpression: '#ttl <= :now',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':now': nowSeconds },
+          }),
+        );
+        return { attempts: 1 };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+      }
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+      const item = res.Item as LockoutItem | undefined;
+      return item && item.ttl > nowSeconds && (item.failures ?? 0) >= policy.max_attempts ? 'blocked' : 'busy';
     },
 
-    async reset(tenant: string, connectionId: string, identifier: string) {
-      await db.send(new DeleteCommand({ TableName: tableName, Key: keys.lockout(tenant, connectionId, identifier) }));
+    /** Counts a failed check (its attempt stays taken); returns the failures of the window. */
+    async recordFailedAttempt(tenant: string, connectionId: string, identifier: string): Promise<number> {
+      const res = await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.lockout(tenant, connectionId, identifier),
+          UpdateExpression: 'ADD failures :one',
+          // A success since this attempt was taken deleted the counter: that window is over.
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ).catch((err) => {
+        if (isConditionalCheckFailed(err)) return { Attributes: { failures: 0 } };
+        throw err;
+      });
+      return Number(res.Attributes?.failures ?? 0);
+    },
+
+    /** Gives back an attempt that must not count (the upstream was down, not the password wrong). */
+    async releaseAttempt(tenant: string, connectionId: string, identifier: string) {
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.lockout(tenant, connectionId, identifier),
+            UpdateExpression: 'ADD attempts :minus',
+            ConditionExpression: 'attribute_exists(pk) AND attempts > :zero',
+            ExpressionAttributeValues: { ':minus': -1, ':zero': 0 },
+          }),
+        )
+        .catch((err) => {
+          if (!isConditionalCheckFailed(err)) throw err;
+        });
     },
   };
 }

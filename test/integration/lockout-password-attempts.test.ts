@@ -129,6 +129,29 @@ describe('lockout after 3 failed password attempts', () => {
     expect((await attempt(user.email, user.password)).status).toBe(200);
   });
 
+  it('parallel guesses cannot pass the limit: of 20 wrong guesses at once at most 3 are checked', async () => {
+    const user = await newUser();
+    const before = service.logLines.length;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(user.email, `wrong-${i}`)));
+    expect(answers.filter((a) => a.status !== 429).length).toBeLessThanOrEqual(3);
+    for (const answer of answers) expect([wrongCredentials, lockedOut]).toContainEqual(answer);
+    expect(eventsSince(before).filter((e) => e.type === 'fp').length).toBeLessThanOrEqual(3);
+  });
+
+  it('while 3 checks of an identifier are in flight, the right password waits and is not checked', async () => {
+    const user = await newUser();
+    const { tenant, connection } = service.credentials;
+    const policy = { max_attempts: 3, window_seconds: 900 };
+    for (let i = 0; i < 3; i++) {
+      await service.deps.lockouts.reserveAttempt(tenant, connection.id, user.email, policy, Math.floor(clock / 1000));
+    }
+    const before = service.logLines.length;
+    expect(await attempt(user.email, user.password)).toEqual(lockedOut);
+    expect(eventsSince(before).map((e) => [e.type, e.reason])).toEqual([['limit_wc', 'attempts_in_flight']]);
+    await service.deps.lockouts.releaseAttempt(tenant, connection.id, user.email);
+    expect((await attempt(user.email, user.password)).status).toBe(200);
+  });
+
   it('concurrent wrong attempts are all counted: after a burst of 20 the right password is refused', async () => {
     const user = await newUser();
     const burst = await Promise.all(Array.from({ length: 20 }, () => attempt(user.email, 'wrong')));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
 import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
 import { keys } from '../../lambdas/store/keys.js';
-import { createLockoutRepository, isLockedOut, liveAttempts } from '../../lambdas/store/lockout-repository.js';
+import { createLockoutRepository } from '../../lambdas/store/lockout-repository.js';
 import { createRefreshTokenRepository, type RefreshTokenItem } from '../../lambdas/store/refresh-token-repository.js';
 
 /** The repositories' conditional writes against the embedded engine (no transactions). */
@@ -101,39 +101,47 @@ describe('refresh token repository: consumeRotating', () => {
 describe('lockout repository', () => {
   const policy = { max_attempts: 3, window_seconds: 900 };
   const read = async (id: string) =>
-    (await db.send(new GetCommand({ TableName: TABLE, Key: keys.lockout('t', 'con_1', id) }))).Item as { attempts: number; ttl: number } | undefined;
+    (await db.send(new GetCommand({ TableName: TABLE, Key: keys.lockout('t', 'con_1', id) }))).Item as
+      | { attempts: number; failures?: number; ttl: number }
+      | undefined;
+  const failOnce = async (id: string, at: number) => {
+    const r = await lockouts.reserveAttempt('t', 'con_1', id, policy, at);
+    if (r === 'blocked' || r === 'busy') return r;
+    return lockouts.recordFailedAttempt('t', 'con_1', id);
+  };
 
-  it('counts failures in a window that starts at the first failure', async () => {
-    expect(await lockouts.recordFailure('t', 'con_1', 'a@example.com', policy, 1000)).toBe(1);
-    expect(await lockouts.recordFailure('t', 'con_1', 'a@example.com', policy, 1100)).toBe(2);
-    expect(await lockouts.recordFailure('t', 'con_1', 'a@example.com', policy, 1200)).toBe(3);
-    const item = await read('a@example.com');
-    expect(item).toMatchObject({ attempts: 3, ttl: 1900 });
-    expect(isLockedOut(item, policy, 1899)).toBe(true);
-    expect(isLockedOut(item, policy, 1900)).toBe(false);
+  it('counts failures in a window that starts at the first attempt, and blocks after max_attempts until it ends', async () => {
+    expect(await failOnce('a@example.com', 1000)).toBe(1);
+    expect(await failOnce('a@example.com', 1100)).toBe(2);
+    expect(await failOnce('a@example.com', 1200)).toBe(3);
+    expect(await read('a@example.com')).toMatchObject({ attempts: 3, failures: 3, ttl: 1900 });
+    expect(await lockouts.reserveAttempt('t', 'con_1', 'a@example.com', policy, 1899)).toBe('blocked');
+    expect(await lockouts.reserveAttempt('t', 'con_1', 'a@example.com', policy, 1900)).toEqual({ attempts: 1 });
+    expect(await read('a@example.com')).toMatchObject({ attempts: 1, failures: 0, ttl: 2800 });
   });
 
-  it('an expired counter (TTL passed, item still there) starts a fresh window', async () => {
-    for (const t of [1000, 1001, 1002]) await lockouts.recordFailure('t', 'con_1', 'b@example.com', policy, t);
-    expect(await lockouts.recordFailure('t', 'con_1', 'b@example.com', policy, 1900)).toBe(1);
-    expect(await read('b@example.com')).toMatchObject({ attempts: 1, ttl: 2800 });
-    expect(liveAttempts(await read('b@example.com'), 2800)).toBe(0);
+  it('attempts still in flight make further ones wait (busy), not blocked; a given-back attempt frees one', async () => {
+    for (let i = 1; i <= 3; i++) {
+      expect(await lockouts.reserveAttempt('t', 'con_1', 'b@example.com', policy, 1000)).toEqual({ attempts: i });
+    }
+    expect(await lockouts.reserveAttempt('t', 'con_1', 'b@example.com', policy, 1000)).toBe('busy');
+    await lockouts.releaseAttempt('t', 'con_1', 'b@example.com');
+    expect(await lockouts.reserveAttempt('t', 'con_1', 'b@example.com', policy, 1000)).toEqual({ attempts: 3 });
   });
 
   it('keys are case-insensitive per identifier and separate per connection', async () => {
-    await lockouts.recordFailure('t', 'con_1', 'C@Example.com', policy, 1000);
-    expect(await lockouts.recordFailure('t', 'con_1', 'c@example.com', policy, 1001)).toBe(2);
-    expect(await lockouts.recordFailure('t', 'con_2', 'c@example.com', policy, 1001)).toBe(1);
+    await failOnce('C@Example.com', 1000);
+    expect(await failOnce('c@example.com', 1001)).toBe(2);
+    const other = await lockouts.reserveAttempt('t', 'con_2', 'c@example.com', policy, 1001);
+    expect(other).toEqual({ attempts: 1 });
   });
 
-  it('concurrent failures are all counted (ADD, no lost updates)', async () => {
-    const counts = await Promise.all(Array.from({ length: 10 }, () => lockouts.recordFailure('t', 'con_1', 'd@example.com', policy, 1000)));
-    expect([...counts].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  });
-
-  it('reset deletes the counter', async () => {
-    await lockouts.recordFailure('t', 'con_1', 'e@example.com', policy, 1000);
-    await lockouts.reset('t', 'con_1', 'e@example.com');
-    expect(await read('e@example.com')).toBeUndefined();
+  it('of many parallel reservations exactly max_attempts succeed (conditional ADD, no lost updates)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => lockouts.reserveAttempt('t', 'con_1', 'd@example.com', policy, 1000)),
+    );
+    expect(results.filter((r) => typeof r === 'object')).toHaveLength(3);
+    expect(results.filter((r) => r === 'busy')).toHaveLength(7);
+    expect(await read('d@example.com')).toMatchObject({ attempts: 3 });
   });
 });
