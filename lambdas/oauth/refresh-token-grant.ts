@@ -102,6 +102,14 @@ export async function refreshTokenGrant(
     refreshTokenId: successorId,
   });
   ctx.log.add({ ...baseEvent, ...event, type: 'sertft', user_name: user.email });
-  await ctx.log.flush(issued.items);
+  try {
+    await ctx.log.flush(issued.items);
+  } catch (err) {
+    // The new token was not stored, so the client will retry with this one: give it back.
+    if (policy.rotation_type === 'rotating') {
+      await deps.refreshTokens.restoreAfterFailedRotation(token.token_id, successorId).catch(() => {});
+    }
+    throw err;
+  }
   return issued.response;
 }

@@ -95,6 +95,27 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
       return 'reused_within_leeway';
     },
 
+    /**
+     * Undoes `consumeRotating` when the successor could not be written: the client never got
+     * it, so its retry with the same token must not look like reuse.
+     */
+    async restoreAfterFailedRotation(tokenId: string, successorId: string) {
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.refreshToken(tokenId),
+            UpdateExpression: 'SET #status = :active REMOVE rotated_at, successor_id',
+            ConditionExpression: 'successor_id = :successor',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':active': 'active', ':successor': successorId },
+          }),
+        )
+        .catch((err) => {
+          if (!isConditionalCheckFailed(err)) throw err;
+        });
+    },
+
     /** Renews the idle expiry of a non-rotating token. */
     async touch(tokenId: string, idleExp: number | undefined, ttl: number) {
       if (idleExp === undefined) return;
