@@ -79,6 +79,15 @@ export async function createUser(
   const hash = p.passwordHash ?? (p.password !== undefined ? hashPassword(p.password, deps.config.bcryptCost) : undefined);
   const existing = await deps.users.getUser(p.tenant, userId);
   if (existing) {
+    // Identifiers the user lacks (a re-mint created it without an email, say) are added, so
+    // the next login with them is found locally and never goes upstream again.
+    for (const field of ['email', 'username'] as const) {
+      const value = p.profile[field];
+      if (!value || existing[field]) continue;
+      const added = await deps.users.addIdentifier(existing, field, value, at);
+      if (!added.ok) return { outcome: 'identifier_taken', field, holder: added.holder };
+      existing[field] = field === 'email' ? value.toLowerCase() : value;
+    }
     if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
     return { outcome: 'exists', user: existing };
   }

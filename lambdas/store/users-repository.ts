@@ -101,6 +101,35 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       return res.Item?.user_id as string | undefined;
     },
 
+    /**
+     * Gives an existing user a login identifier it lacks (e.g. a user created by a refresh
+     * re-mint without an email, who then signs in with that email through the fallback):
+     * claims it, then sets the field if it is still empty.
+     */
+    async addIdentifier(user: UserRecord, field: 'email' | 'username', value: string, at: string): Promise<{ ok: true } | { ok: false; holder: string }> {
+      const key =
+        field === 'email'
+          ? keys.emailClaim(user.tenant, user.connection_id, value)
+          : keys.usernameClaim(user.tenant, user.connection_id, value);
+      const res = await claim(key, user.user_id);
+      if (!res.ok) return res;
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.user(user.tenant, user.user_id),
+            UpdateExpression: 'SET #field = :value, updated_at = :at',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#field)',
+            ExpressionAttributeNames: { '#field': field },
+            ExpressionAttributeValues: { ':value': field === 'email' ? value.toLowerCase() : value, ':at': at },
+          }),
+        )
+        .catch((err) => {
+          if (!isConditionalCheckFailed(err)) throw err;
+        });
+      return { ok: true };
+    },
+
     /** One BatchGet for several items of different kinds (e.g. lockout + claim). */
     async getMany(itemKeys: ItemKey[]): Promise<Map<string, Record<string, unknown>>> {
       const found = new Map<string, Record<string, unknown>>();

@@ -94,4 +94,19 @@ describe('re-mint and password fallback resolve one upstream user to one local u
     expect((await service.deps.users.getUserWithPassword(service.credentials.tenant, user.sub)).password).toBeTruthy();
     expect(await emailClaimHolder(user.email)).toBe(user.sub);
   });
+
+  it('migrated by re-mint without an email (no email scope upstream), then by password: the email is added and the next login stays local', async () => {
+    const user = upstream.addUser({ email: `noemail-${randomBytes(5).toString('hex')}@example.com`, password: PASSWORD, email_verified: true });
+    const token = upstream.issueRefreshToken({ sub: user.sub, client_id: sourceClientId, scope: 'openid offline_access' });
+    await auth.oauth.refreshTokenGrant({ refresh_token: token });
+    expect((await service.deps.users.getUser(service.credentials.tenant, user.sub))?.email).toBeUndefined();
+
+    expect(decodeJwt((await passwordLogin(user.email)).data.id_token!).sub).toBe(user.sub);
+    expect(await emailClaimHolder(user.email)).toBe(user.sub);
+    expect((await service.deps.users.getUser(service.credentials.tenant, user.sub))?.email).toBe(user.email);
+
+    upstream.reset();
+    expect(decodeJwt((await passwordLogin(user.email)).data.id_token!).sub).toBe(user.sub);
+    expect(upstream.requests).toHaveLength(0);
+  });
 });
