@@ -21,6 +21,9 @@ export type CreateUserOutcome =
   | { outcome: 'exists'; user: UserRecord }
   | { outcome: 'identifier_taken'; field: 'email' | 'username'; holder: string };
 
+/** A claim whose user is still missing this long after it was written was abandoned by a crash. */
+const ABANDONED_CLAIM_MS = 60_000;
+
 function stripKeys<T>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
@@ -60,7 +63,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       await db.send(
         new PutCommand({
           TableName: tableName,
-          Item: { ...key, user_id: userId },
+          Item: { ...key, user_id: userId, claimed_at: Date.now() },
           ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u',
           ExpressionAttributeValues: { ':u': userId },
         }),
@@ -74,12 +77,15 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     if (!holder) return claim(key, userId);
     const tenantOfKey = key.pk.split('#')[1];
     if (await getUser(tenantOfKey, holder)) return { ok: false, holder };
+    // A young claim may belong to a creation still writing its user: not ours to take.
+    const claimedAt = Number(existing.Item?.claimed_at ?? 0);
+    if (Date.now() - claimedAt < ABANDONED_CLAIM_MS) return { ok: false, holder };
     // The claim was left behind by a creation that never wrote its user: take it over.
     try {
       await db.send(
         new PutCommand({
           TableName: tableName,
-          Item: { ...key, user_id: userId },
+          Item: { ...key, user_id: userId, claimed_at: Date.now() },
           ConditionExpression: 'user_id = :old',
           ExpressionAttributeValues: { ':old': holder },
         }),

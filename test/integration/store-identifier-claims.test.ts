@@ -1,0 +1,51 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { createDeps, type Deps } from '../../lambdas/deps.js';
+import { createUser } from '../../lambdas/identity/create-user.js';
+import { createSilentSink } from '../../lambdas/logs/log-sink.js';
+import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
+import { newDatabaseConnection } from '../../lambdas/store/defaults.js';
+import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { keys } from '../../lambdas/store/keys.js';
+
+/** Identifier claims keep (connection, email) unique without transactions. */
+const TABLE = 'claims-test';
+let engine: EmbeddedEngine;
+let deps: Deps;
+const connection = newDatabaseConnection({ name: 'Username-Password-Authentication', id: 'con_claims0000000000', now: new Date().toISOString() });
+
+beforeAll(async () => {
+  engine = await startEmbeddedEngine();
+  await ensureTable(engine.endpoint, TABLE);
+  deps = createDeps({ db: createDocumentClient({ endpoint: engine.endpoint }), tableName: TABLE, secrets: createLocalSecretStore(), sink: createSilentSink(), config: { bcryptCost: 4 } });
+});
+afterAll(async () => {
+  deps?.db.destroy();
+  await engine?.close();
+});
+
+const create = (userId: string, email: string) =>
+  createUser(deps, { tenant: 't', connection, profile: { user_id: userId, email } });
+
+async function leaveClaim(email: string, userId: string, claimedAt: number) {
+  await deps.db.send(new PutCommand({ TableName: TABLE, Item: { ...keys.emailClaim('t', connection.id, email), user_id: userId, claimed_at: claimedAt } }));
+}
+
+describe('identifier claims', () => {
+  it('two different users with one email at once: exactly one is created, the other is told the email is taken', async () => {
+    const outcomes = await Promise.all([create('auth0|aaa111', 'race@example.com'), create('auth0|bbb222', 'race@example.com')]);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['created', 'identifier_taken']);
+  });
+
+  it('a claim whose user was never written is taken over once it is old (a crash between the two writes)', async () => {
+    await leaveClaim('crashed@example.com', 'auth0|ghost1', Date.now() - 120_000);
+    expect((await create('auth0|new111', 'crashed@example.com')).outcome).toBe('created');
+    expect(await deps.users.userIdOfClaim(keys.emailClaim('t', connection.id, 'crashed@example.com'))).toBe('auth0|new111');
+  });
+
+  it('a young claim whose user is not written yet belongs to a creation in flight and is not taken over', async () => {
+    await leaveClaim('inflight@example.com', 'auth0|writing', Date.now());
+    expect(await create('auth0|other1', 'inflight@example.com')).toMatchObject({ outcome: 'identifier_taken', holder: 'auth0|writing' });
+  });
+});
