@@ -111,7 +111,9 @@ export async function issueUserTokens(
         ? nowSeconds + policy.token_lifetime
         : undefined;
     const idleExp = expiring && !policy.infinite_idle_token_lifetime ? nowSeconds + policy.idle_token_lifetime : undefined;
-    const ttl = Math.min(absoluteExp ?? Number.MAX_SAFE_INTEGER, idleExp ?? Number.MAX_SAFE_INTEGER, nowSeconds + 400 * 86400);
+    // Expires with the first of its lifetimes; a token that may live indefinitely has no TTL.
+    const lifetimes = [absoluteExp, idleExp].filter((t): t is number => t !== undefined);
+    const ttl = lifetimes.length ? Math.min(...lifetimes) : undefined;
     const secret = newSecret();
     const token: RefreshTokenItem = {
       token_id: p.refreshTokenId ?? newId(),
@@ -137,7 +139,7 @@ export async function issueUserTokens(
         status: 'active',
         absolute_exp: absoluteExp,
         created_at: nowSeconds,
-        ttl: absoluteExp ?? nowSeconds + 400 * 86400,
+        ttl: absoluteExp,
         migration: p.migration,
       };
       items.push(deps.refreshTokens.familyItem(family));

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { keys } from '../store/keys.js';
 import type { ClientRecord, UserRecord } from '../store/records.js';
-import type { RefreshFamilyItem, RefreshTokenItem } from '../store/refresh-token-repository.js';
+import { isExpiredRecord, type RefreshFamilyItem, type RefreshTokenItem } from '../store/refresh-token-repository.js';
 import { newId, parseRefreshToken, secretMatches } from '../tokens/refresh-token-format.js';
 import { oauthErrors } from './errors.js';
 import { issueUserTokens, type TokenResponse } from './issue-tokens.js';
@@ -66,6 +66,7 @@ export async function refreshTokenGrant(
   if (family.status !== 'active') return fail('family_revoked', event);
   if (family.absolute_exp !== undefined && family.absolute_exp <= nowSeconds) return fail('expired', event);
   if (token.idle_exp !== undefined && token.idle_exp <= nowSeconds) return fail('idle_expired', event);
+  if (isExpiredRecord(family, nowSeconds) || isExpiredRecord(token, nowSeconds)) return fail('expired', event);
   if (!user) return fail('user_not_found', event);
   if (user.blocked) {
     ctx.log.add({ ...baseEvent, ...event, type: 'fertft', reason: 'user_blocked' });
@@ -86,7 +87,7 @@ export async function refreshTokenGrant(
     }
   } else {
     const idleExp = token.idle_exp !== undefined ? nowSeconds + policy.idle_token_lifetime : undefined;
-    await deps.refreshTokens.touch(token.token_id, idleExp, Math.min(idleExp ?? Infinity, family.ttl));
+    await deps.refreshTokens.touch(token.token_id, idleExp, Math.min(idleExp ?? Infinity, family.absolute_exp ?? Infinity));
   }
 
   const issued = await issueUserTokens(deps, ctx, {

@@ -19,7 +19,8 @@ export interface RefreshTokenItem {
   created_at: number;
   /** Idle expiry (epoch s), renewed on each use; absent for non-expiring idle policy. */
   idle_exp?: number;
-  ttl: number;
+  /** DynamoDB TTL: the token's last useful moment; absent while it may live indefinitely. */
+  ttl?: number;
 }
 
 export interface RefreshFamilyItem {
@@ -33,9 +34,18 @@ export interface RefreshFamilyItem {
   created_at: number;
   revoked_at?: number;
   revoked_reason?: string;
-  ttl: number;
+  /** DynamoDB TTL: the absolute expiry; absent for non-expiring families until revoked. */
+  ttl?: number;
   /** Set when the family was minted from an upstream refresh token. */
   migration?: string;
+}
+
+/** How long used-up records (rotated tokens, revoked families) are kept when nothing expires them sooner. */
+const ROTATED_TOKEN_RETENTION_SECONDS = 400 * 86400;
+
+/** Whether a token or family record is past its TTL (DynamoDB deletes expired items only eventually). */
+export function isExpiredRecord(item: { ttl?: number }, nowSeconds: number): boolean {
+  return item.ttl !== undefined && item.ttl <= nowSeconds;
 }
 
 export type ConsumeOutcome = 'consumed' | 'reused_within_leeway' | 'reuse_detected';
@@ -63,16 +73,18 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
           new UpdateCommand({
             TableName: tableName,
             Key: keys.refreshToken(tokenId),
-            UpdateExpression: `SET #status = :rotated, rotated_at = if_not_exists(rotated_at, :now)${
+            // A rotated token is kept (for reuse detection) at most as long as an indefinite one's record.
+            UpdateExpression: `SET #status = :rotated, rotated_at = if_not_exists(rotated_at, :now), #ttl = if_not_exists(#ttl, :keepUntil)${
               successorId ? ', successor_id = if_not_exists(successor_id, :successor)' : ''
             }`,
             ConditionExpression:
               'attribute_exists(pk) AND (#status = :active OR (#status = :rotated AND rotated_at >= :cutoff))',
-            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
             ExpressionAttributeValues: {
               ':rotated': 'rotated',
               ':active': 'active',
               ':now': nowSeconds,
+              ':keepUntil': nowSeconds + ROTATED_TOKEN_RETENTION_SECONDS,
               ':cutoff': leeway > 0 ? nowSeconds - leeway : nowSeconds + 1,
               ...(successorId ? { ':successor': successorId } : {}),
             },
@@ -136,10 +148,16 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
         new UpdateCommand({
           TableName: tableName,
           Key: keys.refreshFamily(familyId),
-          UpdateExpression: 'SET #status = :revoked, revoked_at = :now, revoked_reason = :reason',
+          UpdateExpression:
+            'SET #status = :revoked, revoked_at = :now, revoked_reason = :reason, #ttl = if_not_exists(#ttl, :keepUntil)',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':revoked': 'revoked', ':now': nowSeconds, ':reason': reason },
+          ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':revoked': 'revoked',
+            ':now': nowSeconds,
+            ':reason': reason,
+            ':keepUntil': nowSeconds + ROTATED_TOKEN_RETENTION_SECONDS,
+          },
         }),
       ).catch((err) => {
         if (!isConditionalCheckFailed(err)) throw err;

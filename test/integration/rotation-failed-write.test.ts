@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../lambdas/store/keys.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 
 /**
@@ -47,5 +48,31 @@ describe('refresh rotation when the new token cannot be stored', () => {
     const next = await service.postForm('/oauth/token', { grant_type: 'refresh_token', refresh_token: retry.body.refresh_token, ...web });
     expect(next.status).toBe(200);
     expect(service.logLines.some((l) => l.includes('"type":"ferrt"'))).toBe(false);
+  });
+});
+
+describe('refresh tokens that never expire', () => {
+  it('are stored without a TTL, so an active non-expiring family does not silently die', async () => {
+    const c = service.credentials;
+    const config = await service.deps.tenantConfigs.load(c.tenant);
+    const web = config!.clients.get(c.webClient.client_id)!;
+    await service.deps.tenantConfigs.putClient(c.tenant, {
+      ...web,
+      refresh_token: { ...web.refresh_token, expiration_type: 'non-expiring', infinite_token_lifetime: true, infinite_idle_token_lifetime: true },
+    });
+    service.deps.tenantConfigCache.invalidate(c.tenant);
+    const login = await service.postForm('/oauth/token', {
+      grant_type: 'password',
+      username: c.demoUser.email,
+      password: c.demoUser.password,
+      scope: 'openid offline_access',
+      client_id: c.webClient.client_id,
+      client_secret: c.webClient.client_secret,
+    });
+    const [, familyId, tokenId] = String(login.body.refresh_token).split('.');
+    const found = await service.deps.users.getMany([keys.refreshToken(tokenId), keys.refreshFamily(familyId)]);
+    expect([...found.values()].map((item) => item.ttl)).toEqual([undefined, undefined]);
+    await service.deps.tenantConfigs.putClient(c.tenant, web);
+    service.deps.tenantConfigCache.invalidate(c.tenant);
   });
 });
