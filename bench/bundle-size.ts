@@ -16,6 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FunctionName } from '../lambdas/routes.js';
 import { bundleFileName, esbuildOptionsFor, handlerEntries } from '../lib/handler-bundling.js';
+import { median } from './support/stats.js';
 
 const RUNS = 7;
 const SIZE_LIMIT_BYTES = 400 * 1024;
@@ -36,10 +37,6 @@ const handlerEnv = {
   AWS_LAMBDA_FUNCTION_NAME: 'bench',
 };
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function measureInit(bundle: string, withSourceMaps: boolean): number {
   const script =

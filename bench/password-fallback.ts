@@ -15,24 +15,13 @@ import { PASSWORD_REALM_GRANT } from '../lambdas/migration/upstream-client.js';
 import { createRoundTripCounter, type RoundTripCounter } from '../lambdas/store/dynamo-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../test/support/fake-upstream.js';
 import { linkUpstream } from '../test/support/import-mode.js';
+import { median, p95, postForm, round } from './support/stats.js';
 
 const UPSTREAM_LATENCY_MS = 50;
 const BCRYPT_COST = 10;
 const SAMPLES = 20;
 const PASSWORD = 'Bench-upstream-password-1';
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.95))];
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-async function post(url: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
 
 const newEmail = (label: string) => `${label}-${randomBytes(5).toString('hex')}@example.com`;
 
@@ -46,7 +35,7 @@ async function floorParts(upstream: FakeUpstream): Promise<{ tokenMs: number; us
   for (let i = 0; i < SAMPLES + 1; i++) {
     const email = upstream.addUser({ email: newEmail('floor'), password: PASSWORD }).email;
     const t0 = performance.now();
-    const answer = await post(upstream.tokenEndpoint, {
+    const answer = await postForm(upstream.tokenEndpoint, {
       grant_type: PASSWORD_REALM_GRANT, client_id: clientId, client_secret: 'floor-secret',
       realm: 'Username-Password-Authentication', username: email, password: PASSWORD, scope: 'openid profile email',
     });
@@ -74,7 +63,7 @@ async function measuredLogin(server: LocalServer, counter: RoundTripCounter, use
   const countBefore = counter.count;
   const opsBefore = { ...counter.byOperation };
   const started = performance.now();
-  const res = await post(`${server.url}/oauth/token`, {
+  const res = await postForm(`${server.url}/oauth/token`, {
     grant_type: PASSWORD_REALM_GRANT, realm: server.credentials.connection.name, username, password: PASSWORD,
     scope: 'openid profile email', client_id: web.client_id, client_secret: web.client_secret,
   });

@@ -14,23 +14,12 @@ import { createSilentSink } from '../lambdas/logs/log-sink.js';
 import { createRoundTripCounter } from '../lambdas/store/dynamo-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../test/support/fake-upstream.js';
 import { addMigrationSource, removeMigrationSource } from '../test/support/migration-source.js';
+import { median, p95, postForm, round } from './support/stats.js';
 
 const UPSTREAM_LATENCY_MS = 50;
 const SAMPLES = 25;
 const SCOPE = 'openid profile email offline_access';
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.95))];
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-async function post(url: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
 
 /** The floor: the same upstream calls made directly, without this service in between. */
 async function upstreamFloor(upstream: FakeUpstream, withUserinfo: boolean): Promise<number> {
@@ -41,7 +30,7 @@ async function upstreamFloor(upstream: FakeUpstream, withUserinfo: boolean): Pro
     const user = upstream.addUser({ email: `floor-${randomBytes(5).toString('hex')}@example.com`, password: 'pw' });
     const token = upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: SCOPE });
     const started = performance.now();
-    const answer = await post(upstream.tokenEndpoint, { grant_type: 'refresh_token', client_id: clientId, client_secret: 'floor-secret', refresh_token: token });
+    const answer = await postForm(upstream.tokenEndpoint, { grant_type: 'refresh_token', client_id: clientId, client_secret: 'floor-secret', refresh_token: token });
     if (withUserinfo) {
       const res = await fetch(upstream.userinfoEndpoint, { headers: { authorization: `Bearer ${answer.body.access_token}` } });
       await res.json();
@@ -83,7 +72,7 @@ async function remintScenario(
       const countBefore = counter.count;
       const opsBefore = { ...counter.byOperation };
       const started = performance.now();
-      const res = await post(`${server.url}/oauth/token`, { grant_type: 'refresh_token', client_id: web.client_id, client_secret: web.client_secret, refresh_token: token });
+      const res = await postForm(`${server.url}/oauth/token`, { grant_type: 'refresh_token', client_id: web.client_id, client_secret: web.client_secret, refresh_token: token });
       const elapsed = performance.now() - started;
       if (res.status !== 200) throw new Error(`re-mint failed: ${res.status} ${JSON.stringify(res.body)}`);
       if (i === 0) continue; // warm-up: tenant config, signing key, re-mint key, JWKS

@@ -15,6 +15,7 @@ import { defaultServiceConfig } from '../lambdas/deps.js';
 import { verifyPassword } from '../lambdas/identity/passwords.js';
 import { createSilentSink } from '../lambdas/logs/log-sink.js';
 import { createRoundTripCounter, type RoundTripCounter } from '../lambdas/store/dynamo-client.js';
+import { percentile, round as roundTo } from './support/stats.js';
 
 export interface BenchRow {
   [column: string]: string | number;
@@ -36,13 +37,7 @@ const WARMUP = 10;
 const BCRYPT_EVERY = 2;
 const TARGETS = { refreshRoundTrips: 3, passwordRoundTrips: 4, nonBcryptShare: 0.15 };
 
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index];
-}
-
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+const round = (n: number, digits = 2) => roundTo(n, digits);
 
 async function post(server: LocalServer, form: Record<string, string>) {
   const res = await fetch(`${server.url}/oauth/token`, {
