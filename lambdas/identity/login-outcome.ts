@@ -18,19 +18,24 @@ export interface PasswordLoginSuccess {
   migration?: MigrationPath;
 }
 
+/** The log fields of every event about a password login of `user`. */
+export function loginEventFields(input: PasswordLoginInput, user: UserRecord): PasswordLoginSuccess['event'] {
+  return {
+    client_id: input.clientId,
+    client_name: input.clientName,
+    connection: input.connection.name,
+    connection_id: input.connection.id,
+    strategy: input.connection.strategy,
+    user_id: user.user_id,
+    user_name: user.email ?? user.username,
+  };
+}
+
 /** Describes a successful `authenticateWithPassword` for the password grants and the login page alike. */
 export function passwordLoginSuccess(ctx: TenantContext, input: PasswordLoginInput, user: UserRecord): PasswordLoginSuccess {
   return {
     user,
-    event: {
-      client_id: input.clientId,
-      client_name: input.clientName,
-      connection: input.connection.name,
-      connection_id: input.connection.id,
-      strategy: input.connection.strategy,
-      user_id: user.user_id,
-      user_name: user.email ?? user.username,
-    },
+    event: loginEventFields(input, user),
     // The fallback logs the user it migrated on this request; the success events carry it too.
     migration: ctx.log.events.find((e) => e.migration && e.user_id === user.user_id)?.migration,
   };

@@ -20,6 +20,7 @@ import { createDeadline, type Deadline } from './deadline.js';
 import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
 import { createUpstreamIdTokenVerifier, type UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import { profileFromUpstream, type UpstreamClaims } from './upstream-profile.js';
+import { loginEventFields } from '../identity/login-outcome.js';
 
 export const PASSWORD_FALLBACK_SCOPE = 'openid profile email';
 
@@ -171,15 +172,9 @@ async function existingPasswordMismatch(
 
 function logMigration(ctx: TenantContext, input: PasswordLoginInput, user: UserRecord, userCreated: boolean): void {
   ctx.log.add({
+    ...loginEventFields(input, user),
     type: 'ss',
     description: userCreated ? 'User migrated from upstream on password login' : 'Upstream password accepted for an existing user',
-    client_id: input.clientId,
-    client_name: input.clientName,
-    connection: input.connection.name,
-    connection_id: input.connection.id,
-    strategy: input.connection.strategy,
-    user_id: user.user_id,
-    user_name: user.email ?? user.username,
     migration: 'password_fallback',
     details: { user_created: userCreated },
   });
