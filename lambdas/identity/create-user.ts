@@ -4,23 +4,28 @@ import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import type { CreateUserOutcome } from '../store/users-repository.js';
 import { hashPassword } from './passwords.js';
 
-export interface NewUserProfile {
+/** The profile a new user starts with: the user's own fields, all optional. */
+export type NewUserProfile = Partial<
+  Pick<
+    UserRecord,
+    | 'email'
+    | 'email_verified'
+    | 'username'
+    | 'name'
+    | 'nickname'
+    | 'given_name'
+    | 'family_name'
+    | 'picture'
+    | 'phone_number'
+    | 'app_metadata'
+    | 'user_metadata'
+    | 'upstream_profile'
+    | 'blocked'
+  >
+> & {
   /** Keep an existing id (e.g. the upstream `sub`, `auth0|abc…`); generated when absent. */
   user_id?: string;
-  email?: string;
-  email_verified?: boolean;
-  username?: string;
-  name?: string;
-  nickname?: string;
-  given_name?: string;
-  family_name?: string;
-  picture?: string;
-  phone_number?: string;
-  app_metadata?: Record<string, unknown>;
-  user_metadata?: Record<string, unknown>;
-  upstream_profile?: Record<string, unknown>;
-  blocked?: boolean;
-}
+};
 
 export function newDatabaseUserId(): string {
   return `auth0|${randomBytes(12).toString('hex')}`;
