@@ -30,6 +30,7 @@ import type { UpstreamTokenResponse } from './upstream-client.js';
 import { createUpstreamIdTokenVerifier, type UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import { profileFromUpstream } from './upstream-profile.js';
 import { createUpstreamTokenLedger, type TransientFailure, type UpstreamTokenLedger } from './upstream-token-ledger.js';
+import { newId } from '../tokens/refresh-token-format.js';
 
 /** Auth0's refresh tokens are well under 1 KB and use this alphabet; anything else is junk. */
 const UPSTREAM_TOKEN_SHAPE = /^[A-Za-z0-9._~+/=-]{1,1024}$/;
@@ -230,6 +231,7 @@ async function mintForUpstreamUser(
   const granted = grantableScope(ctx, upstreamScope, audience);
   // The client must be able to refresh again here: the upstream token it held is spent.
   const refreshScope = granted.split(' ').includes('offline_access') ? granted : `${granted} offline_access`.trim();
+  const refreshTokenId = newId();
   const issued = await issueUserTokens(deps, ctx, {
     client: p.client,
     user,
@@ -238,6 +240,7 @@ async function mintForUpstreamUser(
     audience,
     grantType: 'refresh_token',
     migration: 'refresh_remint',
+    refreshTokenId,
   });
   const familyItem = issued.items.find((i) => String(i.pk).startsWith('RTFAMILY#'));
   const minted = p.ledger.mintedItem(p.lease, {
@@ -245,6 +248,7 @@ async function mintForUpstreamUser(
     client_id: p.client.client_id,
     user_id: user.user_id,
     family_id: issued.familyId,
+    refresh_token_id: refreshTokenId,
     family_absolute_exp: familyItem?.absolute_exp as number | undefined,
     scope: granted,
     refresh_scope: refreshScope,

@@ -42,9 +42,16 @@ export async function answerRemintReplay(
 
   const userKey = keys.user(ctx.tenant, record.user_id);
   const familyKey = record.family_id ? keys.refreshFamily(record.family_id) : undefined;
-  const found = await deps.users.getMany(familyKey ? [userKey, familyKey] : [userKey]);
+  const mintedKey = record.refresh_token_id ? keys.refreshToken(record.refresh_token_id) : undefined;
+  const found = await deps.users.getMany([userKey, ...(familyKey ? [familyKey] : []), ...(mintedKey ? [mintedKey] : [])]);
   const user = found.get(`${userKey.pk}|${userKey.sk}`) as UserRecord | undefined;
   const family = familyKey ? (found.get(`${familyKey.pk}|${familyKey.sk}`) as RefreshFamilyItem | undefined) : undefined;
+  // As for a local rotating token: only while the token the mint issued is unused may the old one be replayed.
+  const minted = mintedKey ? found.get(`${mintedKey.pk}|${mintedKey.sk}`) : undefined;
+  if (minted?.status === 'rotated') {
+    if (record.family_id) await deps.refreshTokens.revokeFamily(record.family_id, nowSeconds, 'upstream_token_reuse');
+    return refuse('ferrt', 'reuse_detected');
+  }
   if (!user) return refuse('fertft', 'user_not_found');
   if (user.blocked) return refuse('fertft', 'user_blocked', oauthErrors.userBlockedOnRefresh());
   if (family && family.status !== 'active') return refuse('fertft', 'family_revoked');

@@ -137,7 +137,7 @@ export function createUpstreamTokenLedger(
      * The final record, written in the same BatchWrite as the new family and the log events.
      * The sealed answer is dropped: once minted, the upstream's tokens are of no further use.
      */
-    mintedItem(lease: Lease, f: Pick<UpstreamTokenRecord, 'source_id' | 'client_id' | 'user_id' | 'family_id' | 'family_absolute_exp' | 'scope' | 'refresh_scope' | 'audience'>) {
+    mintedItem(lease: Lease, f: Pick<UpstreamTokenRecord, 'source_id' | 'client_id' | 'user_id' | 'family_id' | 'refresh_token_id' | 'family_absolute_exp' | 'scope' | 'refresh_scope' | 'audience'>) {
       const record: UpstreamTokenRecord = {
         tenant: p.tenant,
         token_hash: hash,

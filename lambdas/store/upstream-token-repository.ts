@@ -30,6 +30,8 @@ export interface UpstreamTokenRecord {
   client_id?: string;
   user_id?: string;
   family_id?: string;
+  /** The refresh token the mint issued: a replay joins the family only while it is unused. */
+  refresh_token_id?: string;
   family_absolute_exp?: number;
   scope?: string;
   refresh_scope?: string;

@@ -66,6 +66,22 @@ describe('re-mint replays and concurrency', () => {
     expect((await refreshAs('spa', replay.body.refresh_token)).status).toBe(403);
   });
 
+  it('within the leeway, once the re-minted token has been used, a replay of the upstream token is reuse: ferrt, family revoked', async () => {
+    const { token } = await upstreamSession();
+    const first = await refreshAs('spa', token);
+    expect(first.status).toBe(200);
+    const next = await refreshAs('spa', first.body.refresh_token);
+    expect(next.status).toBe(200);
+
+    const before = service.logLines.length;
+    const replay = await refreshAs('spa', token);
+    expect(replay.status).toBe(403);
+    expect(replay.body).toEqual({ error: 'invalid_grant', error_description: 'Unknown or invalid refresh token.' });
+    expect(service.logLines.slice(before).some((l) => l.includes('"type":"ferrt"') && l.includes('reuse_detected'))).toBe(true);
+    expect((await refreshAs('spa', next.body.refresh_token)).status).toBe(403);
+    expect(upstream.requestsTo('token')).toHaveLength(1);
+  });
+
   it('a client with leeway 0: any replay after the re-mint is reuse (ferrt), with no upstream call', async () => {
     const { token } = await upstreamSession();
     expect((await refreshAs('web', token)).status).toBe(200);
