@@ -261,14 +261,22 @@ export const userEndpoints = {
       }
       const connection = (await currentConfig(req)).connections.get(existing.connection_id);
       if (password !== undefined && connection) assertPasswordPolicy(connection, password);
+      const taken: ItemKey[] = [];
+      // A refused request leaves nothing behind: identifiers taken before the failure are given back.
+      const giveBack = async () => {
+        for (const key of taken) await releaseIdentifier(req.deps, key, user.user_id);
+      };
       for (const m of moved) {
         if (!(await claimIdentifier(req.deps, m.to, user.user_id))) {
+          await giveBack();
           throw managementErrors.conflict('auth0_idp_error', 'The specified new email or username already exists.');
         }
+        taken.push(m.to);
       }
       try {
         await req.deps.users.putUser(user);
       } catch (err) {
+        await giveBack();
         if (isConditionalCheckFailed(err)) throw userNotFound();
         throw err;
       }
