@@ -104,10 +104,12 @@ export async function authenticateWithPassword(
   };
 
   const bruteForceProtection = connection.options.brute_force_protection !== false;
-  const [reservation, userId] = await Promise.all([
+  const [reservation, claim] = await Promise.all([
     bruteForceProtection ? reserveAttempt(deps, ctx, connection.id, identifier) : Promise.resolve({ attempts: 0 }),
-    deps.users.userIdOfClaim(claimKey),
+    deps.users.claimOf(claimKey),
   ]);
+  // A retired identifier (the user moved to another one) belongs to nobody: refused here, never upstream.
+  const userId = claim && !claim.retired ? claim.user_id : undefined;
   if (reservation === 'blocked' || reservation === 'busy') {
     ctx.log.add({ ...baseEvent, type: 'limit_wc', reason: reservation === 'blocked' ? 'locked_out' : 'attempts_in_flight' });
     await ctx.log.flush();
@@ -125,7 +127,7 @@ export async function authenticateWithPassword(
     if (await verifyPassword(input.password, local.password.hash)) user = local.user;
     else failure = { reason: 'wrong_password', logType: 'fp', counts: true };
   } else {
-    const outcome = fallback
+    const outcome = fallback && !claim?.retired
       ? await fallback(deps, ctx, input, { identifier, user: local.user, password: local.password, attempts })
       : undefined;
     if (outcome?.ok) user = outcome.user;
@@ -143,7 +145,7 @@ export async function authenticateWithPassword(
       await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
       failure = local.user
         ? { reason: 'no_local_password', logType: 'fp', counts: true }
-        : { reason: 'unknown_user', logType: 'fu', counts: true };
+        : { reason: claim?.retired ? 'retired_identifier' : 'unknown_user', logType: 'fu', counts: true };
     }
   }
 

@@ -1,4 +1,4 @@
-import { PutCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { createUser } from '../identity/create-user.js';
@@ -133,9 +133,9 @@ async function claimIdentifier(deps: Deps, key: ItemKey, userId: string): Promis
     await deps.db.send(
       new PutCommand({
         TableName: deps.tableName,
-        Item: { ...key, user_id: userId },
-        ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u',
-        ExpressionAttributeValues: { ':u': userId },
+        Item: { ...key, user_id: userId, claimed_at: Date.now() },
+        ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u OR retired = :yes',
+        ExpressionAttributeValues: { ':u': userId, ':yes': true },
       }),
     );
     return true;
@@ -153,6 +153,27 @@ async function releaseIdentifier(deps: Deps, key: ItemKey, userId: string): Prom
         Key: key,
         ConditionExpression: 'user_id = :u',
         ExpressionAttributeValues: { ':u': userId },
+      }),
+    )
+    .catch((err) => {
+      if (!isConditionalCheckFailed(err)) throw err;
+    });
+}
+
+/**
+ * Keeps the user's previous identifier as retired rather than deleting it: a login with it
+ * fails locally instead of reaching the upstream (where the user may still have it) with the
+ * password of a user who now has a local one. Anyone may take a retired identifier.
+ */
+async function retireIdentifier(deps: Deps, key: ItemKey, userId: string): Promise<void> {
+  await deps.db
+    .send(
+      new UpdateCommand({
+        TableName: deps.tableName,
+        Key: key,
+        UpdateExpression: 'SET retired = :yes',
+        ConditionExpression: 'user_id = :u',
+        ExpressionAttributeValues: { ':u': userId, ':yes': true },
       }),
     )
     .catch((err) => {
@@ -280,7 +301,7 @@ export const userEndpoints = {
         if (isConditionalCheckFailed(err)) throw userNotFound();
         throw err;
       }
-      for (const m of moved) if (m.from) await releaseIdentifier(req.deps, m.from, user.user_id);
+      for (const m of moved) if (m.from) await retireIdentifier(req.deps, m.from, user.user_id);
       if (password !== undefined) {
         await req.deps.users.putPassword(t, user.user_id, await hashPassword(password, req.deps.config.bcryptCost), user.updated_at);
       }

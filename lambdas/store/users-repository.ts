@@ -64,8 +64,9 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
         new PutCommand({
           TableName: tableName,
           Item: { ...key, user_id: userId, claimed_at: Date.now() },
-          ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u',
-          ExpressionAttributeValues: { ':u': userId },
+          // A retired identifier (its user changed email or username) is free to take.
+          ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u OR retired = :yes',
+          ExpressionAttributeValues: { ':u': userId, ':yes': true },
         }),
       );
       return { ok: true };
@@ -100,6 +101,15 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
   return {
     getUser,
     getUserWithPassword,
+
+    /**
+     * Reads the claim of a login identifier: the user it points at, and whether it is retired
+     * (the user moved to another email or username; a login with it must not go upstream).
+     */
+    async claimOf(key: ItemKey): Promise<{ user_id: string; retired: boolean } | undefined> {
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: key }));
+      return res.Item ? { user_id: String(res.Item.user_id), retired: res.Item.retired === true } : undefined;
+    },
 
     /** Reads the claim of a login identifier: the user id it points at, if any. */
     async userIdOfClaim(key: ItemKey): Promise<string | undefined> {
