@@ -30,9 +30,10 @@ export const sharedBundling = {
   banner: esmRequireBanner,
   /** Nothing external: the AWS SDK v3 is bundled, so the code runs against the versions it was tested with. */
   externalModules: [] as string[],
-  /** Module replacements (see lambdas/lambda-env-credentials.ts for why). */
+  /** Module replacements (see lambdas/lambda-env-credentials.ts and lambda-no-endpoint-discovery.ts for why). */
   alias: {
     '@aws-sdk/credential-provider-node': path.join(projectRoot, 'lambdas', 'lambda-env-credentials.ts'),
+    '@aws-sdk/middleware-endpoint-discovery': path.join(projectRoot, 'lambdas', 'lambda-no-endpoint-discovery.ts'),
   } as Record<string, string>,
 } as const;
 
