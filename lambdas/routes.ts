@@ -14,15 +14,23 @@ export interface RouteDefinition {
   readonly fn: FunctionName;
 }
 
-export const routes = [
-  // OAuth / OIDC (token function)
+/** The token function's routes: OAuth / OIDC, and the hosted login. */
+export const tokenRoutes = [
   { method: 'POST', path: '/oauth/token', fn: 'token' },
   { method: 'POST', path: '/oauth/revoke', fn: 'token' },
   { method: 'GET', path: '/userinfo', fn: 'token' },
   { method: 'POST', path: '/userinfo', fn: 'token' },
   { method: 'GET', path: '/.well-known/openid-configuration', fn: 'token' },
   { method: 'GET', path: '/.well-known/jwks.json', fn: 'token' },
-  // Management API v2 (management function)
+  { method: 'GET', path: '/authorize', fn: 'token' },
+  { method: 'GET', path: '/u/login', fn: 'token' },
+  { method: 'POST', path: '/u/login', fn: 'token' },
+  { method: 'GET', path: '/v2/logout', fn: 'token' },
+  { method: 'OPTIONS', path: '/oauth/token', fn: 'token' },
+] as const satisfies readonly RouteDefinition[];
+
+/** The management function's routes: the Management API v2. */
+export const managementRoutes = [
   { method: 'GET', path: '/api/v2/connections', fn: 'management' },
   { method: 'POST', path: '/api/v2/connections', fn: 'management' },
   { method: 'GET', path: '/api/v2/connections/{id}', fn: 'management' },
@@ -55,13 +63,17 @@ export const routes = [
   { method: 'GET', path: '/api/v2/hooks/{id}', fn: 'management' },
   { method: 'PATCH', path: '/api/v2/hooks/{id}', fn: 'management' },
   { method: 'DELETE', path: '/api/v2/hooks/{id}', fn: 'management' },
-  // Hosted login (token function): authorization endpoint, login page, logout, token CORS preflight
-  { method: 'GET', path: '/authorize', fn: 'token' },
-  { method: 'GET', path: '/u/login', fn: 'token' },
-  { method: 'POST', path: '/u/login', fn: 'token' },
-  { method: 'GET', path: '/v2/logout', fn: 'token' },
-  { method: 'OPTIONS', path: '/oauth/token', fn: 'token' },
 ] as const satisfies readonly RouteDefinition[];
+
+/**
+ * Every route. Each function's handler imports only its own part, so a bundle carries only
+ * the routes it serves.
+ */
+export const routes = /* @__PURE__ */ joinRoutes(tokenRoutes, managementRoutes);
+
+function joinRoutes<A extends readonly RouteDefinition[], B extends readonly RouteDefinition[]>(a: A, b: B): readonly [...A, ...B] {
+  return [...a, ...b] as const;
+}
 
 export type Route = (typeof routes)[number];
 export type RouteKey<F extends FunctionName = FunctionName> = Extract<Route, { fn: F }> extends infer R

@@ -13,7 +13,7 @@ import { hookEndpoints } from '../management/hooks.js';
 import { logEndpoints } from '../management/logs.js';
 import { migrationSourceEndpoints } from '../management/migration-sources.js';
 import { userEndpoints } from '../management/users.js';
-import { routesOf, type RouteKey } from '../routes.js';
+import { managementRoutes, type RouteKey } from '../routes.js';
 
 /** Every route of the management function, by route key (the type makes the table exhaustive). */
 export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpoint> = {
@@ -54,7 +54,7 @@ export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpo
 /** The management function: middy, body limit, JSON body, Auth0 error shaping, and the router. No logic. */
 export function createManagementHandler(deps: Deps) {
   const router = httpRouterHandler({
-    routes: routesOf('management').map((route) => ({
+    routes: managementRoutes.map((route) => ({
       method: route.method,
       path: route.path,
       handler: (event: HttpEvent) =>

@@ -16,7 +16,7 @@ import { revokeEndpoint } from '../oauth/revoke.js';
 import { tokenCors, tokenPreflightEndpoint } from '../oauth/token-cors.js';
 import { tokenEndpoint } from '../oauth/token-endpoint.js';
 import { userinfoEndpoint } from '../oauth/userinfo.js';
-import { routesOf, type RouteKey } from '../routes.js';
+import { tokenRoutes, type RouteKey } from '../routes.js';
 
 type Endpoint = (deps: Deps, event: HttpEvent) => Promise<HttpResponse>;
 
@@ -38,7 +38,7 @@ export const tokenEndpoints: Record<RouteKey<'token'>, Endpoint> = {
 /** The token function: middy, body parsers, OAuth error shaping, and the router. No logic. */
 export function createTokenHandler(deps: Deps) {
   const router = httpRouterHandler({
-    routes: routesOf('token').map((route) => ({
+    routes: tokenRoutes.map((route) => ({
       method: route.method,
       path: route.path,
       handler: (event: HttpEvent) => tokenEndpoints[`${route.method} ${route.path}` as RouteKey<'token'>](deps, event),
