@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { LOCAL_API_ID } from '../../lambdas/http/event.js';
 import { matchRoute, pathExists, type FunctionName } from '../../lambdas/routes.js';
 
 /** API Gateway's own payload limit; larger bodies never reach a function. */
@@ -74,7 +75,7 @@ export function toApiGatewayEvent(
     pathParameters: Object.keys(pathParameters).length ? pathParameters : undefined,
     requestContext: {
       accountId: '000000000000',
-      apiId: 'local',
+      apiId: LOCAL_API_ID,
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'local',
       http: {

@@ -9,10 +9,18 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return v === undefined ? undefined : String(v);
 }
 
-/** The issuer this request was addressed to: `https://<host>/` (http for a local plain-http request). */
+/** The API id the local server (bin/local) gives its events; API Gateway's are never this. */
+export const LOCAL_API_ID = 'local';
+
+/**
+ * The issuer this request was addressed to: `https://<host>/`. Only the local server may
+ * serve plain http (its own events say so); behind API Gateway a client's `X-Forwarded-Proto`
+ * cannot turn the issuer or the cookies into plain-http ones.
+ */
 export function issuerOf(event: HttpEvent): { host: string; issuer: string } {
   const host = (header(event, 'host') ?? event.requestContext?.domainName ?? 'localhost').toLowerCase();
-  const proto = header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
+  const local = event.requestContext?.apiId === LOCAL_API_ID;
+  const proto = local && header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
   return { host, issuer: `${proto}://${host}/` };
 }
 
