@@ -76,16 +76,26 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
   }
   const login = passwordLoginSuccess(ctx, input, user);
   if (await refuseBlockedUser(ctx, login)) return again(401, BLOCKED_MESSAGE);
-  if (!(await completeLoginTransaction(deps, ctx.tenant, tx.id))) return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
-
+  // The password was right: whatever happens next, the lockout attempt it took is given back.
+  let code: string;
+  let session: Awaited<ReturnType<typeof startLoginSession>>;
+  try {
+    if (!(await completeLoginTransaction(deps, ctx.tenant, tx.id))) {
+      await ctx.log.flushDeletes();
+      return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
+    }
+    logLoginSuccess(ctx, login, ['s']);
+    [session] = await Promise.all([
+      startLoginSession(deps, { tenant: ctx.tenant, userId: user.user_id, connectionId: connection.id, secure: isSecureIssuer(ctx.issuer) }),
+      ctx.log.flush(),
+      deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
+    ]);
+    code = await issueAuthorizationCode(deps, ctx, request, user, session.session.auth_time);
+  } catch (err) {
+    await ctx.log.flushDeletes().catch(() => {});
+    throw err;
+  }
   const secure = isSecureIssuer(ctx.issuer);
-  logLoginSuccess(ctx, login, ['s']);
-  const [session] = await Promise.all([
-    startLoginSession(deps, { tenant: ctx.tenant, userId: user.user_id, connectionId: connection.id, secure }),
-    ctx.log.flush(),
-    deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
-  ]);
-  const code = await issueAuthorizationCode(deps, ctx, request, user, session.session.auth_time);
   return replyToClient(
     { redirect_uri: request.redirect_uri, response_mode: request.response_mode, state: request.state },
     { code },

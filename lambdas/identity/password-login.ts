@@ -68,6 +68,57 @@ export type PasswordFallback = (
   local: LocalLookup,
 ) => Promise<FallbackOutcome | undefined>;
 
+type Failure = { reason: string; logType: 'fp' | 'fu'; counts: boolean; migration?: MigrationPath; details?: Record<string, unknown> };
+
+interface Verdict {
+  user?: UserRecord;
+  failure?: Failure;
+  /** The user the identifier points at, if any (for the failure event). */
+  local: { user?: UserRecord };
+}
+
+/** Compares the password: locally, else through the fallback, else against the dummy hash. */
+async function checkPassword(
+  deps: Deps,
+  ctx: TenantContext,
+  input: PasswordLoginInput,
+  identifier: string,
+  claim: { user_id: string; retired: boolean } | undefined,
+  attempts: number,
+  fallback: PasswordFallback | undefined,
+): Promise<Verdict> {
+  // Read even for an unknown identifier, so that it costs the same round trip as a known one.
+  const holder = await deps.users.getUserWithPassword(ctx.tenant, claim?.user_id ?? UNKNOWN_USER);
+  // A retired identifier (its user moved to another one) is refused here, never sent upstream,
+  // while that user still has a local password; once the user is gone or has none, it is free.
+  const retiredAndHeld = !!claim?.retired && !!holder.user && !!holder.password;
+  const local = claim?.retired ? {} : holder;
+
+  if (local.user && local.password) {
+    if (await verifyPassword(input.password, local.password.hash)) return { user: local.user, local };
+    return { failure: { reason: 'wrong_password', logType: 'fp', counts: true }, local };
+  }
+  const outcome =
+    fallback && !retiredAndHeld
+      ? await fallback(deps, ctx, input, { identifier, user: local.user, password: local.password, attempts })
+      : undefined;
+  if (outcome?.ok) return { user: outcome.user, local };
+  // Failures that never reached the upstream (open circuit, pause) would otherwise answer at once.
+  await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
+  if (outcome) {
+    return {
+      failure: { reason: outcome.reason, logType: outcome.logType ?? 'fp', counts: outcome.countsAsFailure, migration: outcome.migration, details: outcome.details },
+      local,
+    };
+  }
+  return {
+    failure: local.user
+      ? { reason: 'no_local_password', logType: 'fp', counts: true }
+      : { reason: retiredAndHeld ? 'retired_identifier' : 'unknown_user', logType: 'fu', counts: true },
+    local,
+  };
+}
+
 /**
  * Authenticates a username and password against a database connection: the one function the
  * password grants and the login page call.
@@ -104,50 +155,29 @@ export async function authenticateWithPassword(
   };
 
   const bruteForceProtection = connection.options.brute_force_protection !== false;
-  const [reservation, claim] = await Promise.all([
+  const [reserved, claimed] = await Promise.allSettled([
     bruteForceProtection ? reserveAttempt(deps, ctx, connection.id, identifier) : Promise.resolve({ attempts: 0 }),
     deps.users.claimOf(claimKey),
   ]);
-  // A retired identifier (the user moved to another one) belongs to nobody: refused here, never upstream.
-  const userId = claim && !claim.retired ? claim.user_id : undefined;
+  if (reserved.status === 'rejected') throw reserved.reason;
+  const reservation = reserved.value;
   if (reservation === 'blocked' || reservation === 'busy') {
     ctx.log.add({ ...baseEvent, type: 'limit_wc', reason: reservation === 'blocked' ? 'locked_out' : 'attempts_in_flight' });
     await ctx.log.flush();
     throw oauthErrors.tooManyAttempts();
   }
-  // Read even for an unknown identifier, so that it costs the same round trip as a known one.
-  const local = await deps.users.getUserWithPassword(ctx.tenant, userId ?? UNKNOWN_USER);
-  const attempts = Math.max(0, reservation.attempts - 1);
 
-  let user: UserRecord | undefined;
-  let failure:
-    | { reason: string; logType: 'fp' | 'fu'; counts: boolean; migration?: MigrationPath; details?: Record<string, unknown> }
-    | undefined;
-  if (local.user && local.password) {
-    if (await verifyPassword(input.password, local.password.hash)) user = local.user;
-    else failure = { reason: 'wrong_password', logType: 'fp', counts: true };
-  } else {
-    const outcome = fallback && !claim?.retired
-      ? await fallback(deps, ctx, input, { identifier, user: local.user, password: local.password, attempts })
-      : undefined;
-    if (outcome?.ok) user = outcome.user;
-    else if (outcome) {
-      // Failures that never reached the upstream (open circuit, pause) would answer at once.
-      await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
-      failure = {
-        reason: outcome.reason,
-        logType: outcome.logType ?? 'fp',
-        counts: outcome.countsAsFailure,
-        migration: outcome.migration,
-        details: outcome.details,
-      };
-    } else {
-      await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
-      failure = local.user
-        ? { reason: 'no_local_password', logType: 'fp', counts: true }
-        : { reason: claim?.retired ? 'retired_identifier' : 'unknown_user', logType: 'fu', counts: true };
-    }
+  let verdict: Verdict;
+  try {
+    if (claimed.status === 'rejected') throw claimed.reason;
+    verdict = await checkPassword(deps, ctx, input, identifier, claimed.value, Math.max(0, reservation.attempts - 1), fallback);
+  } catch (err) {
+    // The check broke (storage, an unexpected error): the attempt it took is given back, so an
+    // outage never counts against the user.
+    if (bruteForceProtection) await deps.lockouts.releaseAttempt(ctx.tenant, connection.id, identifier).catch(() => {});
+    throw err;
   }
+  const { user, failure, local } = verdict;
 
   if (failure || !user) {
     const f = failure ?? { reason: 'unknown', logType: 'fp' as const, counts: true };

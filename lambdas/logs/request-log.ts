@@ -77,12 +77,14 @@ export function createRequestLog(deps: {
 
   /**
    * Writes the pending events plus `extraItems`, and deletes the keys queued with
-   * `deleteOnFlush`, with as few BatchWrite calls as possible.
+   * `deleteOnFlush`, with as few BatchWrite calls as possible. What is queued stays queued
+   * until it is written, so a failed flush can be repeated (the writes are idempotent).
    */
   async function flush(extraItems: Record<string, unknown>[] = []): Promise<void> {
+    const queued = { puts: pending.length, deletes: pendingDeletes.length };
     const writes: unknown[] = [
-      ...[...extraItems, ...pending.splice(0)].map((Item) => ({ PutRequest: { Item } })),
-      ...pendingDeletes.splice(0).map((Key) => ({ DeleteRequest: { Key } })),
+      ...[...extraItems, ...pending].map((Item) => ({ PutRequest: { Item } })),
+      ...pendingDeletes.map((Key) => ({ DeleteRequest: { Key } })),
     ];
     for (let i = 0; i < writes.length; i += 25) {
       let requests: unknown[] | undefined = writes.slice(i, i + 25);
@@ -95,6 +97,18 @@ export function createRequestLog(deps: {
         if (attempt > 5 && requests?.length) throw new Error('log and token items could not be written');
       }
     }
+    pending.splice(0, queued.puts);
+    pendingDeletes.splice(0, queued.deletes);
+  }
+
+  /** Writes only the queued deletes: what a request that failed after a success still owes. */
+  async function flushDeletes(): Promise<void> {
+    if (pendingDeletes.length === 0) return;
+    await deps.db.send(
+      new BatchWriteCommand({
+        RequestItems: { [deps.tableName]: pendingDeletes.splice(0, 25).map((Key) => ({ DeleteRequest: { Key } })) },
+      }),
+    );
   }
 
   /** Deletes an item with the request's final write (e.g. a lockout counter after a success). */
@@ -102,7 +116,7 @@ export function createRequestLog(deps: {
     pendingDeletes.push(key);
   }
 
-  return { add, flush, deleteOnFlush, events, hasPending: () => pending.length > 0 || pendingDeletes.length > 0 };
+  return { add, flush, flushDeletes, deleteOnFlush, events, hasPending: () => pending.length > 0 || pendingDeletes.length > 0 };
 }
 
 export type RequestLog = ReturnType<typeof createRequestLog>;

@@ -40,11 +40,17 @@ export async function passwordGrant(
   const user = await authenticateWithPassword(deps, ctx, input, deps.passwordFallback);
   const login = passwordLoginSuccess(ctx, input, user);
   if (await refuseBlockedUser(ctx, login)) throw oauthErrors.userBlocked();
-  const issued = await issueUserTokens(deps, ctx, { client, user, scope, audience, grantType: 'password' });
-  logLoginSuccess(ctx, login, ['s', 'sepft']);
-  await Promise.all([
-    ctx.log.flush(issued.items),
-    deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
-  ]);
-  return issued.response;
+  try {
+    const issued = await issueUserTokens(deps, ctx, { client, user, scope, audience, grantType: 'password' });
+    logLoginSuccess(ctx, login, ['s', 'sepft']);
+    await Promise.all([
+      ctx.log.flush(issued.items),
+      deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
+    ]);
+    return issued.response;
+  } catch (err) {
+    // The password was right: whatever failed after it, the lockout attempt it took is given back.
+    await ctx.log.flushDeletes().catch(() => {});
+    throw err;
+  }
 }
