@@ -90,8 +90,10 @@ export async function createUser(
       const value = p.profile[field];
       if (!value || existing[field]) continue;
       const added = await deps.users.addIdentifier(existing, field, value, at);
-      if (!added.ok) return { outcome: 'identifier_taken', field, holder: added.holder };
-      existing[field] = field === 'email' ? value.toLowerCase() : value;
+      if (added.ok) existing[field] = field === 'email' ? value.toLowerCase() : value;
+      // Held by another local user: never merged. This user is known by its user_id and keeps
+      // working; it just does not get that identifier.
+      else deps.sink.warn('identifier_not_added', { tenant: p.tenant, user_id: userId, field, holder: added.holder });
     }
     if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
     return { outcome: 'exists', user: existing };

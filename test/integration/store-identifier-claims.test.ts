@@ -49,3 +49,20 @@ describe('identifier claims', () => {
     expect(await create('auth0|other1', 'inflight@example.com')).toMatchObject({ outcome: 'identifier_taken', holder: 'auth0|writing' });
   });
 });
+
+describe('an existing user given an identifier another user holds', () => {
+  it('keeps its own identity and gets its password; the identifier stays with its holder (never merged)', async () => {
+    await create('auth0|holder1', 'held@example.com');
+    await createUser(deps, { tenant: 't', connection, profile: { user_id: 'auth0|noemail1' } });
+    const outcome = await createUser(deps, {
+      tenant: 't',
+      connection,
+      profile: { user_id: 'auth0|noemail1', email: 'held@example.com' },
+      password: 'Correct-horse-1',
+    });
+    expect(outcome).toMatchObject({ outcome: 'exists', user: { user_id: 'auth0|noemail1' } });
+    expect(outcome.outcome === 'exists' && outcome.user.email).toBeFalsy();
+    expect((await deps.users.getUserWithPassword('t', 'auth0|noemail1')).password).toBeTruthy();
+    expect(await deps.users.userIdOfClaim(keys.emailClaim('t', connection.id, 'held@example.com'))).toBe('auth0|holder1');
+  });
+});
