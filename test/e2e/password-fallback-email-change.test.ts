@@ -45,4 +45,20 @@ describe('a migrated user whose email is changed through the Management API', ()
     expect(other.status).toBe(201);
     expect((await loginWithAuth0Client(service, 'before@example.com', 'Another-pw-123')).status).toBe(200);
   });
+
+  it('once that user is deleted, the old email is free again: a login with it migrates from the upstream', async () => {
+    const remote = upstream.addUser({ email: 'gone@example.com', password: 'Upstream-pw-2' });
+    expect((await loginWithAuth0Client(service, 'gone@example.com', 'Upstream-pw-2')).status).toBe(200);
+    const api = managementApi(service);
+    const token = await api.token(service.credentials.machineClient);
+    const id = encodeURIComponent(remote.sub);
+    expect((await api.call('PATCH', `/api/v2/users/${id}`, { token, body: { email: 'moved@example.com' } })).status).toBe(200);
+    expect((await loginWithAuth0Client(service, 'gone@example.com', 'Upstream-pw-2')).status).toBe(403);
+    expect((await api.call('DELETE', `/api/v2/users/${id}`, { token })).status).toBe(204);
+
+    upstream.reset();
+    const again = await loginWithAuth0Client(service, 'gone@example.com', 'Upstream-pw-2');
+    expect(again.status).toBe(200);
+    expect(upstream.requestsTo('token')).toHaveLength(1);
+  });
 });
