@@ -76,7 +76,7 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
             // A rotated token is kept (for reuse detection) at most as long as an indefinite one's record.
             UpdateExpression: `SET #status = :rotated, rotated_at = if_not_exists(rotated_at, :now), #ttl = if_not_exists(#ttl, :keepUntil)${
               successorId ? ', successor_id = if_not_exists(successor_id, :successor)' : ''
-            }`,
+            } ADD uses :one`,
             ConditionExpression:
               'attribute_exists(pk) AND (#status = :active OR (#status = :rotated AND rotated_at >= :cutoff))',
             ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
@@ -86,6 +86,7 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
               ':now': nowSeconds,
               ':keepUntil': nowSeconds + ROTATED_TOKEN_RETENTION_SECONDS,
               ':cutoff': leeway > 0 ? nowSeconds - leeway : nowSeconds + 1,
+              ':one': 1,
               ...(successorId ? { ':successor': successorId } : {}),
             },
             ReturnValues: 'UPDATED_OLD',
@@ -117,10 +118,11 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
           new UpdateCommand({
             TableName: tableName,
             Key: keys.refreshToken(tokenId),
-            UpdateExpression: 'SET #status = :active REMOVE rotated_at, successor_id',
-            ConditionExpression: 'successor_id = :successor',
+            UpdateExpression: 'SET #status = :active REMOVE rotated_at, successor_id, uses',
+            // Only when no other exchange used the token since (within leeway): then it stays used.
+            ConditionExpression: 'successor_id = :successor AND uses = :one',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':active': 'active', ':successor': successorId },
+            ExpressionAttributeValues: { ':active': 'active', ':successor': successorId, ':one': 1 },
           }),
         )
         .catch((err) => {
