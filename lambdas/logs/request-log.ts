@@ -116,7 +116,7 @@ export function createRequestLog(deps: {
     pendingDeletes.push(key);
   }
 
-  return { add, flush, flushDeletes, deleteOnFlush, events, hasPending: () => pending.length > 0 || pendingDeletes.length > 0 };
+  return { add, flush, flushDeletes, deleteOnFlush, events };
 }
 
 export type RequestLog = ReturnType<typeof createRequestLog>;

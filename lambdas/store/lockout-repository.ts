@@ -27,8 +27,6 @@ export type Reservation = { attempts: number } | 'blocked' | 'busy';
  */
 export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: string) {
   return {
-    key: keys.lockout,
-
     /**
      * Takes one attempt. `blocked`: `max_attempts` failures in this window. `busy`: the
      * attempts are taken by checks still in flight; the caller may wait for them.

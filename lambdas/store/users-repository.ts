@@ -111,11 +111,6 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       return res.Item ? { user_id: String(res.Item.user_id), retired: res.Item.retired === true } : undefined;
     },
 
-    /** Reads the claim of a login identifier: the user id it points at, if any. */
-    async userIdOfClaim(key: ItemKey): Promise<string | undefined> {
-      const res = await db.send(new GetCommand({ TableName: tableName, Key: key }));
-      return res.Item?.user_id as string | undefined;
-    },
 
     /**
      * Gives an existing user a login identifier it lacks (e.g. a user created by a refresh

@@ -34,7 +34,7 @@ describe('PATCH /api/v2/users/{id} changing email and username', () => {
     });
     expect(patch.status).toBe(409);
 
-    const claim = await service.deps.users.userIdOfClaim(keys.emailClaim(service.credentials.tenant, conn.body.id, 'alice.new@example.com'));
+    const claim = (await service.deps.users.claimOf(keys.emailClaim(service.credentials.tenant, conn.body.id, 'alice.new@example.com')))?.user_id;
     expect(claim).toBeUndefined();
     const carol = await create('alice.new@example.com', 'carol');
     expect(carol.status).toBe(201);

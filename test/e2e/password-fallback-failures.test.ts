@@ -107,7 +107,7 @@ describe('every upstream failure answers exactly like a wrong password; the log 
         expect.objectContaining({ type: 'fp', reason: c.reason, migration: 'password_fallback' }),
       ]);
       const { tenant, connection } = service.credentials;
-      expect(await service.deps.users.userIdOfClaim(keys.emailClaim(tenant, connection.id, email))).toBeUndefined();
+      expect((await service.deps.users.claimOf(keys.emailClaim(tenant, connection.id, email)))?.user_id).toBeUndefined();
     } finally {
       upstream.reset();
       link = await linkUpstream(service, upstream);

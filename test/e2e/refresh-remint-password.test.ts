@@ -57,7 +57,7 @@ const passwordLogin = (email: string) =>
 
 async function emailClaimHolder(email: string) {
   const c = service.credentials;
-  return service.deps.users.userIdOfClaim(keys.emailClaim(c.tenant, c.connection.id, email));
+  return (await service.deps.users.claimOf(keys.emailClaim(c.tenant, c.connection.id, email)))?.user_id;
 }
 
 describe('re-mint and password fallback resolve one upstream user to one local user', () => {

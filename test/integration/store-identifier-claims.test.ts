@@ -41,7 +41,7 @@ describe('identifier claims', () => {
   it('a claim whose user was never written is taken over once it is old (a crash between the two writes)', async () => {
     await leaveClaim('crashed@example.com', 'auth0|ghost1', Date.now() - 120_000);
     expect((await create('auth0|new111', 'crashed@example.com')).outcome).toBe('created');
-    expect(await deps.users.userIdOfClaim(keys.emailClaim('t', connection.id, 'crashed@example.com'))).toBe('auth0|new111');
+    expect((await deps.users.claimOf(keys.emailClaim('t', connection.id, 'crashed@example.com')))?.user_id).toBe('auth0|new111');
   });
 
   it('a young claim whose user is not written yet belongs to a creation in flight and is not taken over', async () => {
@@ -63,6 +63,6 @@ describe('an existing user given an identifier another user holds', () => {
     expect(outcome).toMatchObject({ outcome: 'exists', user: { user_id: 'auth0|noemail1' } });
     expect(outcome.outcome === 'exists' && outcome.user.email).toBeFalsy();
     expect((await deps.users.getUserWithPassword('t', 'auth0|noemail1')).password).toBeTruthy();
-    expect(await deps.users.userIdOfClaim(keys.emailClaim('t', connection.id, 'held@example.com'))).toBe('auth0|holder1');
+    expect((await deps.users.claimOf(keys.emailClaim('t', connection.id, 'held@example.com')))?.user_id).toBe('auth0|holder1');
   });
 });
