@@ -12,6 +12,7 @@ import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint,
 import { managementErrors } from './errors.js';
 import { boolString, listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 import { exactEmailOf, matchesSearch, parseUserSearch } from './user-search.js';
+import { displayNames } from '../identity/display-names.js';
 
 /** Auth0 user ids: `provider|id`, printable, bounded. */
 const USER_ID = /^[A-Za-z0-9_-]{1,64}\|[A-Za-z0-9_.@|-]{1,200}$/;
@@ -76,8 +77,7 @@ export function userView(u: UserRecord) {
     email: u.email,
     email_verified: u.email_verified ?? false,
     username: u.username,
-    name: u.name ?? u.email,
-    nickname: u.nickname ?? u.email?.split('@')[0],
+    ...displayNames(u),
     given_name: u.given_name,
     family_name: u.family_name,
     picture: u.picture,

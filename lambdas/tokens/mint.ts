@@ -1,4 +1,5 @@
 import { SignJWT } from 'jose';
+import { displayNames } from '../identity/display-names.js';
 import type { UserRecord } from '../store/records.js';
 import type { SigningKey } from './signing-keys.js';
 
@@ -50,8 +51,7 @@ export function profileClaims(user: UserRecord, scope: string): Record<string, u
   const claims: Record<string, unknown> = {};
   if (scopes.has('profile')) {
     Object.assign(claims, {
-      name: user.name ?? user.email,
-      nickname: user.nickname ?? user.email?.split('@')[0],
+      ...displayNames(user),
       picture: user.picture,
       given_name: user.given_name,
       family_name: user.family_name,
