@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MigrationSourceRecord } from '../../lambdas/store/records.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { startTestService, type TestService } from '../support/local-service.js';
-import { addMigrationSource, authEvents, removeMigrationSource } from '../support/migration-source.js';
+import { authEvents, upstreamSessions } from '../support/migration-source.js';
 
 /**
  * The upstream refresh token is redeemed once: replays within the client's leeway join the
@@ -13,7 +11,8 @@ import { addMigrationSource, authEvents, removeMigrationSource } from '../suppor
 let service: TestService;
 let upstream: FakeUpstream;
 let skewMs = 0;
-const added: MigrationSourceRecord[] = [];
+const sessions = upstreamSessions(() => service, () => upstream, 'rp');
+const upstreamSession = sessions.create;
 
 beforeAll(async () => {
   [service, upstream] = await Promise.all([startTestService({ now: () => Date.now() + skewMs }), startFakeUpstream()]);
@@ -21,17 +20,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([service?.close(), upstream?.close()]);
 });
-afterEach(async () => {
-  for (const source of added.splice(0)) await removeMigrationSource(service, source);
-  upstream.reset();
-});
-
-async function upstreamSession() {
-  const { source, clientId } = await addMigrationSource(service, upstream);
-  added.push(source);
-  const user = upstream.addUser({ email: `rp-${randomBytes(5).toString('hex')}@example.com`, password: 'Upstream-pw-1' });
-  return { user, token: upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: 'openid profile email offline_access' }) };
-}
+afterEach(() => sessions.cleanup());
 
 /** The SPA client is public with leeway 30 s; the web client is confidential with leeway 0. */
 function refreshAs(kind: 'spa' | 'web', refreshToken: string) {

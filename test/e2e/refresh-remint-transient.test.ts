@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { secretNames } from '../../lambdas/secrets/secret-store.js';
-import type { MigrationSourceRecord } from '../../lambdas/store/records.js';
 import { createUpstreamTokenRepository } from '../../lambdas/store/upstream-token-repository.js';
 import { upstreamTokenHash } from '../../lambdas/migration/upstream-token-ledger.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { startTestService, type TestService } from '../support/local-service.js';
-import { addMigrationSource, authEvents, removeMigrationSource } from '../support/migration-source.js';
+import { authEvents, upstreamSessions } from '../support/migration-source.js';
 
 /**
  * No session is lost to an upstream hiccup: a passing failure is a retryable answer (never
@@ -16,7 +14,8 @@ import { addMigrationSource, authEvents, removeMigrationSource } from '../suppor
 let service: TestService;
 let upstream: FakeUpstream;
 let skewMs = 0;
-const added: MigrationSourceRecord[] = [];
+const sessions = upstreamSessions(() => service, () => upstream, 'tr');
+const upstreamSession = sessions.create;
 
 beforeAll(async () => {
   [service, upstream] = await Promise.all([
@@ -27,17 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([service?.close(), upstream?.close()]);
 });
-afterEach(async () => {
-  for (const source of added.splice(0)) await removeMigrationSource(service, source);
-  upstream.reset();
-});
-
-async function upstreamSession() {
-  const { source, clientId } = await addMigrationSource(service, upstream);
-  added.push(source);
-  const user = upstream.addUser({ email: `tr-${randomBytes(5).toString('hex')}@example.com`, password: 'Upstream-pw-1' });
-  return { source, user, token: upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: 'openid profile email offline_access' }) };
-}
+afterEach(() => sessions.cleanup());
 
 function refresh(refreshToken: string) {
   const c = service.credentials.webClient;

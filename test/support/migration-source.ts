@@ -57,3 +57,25 @@ export async function removeMigrationSource(service: LocalServer, source: Migrat
 export function authEvents(lines: string[]): Array<Record<string, any>> {
   return lines.map((l) => JSON.parse(l) as Record<string, any>).filter((l) => l.message === 'auth_event');
 }
+
+/**
+ * Upstream sessions for re-mint tests: each `create()` adds a migration source, an upstream user
+ * and an Auth0 refresh token of that user; `cleanup()` (after each test) removes the sources and
+ * resets the fake upstream. The getters read servers that beforeAll starts.
+ */
+export function upstreamSessions(getService: () => LocalServer, getUpstream: () => FakeUpstream, label: string) {
+  const added: MigrationSourceRecord[] = [];
+  return {
+    async create() {
+      const upstream = getUpstream();
+      const { source, clientId } = await addMigrationSource(getService(), upstream);
+      added.push(source);
+      const user = upstream.addUser({ email: `${label}-${randomBytes(5).toString('hex')}@example.com`, password: 'Upstream-pw-1' });
+      return { source, user, token: upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: 'openid profile email offline_access' }) };
+    },
+    async cleanup() {
+      for (const source of added.splice(0)) await removeMigrationSource(getService(), source);
+      getUpstream().reset();
+    },
+  };
+}
