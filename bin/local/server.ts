@@ -10,6 +10,7 @@ import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js
 import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
 import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
 import { createDocumentClient, type RoundTripCounter } from '../../lambdas/store/dynamo-client.js';
+import { countPartitionKeysOfTable, type PartitionKeyCounter } from '../../lambdas/store/partition-key-counter.js';
 import { DEFAULT_TABLE_NAME } from '../../lambdas/store/table.js';
 import type { FunctionName } from '../../lambdas/routes.js';
 import { apiGatewayListener, type LambdaHandler } from './api-gateway-adapter.js';
@@ -29,6 +30,8 @@ export interface LocalServerOptions {
   demoPassword?: string;
   /** Counts DynamoDB round trips (benchmarks). */
   counter?: RoundTripCounter;
+  /** Counts DynamoDB requests per partition key (the hot-key check of tests and benches). */
+  partitionKeys?: PartitionKeyCounter;
   /**
    * Use this DynamoDB-compatible endpoint (e.g. an engine in another process, as DynamoDB is a
    * separate service) instead of starting the embedded engine in this process.
@@ -60,6 +63,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
     : await startEmbeddedEngine({ path: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
   await ensureTable(engine.endpoint, DEFAULT_TABLE_NAME);
   const db = createDocumentClient({ endpoint: engine.endpoint, counter: opts.counter });
+  if (opts.partitionKeys) countPartitionKeysOfTable(db, opts.partitionKeys, { endpoint: engine.endpoint, tableName: DEFAULT_TABLE_NAME });
   const deps = withMigrationFlows(createDeps({
     db,
     tableName: DEFAULT_TABLE_NAME,
