@@ -1,6 +1,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { keys } from '../store/keys.js';
+import { logPartitionOf } from '../store/logs-repository.js';
 import type { LogSink } from './log-sink.js';
 import { logTypes, type LogType, type MigrationPath } from './log-types.js';
 
@@ -64,9 +65,8 @@ export function createRequestLog(deps: {
     };
     events.push(stored);
     deps.sink.info('auth_event', { ...stored });
-    const day = stored.date.slice(0, 10);
     pending.push({
-      pk: keys.logDay(deps.tenant, day),
+      pk: logPartitionOf(deps.tenant, stored.log_id),
       sk: stored.log_id,
       ...(stored.user_id ? { gsi1pk: keys.logsOfUser(deps.tenant, stored.user_id), gsi1sk: stored.log_id } : {}),
       ttl: Math.floor(at / 1000) + LOG_RETENTION_SECONDS,

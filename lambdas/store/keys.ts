@@ -18,7 +18,11 @@ export const keys = {
   userPartition: (t: string, userId: string) => `TENANT#${t}#USER#${userId}`,
   user: (t: string, userId: string) => ({ pk: `TENANT#${t}#USER#${userId}`, sk: 'USER' }),
   password: (t: string, userId: string) => ({ pk: `TENANT#${t}#USER#${userId}`, sk: 'PASSWORD' }),
+  /** The users listing of earlier versions: one gsi1 key per tenant (read, no longer written). */
   usersIndex: (t: string) => `TENANT#${t}#USERS`,
+  usersIndexShard: (t: string, shard: number) => `TENANT#${t}#USERS#${shard}`,
+  /** A user's login statistics, apart from the user item so that a login writes no index. */
+  userLogins: (t: string, userId: string) => ({ pk: `TENANT#${t}#USER#${userId}`, sk: 'LOGINS' }),
   emailClaim: (t: string, connectionId: string, email: string) => ({
     pk: `TENANT#${t}#CONN#${connectionId}#EMAIL#${email.toLowerCase()}`,
     sk: 'CLAIM',
@@ -36,9 +40,13 @@ export const keys = {
   refreshFamily: (familyId: string) => ({ pk: `RTFAMILY#${familyId}`, sk: 'FAMILY' }),
   upstreamTokenConsumed: (t: string, sha256: string) => ({ pk: `TENANT#${t}#UPRT#${sha256}`, sk: 'CONSUMED' }),
 
+  /** A tenant's day of logs in earlier versions: one partition (read, no longer written). */
   logDay: (t: string, day: string) => `TENANT#${t}#LOG#${day}`,
+  logDayShard: (t: string, day: string, shard: number) => `TENANT#${t}#LOG#${day}#${shard}`,
   logsOfUser: (t: string, userId: string) => `TENANT#${t}#LOGUSER#${userId}`,
+  /** A tenant's day of migration counters in earlier versions (read, no longer written). */
   migrationCounters: (t: string, day: string) => ({ pk: `TENANT#${t}#MIGRATION#${day}`, sk: 'COUNTS' }),
+  migrationCountersShard: (t: string, day: string, shard: number) => ({ pk: `TENANT#${t}#MIGRATION#${day}#${shard}`, sk: 'COUNTS' }),
 };
 
 export type ItemKey = { pk: string; sk: string };

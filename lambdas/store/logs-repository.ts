@@ -2,6 +2,7 @@ import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { decodeTime, isValid } from 'ulid';
 import type { StoredLogEvent } from '../logs/request-log.js';
 import { keys } from './keys.js';
+import { allShards, shardCounts, shardOf } from './shards.js';
 
 /** Log events live 30 days (their TTL); reads never look further back. */
 export const LOG_RETENTION_DAYS = 30;
@@ -22,43 +23,83 @@ function toView(item: Record<string, unknown>): LogView {
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** Items fetched per Query page from each partition being merged. */
+const PAGE = 100;
+
+/** The partition key of a log event: its tenant's day, and a shard derived from its id. */
+export function logPartitionOf(tenant: string, logId: string, shards: number = shardCounts.logs): string {
+  return keys.logDayShard(tenant, dayOf(decodeTime(logId)), shardOf(logId, shards));
+}
+
+interface QuerySpec {
+  index?: string;
+  keyCondition: string;
+  values: Record<string, unknown>;
+}
+
 /**
- * The read side of the auth log written by `lambdas/logs/request-log.ts`: one partition per
- * tenant and day (`TENANT#t#LOG#<yyyy-mm-dd>`, sort key the ULID log id, so time ordered),
- * and gsi1 per user (`TENANT#t#LOGUSER#<user_id>`). Expired items are skipped on read.
+ * The read side of the auth log written by `lambdas/logs/request-log.ts`. A tenant's day is
+ * spread over `shardCounts.logs` partitions (`TENANT#t#LOG#<yyyy-mm-dd>#<shard>`, the shard
+ * derived from the ULID log id, the sort key), so a tenant's logins are not capped by one
+ * partition key's write rate; reads merge the day's partitions by log id (ULIDs sort by time).
+ * Days written before sharding sit in one partition (`TENANT#t#LOG#<yyyy-mm-dd>`), which is
+ * merged in as one more partition until it expires (30 days). Per user through gsi1
+ * (`TENANT#t#LOGUSER#<user_id>`). Expired items are skipped on read.
  */
-export function createLogsRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createLogsRepository(db: DynamoDBDocumentClient, tableName: string, shards: number = shardCounts.logs) {
   const live = (item: Record<string, unknown>, nowMs: number) => typeof item.ttl !== 'number' || item.ttl > nowMs / 1000;
   const matches = (item: Record<string, unknown>, f: LogFilter) =>
     (!f.types || f.types.includes(String(item.type))) && (!f.userId || item.user_id === f.userId);
 
-  /** Reads one key condition page by page until `max` matching events are found. */
-  async function collect(
-    query: { index?: string; keyCondition: string; values: Record<string, unknown>; forward: boolean },
+  /** A tenant's partitions of one day: its shards, then the unsharded one of earlier versions. */
+  const partitionsOfDay = (tenant: string, day: string) => [
+    ...allShards(shards).map((n) => keys.logDayShard(tenant, day, n)),
+    keys.logDay(tenant, day),
+  ];
+
+  /**
+   * Reads several key conditions page by page, each in sort key order, and merges them by sort
+   * key (the ULID log id) until `max` accepted events are in `out`. A partition is read only
+   * as far as the merge needs it.
+   */
+  async function merge(
+    queries: QuerySpec[],
+    forward: boolean,
     accept: (item: Record<string, unknown>) => boolean,
     out: LogView[],
     max: number,
   ): Promise<void> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const res = await db.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: query.index,
-          KeyConditionExpression: query.keyCondition,
-          ExpressionAttributeValues: query.values,
-          ScanIndexForward: query.forward,
-          ExclusiveStartKey: startKey,
-          Limit: 200,
-        }),
-      );
-      for (const item of (res.Items ?? []) as Record<string, unknown>[]) {
-        if (!accept(item)) continue;
-        out.push(toView(item));
-        if (out.length >= max) return;
+    type Cursor = { q: QuerySpec; buffer: Record<string, unknown>[]; startKey?: Record<string, unknown>; done: boolean };
+    const cursors: Cursor[] = queries.map((q) => ({ q, buffer: [], done: false }));
+    const refill = async (c: Cursor) => {
+      while (c.buffer.length === 0 && !c.done) {
+        const res = await db.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: c.q.index,
+            KeyConditionExpression: c.q.keyCondition,
+            ExpressionAttributeValues: c.q.values,
+            ScanIndexForward: forward,
+            ExclusiveStartKey: c.startKey,
+            Limit: PAGE,
+          }),
+        );
+        c.buffer.push(...((res.Items ?? []) as Record<string, unknown>[]).filter(accept));
+        c.startKey = res.LastEvaluatedKey;
+        c.done = !c.startKey;
       }
-      startKey = res.LastEvaluatedKey;
-    } while (startKey);
+    };
+    const sortKey = (c: Cursor) => String(c.buffer[0][c.q.index ? `${c.q.index}sk` : 'sk']);
+    while (out.length < max) {
+      await Promise.all(cursors.map(refill));
+      let next: Cursor | undefined;
+      for (const c of cursors) {
+        if (c.buffer.length === 0) continue;
+        if (!next || (forward ? sortKey(c) < sortKey(next) : sortKey(c) > sortKey(next))) next = c;
+      }
+      if (!next) return;
+      out.push(toView(next.buffer.shift()!));
+    }
   }
 
   /** The retained days, newest first (or oldest first). */
@@ -67,13 +108,16 @@ export function createLogsRepository(db: DynamoDBDocumentClient, tableName: stri
     return newestFirst ? days : days.reverse();
   }
 
+  const getItem = async (pk: string, logId: string) =>
+    (await db.send(new GetCommand({ TableName: tableName, Key: { pk, sk: logId } }))).Item;
+
   return {
     async get(tenant: string, logId: string, nowMs: number): Promise<LogView | undefined> {
       if (!isValid(logId)) return undefined;
-      const res = await db.send(
-        new GetCommand({ TableName: tableName, Key: { pk: keys.logDay(tenant, dayOf(decodeTime(logId))), sk: logId } }),
-      );
-      return res.Item && live(res.Item, nowMs) ? toView(res.Item) : undefined;
+      const item =
+        (await getItem(logPartitionOf(tenant, logId, shards), logId)) ??
+        (await getItem(keys.logDay(tenant, dayOf(decodeTime(logId))), logId));
+      return item && live(item, nowMs) ? toView(item) : undefined;
     },
 
     /** Matching events in date order (newest first unless `oldestFirst`), at most `max`. */
@@ -81,16 +125,13 @@ export function createLogsRepository(db: DynamoDBDocumentClient, tableName: stri
       const out: LogView[] = [];
       const accept = (item: Record<string, unknown>) => live(item, nowMs) && matches(item, filter);
       if (filter.userId) {
-        await collect(
-          { index: 'gsi1', keyCondition: 'gsi1pk = :p', values: { ':p': keys.logsOfUser(tenant, filter.userId) }, forward: oldestFirst },
-          accept,
-          out,
-          max,
-        );
+        const byUser = { index: 'gsi1', keyCondition: 'gsi1pk = :p', values: { ':p': keys.logsOfUser(tenant, filter.userId) } };
+        await merge([byUser], oldestFirst, accept, out, max);
         return out;
       }
       for (const day of retainedDays(nowMs, !oldestFirst)) {
-        await collect({ keyCondition: 'pk = :p', values: { ':p': keys.logDay(tenant, day) }, forward: oldestFirst }, accept, out, max);
+        const queries = partitionsOfDay(tenant, day).map((p) => ({ keyCondition: 'pk = :p', values: { ':p': p } }));
+        await merge(queries, oldestFirst, accept, out, max);
         if (out.length >= max) break;
       }
       return out;
@@ -102,12 +143,11 @@ export function createLogsRepository(db: DynamoDBDocumentClient, tableName: stri
       const start = Math.max(decodeTime(fromId), nowMs - LOG_RETENTION_DAYS * DAY_MS);
       const accept = (item: Record<string, unknown>) => live(item, nowMs);
       for (let at = start; dayOf(at) <= dayOf(nowMs) && out.length < take; at += DAY_MS) {
-        await collect(
-          { keyCondition: 'pk = :p AND sk > :from', values: { ':p': keys.logDay(tenant, dayOf(at)), ':from': fromId }, forward: true },
-          accept,
-          out,
-          take,
-        );
+        const queries = partitionsOfDay(tenant, dayOf(at)).map((p) => ({
+          keyCondition: 'pk = :p AND sk > :from',
+          values: { ':p': p, ':from': fromId },
+        }));
+        await merge(queries, true, accept, out, take);
       }
       return out;
     },

@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lambdas/store/keys.js';
+import { shardCounts } from '../../lambdas/store/shards.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 
 /**
@@ -99,9 +100,14 @@ describe('auth event logs', () => {
 
   it('the events are stored in the table, one item per event', async () => {
     const day = authEvents()[0].date.slice(0, 10);
-    const res = await service.deps.db.send(
-      new QueryCommand({ TableName: service.deps.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.logDay(service.credentials.tenant, day) } }),
-    );
+    const items = [];
+    for (let shard = 0; shard < shardCounts.logs; shard++) {
+      const res = await service.deps.db.send(
+        new QueryCommand({ TableName: service.deps.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.logDayShard(service.credentials.tenant, day, shard) } }),
+      );
+      items.push(...(res.Items ?? []));
+    }
+    const res = { Items: items };
     const stored = new Set((res.Items ?? []).map((i) => i.log_id));
     for (const e of authEvents()) expect(stored.has(e.log_id), `${e.type} stored`).toBe(true);
     const text = JSON.stringify(res.Items);
