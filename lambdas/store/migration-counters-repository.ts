@@ -1,26 +1,71 @@
-import { UpdateCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MigrationPath } from '../logs/log-types.js';
-import { keys } from './keys.js';
+import { keys, type ItemKey } from './keys.js';
+import { allShards, shardCounts } from './shards.js';
 
-/** Per-day migration counters (`ADD` per event): a cheap source for the drain figures. */
-export function createMigrationCountersRepository(db: DynamoDBDocumentClient, tableName: string) {
+export type MigrationCounts = Partial<Record<MigrationPath, number>>;
+
+/** BatchGet takes at most 100 keys. */
+const BATCH = 100;
+
+/**
+ * Per-day migration counters (`ADD` per event): a cheap source for the drain figures. Each
+ * event adds to one of `shardCounts.migrationCounters` items picked at random
+ * (`TENANT#t#MIGRATION#<day>#<n>`), so a flip day's migrations do not all write one key; reads
+ * sum the shards, plus the single item (`TENANT#t#MIGRATION#<day>`) of versions before shards.
+ */
+export function createMigrationCountersRepository(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  shards: number = shardCounts.migrationCounters,
+  random: () => number = Math.random,
+) {
+  const keysOfDay = (tenant: string, day: string): ItemKey[] => [
+    ...allShards(shards).map((n) => keys.migrationCountersShard(tenant, day, n)),
+    keys.migrationCounters(tenant, day),
+  ];
+
+  /** Every counter item of these days, summed per day. */
+  async function sumDays(tenant: string, days: string[]): Promise<Map<string, MigrationCounts>> {
+    const sums = new Map<string, MigrationCounts>(days.map((d) => [d, {}]));
+    const dayOfKey = new Map<string, string>();
+    const wanted = days.flatMap((day) => keysOfDay(tenant, day).map((k) => (dayOfKey.set(k.pk, day), k)));
+    for (let i = 0; i < wanted.length; i += BATCH) {
+      let pending: Record<string, unknown>[] | undefined = wanted.slice(i, i + BATCH);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 5) throw new Error('migration counters could not be read');
+        const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+        for (const item of res.Responses?.[tableName] ?? []) {
+          const { pk, sk: _sk, ...counts } = item;
+          const sum = sums.get(dayOfKey.get(String(pk))!)!;
+          for (const [path, n] of Object.entries(counts)) {
+            if (typeof n === 'number') sum[path as MigrationPath] = (sum[path as MigrationPath] ?? 0) + n;
+          }
+        }
+        pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return sums;
+  }
+
   return {
     async increment(tenant: string, day: string, path: MigrationPath, by = 1) {
       await db.send(
         new UpdateCommand({
           TableName: tableName,
-          Key: keys.migrationCounters(tenant, day),
+          Key: keys.migrationCountersShard(tenant, day, Math.floor(random() * shards)),
           UpdateExpression: 'ADD #path :by',
           ExpressionAttributeNames: { '#path': path },
           ExpressionAttributeValues: { ':by': by },
         }),
       );
     },
-    async get(tenant: string, day: string): Promise<Partial<Record<MigrationPath, number>>> {
-      const res = await db.send(new GetCommand({ TableName: tableName, Key: keys.migrationCounters(tenant, day) }));
-      const { pk: _pk, sk: _sk, ...counts } = res.Item ?? {};
-      return counts as Partial<Record<MigrationPath, number>>;
+    /** The day's counts, summed over its shards. */
+    async get(tenant: string, day: string): Promise<MigrationCounts> {
+      return (await sumDays(tenant, [day])).get(day)!;
     },
+    /** Several days' counts at once (BatchGets of up to 100 items): day → counts. */
+    sumDays,
   };
 }
 
