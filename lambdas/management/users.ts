@@ -8,6 +8,7 @@ import { keys, type ItemKey } from '../store/keys.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { createUsersIndex } from '../store/users-index.js';
+import { withLoginStats } from '../store/users-repository.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { boolString, listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
@@ -93,6 +94,15 @@ export function userView(u: UserRecord) {
     logins_count: u.logins_count ?? 0,
   };
 }
+
+/** Login statistics are kept apart from the user item (see users-repository): read them for what is shown. */
+async function withStats(req: ManagementRequest, users: UserRecord[]): Promise<UserRecord[]> {
+  if (users.length === 0) return users;
+  const stats = await req.deps.users.loginStatsOf(req.ctx.tenant, users.map((u) => u.user_id));
+  return users.map((u) => withLoginStats(u, stats.get(u.user_id)));
+}
+
+const loginStatsFields = new Set(['last_login', 'last_ip', 'logins_count']);
 
 const userNotFound = () => managementErrors.notFound('inexistent_user', 'The user does not exist.');
 const userExists = () => managementErrors.conflict('auth0_idp_error', 'The user already exists.');
@@ -205,14 +215,24 @@ export const userEndpoints = {
       const users = address
         ? (await usersByEmail(req, address, [...config.connections.values()])).filter(accept)
         : await createUsersIndex(req.deps.db, req.deps.tableName).find(req.ctx.tenant, accept, SEARCH_LIMIT);
-      if (q.sort) {
-        const [field, dir] = q.sort.split(':');
+      const paging = pagingOf(q);
+      const [sortField, dir] = q.sort?.split(':') ?? [];
+      // Sorting on a login statistic needs every match's statistics; otherwise only the page's.
+      let sorted = sortField && loginStatsFields.has(sortField) ? await withStats(req, users) : users;
+      if (sortField) {
         const sign = dir === '-1' ? -1 : 1;
-        const value = (u: UserRecord) => String((u as unknown as Record<string, unknown>)[field] ?? '');
-        users.sort((a, b) => sign * value(a).localeCompare(value(b)));
+        const value = (u: UserRecord) => {
+          const v = (u as unknown as Record<string, unknown>)[sortField];
+          return typeof v === 'number' ? v.toString().padStart(16, '0') : String(v ?? '');
+        };
+        sorted = [...sorted].sort((a, b) => sign * value(a).localeCompare(value(b)));
       }
-      const views = users.map((u) => selectFields(userView(u), q.fields, q.include_fields));
-      return ok(listBody('users', views, pagingOf(q)));
+      if (!(sortField && loginStatsFields.has(sortField))) {
+        const start = paging.page * paging.perPage;
+        sorted.splice(start, paging.perPage, ...(await withStats(req, sorted.slice(start, start + paging.perPage))));
+      }
+      const views = sorted.map((u) => selectFields(userView(u), q.fields, q.include_fields));
+      return ok(listBody('users', views, paging));
     },
   },
   byEmail: {
@@ -220,7 +240,7 @@ export const userEndpoints = {
     async run(req) {
       const q = parseQuery(byEmailQuery, req.event);
       const config = await currentConfig(req);
-      const users = await usersByEmail(req, q.email.toLowerCase(), [...config.connections.values()]);
+      const users = await withStats(req, await usersByEmail(req, q.email.toLowerCase(), [...config.connections.values()]));
       return ok(users.map((u) => selectFields(userView(u), q.fields, q.include_fields)));
     },
   },
@@ -228,7 +248,8 @@ export const userEndpoints = {
     scopes: ['read:users'],
     async run(req) {
       const q = parseQuery(getQuery, req.event);
-      return ok(selectFields(userView(await findUser(req)), q.fields, q.include_fields));
+      const [user] = await withStats(req, [await findUser(req)]);
+      return ok(selectFields(userView(user), q.fields, q.include_fields));
     },
   },
   create: {
@@ -305,7 +326,8 @@ export const userEndpoints = {
       if (password !== undefined) {
         await req.deps.users.putPassword(t, user.user_id, await hashPassword(password, req.deps.config.bcryptCost), user.updated_at);
       }
-      return ok(userView(user));
+      const [shown] = await withStats(req, [user]);
+      return ok(userView(shown));
     },
   },
   delete: {

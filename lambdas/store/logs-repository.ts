@@ -1,7 +1,8 @@
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { decodeTime, isValid } from 'ulid';
 import type { StoredLogEvent } from '../logs/request-log.js';
 import { keys } from './keys.js';
+import { mergeQueries, type KeyQuery } from './merged-query.js';
 import { allShards, shardCounts, shardOf } from './shards.js';
 
 /** Log events live 30 days (their TTL); reads never look further back. */
@@ -23,18 +24,9 @@ function toView(item: Record<string, unknown>): LogView {
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** Items fetched per Query page from each partition being merged. */
-const PAGE = 100;
-
 /** The partition key of a log event: its tenant's day, and a shard derived from its id. */
 export function logPartitionOf(tenant: string, logId: string, shards: number = shardCounts.logs): string {
   return keys.logDayShard(tenant, dayOf(decodeTime(logId)), shardOf(logId, shards));
-}
-
-interface QuerySpec {
-  index?: string;
-  keyCondition: string;
-  values: Record<string, unknown>;
 }
 
 /**
@@ -57,49 +49,16 @@ export function createLogsRepository(db: DynamoDBDocumentClient, tableName: stri
     keys.logDay(tenant, day),
   ];
 
-  /**
-   * Reads several key conditions page by page, each in sort key order, and merges them by sort
-   * key (the ULID log id) until `max` accepted events are in `out`. A partition is read only
-   * as far as the merge needs it.
-   */
   async function merge(
-    queries: QuerySpec[],
+    queries: KeyQuery[],
     forward: boolean,
     accept: (item: Record<string, unknown>) => boolean,
     out: LogView[],
     max: number,
   ): Promise<void> {
-    type Cursor = { q: QuerySpec; buffer: Record<string, unknown>[]; startKey?: Record<string, unknown>; done: boolean };
-    const cursors: Cursor[] = queries.map((q) => ({ q, buffer: [], done: false }));
-    const refill = async (c: Cursor) => {
-      while (c.buffer.length === 0 && !c.done) {
-        const res = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: c.q.index,
-            KeyConditionExpression: c.q.keyCondition,
-            ExpressionAttributeValues: c.q.values,
-            ScanIndexForward: forward,
-            ExclusiveStartKey: c.startKey,
-            Limit: PAGE,
-          }),
-        );
-        c.buffer.push(...((res.Items ?? []) as Record<string, unknown>[]).filter(accept));
-        c.startKey = res.LastEvaluatedKey;
-        c.done = !c.startKey;
-      }
-    };
-    const sortKey = (c: Cursor) => String(c.buffer[0][c.q.index ? `${c.q.index}sk` : 'sk']);
-    while (out.length < max) {
-      await Promise.all(cursors.map(refill));
-      let next: Cursor | undefined;
-      for (const c of cursors) {
-        if (c.buffer.length === 0) continue;
-        if (!next || (forward ? sortKey(c) < sortKey(next) : sortKey(c) > sortKey(next))) next = c;
-      }
-      if (!next) return;
-      out.push(toView(next.buffer.shift()!));
-    }
+    const sortKey = queries[0].index ? `${queries[0].index}sk` : 'sk';
+    const items = await mergeQueries(db, tableName, { queries, sortKey, forward, accept, max: max - out.length });
+    out.push(...items.map(toView));
   }
 
   /** The retained days, newest first (or oldest first). */

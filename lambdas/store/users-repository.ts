@@ -10,10 +10,32 @@ import {
 import { isConditionalCheckFailed } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
 import type { PasswordRecord, UserRecord } from './records.js';
+import { usersListingKeyOf } from './users-index.js';
 
 export interface UserWithPassword {
   user?: UserRecord;
   password?: PasswordRecord;
+}
+
+/** What a login updates: kept on an item of its own in the user's partition. */
+export interface LoginStats {
+  last_login?: string;
+  last_ip?: string;
+  logins_count: number;
+}
+
+/**
+ * A user with its login statistics: the count adds up the user item's own count (users
+ * written before the statistics moved kept theirs there) and the statistics item's.
+ */
+export function withLoginStats(user: UserRecord, stats: LoginStats | undefined): UserRecord {
+  if (!stats) return user;
+  return {
+    ...user,
+    last_login: stats.last_login ?? user.last_login,
+    last_ip: stats.last_login ? stats.last_ip : user.last_ip,
+    logins_count: (user.logins_count ?? 0) + stats.logins_count,
+  };
 }
 
 export type CreateUserOutcome =
@@ -56,6 +78,18 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
   async function getUser(tenant: string, userId: string): Promise<UserRecord | undefined> {
     const res = await db.send(new GetCommand({ TableName: tableName, Key: keys.user(tenant, userId) }));
     return stripKeys<UserRecord>(res.Item);
+  }
+
+  /** One BatchGet for several items of different kinds (e.g. lockout + claim). */
+  async function getMany(itemKeys: ItemKey[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    let pending: Record<string, unknown>[] | undefined = itemKeys;
+    for (let attempt = 0; pending && pending.length > 0 && attempt < 5; attempt++) {
+      const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+      for (const item of res.Responses?.[tableName] ?? []) found.set(`${item.pk}|${item.sk}`, item);
+      pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
+    }
+    return found;
   }
 
   async function claim(key: ItemKey, userId: string): Promise<{ ok: true } | { ok: false; holder: string }> {
@@ -141,17 +175,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       return { ok: true };
     },
 
-    /** One BatchGet for several items of different kinds (e.g. lockout + claim). */
-    async getMany(itemKeys: ItemKey[]): Promise<Map<string, Record<string, unknown>>> {
-      const found = new Map<string, Record<string, unknown>>();
-      let pending: Record<string, unknown>[] | undefined = itemKeys;
-      for (let attempt = 0; pending && pending.length > 0 && attempt < 5; attempt++) {
-        const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
-        for (const item of res.Responses?.[tableName] ?? []) found.set(`${item.pk}|${item.sk}`, item);
-        pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
-      }
-      return found;
-    },
+    getMany,
 
     /**
      * Creates a user with the given `user_id`, claiming its email and username first.
@@ -171,12 +195,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
         await db.send(
           new PutCommand({
             TableName: tableName,
-            Item: {
-              ...keys.user(user.tenant, user.user_id),
-              gsi1pk: keys.usersIndex(user.tenant),
-              gsi1sk: user.user_id,
-              ...user,
-            },
+            Item: { ...keys.user(user.tenant, user.user_id), ...usersListingKeyOf(user.tenant, user.user_id), ...user },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
@@ -205,34 +224,50 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       }
     },
 
+    /**
+     * Counts a login on the user's login statistics item, apart from the user item: the user
+     * item carries the listing index key, so updating it would write the index on every login.
+     */
     async recordLogin(tenant: string, userId: string, at: string, ip: string | undefined) {
       await db.send(
         new UpdateCommand({
           TableName: tableName,
-          Key: keys.user(tenant, userId),
+          Key: keys.userLogins(tenant, userId),
           UpdateExpression: 'SET last_login = :at, last_ip = :ip ADD logins_count :one',
-          ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':at': at, ':ip': ip ?? null, ':one': 1 },
         }),
-      ).catch((err) => {
-        if (!isConditionalCheckFailed(err)) throw err;
-      });
+      );
+    },
+
+    /** The login statistics of these users (one BatchGet per 100): user_id → statistics. */
+    async loginStatsOf(tenant: string, userIds: string[]): Promise<Map<string, LoginStats>> {
+      const stats = new Map<string, LoginStats>();
+      const unique = [...new Set(userIds)];
+      for (let i = 0; i < unique.length; i += 100) {
+        const found = await getMany(unique.slice(i, i + 100).map((id) => keys.userLogins(tenant, id)));
+        for (const item of found.values()) {
+          const userId = String(item.pk).slice(keys.userPartition(tenant, '').length);
+          stats.set(userId, { last_login: item.last_login as string | undefined, last_ip: (item.last_ip as string | null) ?? undefined, logins_count: Number(item.logins_count ?? 0) });
+        }
+      }
+      return stats;
     },
 
     async putUser(user: UserRecord) {
       await db.send(
         new PutCommand({
           TableName: tableName,
-          Item: { ...keys.user(user.tenant, user.user_id), gsi1pk: keys.usersIndex(user.tenant), gsi1sk: user.user_id, ...user },
+          Item: { ...keys.user(user.tenant, user.user_id), ...usersListingKeyOf(user.tenant, user.user_id), ...user },
           ConditionExpression: 'attribute_exists(pk)',
         }),
       );
     },
 
-    /** Deletes the user's items, password first, then the user, then its claims. */
+    /** Deletes the user's items, password first, then the user and its login statistics, then its claims. */
     async deleteUser(user: UserRecord) {
       await db.send(new DeleteCommand({ TableName: tableName, Key: keys.password(user.tenant, user.user_id) }));
       await db.send(new DeleteCommand({ TableName: tableName, Key: keys.user(user.tenant, user.user_id) }));
+      await db.send(new DeleteCommand({ TableName: tableName, Key: keys.userLogins(user.tenant, user.user_id) }));
       const claimKeys = [
         user.email ? keys.emailClaim(user.tenant, user.connection_id, user.email) : undefined,
         user.username ? keys.usernameClaim(user.tenant, user.connection_id, user.username) : undefined,

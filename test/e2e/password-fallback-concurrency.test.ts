@@ -1,8 +1,7 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../lambdas/identity/passwords.js';
-import { keys } from '../../lambdas/store/keys.js';
+import { createUsersIndex } from '../../lambdas/store/users-index.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { linkUpstream, loginWithAuth0Client } from '../support/import-mode.js';
 import { startTestService, type TestService } from '../support/local-service.js';
@@ -24,15 +23,8 @@ afterAll(async () => {
 
 /** Every user item of the tenant with this email (the users listing index). */
 async function usersWithEmail(email: string): Promise<string[]> {
-  const res = await service.deps.db.send(
-    new QueryCommand({
-      TableName: service.deps.tableName,
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.usersIndex(service.credentials.tenant) },
-    }),
-  );
-  return (res.Items ?? []).filter((i) => i.email === email).map((i) => String(i.user_id));
+  const found = await createUsersIndex(service.deps.db, service.deps.tableName).find(service.credentials.tenant, (u) => u.email === email, 1000);
+  return found.map((u) => u.user_id);
 }
 
 describe('concurrent first logins of one upstream user', () => {
