@@ -7,8 +7,10 @@ export interface KeyQuery {
   values: Record<string, unknown>;
 }
 
-/** Items fetched per Query page from each partition being merged. */
+/** Items fetched per Query page from each partition being merged, after its first page. */
 const PAGE = 100;
+/** A first page asks each partition for about twice its even share of `max` (at least this). */
+const FIRST_PAGE_MIN = 10;
 
 /**
  * Reads several key conditions (the shards of one listing) page by page, each in sort key
@@ -23,6 +25,9 @@ export async function mergeQueries(
 ): Promise<Record<string, unknown>[]> {
   type Cursor = { q: KeyQuery; buffer: Record<string, unknown>[]; startKey?: Record<string, unknown>; done: boolean };
   const cursors: Cursor[] = p.queries.map((q) => ({ q, buffer: [], done: false }));
+  // Items spread evenly over the shards, so the first pages need not each hold `max` items:
+  // reading less keeps a short listing's cost near that of one unsharded Query.
+  const firstPage = Math.min(PAGE, Math.max(FIRST_PAGE_MIN, Math.ceil((2 * p.max) / p.queries.length)));
   const refill = async (c: Cursor) => {
     while (c.buffer.length === 0 && !c.done) {
       const res = await db.send(
