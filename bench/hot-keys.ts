@@ -10,14 +10,18 @@
  *
  * bcrypt runs at cost 4: this bench counts keys, not time (the req/s column is this machine's).
  */
+import { monotonicFactory } from 'ulid';
 import { startLocalServer } from '../bin/local/server.js';
+import { newDatabaseUserId } from '../lambdas/identity/create-user.js';
+import { logPartitionOf } from '../lambdas/store/logs-repository.js';
+import { usersListingKeyOf } from '../lambdas/store/users-index.js';
 import { createSilentSink } from '../lambdas/logs/log-sink.js';
-import { createPartitionKeyCounter } from '../lambdas/store/partition-key-counter.js';
+import { createPartitionKeyCounter, type PartitionKeyCounter } from '../lambdas/store/partition-key-counter.js';
 import { startFakeUpstream } from '../test/support/fake-upstream.js';
 import { linkUpstream } from '../test/support/import-mode.js';
 import { burstFallbackMigrations, burstLogins, burstRefreshes, burstUserCreations, seedLocalUsers } from '../test/support/bursts.js';
 import type { BenchReport, BenchRow } from './token-grants.js';
-import { hotKeyRow } from './support/hot-keys.js';
+import { hotKeyRow, keyShape } from './support/hot-keys.js';
 import { startEngineProcess } from './support/engine-process.js';
 
 const BURST = Number(process.env.BURST ?? 400);
@@ -65,3 +69,45 @@ export const bench = {
     };
   },
 };
+
+const IMPORT_USERS = Number(process.env.IMPORT_USERS ?? 100_000);
+
+/**
+ * The keys a 100,000-user import through `POST /api/v2/users` writes, computed with the
+ * service's own key functions for generated user ids and log ids at a steady 1,000 users per
+ * second (not sent to the engine: the burst above measures the same path over HTTP). Per user:
+ * its email claim, its user item and password (one partition), its listing index entry, and one
+ * `sapi` event. Before sharding the last two were one key per tenant (and day).
+ */
+export async function benchImportKeyModel(): Promise<BenchReport> {
+  const rows: BenchRow[] = [];
+  const nextUlid = monotonicFactory();
+  const start = Date.UTC(2026, 10, 20, 12);
+  const model = (sharded: boolean): PartitionKeyCounter => {
+    const counter = createPartitionKeyCounter();
+    for (let i = 0; i < IMPORT_USERS; i++) {
+      const at = start + i; // 1,000 users per second
+      const userId = newDatabaseUserId();
+      const logId = nextUlid(at);
+      counter.record('write', `TENANT#t#CONN#c#EMAIL#user${i}@example.com`, at);
+      counter.record('write', `TENANT#t#USER#${userId}`, at);
+      counter.record('write', `TENANT#t#USER#${userId}`, at);
+      counter.record('write', `gsi1:${sharded ? usersListingKeyOf('t', userId).gsi1pk : 'TENANT#t#USERS'}`, at);
+      counter.record('write', sharded ? logPartitionOf('t', logId) : `TENANT#t#LOG#${new Date(at).toISOString().slice(0, 10)}`, at);
+    }
+    return counter;
+  };
+  for (const sharded of [false, true]) {
+    const writes = model(sharded).report('write');
+    const busiest = writes.busiest!;
+    rows.push({
+      layout: sharded ? 'sharded (now)' : 'one key per tenant (before)',
+      users: IMPORT_USERS,
+      writes: writes.total,
+      'busiest write key': keyShape(busiest.key),
+      'its share': `${(busiest.share * 100).toFixed(2)}%`,
+      'its peak/s at 1,000 users/s': busiest.peakPerSecond,
+    });
+  }
+  return { name: 'import key model', rows, notes: ['Computed from the key functions, not measured against the engine.'] };
+}
