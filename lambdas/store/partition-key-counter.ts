@@ -25,9 +25,9 @@ export interface DeliberatelySingleKey {
  */
 export const deliberatelySingleKeys: DeliberatelySingleKey[] = [
   {
-    name: 'upstream token bucket',
-    why: 'one bucket per upstream is the point: it shares one upstream rate limit between all processes',
-    matches: (key) => /#(TOKEN_?BUCKET|BUCKET|RATE)#/i.test(key),
+    name: 'upstream call budget',
+    why: 'one token bucket per upstream (`TENANT#t#UPSTREAM#<host>`) is the point: it shares the upstream rate limit between all processes',
+    matches: (key) => /^TENANT#[^#]+#UPSTREAM#/.test(key),
   },
 ];
 

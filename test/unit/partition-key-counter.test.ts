@@ -18,14 +18,14 @@ describe('partition key counter (the hot-key check)', () => {
 
   it('leaves deliberately single keys out of the share and names them', () => {
     const counter = createPartitionKeyCounter();
-    for (let i = 0; i < 50; i++) counter.record('write', 'TENANT#t#BUCKET#upstream', 1_000);
+    for (let i = 0; i < 50; i++) counter.record('write', 'TENANT#t#UPSTREAM#tenant.eu.auth0.com', 1_000);
     counter.record('write', 'A', 1_000);
     counter.record('write', 'B', 1_000);
 
     const report = counter.report('write');
     expect(report.total).toBe(2);
     expect(report.busiest?.share).toBe(0.5);
-    expect(report.excepted).toEqual({ 'upstream token bucket': 50 });
+    expect(report.excepted).toEqual({ 'upstream call budget': 50 });
   });
 
   it('starts over after reset', () => {
