@@ -218,16 +218,17 @@ export const userEndpoints = {
       const paging = pagingOf(q);
       const [sortField, dir] = q.sort?.split(':') ?? [];
       // Sorting on a login statistic needs every match's statistics; otherwise only the page's.
-      let sorted = sortField && loginStatsFields.has(sortField) ? await withStats(req, users) : users;
+      const sortsOnStats = !!sortField && loginStatsFields.has(sortField);
+      const sorted = sortsOnStats ? await withStats(req, users) : [...users];
       if (sortField) {
         const sign = dir === '-1' ? -1 : 1;
         const value = (u: UserRecord) => {
           const v = (u as unknown as Record<string, unknown>)[sortField];
           return typeof v === 'number' ? v.toString().padStart(16, '0') : String(v ?? '');
         };
-        sorted = [...sorted].sort((a, b) => sign * value(a).localeCompare(value(b)));
+        sorted.sort((a, b) => sign * value(a).localeCompare(value(b)));
       }
-      if (!(sortField && loginStatsFields.has(sortField))) {
+      if (!sortsOnStats) {
         const start = paging.page * paging.perPage;
         sorted.splice(start, paging.perPage, ...(await withStats(req, sorted.slice(start, start + paging.perPage))));
       }

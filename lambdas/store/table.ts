@@ -3,7 +3,10 @@
  * Keys are overloaded (see the key builders in ./keys.ts).
  *
  * - pk/sk: primary key of every item.
- * - gsi1pk/gsi1sk: listings (users of a tenant, logs of a user, ...).
+ * - gsi1pk/gsi1sk: listings (users of a tenant, over shards; logs of a user, ...). Only items
+ *   written rarely carry it (a user's login statistics live apart), since the index projects
+ *   everything and each change of an indexed item writes the index too.
+ * - Shard counts of keys a whole tenant would otherwise share: ./shards.ts.
  * - ttl: epoch seconds; DynamoDB expires items eventually, so every read of a TTL'd item
  *   checks `ttl > now` itself (dynalite never expires anything).
  */
