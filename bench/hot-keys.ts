@@ -93,7 +93,7 @@ export async function benchImportKeyModel(): Promise<BenchReport> {
       counter.record('write', `TENANT#t#USER#${userId}`, at);
       counter.record('write', `TENANT#t#USER#${userId}`, at);
       counter.record('write', `gsi1:${sharded ? usersListingKeyOf('t', userId).gsi1pk : 'TENANT#t#USERS'}`, at);
-      counter.record('write', sharded ? logPartitionOf('t', logId) : `TENANT#t#LOG#${new Date(at).toISOString().slice(0, 10)}`, at);
+      counter.record('write', sharded ? logPartitionOf('t', new Date(at).toISOString().slice(0, 10), logId) : `TENANT#t#LOG#${new Date(at).toISOString().slice(0, 10)}`, at);
     }
     return counter;
   };

@@ -66,7 +66,7 @@ export function createRequestLog(deps: {
     events.push(stored);
     deps.sink.info('auth_event', { ...stored });
     pending.push({
-      pk: logPartitionOf(deps.tenant, stored.log_id),
+      pk: logPartitionOf(deps.tenant, stored.date.slice(0, 10), stored.log_id),
       sk: stored.log_id,
       ...(stored.user_id ? { gsi1pk: keys.logsOfUser(deps.tenant, stored.user_id), gsi1sk: stored.log_id } : {}),
       ttl: Math.floor(at / 1000) + LOG_RETENTION_SECONDS,

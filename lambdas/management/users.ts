@@ -8,7 +8,7 @@ import { keys, type ItemKey } from '../store/keys.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { createUsersIndex } from '../store/users-index.js';
-import { withLoginStats } from '../store/users-repository.js';
+import { readLoginStats, withLoginStats } from '../store/login-stats.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { boolString, listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
@@ -95,10 +95,10 @@ export function userView(u: UserRecord) {
   };
 }
 
-/** Login statistics are kept apart from the user item (see users-repository): read them for what is shown. */
+/** Login statistics are kept apart from the user item (see store/login-stats.ts): read them for what is shown. */
 async function withStats(req: ManagementRequest, users: UserRecord[]): Promise<UserRecord[]> {
   if (users.length === 0) return users;
-  const stats = await req.deps.users.loginStatsOf(req.ctx.tenant, users.map((u) => u.user_id));
+  const stats = await readLoginStats(req.deps.db, req.deps.tableName, req.ctx.tenant, users.map((u) => u.user_id));
   return users.map((u) => withLoginStats(u, stats.get(u.user_id)));
 }
 

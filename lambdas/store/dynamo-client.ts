@@ -1,5 +1,5 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Counts DynamoDB round trips (one per HTTP request the SDK sends, retries included). */
 export interface RoundTripCounter {
@@ -48,4 +48,23 @@ export function createDocumentClient(opts: DocumentClientOptions = {}): DynamoDB
 
 export function isConditionalCheckFailed(err: unknown): boolean {
   return (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * One BatchGet (at most 100 keys) for items of any kinds, retrying unprocessed keys up to 5
+ * times; found items by `pk|sk`.
+ */
+export async function batchGetItems(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  itemKeys: Array<{ pk: string; sk: string }>,
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let pending: Record<string, unknown>[] | undefined = itemKeys;
+  for (let attempt = 0; pending && pending.length > 0 && attempt < 5; attempt++) {
+    const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+    for (const item of res.Responses?.[tableName] ?? []) found.set(`${item.pk}|${item.sk}`, item);
+    pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
+  }
+  return found;
 }

@@ -24,9 +24,9 @@ function toView(item: Record<string, unknown>): LogView {
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** The partition key of a log event: its tenant's day, and a shard derived from its id. */
-export function logPartitionOf(tenant: string, logId: string, shards: number = shardCounts.logs): string {
-  return keys.logDayShard(tenant, dayOf(decodeTime(logId)), shardOf(logId, shards));
+/** The partition key of a log event: its tenant's day (`yyyy-mm-dd`), and a shard derived from its id. */
+export function logPartitionOf(tenant: string, day: string, logId: string, shards: number = shardCounts.logs): string {
+  return keys.logDayShard(tenant, day, shardOf(logId, shards));
 }
 
 /**
@@ -74,7 +74,7 @@ export function createLogsRepository(db: DynamoDBDocumentClient, tableName: stri
     async get(tenant: string, logId: string, nowMs: number): Promise<LogView | undefined> {
       if (!isValid(logId)) return undefined;
       const item =
-        (await getItem(logPartitionOf(tenant, logId, shards), logId)) ??
+        (await getItem(logPartitionOf(tenant, dayOf(decodeTime(logId)), logId, shards), logId)) ??
         (await getItem(keys.logDay(tenant, dayOf(decodeTime(logId))), logId));
       return item && live(item, nowMs) ? toView(item) : undefined;
     },

@@ -1,12 +1,10 @@
-import { BatchGetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MigrationPath } from '../logs/log-types.js';
+import { batchGetItems } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
 import { allShards, shardCounts } from './shards.js';
 
 export type MigrationCounts = Partial<Record<MigrationPath, number>>;
-
-/** BatchGet takes at most 100 keys. */
-const BATCH = 100;
 
 /**
  * Per-day migration counters (`ADD` per event): a cheap source for the drain figures. Each
@@ -28,21 +26,12 @@ export function createMigrationCountersRepository(
   /** Every counter item of these days, summed per day. */
   async function sumDays(tenant: string, days: string[]): Promise<Map<string, MigrationCounts>> {
     const sums = new Map<string, MigrationCounts>(days.map((d) => [d, {}]));
-    const dayOfKey = new Map<string, string>();
-    const wanted = days.flatMap((day) => keysOfDay(tenant, day).map((k) => (dayOfKey.set(k.pk, day), k)));
-    for (let i = 0; i < wanted.length; i += BATCH) {
-      let pending: Record<string, unknown>[] | undefined = wanted.slice(i, i + BATCH);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 5) throw new Error('migration counters could not be read');
-        const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
-        for (const item of res.Responses?.[tableName] ?? []) {
-          const { pk, sk: _sk, ...counts } = item;
-          const sum = sums.get(dayOfKey.get(String(pk))!)!;
-          for (const [path, n] of Object.entries(counts)) {
-            if (typeof n === 'number') sum[path as MigrationPath] = (sum[path as MigrationPath] ?? 0) + n;
-          }
-        }
-        pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
+    const wanted = days.flatMap((day) => keysOfDay(tenant, day));
+    const prefix = keys.migrationCounters(tenant, '').pk; // then <day>[#<shard>]
+    for (let i = 0; i < wanted.length; i += 100) {
+      for (const { pk, sk: _sk, ...counts } of (await batchGetItems(db, tableName, wanted.slice(i, i + 100))).values()) {
+        const sum = sums.get(String(pk).slice(prefix.length).split('#')[0])!;
+        for (const [path, n] of Object.entries(counts) as [MigrationPath, number][]) sum[path] = (sum[path] ?? 0) + n;
       }
     }
     return sums;

@@ -20,7 +20,7 @@ export function usersListingKeyOf(tenant: string, userId: string, shards: number
  * a burst of creations (flip day, a bulk import) spreads over the index's partitions; a listing
  * merges the shards by user_id. User items of earlier versions keep the unsharded key
  * (`TENANT#t#USERS`) until they are next written, and are merged in as one more shard.
- * Only user items carry the key; login statistics live apart (see users-repository), so a login
+ * Only user items carry the key; login statistics live apart (store/login-stats.ts), so a login
  * writes nothing to the index.
  */
 export function createUsersIndex(db: DynamoDBDocumentClient, tableName: string, shards: number = shardCounts.usersListing) {

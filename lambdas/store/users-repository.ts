@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -7,7 +6,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed } from './dynamo-client.js';
+import { batchGetItems, isConditionalCheckFailed } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
 import type { PasswordRecord, UserRecord } from './records.js';
 import { usersListingKeyOf } from './users-index.js';
@@ -15,27 +14,6 @@ import { usersListingKeyOf } from './users-index.js';
 export interface UserWithPassword {
   user?: UserRecord;
   password?: PasswordRecord;
-}
-
-/** What a login updates: kept on an item of its own in the user's partition. */
-export interface LoginStats {
-  last_login?: string;
-  last_ip?: string;
-  logins_count: number;
-}
-
-/**
- * A user with its login statistics: the count adds up the user item's own count (users
- * written before the statistics moved kept theirs there) and the statistics item's.
- */
-export function withLoginStats(user: UserRecord, stats: LoginStats | undefined): UserRecord {
-  if (!stats) return user;
-  return {
-    ...user,
-    last_login: stats.last_login ?? user.last_login,
-    last_ip: stats.last_login ? stats.last_ip : user.last_ip,
-    logins_count: (user.logins_count ?? 0) + stats.logins_count,
-  };
 }
 
 export type CreateUserOutcome =
@@ -81,16 +59,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
   }
 
   /** One BatchGet for several items of different kinds (e.g. lockout + claim). */
-  async function getMany(itemKeys: ItemKey[]): Promise<Map<string, Record<string, unknown>>> {
-    const found = new Map<string, Record<string, unknown>>();
-    let pending: Record<string, unknown>[] | undefined = itemKeys;
-    for (let attempt = 0; pending && pending.length > 0 && attempt < 5; attempt++) {
-      const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
-      for (const item of res.Responses?.[tableName] ?? []) found.set(`${item.pk}|${item.sk}`, item);
-      pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
-    }
-    return found;
-  }
+  const getMany = (itemKeys: ItemKey[]) => batchGetItems(db, tableName, itemKeys);
 
   async function claim(key: ItemKey, userId: string): Promise<{ ok: true } | { ok: false; holder: string }> {
     try {
@@ -237,20 +206,6 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
           ExpressionAttributeValues: { ':at': at, ':ip': ip ?? null, ':one': 1 },
         }),
       );
-    },
-
-    /** The login statistics of these users (one BatchGet per 100): user_id → statistics. */
-    async loginStatsOf(tenant: string, userIds: string[]): Promise<Map<string, LoginStats>> {
-      const stats = new Map<string, LoginStats>();
-      const unique = [...new Set(userIds)];
-      for (let i = 0; i < unique.length; i += 100) {
-        const found = await getMany(unique.slice(i, i + 100).map((id) => keys.userLogins(tenant, id)));
-        for (const item of found.values()) {
-          const userId = String(item.pk).slice(keys.userPartition(tenant, '').length);
-          stats.set(userId, { last_login: item.last_login as string | undefined, last_ip: (item.last_ip as string | null) ?? undefined, logins_count: Number(item.logins_count ?? 0) });
-        }
-      }
-      return stats;
     },
 
     async putUser(user: UserRecord) {

@@ -7,7 +7,8 @@ import { countPartitionKeysOfTable, createPartitionKeyCounter } from '../../lamb
 import type { UserRecord } from '../../lambdas/store/records.js';
 import { shardCounts } from '../../lambdas/store/shards.js';
 import { createUsersIndex } from '../../lambdas/store/users-index.js';
-import { createUsersRepository, withLoginStats } from '../../lambdas/store/users-repository.js';
+import { readLoginStats, withLoginStats } from '../../lambdas/store/login-stats.js';
+import { createUsersRepository } from '../../lambdas/store/users-repository.js';
 
 /**
  * The users listing index: a sharded key so creations spread, login statistics apart from the
@@ -80,7 +81,7 @@ describe('users listing index', () => {
     const writes = hotKeys.report('write', { top: 100 }).top.map((k) => k.key);
     expect(writes).toEqual([keys.userPartition(TENANT, created[0])]);
     expect((await db.send(new GetCommand({ TableName: TABLE, Key: key }))).Item).toEqual(before);
-    const stats = await users.loginStatsOf(TENANT, [created[0]]);
+    const stats = await readLoginStats(db, TABLE, TENANT, [created[0]]);
     expect(stats.get(created[0])).toEqual({ last_login: '2026-11-20T11:00:00.000Z', last_ip: '127.0.0.8', logins_count: 2 });
   });
 
@@ -97,7 +98,7 @@ describe('users listing index', () => {
     const legacyId = created[created.length - 1];
     await users.recordLogin(TENANT, legacyId, '2026-11-20T12:00:00.000Z', '127.0.0.7');
     const raw = (await users.getUser(TENANT, legacyId))!;
-    const shown = withLoginStats(raw, (await users.loginStatsOf(TENANT, [legacyId])).get(legacyId));
+    const shown = withLoginStats(raw, (await readLoginStats(db, TABLE, TENANT, [legacyId])).get(legacyId));
     expect(shown).toMatchObject({ logins_count: 6, last_login: '2026-11-20T12:00:00.000Z', last_ip: '127.0.0.7' });
   });
 
@@ -114,6 +115,6 @@ describe('users listing index', () => {
   it('deleting a user deletes its login statistics', async () => {
     const users = createUsersRepository(db, TABLE);
     await users.deleteUser((await users.getUser(TENANT, created[0]))!);
-    expect((await users.loginStatsOf(TENANT, [created[0]])).size).toBe(0);
+    expect((await readLoginStats(db, TABLE, TENANT, [created[0]])).size).toBe(0);
   });
 });
