@@ -1,12 +1,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RegistrationHooks } from './identity/create-user.js';
 import type { PasswordFallback } from './identity/password-login.js';
+import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { LogSink } from './logs/log-sink.js';
 import { createBreakerRegistry, type BreakerRegistry } from './migration/circuit-breaker.js';
 import { createUpstreamClient, type UpstreamClient } from './migration/upstream-client.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { createMigrationCountersRepository, type MigrationCountersRepository } from './store/migration-counters-repository.js';
 import { createLockoutRepository, type LockoutRepository } from './store/lockout-repository.js';
+import { createRoleMembersRepository, type RoleMembersRepository } from './store/role-members-repository.js';
 import { createRefreshTokenRepository, type RefreshTokenRepository } from './store/refresh-token-repository.js';
 import {
   createTenantConfigCache,
@@ -28,6 +30,8 @@ export interface ServiceConfig {
   /** How long a process keeps a tenant's configuration before reading it again. */
   configCacheMs: number;
   maxBodyBytes: number;
+  /** The post-login extension: a Lambda function (AWS) or a JS module (locally), its time budget and failure mode. */
+  postLogin?: { functionName?: string; modulePath?: string; timeoutMs: number; failureMode: 'open' | 'closed' };
 }
 
 export const defaultServiceConfig: ServiceConfig = {
@@ -50,6 +54,16 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     bcryptCost: num(env.BCRYPT_COST, defaultServiceConfig.bcryptCost),
     configCacheMs: num(env.CONFIG_CACHE_MS, defaultServiceConfig.configCacheMs),
     maxBodyBytes: num(env.MAX_BODY_BYTES, defaultServiceConfig.maxBodyBytes),
+    ...(env.POST_LOGIN_FUNCTION_NAME || env.POST_LOGIN_MODULE
+      ? {
+          postLogin: {
+            functionName: env.POST_LOGIN_FUNCTION_NAME || undefined,
+            modulePath: env.POST_LOGIN_MODULE || undefined,
+            timeoutMs: num(env.POST_LOGIN_TIMEOUT_MS, 2000),
+            failureMode: env.POST_LOGIN_FAILURE_MODE === 'open' ? ('open' as const) : ('closed' as const),
+          },
+        }
+      : {}),
   };
 }
 
@@ -68,6 +82,7 @@ export interface Deps {
   lockouts: LockoutRepository;
   refreshTokens: RefreshTokenRepository;
   migrationCounters: MigrationCountersRepository;
+  roleMembers: RoleMembersRepository;
   signingKeys: SigningKeyProvider;
   /** host → tenant, cached for a minute (custom domains change rarely). */
   domainCache: Map<string, { tenant: string | undefined; at: number }>;
@@ -81,6 +96,8 @@ export interface Deps {
   foreignRefreshToken?: ForeignRefreshTokenHandler;
   /** Registration hooks every user creation runs (pre may deny or add metadata). */
   registrationHooks?: RegistrationHooks;
+  /** The post-login extension every user-token issuance runs (custom claims, deny). */
+  postLogin?: { extension: PostLoginExtension; policy: PostLoginPolicy };
 }
 
 /** Answers a refresh grant whose token this service did not issue; undefined: not handled. */
@@ -120,6 +137,7 @@ export function createDeps(p: {
     lockouts: createLockoutRepository(p.db, p.tableName),
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
+    roleMembers: createRoleMembersRepository(p.db, p.tableName),
     signingKeys: createSigningKeyProvider(p.secrets),
     domainCache: new Map(),
     breakers,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../../lambdas/deps.js';
 import { createUser } from '../../lambdas/identity/create-user.js';
+import { createResourceServer } from '../../lambdas/management/resource-servers.js';
 import { hashClientSecret } from '../../lambdas/oauth/client-auth.js';
 import { PASSWORD_REALM_GRANT } from '../../lambdas/oauth/password-grant.js';
 import { newClientRecord, newClientSecret, randomAlnum } from '../../lambdas/store/defaults.js';
@@ -47,12 +48,16 @@ export async function seedDevTenant(deps: Deps, tenant: string, opts: { demoPass
   const config = await deps.tenantConfigs.load(tenant);
   const connection = config!.connections.get(base.connection.id)!;
   connection.enabled_clients = [web.client_id, spa.client_id];
-  const api = { id: randomAlnum(24), identifier: 'https://api.dev.local/', name: 'Dev API', scopes: [{ value: 'read:things' }, { value: 'write:things' }] };
   const repo = deps.tenantConfigs;
+  const api = await createResourceServer(deps, tenant, config!, {
+    identifier: 'https://api.dev.local/',
+    name: 'Dev API',
+    scopes: [{ value: 'read:things' }, { value: 'write:things' }],
+    allow_offline_access: true,
+  });
   await repo.putClient(tenant, web);
   await repo.putClient(tenant, spa);
   await repo.putConnection(tenant, connection);
-  await repo.putResourceServer(tenant, api);
   await repo.putClientGrant(tenant, { id: `cgr_${randomAlnum(16)}`, client_id: base.managementClient.client_id, audience: api.identifier, scope: ['read:things'] });
   deps.tenantConfigCache.invalidate(tenant);
   const password = opts.demoPassword ?? `Demo-${randomBytes(9).toString('base64url')}`;

@@ -12,6 +12,9 @@ import { managementBodyLimit, managementErrorResponses, managementErrors } from 
 import { hookEndpoints } from '../management/hooks.js';
 import { logEndpoints } from '../management/logs.js';
 import { migrationSourceEndpoints } from '../management/migration-sources.js';
+import { resourceServerEndpoints } from '../management/resource-servers.js';
+import { roleEndpoints } from '../management/roles.js';
+import { userRoleEndpoints } from '../management/user-roles.js';
 import { userEndpoints } from '../management/users.js';
 import { managementRoutes, type RouteKey } from '../routes.js';
 
@@ -49,6 +52,25 @@ export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpo
   'GET /api/v2/hooks/{id}': hookEndpoints.get,
   'PATCH /api/v2/hooks/{id}': hookEndpoints.update,
   'DELETE /api/v2/hooks/{id}': hookEndpoints.delete,
+  'GET /api/v2/resource-servers': resourceServerEndpoints.list,
+  'POST /api/v2/resource-servers': resourceServerEndpoints.create,
+  'GET /api/v2/resource-servers/{id}': resourceServerEndpoints.get,
+  'PATCH /api/v2/resource-servers/{id}': resourceServerEndpoints.update,
+  'DELETE /api/v2/resource-servers/{id}': resourceServerEndpoints.delete,
+  'GET /api/v2/roles': roleEndpoints.list,
+  'POST /api/v2/roles': roleEndpoints.create,
+  'GET /api/v2/roles/{id}': roleEndpoints.get,
+  'PATCH /api/v2/roles/{id}': roleEndpoints.update,
+  'DELETE /api/v2/roles/{id}': roleEndpoints.delete,
+  'GET /api/v2/roles/{id}/permissions': roleEndpoints.listPermissions,
+  'POST /api/v2/roles/{id}/permissions': roleEndpoints.addPermissions,
+  'DELETE /api/v2/roles/{id}/permissions': roleEndpoints.removePermissions,
+  'GET /api/v2/roles/{id}/users': roleEndpoints.listUsers,
+  'POST /api/v2/roles/{id}/users': roleEndpoints.addUsers,
+  'GET /api/v2/users/{id}/roles': userRoleEndpoints.listRoles,
+  'POST /api/v2/users/{id}/roles': userRoleEndpoints.assignRoles,
+  'DELETE /api/v2/users/{id}/roles': userRoleEndpoints.removeRoles,
+  'GET /api/v2/users/{id}/permissions': userRoleEndpoints.listPermissions,
 };
 
 /** The management function: middy, body limit, JSON body, Auth0 error shaping, and the router. No logic. */

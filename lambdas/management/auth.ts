@@ -14,6 +14,9 @@ export const managementScopes = [
   'read:logs', 'read:hooks', 'create:hooks', 'update:hooks', 'delete:hooks',
   'read:migration_sources', 'create:migration_sources', 'update:migration_sources', 'delete:migration_sources',
   'create:users_imports', 'read:users_imports',
+  'read:resource_servers', 'create:resource_servers', 'update:resource_servers', 'delete:resource_servers',
+  'read:roles', 'create:roles', 'update:roles', 'delete:roles',
+  'read:role_members', 'create:role_members', 'delete:role_members',
 ] as const;
 
 /** Who calls the Management API: the machine client of a verified token, and its scopes. */

@@ -16,7 +16,7 @@ import { exactEmailOf, matchesSearch, parseUserSearch } from './user-search.js';
 import { displayNames } from '../identity/display-names.js';
 
 /** Auth0 user ids: `provider|id`, printable, bounded. */
-const USER_ID = /^[A-Za-z0-9_-]{1,64}\|[A-Za-z0-9_.@|-]{1,200}$/;
+export const USER_ID = /^[A-Za-z0-9_-]{1,64}\|[A-Za-z0-9_.@|-]{1,200}$/;
 const SEARCH_LIMIT = 1000;
 
 const email = z.string().check(z.maxLength(254), z.email());

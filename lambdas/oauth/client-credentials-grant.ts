@@ -44,9 +44,10 @@ export async function clientCredentialsGrant(
     throw error;
   };
   if (!audience) return fail('no_audience', oauthErrors.accessDenied('No audience parameter was provided, and no default audience has been configured'));
-  const grant = findClientGrant(ctx.config.clientGrants, client.client_id, audience, ctx.issuer);
+  const known = ctx.config.resourceServers.has(audience) || audience === managementAudience(ctx.issuer);
+  // A grant whose API was deleted serves nothing (the API's deletion removes its grants after it).
+  const grant = known ? findClientGrant(ctx.config.clientGrants, client.client_id, audience, ctx.issuer) : undefined;
   if (!grant) {
-    const known = ctx.config.resourceServers.has(audience) || audience === managementAudience(ctx.issuer);
     return fail(
       'no_client_grant',
       oauthErrors.accessDenied(known ? `Client has not been granted scopes for: ${audience}` : `Service not found: ${audience}`),
@@ -57,7 +58,8 @@ export async function clientCredentialsGrant(
   if (requested && scopes.length < requested.length) {
     return fail('scope_not_granted', oauthErrors.accessDenied('Client has not been granted all requested scopes'));
   }
-  const lifetime = ctx.config.resourceServers.get(audience)?.token_lifetime ?? 86400;
+  const api = ctx.config.resourceServers.get(audience);
+  const lifetime = api?.token_lifetime ?? 86400;
   const key = await deps.signingKeys.current(ctx.tenant);
   const accessToken = await mintAccessToken({
     key,
@@ -69,6 +71,8 @@ export async function clientCredentialsGrant(
     grantType: 'client-credentials',
     issuedAt: Math.floor(deps.now() / 1000),
     lifetime,
+    // As Auth0 does for machine clients: with the RBAC dialect, the granted scopes are the permissions.
+    ...(api?.token_dialect === 'access_token_authz' ? { extraClaims: { permissions: scopes } } : {}),
   });
   ctx.log.add({ ...event, type: 'seccft', details: { audience } });
   await ctx.log.flush();

@@ -5,6 +5,7 @@ import type { RefreshFamilyItem, RefreshTokenItem } from '../store/refresh-token
 import { mintAccessToken, mintIdToken, type GrantTypeClaim } from '../tokens/mint.js';
 import { formatRefreshToken, hashSecret, newId, newSecret } from '../tokens/refresh-token-format.js';
 import { oauthErrors } from './errors.js';
+import { assembleTokenClaims } from './token-claims.js';
 
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', 'address', 'phone']);
 
@@ -40,7 +41,16 @@ export function grantableScope(ctx: TenantContext, requested: string | undefined
   const api = audience ? ctx.config.resourceServers.get(audience) : undefined;
   const apiScopes = new Set(api?.scopes.map((s) => s.value) ?? []);
   const scopes = (requested ?? 'openid').split(/\s+/).filter(Boolean);
-  return [...new Set(scopes.filter((s) => OIDC_SCOPES.has(s) || apiScopes.has(s)))].join(' ');
+  // An API that does not allow offline access gets no refresh token (Auth0 drops the scope).
+  const offline = api?.allow_offline_access !== false;
+  return [...new Set(scopes.filter((s) => (OIDC_SCOPES.has(s) && (offline || s !== 'offline_access')) || apiScopes.has(s)))].join(' ');
+}
+
+/** The API's lifetime (its browser lifetime for SPAs), else the tenant's. */
+function accessTokenLifetime(ctx: TenantContext, client: ClientRecord, audience: string | undefined): number {
+  const api = audience ? ctx.config.resourceServers.get(audience) : undefined;
+  const web = client.app_type === 'spa' ? api?.token_lifetime_for_web : undefined;
+  return web || api?.token_lifetime || ctx.config.settings.access_token_lifetime;
 }
 
 /**
@@ -72,20 +82,22 @@ export async function issueUserTokens(
   const nowSeconds = Math.floor(deps.now() / 1000);
   const key = await deps.signingKeys.current(ctx.tenant);
   const settings = ctx.config.settings;
-  const scopes = p.scope.split(' ');
-  const lifetime = (p.audience && ctx.config.resourceServers.get(p.audience)?.token_lifetime) || settings.access_token_lifetime;
+  const claims = await assembleTokenClaims(deps, ctx, p);
+  const scopes = claims.scope.split(' ');
+  const lifetime = accessTokenLifetime(ctx, p.client, p.audience);
   const accessToken = await mintAccessToken({
+    extraClaims: claims.accessClaims,
     key,
     issuer: ctx.issuer,
     subject: p.user.user_id,
     audience: p.audience,
     clientId: p.client.client_id,
-    scope: p.scope,
+    scope: claims.scope,
     grantType: p.grantType,
     issuedAt: nowSeconds,
     lifetime,
   });
-  const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: p.scope };
+  const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: claims.scope };
   if (scopes.includes('openid')) {
     response.id_token = await mintIdToken({
       key,
@@ -96,6 +108,7 @@ export async function issueUserTokens(
       issuedAt: nowSeconds,
       lifetime: settings.id_token_lifetime,
       nonce: p.nonce,
+      extraClaims: claims.idClaims,
     });
   }
   const items: Record<string, unknown>[] = [];

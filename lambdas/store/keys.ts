@@ -13,6 +13,8 @@ export const keys = {
   clientGrant: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `CLIENT_GRANT#${id}` }),
   migrationSource: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `MIGRATION_SOURCE#${id}` }),
   hook: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `HOOK#${id}` }),
+  role: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `ROLE#${id}` }),
+  claimMapping: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `CLAIM_MAPPING#${id}` }),
   domain: (host: string) => ({ pk: `DOMAIN#${host.toLowerCase()}`, sk: 'DOMAIN' }),
 
   userPartition: (t: string, userId: string) => `TENANT#${t}#USER#${userId}`,
@@ -31,6 +33,14 @@ export const keys = {
     pk: `TENANT#${t}#CONN#${connectionId}#USERNAME#${username.toLowerCase()}`,
     sk: 'CLAIM',
   }),
+  /** A role of a user, in the user's partition: the record tokens read. */
+  userRole: (t: string, userId: string, roleId: string) => ({ pk: `TENANT#${t}#USER#${userId}`, sk: `ROLE#${roleId}` }),
+  /** The same membership seen from the role, sharded so a popular role never concentrates writes on one key. */
+  roleMember: (t: string, roleId: string, shard: number, userId: string) => ({
+    pk: `TENANT#${t}#ROLEUSERS#${roleId}#${shard}`,
+    sk: `USER#${userId}`,
+  }),
+  roleMembersShard: (t: string, roleId: string, shard: number) => `TENANT#${t}#ROLEUSERS#${roleId}#${shard}`,
   lockout: (t: string, connectionId: string, identifier: string) => ({
     pk: `TENANT#${t}#LOCK#${connectionId}#${identifier.toLowerCase()}`,
     sk: 'LOCK',

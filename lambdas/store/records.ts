@@ -86,13 +86,49 @@ export interface ConnectionRecord {
   updated_at: string;
 }
 
+export type TokenDialect = 'access_token' | 'access_token_authz';
+
+/** An API that clients ask tokens for with `audience=` (Auth0's resource server). */
 export interface ResourceServerRecord {
   id: string;
   identifier: string;
   name: string;
   scopes: { value: string; description?: string }[];
+  signing_alg?: 'RS256';
   token_lifetime?: number;
+  /** Lifetime of tokens issued to browser clients (SPAs); falls back to `token_lifetime`. */
+  token_lifetime_for_web?: number;
+  /** Only an explicit `false` refuses refresh tokens (records written before the field existed allow them). */
   allow_offline_access?: boolean;
+  /** RBAC: the granted API scopes are limited to the user's permissions. */
+  enforce_policies?: boolean;
+  /** `access_token_authz` adds the user's `permissions` to access tokens. */
+  token_dialect?: TokenDialect;
+  skip_consent_for_verifiable_first_party_clients?: boolean;
+}
+
+/** A permission: a scope of one API (`resource_server_identifier`). */
+export interface PermissionRef {
+  resource_server_identifier: string;
+  permission_name: string;
+}
+
+/** An RBAC role; its permissions live on the role item (one write changes them). */
+export interface RoleRecord {
+  id: string;
+  name: string;
+  description?: string;
+  permissions: PermissionRef[];
+}
+
+/** A declarative custom claim: a value of the user (`app_metadata.plan`, `roles`) under a namespaced claim. */
+export interface ClaimMappingRecord {
+  id: string;
+  /** `app_metadata.<path>`, `user_metadata.<path>`, or `roles` (the names of the user's roles). */
+  source: string;
+  /** A namespaced claim name, e.g. `https://myapp.example/plan`. */
+  claim: string;
+  tokens: ('access_token' | 'id_token')[];
 }
 
 export interface ClientGrantRecord {

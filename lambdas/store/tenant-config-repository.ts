@@ -2,11 +2,13 @@ import { GetCommand, PutCommand, QueryCommand, DeleteCommand, type DynamoDBDocum
 import { keys, type ItemKey } from './keys.js';
 import type {
   ClientGrantRecord,
+  ClaimMappingRecord,
   ClientRecord,
   ConnectionRecord,
   HookRecord,
   MigrationSourceRecord,
   ResourceServerRecord,
+  RoleRecord,
   TenantSettings,
 } from './records.js';
 
@@ -19,6 +21,8 @@ export interface TenantConfig {
   clientGrants: ClientGrantRecord[];
   migrationSources: MigrationSourceRecord[];
   hooks: HookRecord[];
+  roles: Map<string, RoleRecord>;
+  claimMappings: ClaimMappingRecord[];
 }
 
 const kindPrefixes = {
@@ -28,6 +32,8 @@ const kindPrefixes = {
   clientGrant: 'CLIENT_GRANT#',
   migrationSource: 'MIGRATION_SOURCE#',
   hook: 'HOOK#',
+  role: 'ROLE#',
+  claimMapping: 'CLAIM_MAPPING#',
 } as const;
 
 function strip<T>(item: Record<string, unknown>): T {
@@ -66,6 +72,8 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
       clientGrants: [],
       migrationSources: [],
       hooks: [],
+      roles: new Map(),
+      claimMappings: [],
     };
     for (const item of items) {
       const sk = String(item.sk);
@@ -81,6 +89,10 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
       } else if (sk.startsWith(kindPrefixes.clientGrant)) config.clientGrants.push(strip(item));
       else if (sk.startsWith(kindPrefixes.migrationSource)) config.migrationSources.push(strip(item));
       else if (sk.startsWith(kindPrefixes.hook)) config.hooks.push(strip(item));
+      else if (sk.startsWith(kindPrefixes.role)) {
+        const r = strip<RoleRecord>(item);
+        config.roles.set(r.id, r);
+      } else if (sk.startsWith(kindPrefixes.claimMapping)) config.claimMappings.push(strip(item));
     }
     return config;
   }
@@ -107,7 +119,7 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
       putItem(keys.client(tenant, c.client_id), c, opts),
     putConnection: (tenant: string, c: ConnectionRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
       putItem(keys.connection(tenant, c.id), c, opts),
-    putResourceServer: (tenant: string, r: ResourceServerRecord, opts?: { mustNotExist?: boolean }) =>
+    putResourceServer: (tenant: string, r: ResourceServerRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
       putItem(keys.resourceServer(tenant, r.id), r, opts),
     putClientGrant: (tenant: string, g: ClientGrantRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
       putItem(keys.clientGrant(tenant, g.id), g, opts),
@@ -115,6 +127,10 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
       putItem(keys.migrationSource(tenant, s.id), s, opts),
     putHook: (tenant: string, h: HookRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
       putItem(keys.hook(tenant, h.id), h, opts),
+    putRole: (tenant: string, r: RoleRecord, opts?: { mustNotExist?: boolean; mustExist?: boolean }) =>
+      putItem(keys.role(tenant, r.id), r, opts),
+    putClaimMapping: (tenant: string, m: ClaimMappingRecord, opts?: { mustNotExist?: boolean }) =>
+      putItem(keys.claimMapping(tenant, m.id), m, opts),
     deleteItem: (key: ItemKey) => db.send(new DeleteCommand({ TableName: tableName, Key: key })),
     /** Maps a host name to its tenant (custom domains). */
     putDomain: (host: string, tenant: string) => putItem(keys.domain(host), { tenant }),

@@ -24,6 +24,8 @@ export function mintAccessToken(p: {
   grantType: GrantTypeClaim;
   issuedAt: number;
   lifetime: number;
+  /** Custom and RBAC claims (`permissions`, namespaced claims); the standard claims always win. */
+  extraClaims?: Record<string, unknown>;
 }): Promise<string> {
   const scopes = p.scope.split(' ').filter(Boolean);
   const userinfo = `${p.issuer}userinfo`;
@@ -33,6 +35,7 @@ export function mintAccessToken(p: {
   return sign(
     p.key,
     {
+      ...p.extraClaims,
       iss: p.issuer,
       sub: p.subject,
       aud: aud.length === 1 ? aud[0] : aud,
@@ -76,10 +79,13 @@ export function mintIdToken(p: {
   nonce?: string;
   authTime?: number;
   sid?: string;
+  /** Custom claims; the standard and profile claims always win. */
+  extraClaims?: Record<string, unknown>;
 }): Promise<string> {
   return sign(
     p.key,
     {
+      ...p.extraClaims,
       iss: p.issuer,
       sub: p.user.user_id,
       aud: p.clientId,

@@ -28,6 +28,14 @@ const validCreate: Record<string, () => Record<string, unknown>> = {
   clients: () => ({ name: 'New client' }),
   'client-grants': () => ({ client_id: ids.spa, audience: 'https://api.dev.local/', scope: ['read:things'] }),
   hooks: () => ({ name: 'h', trigger: 'post-user-registration', url: 'https://hooks.example.com/x', secret: '0123456789abcdef0123' }),
+  'resource-servers': () => ({ identifier: 'https://new-api.example/', name: 'New API', scopes: [{ value: 'read:x' }] }),
+  roles: () => ({ name: 'new-role' }),
+};
+/** Valid bodies of the routes under an id (`/roles/{id}/permissions`), by the part after the id. */
+const validSub: Record<string, () => Record<string, unknown>> = {
+  permissions: () => ({ permissions: [{ resource_server_identifier: 'https://api.dev.local/', permission_name: 'read:things' }] }),
+  users: () => ({ users: [decodeURIComponent(ids.user)] }),
+  roles: () => ({ roles: [ids.role] }),
 };
 
 interface Case {
@@ -51,6 +59,8 @@ const existing: Record<string, string> = {
   'client-grants': '{grant}',
   hooks: '{hook}',
   logs: '{log}',
+  'resource-servers': '{rs}',
+  roles: '{role}',
 };
 const missing: Record<string, { absent: string; malformed: string }> = {
   connections: { absent: 'con_AAAAAAAAAAAAAAAA', malformed: 'con_short' },
@@ -60,6 +70,8 @@ const missing: Record<string, { absent: string; malformed: string }> = {
   'client-grants': { absent: 'cgr_AAAAAAAAAAAAAAAA', malformed: 'grant' },
   hooks: { absent: 'hk_AAAAAAAAAAAAAAAA', malformed: 'hook-1' },
   logs: { absent: '01ARZ3NDEKTSV4RRFFQ69G5FAV', malformed: 'not-a-log-id' },
+  'resource-servers': { absent: 'A'.repeat(24), malformed: 'short-id' },
+  roles: { absent: 'rol_AAAAAAAAAAAAAAAA', malformed: 'role-1' },
 };
 const wrongType: Record<string, { create?: [Record<string, unknown>, string]; patch?: [Record<string, unknown>, string] }> = {
   connections: { create: [{ name: 123 }, 'name'], patch: [{ options: { import_mode: 'yes' } }, 'options.import_mode'] },
@@ -68,6 +80,13 @@ const wrongType: Record<string, { create?: [Record<string, unknown>, string]; pa
   clients: { create: [{ name: ['x'] }, 'name'], patch: [{ grant_types: 'password' }, 'grant_types'] },
   'client-grants': { create: [{ scope: 'read:things' }, 'scope'], patch: [{ scope: [1] }, 'scope.0'] },
   hooks: { create: [{ trigger: 'on-login' }, 'trigger'], patch: [{ timeout_ms: 'fast' }, 'timeout_ms'] },
+  'resource-servers': { create: [{ token_lifetime: 'long' }, 'token_lifetime'], patch: [{ enforce_policies: 'yes' }, 'enforce_policies'] },
+  roles: { create: [{ name: 5 }, 'name'], patch: [{ description: 5 }, 'description'] },
+};
+const wrongSubType: Record<string, [Record<string, unknown>, string]> = {
+  permissions: [{ permissions: [{ resource_server_identifier: 7 }] }, 'permissions.0.resource_server_identifier'],
+  users: [{ users: ['no-provider-prefix'] }, 'users.0'],
+  roles: [{ roles: ['role-1'] }, 'roles.0'],
 };
 
 function resource(path: string): string {
@@ -78,7 +97,8 @@ function resource(path: string): string {
 function casesFor(method: string, path: string): Case[] {
   const res = resource(path);
   const cases: Case[] = [];
-  const withId = path.endsWith('{id}');
+  const withId = path.includes('{id}');
+  const sub = withId && !path.endsWith('{id}') ? path.split('/').at(-1) : undefined;
   const concrete = withId ? path.replace('{id}', existing[res]) : path;
   if (withId) {
     cases.push({ method, path: path.replace('{id}', missing[res].malformed), why: 'malformed id' });
@@ -94,9 +114,9 @@ function casesFor(method: string, path: string): Case[] {
     cases.push({ method, path: `${path}?bogus_param=1`, why: 'unknown query parameter', field: 'bogus_param' });
   }
   if (method === 'POST' || method === 'PATCH') {
-    const body = method === 'POST' ? validCreate[res] : () => (res === 'client-grants' ? { scope: ['read:logs'] } : {});
+    const body = sub ? validSub[sub] : method === 'POST' ? validCreate[res] : () => (res === 'client-grants' ? { scope: ['read:logs'] } : {});
     cases.push({ method, path: concrete, why: 'unknown field', body: () => ({ ...(body() as object), bogus_field: 1 }), field: 'bogus_field' });
-    const wrong = method === 'POST' ? wrongType[res]?.create : wrongType[res]?.patch;
+    const wrong = sub ? wrongSubType[sub] : method === 'POST' ? wrongType[res]?.create : wrongType[res]?.patch;
     if (wrong) {
       cases.push({ method, path: concrete, why: 'wrong type', body: () => deepMerge(body(), wrong[0]), field: wrong[1] });
     }
@@ -135,6 +155,21 @@ const extraCases: Case[] = [
   { method: 'POST', path: '/api/v2/client-grants', why: 'grant already exists', body: () => ({ client_id: ids.machine, audience: '/api/v2/', scope: ['read:users'] }), status: 409 },
   { method: 'PATCH', path: '/api/v2/users/{user}', why: 'new email held by another user', body: () => ({ email: 'demo@example.com' }), status: 409 },
   { method: 'PATCH', path: '/api/v2/connections/{conn}', why: 'name cannot change', body: () => ({ name: 'Renamed' }), field: 'name' },
+  { method: 'POST', path: '/api/v2/resource-servers', why: 'identifier taken', body: () => ({ identifier: 'https://api.dev.local/', name: 'Again' }), status: 409 },
+  { method: 'POST', path: '/api/v2/resource-servers', why: 'the Management API as identifier', body: () => ({ identifier: '/api/v2/', name: 'Mgmt' }), field: 'identifier' },
+  { method: 'POST', path: '/api/v2/resource-servers', why: 'unsupported signing alg', body: () => ({ ...validCreate['resource-servers'](), signing_alg: 'HS256' }), field: 'signing_alg' },
+  { method: 'POST', path: '/api/v2/resource-servers', why: 'lifetime over 30 days', body: () => ({ ...validCreate['resource-servers'](), token_lifetime: 2_592_001 }), field: 'token_lifetime' },
+  { method: 'POST', path: '/api/v2/resource-servers', why: 'duplicate scope', body: () => ({ ...validCreate['resource-servers'](), scopes: [{ value: 'a' }, { value: 'a' }] }), field: 'scopes' },
+  { method: 'PATCH', path: '/api/v2/resource-servers/{rs}', why: 'identifier cannot change', body: () => ({ identifier: 'https://other/' }), field: 'identifier' },
+  { method: 'POST', path: '/api/v2/roles', why: 'role name taken', body: () => ({ name: 'fixture-role' }), status: 409 },
+  { method: 'POST', path: '/api/v2/roles/{role}/permissions', why: 'permission the API does not define', body: () => ({ permissions: [{ resource_server_identifier: 'https://api.dev.local/', permission_name: 'delete:everything' }] }), field: 'permission_name' },
+  { method: 'POST', path: '/api/v2/roles/{role}/permissions', why: 'permission of an unknown API', body: () => ({ permissions: [{ resource_server_identifier: 'https://nope.example/', permission_name: 'read:things' }] }), status: 404 },
+  { method: 'POST', path: '/api/v2/roles/{role}/permissions', why: 'empty permission list', body: () => ({ permissions: [] }), field: 'permissions' },
+  { method: 'DELETE', path: '/api/v2/roles/{role}/permissions', why: 'permissions missing', body: () => ({}), field: 'permissions' },
+  { method: 'POST', path: '/api/v2/roles/{role}/users', why: 'unknown user', body: () => ({ users: ['auth0|nobody'] }), status: 404 },
+  { method: 'POST', path: '/api/v2/users/{user}/roles', why: 'unknown role', body: () => ({ roles: ['rol_AAAAAAAAAAAAAAAA'] }), status: 404 },
+  { method: 'DELETE', path: '/api/v2/users/{user}/roles', why: 'role id malformed', body: () => ({ roles: ['role-1'] }), field: 'roles.0' },
+  { method: 'GET', path: '/api/v2/roles/{role}/users?per_page=1000', why: 'per_page over 100', field: 'per_page' },
 ];
 
 const allCases: Case[] = [...routesOf('management').flatMap((r) => casesFor(r.method, r.path)), ...extraCases];
@@ -157,6 +192,8 @@ beforeAll(async () => {
   ids.grant = (await ok('POST', '/api/v2/client-grants', { client_id: ids.client, audience: '/api/v2/', scope: ['read:logs'] })).id;
   ids.hook = (await ok('POST', '/api/v2/hooks', { ...validCreate.hooks(), enabled: false })).id;
   ids.log = (await ok('GET', '/api/v2/logs?per_page=1'))[0].log_id;
+  ids.rs = (await ok('POST', '/api/v2/resource-servers', { identifier: 'https://fixture-api.example/', name: 'Fixture API' })).id;
+  ids.role = (await ok('POST', '/api/v2/roles', { name: 'fixture-role' })).id;
 });
 afterAll(() => service?.close());
 
