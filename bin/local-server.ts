@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { serviceConfigFromEnv } from '../lambdas/deps.js';
 import { startLocalServer } from './local/server.js';
 
 /**
@@ -8,7 +9,9 @@ import { startLocalServer } from './local/server.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = resolve(process.env.DATA_DIR ?? '.data');
-const server = await startLocalServer({ port, dataDir });
+// POST_LOGIN_MODULE (and its budget and failure mode) names a local post-login extension.
+const { postLogin } = serviceConfigFromEnv();
+const server = await startLocalServer({ port, dataDir, ...(postLogin ? { config: { postLogin } } : {}) });
 const c = server.credentials;
 const u = server.url;
 process.stdout.write(`

@@ -82,6 +82,9 @@ export const managementRoutes = [
   { method: 'POST', path: '/api/v2/users/{id}/roles', fn: 'management' },
   { method: 'DELETE', path: '/api/v2/users/{id}/roles', fn: 'management' },
   { method: 'GET', path: '/api/v2/users/{id}/permissions', fn: 'management' },
+  { method: 'GET', path: '/api/v2/claim-mappings', fn: 'management' },
+  { method: 'POST', path: '/api/v2/claim-mappings', fn: 'management' },
+  { method: 'DELETE', path: '/api/v2/claim-mappings/{id}', fn: 'management' },
 ] as const satisfies readonly RouteDefinition[];
 
 /**

@@ -22,6 +22,10 @@ export interface DeploymentConfig {
   readonly failedRefreshAlarmThreshold: number;
   /** Percentage of upstream calls rate limited or unavailable that raises the upstream alarm. */
   readonly upstreamErrorRatePercent: number;
+  /** A Lambda function (name or ARN) the token function invokes at every user-token issuance (custom claims). */
+  readonly postLoginFunctionName?: string;
+  readonly postLoginTimeoutMs: number;
+  readonly postLoginFailureMode: 'open' | 'closed';
 }
 
 /** Reads one setting: context first, then environment. */
@@ -58,6 +62,9 @@ export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
     throttleBurstLimit: integer('throttleBurstLimit', 'THROTTLE_BURST_LIMIT', 200),
     upstreamTimeoutMs: integer('upstreamTimeoutMs', 'UPSTREAM_TIMEOUT_MS', 2500),
     upstreamBudgetMs: integer('upstreamBudgetMs', 'UPSTREAM_BUDGET_MS', 4500),
+    postLoginFunctionName: text('postLoginFunctionName', 'POST_LOGIN_FUNCTION_NAME'),
+    postLoginTimeoutMs: integer('postLoginTimeoutMs', 'POST_LOGIN_TIMEOUT_MS', 2000),
+    postLoginFailureMode: text('postLoginFailureMode', 'POST_LOGIN_FAILURE_MODE') === 'open' ? 'open' : 'closed',
     failedRefreshAlarmThreshold: integer('failedRefreshAlarmThreshold', 'FAILED_REFRESH_ALARM_THRESHOLD', 50),
     upstreamErrorRatePercent: integer('upstreamErrorRatePercent', 'UPSTREAM_ERROR_RATE_PERCENT', 20),
   };

@@ -45,6 +45,13 @@ export function handlerEnvironment(config: DeploymentConfig, tableName: string, 
     DEFAULT_TENANT: config.defaultTenant,
     UPSTREAM_TIMEOUT_MS: String(config.upstreamTimeoutMs),
     UPSTREAM_BUDGET_MS: String(config.upstreamBudgetMs),
+    ...(fnName === 'token' && config.postLoginFunctionName
+      ? {
+          POST_LOGIN_FUNCTION_NAME: config.postLoginFunctionName,
+          POST_LOGIN_TIMEOUT_MS: String(config.postLoginTimeoutMs),
+          POST_LOGIN_FAILURE_MODE: config.postLoginFailureMode,
+        }
+      : {}),
   };
 }
 

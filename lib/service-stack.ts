@@ -1,4 +1,6 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { FunctionName } from '../lambdas/routes.js';
 import { AuthLogMetricFilters } from './auth-log-metric-filters.js';
@@ -34,6 +36,7 @@ export class ServiceStack extends Stack {
     table.grantReadWriteData(management.fn);
     grantTokenSecrets(this, token.fn);
     grantManagementSecrets(this, management.fn);
+    if (config.postLoginFunctionName) grantPostLoginInvoke(this, token.fn, config.postLoginFunctionName);
 
     const functions: Record<FunctionName, typeof token.fn> = { token: token.fn, management: management.fn };
     this.httpApi = new ServiceHttpApi(this, 'Http', { config, functions });
@@ -55,4 +58,12 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'DrainDashboardName', { value: this.drainDashboard.dashboard.dashboardName });
     if (this.alarms.topic) new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
   }
+}
+
+/** The token function may invoke the operator's post-login function (custom claims), and only it. */
+function grantPostLoginInvoke(scope: Construct, fn: IFunction, functionName: string): void {
+  const arn = functionName.startsWith('arn:')
+    ? functionName
+    : Stack.of(scope).formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] }));
 }

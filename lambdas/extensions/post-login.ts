@@ -108,8 +108,9 @@ export async function runPostLogin(
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
+      // Rejected first, so the race reports the timeout rather than the abort it causes.
       reject(new PostLoginFailure('timeout'));
+      controller.abort();
     }, policy.timeoutMs);
   });
   try {

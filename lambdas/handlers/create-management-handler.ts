@@ -4,6 +4,7 @@ import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
+import { claimMappingEndpoints } from '../management/claim-mappings.js';
 import { clientGrantEndpoints } from '../management/client-grants.js';
 import { clientEndpoints } from '../management/clients.js';
 import { connectionEndpoints } from '../management/connections.js';
@@ -71,6 +72,9 @@ export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpo
   'POST /api/v2/users/{id}/roles': userRoleEndpoints.assignRoles,
   'DELETE /api/v2/users/{id}/roles': userRoleEndpoints.removeRoles,
   'GET /api/v2/users/{id}/permissions': userRoleEndpoints.listPermissions,
+  'GET /api/v2/claim-mappings': claimMappingEndpoints.list,
+  'POST /api/v2/claim-mappings': claimMappingEndpoints.create,
+  'DELETE /api/v2/claim-mappings/{id}': claimMappingEndpoints.delete,
 };
 
 /** The management function: middy, body limit, JSON body, Auth0 error shaping, and the router. No logic. */

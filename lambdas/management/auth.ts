@@ -17,6 +17,7 @@ export const managementScopes = [
   'read:resource_servers', 'create:resource_servers', 'update:resource_servers', 'delete:resource_servers',
   'read:roles', 'create:roles', 'update:roles', 'delete:roles',
   'read:role_members', 'create:role_members', 'delete:role_members',
+  'read:claim_mappings', 'create:claim_mappings', 'delete:claim_mappings',
 ] as const;
 
 /** Who calls the Management API: the machine client of a verified token, and its scopes. */

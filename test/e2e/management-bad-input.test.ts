@@ -30,6 +30,7 @@ const validCreate: Record<string, () => Record<string, unknown>> = {
   hooks: () => ({ name: 'h', trigger: 'post-user-registration', url: 'https://hooks.example.com/x', secret: '0123456789abcdef0123' }),
   'resource-servers': () => ({ identifier: 'https://new-api.example/', name: 'New API', scopes: [{ value: 'read:x' }] }),
   roles: () => ({ name: 'new-role' }),
+  'claim-mappings': () => ({ source: 'app_metadata.plan', claim: 'https://myapp.example/new' }),
 };
 /** Valid bodies of the routes under an id (`/roles/{id}/permissions`), by the part after the id. */
 const validSub: Record<string, () => Record<string, unknown>> = {
@@ -61,6 +62,7 @@ const existing: Record<string, string> = {
   logs: '{log}',
   'resource-servers': '{rs}',
   roles: '{role}',
+  'claim-mappings': '{mapping}',
 };
 const missing: Record<string, { absent: string; malformed: string }> = {
   connections: { absent: 'con_AAAAAAAAAAAAAAAA', malformed: 'con_short' },
@@ -72,6 +74,7 @@ const missing: Record<string, { absent: string; malformed: string }> = {
   logs: { absent: '01ARZ3NDEKTSV4RRFFQ69G5FAV', malformed: 'not-a-log-id' },
   'resource-servers': { absent: 'A'.repeat(24), malformed: 'short-id' },
   roles: { absent: 'rol_AAAAAAAAAAAAAAAA', malformed: 'role-1' },
+  'claim-mappings': { absent: 'clm_AAAAAAAAAAAAAAAA', malformed: 'mapping-1' },
 };
 const wrongType: Record<string, { create?: [Record<string, unknown>, string]; patch?: [Record<string, unknown>, string] }> = {
   connections: { create: [{ name: 123 }, 'name'], patch: [{ options: { import_mode: 'yes' } }, 'options.import_mode'] },
@@ -82,6 +85,7 @@ const wrongType: Record<string, { create?: [Record<string, unknown>, string]; pa
   hooks: { create: [{ trigger: 'on-login' }, 'trigger'], patch: [{ timeout_ms: 'fast' }, 'timeout_ms'] },
   'resource-servers': { create: [{ token_lifetime: 'long' }, 'token_lifetime'], patch: [{ enforce_policies: 'yes' }, 'enforce_policies'] },
   roles: { create: [{ name: 5 }, 'name'], patch: [{ description: 5 }, 'description'] },
+  'claim-mappings': { create: [{ tokens: ['refresh_token'] }, 'tokens.0'] },
 };
 const wrongSubType: Record<string, [Record<string, unknown>, string]> = {
   permissions: [{ permissions: [{ resource_server_identifier: 7 }] }, 'permissions.0.resource_server_identifier'],
@@ -170,6 +174,9 @@ const extraCases: Case[] = [
   { method: 'POST', path: '/api/v2/users/{user}/roles', why: 'unknown role', body: () => ({ roles: ['rol_AAAAAAAAAAAAAAAA'] }), status: 404 },
   { method: 'DELETE', path: '/api/v2/users/{user}/roles', why: 'role id malformed', body: () => ({ roles: ['role-1'] }), field: 'roles.0' },
   { method: 'GET', path: '/api/v2/roles/{role}/users?per_page=1000', why: 'per_page over 100', field: 'per_page' },
+  { method: 'POST', path: '/api/v2/claim-mappings', why: 'claim not namespaced', body: () => ({ source: 'app_metadata.plan', claim: 'plan' }), field: 'claim' },
+  { method: 'POST', path: '/api/v2/claim-mappings', why: 'source outside the metadata', body: () => ({ source: 'password_hash', claim: 'https://x.example/p' }), field: 'source' },
+  { method: 'POST', path: '/api/v2/claim-mappings', why: 'claim already mapped', body: () => ({ source: 'roles', claim: 'https://fixture.example/roles' }), status: 409 },
 ];
 
 const allCases: Case[] = [...routesOf('management').flatMap((r) => casesFor(r.method, r.path)), ...extraCases];
@@ -194,6 +201,7 @@ beforeAll(async () => {
   ids.log = (await ok('GET', '/api/v2/logs?per_page=1'))[0].log_id;
   ids.rs = (await ok('POST', '/api/v2/resource-servers', { identifier: 'https://fixture-api.example/', name: 'Fixture API' })).id;
   ids.role = (await ok('POST', '/api/v2/roles', { name: 'fixture-role' })).id;
+  ids.mapping = (await ok('POST', '/api/v2/claim-mappings', { source: 'roles', claim: 'https://fixture.example/roles' })).id;
 });
 afterAll(() => service?.close());
 

@@ -81,7 +81,7 @@ describe('resource servers', () => {
     const res = await login('https://strict.example/', 'openid offline_access');
     expect(res.data.refresh_token).toBeUndefined();
     expect(res.data.expires_in).toBe(120);
-    expect(res.data.scope).toBe('openid');
+    expect((res.data as { scope?: string }).scope).toBe('openid');
     await ok('DELETE', `/api/v2/resource-servers/${strict.id}`);
     await expect(login('https://strict.example/', 'openid')).rejects.toMatchObject({ error: 'access_denied' });
   });
@@ -122,7 +122,7 @@ describe('RBAC', () => {
 
   it('auth0@6 password-realm with audience: scopes limited to the permissions, `permissions` in the access token', async () => {
     const res = await login(REPORTS, 'openid offline_access read:reports write:reports');
-    expect(res.data.scope).toBe('openid offline_access read:reports');
+    expect((res.data as { scope?: string }).scope).toBe('openid offline_access read:reports');
     const claims = await accessClaims(res.data.access_token, REPORTS);
     expect(claims.aud).toEqual([REPORTS, `${issuer}userinfo`]);
     expect(claims.permissions).toEqual(['read:reports']);
