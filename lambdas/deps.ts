@@ -5,6 +5,7 @@ import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-logi
 import type { LogSink } from './logs/log-sink.js';
 import { createBreakerRegistry, type BreakerRegistry } from './migration/circuit-breaker.js';
 import { createUpstreamClient, type UpstreamClient } from './migration/upstream-client.js';
+import { createUpstreamManagementApi, type UpstreamManagementApi } from './migration/upstream-management-api.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { createMigrationCountersRepository, type MigrationCountersRepository } from './store/migration-counters-repository.js';
 import { createLockoutRepository, type LockoutRepository } from './store/lockout-repository.js';
@@ -90,6 +91,8 @@ export interface Deps {
   breakers: BreakerRegistry;
   /** The upstream Auth0 client both migration paths share (timeouts, breakers, call logs). */
   upstream: UpstreamClient;
+  /** The upstream tenant's Management API (the whole user on migration). */
+  upstreamManagement: UpstreamManagementApi;
   /** Upstream fallback for password logins without a local password (import mode). */
   passwordFallback?: PasswordFallback;
   /** Upstream redemption of refresh tokens this service did not issue (migration sources). */
@@ -148,6 +151,14 @@ export function createDeps(p: {
       allowLoopbackHttp: config.allowLoopbackHttp,
       log: ({ message, ...fields }) => p.sink.info(String(message ?? 'upstream_call'), fields),
       now,
+    }),
+    upstreamManagement: createUpstreamManagementApi({
+      fetch: fetchImpl,
+      breakers,
+      perCallTimeoutMs: config.upstreamTimeoutMs,
+      allowLoopbackHttp: config.allowLoopbackHttp,
+      now,
+      log: ({ message, ...fields }) => p.sink.info(String(message ?? 'upstream_call'), fields),
     }),
     passwordFallback: p.passwordFallback,
     foreignRefreshToken: p.foreignRefreshToken,

@@ -29,6 +29,13 @@ const configurationSchema = z.strictObject({
   client_id: z.string().check(z.regex(CLIENT_ID, 'Expected a client id')),
   client_secret: z.optional(z.string().check(z.minLength(8), z.maxLength(512))),
   profile_from: z.optional(z.enum(['userinfo', 'id_token'])),
+  management_api: z.optional(
+    z.strictObject({
+      domain: z.string().check(z.maxLength(255), z.regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'Expected an Auth0 domain')),
+      client_id: z.string().check(z.regex(CLIENT_ID, 'Expected a client id')),
+      client_secret: z.optional(z.string().check(z.minLength(8), z.maxLength(512))),
+    }),
+  ),
 });
 
 const optionsSchema = z.strictObject({
@@ -65,7 +72,11 @@ type OptionsInput = z.infer<typeof optionsSchema>;
 
 /** The Auth0 shape of a connection: no secret, no secret reference. */
 export function connectionView(c: ConnectionRecord) {
-  const { client_secret_ref: _ref, ...configuration } = c.options.configuration ?? ({} as ConnectionUpstreamConfiguration);
+  const { client_secret_ref: _ref, management_api, ...configuration } = c.options.configuration ?? ({} as ConnectionUpstreamConfiguration);
+  if (management_api) {
+    const { client_secret_ref: _managementRef, ...shown } = management_api;
+    Object.assign(configuration, { management_api: shown });
+  }
   return {
     id: c.id,
     name: c.name,
@@ -104,7 +115,9 @@ async function storedOptions(
   if (!configuration) return options;
   assertOutboundUrl(req.deps, configuration.token_endpoint, 'options.configuration.token_endpoint');
   assertOutboundUrl(req.deps, configuration.userinfo_endpoint, 'options.configuration.userinfo_endpoint');
-  const { client_secret, ...upstream } = configuration;
+  const { client_secret, management_api, ...upstreamFields } = configuration;
+  const managementApi = await storedManagementApi(req, connectionId, management_api, previous?.management_api);
+  const upstream = { ...upstreamFields, ...(managementApi ? { management_api: managementApi } : {}) };
   const secretName = secretNames.connectionClientSecret(req.ctx.tenant, connectionId);
   if (client_secret !== undefined) {
     await req.deps.secrets.put(secretName, client_secret);
@@ -123,6 +136,31 @@ async function storedOptions(
   }
   options.configuration = { ...upstream, client_secret_ref: previous.client_secret_ref, client_secret_hint: previous.client_secret_hint };
   return options;
+}
+
+/**
+ * Upstream Management API credentials (the whole user on migration): the secret goes to the
+ * secret store like the connection's own; it is kept on a PATCH only for the same client and domain.
+ */
+async function storedManagementApi(
+  req: ManagementRequest,
+  connectionId: string,
+  input: { domain: string; client_id: string; client_secret?: string } | undefined,
+  previous: ConnectionUpstreamConfiguration['management_api'],
+): Promise<ConnectionUpstreamConfiguration['management_api']> {
+  if (!input) return undefined;
+  const { client_secret, ...rest } = input;
+  if (client_secret !== undefined) {
+    const ref = secretNames.connectionManagementSecret(req.ctx.tenant, connectionId);
+    await req.deps.secrets.put(ref, client_secret);
+    return { ...rest, client_secret_ref: ref, client_secret_hint: secretHint(client_secret) };
+  }
+  if (previous && previous.client_id === rest.client_id && previous.domain === rest.domain) {
+    return { ...rest, client_secret_ref: previous.client_secret_ref, client_secret_hint: previous.client_secret_hint };
+  }
+  throw managementErrors.invalidBody(
+    `'client_secret is required when the client_id or the domain change' on property options.configuration.management_api.client_secret.`,
+  );
 }
 
 function assertKnownClients(clients: Map<string, unknown>, ids: string[] | undefined): void {

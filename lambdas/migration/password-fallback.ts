@@ -20,6 +20,7 @@ import { createDeadline, type Deadline } from './deadline.js';
 import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
 import { createUpstreamIdTokenVerifier, type UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import { profileFromUpstream, type UpstreamClaims } from './upstream-profile.js';
+import { assignRolesOrLog, readWholeUpstreamUser } from './whole-upstream-user.js';
 import { loginEventFields } from '../identity/login-outcome.js';
 
 export const PASSWORD_FALLBACK_SCOPE = 'openid profile email';
@@ -101,6 +102,11 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     if (local.identifier.includes('@')) profile.email ??= local.identifier;
     else profile.username ??= local.identifier;
 
+    // With upstream Management API credentials, the user arrives whole (metadata, blocked, roles).
+    const whole = await readWholeUpstreamUser(deps, ctx, input.connection, claims.value.sub, deadline);
+    if (whole.kind === 'failed') return failure(whole.reason, false, whole.failure ? describeUpstreamFailure(whole.failure) : undefined);
+    if (whole.kind === 'ok') Object.assign(profile, whole.extra);
+
     let created;
     try {
       created = await createUser(deps, { tenant: ctx.tenant, connection: input.connection, profile, passwordHash });
@@ -117,6 +123,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     }
 
     const userCreated = created.outcome === 'created';
+    if (userCreated && whole.kind === 'ok') await assignRolesOrLog(deps, ctx, created.user, whole.roleNames);
     logMigration(ctx, input, created.user, userCreated);
     if (userCreated) await countMigration(deps, ctx.tenant);
     return { ok: true, user: created.user };

@@ -15,6 +15,7 @@ import { createUser } from '../identity/create-user.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import type { AuthEvent } from '../logs/request-log.js';
 import { OAuthError, oauthErrors } from '../oauth/errors.js';
+import { assignRolesOrLog, readWholeUpstreamUser } from './whole-upstream-user.js';
 import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } from '../oauth/issue-tokens.js';
 import { narrowScope } from '../oauth/refresh-token-grant.js';
 import type { ClientRecord, MigrationSourceRecord } from '../store/records.js';
@@ -217,7 +218,16 @@ async function mintForUpstreamUser(
 
   const connection = connectionByName(ctx.config, source.connection);
   if (!connection) throw new RemintStop('connection_not_found', oauthErrors.temporarilyUnavailable(), { details: sourceDetail });
-  const created = await createUser(deps, { tenant: ctx.tenant, connection, profile: profileFromUpstream(claims.claims) });
+  const whole = await readWholeUpstreamUser(deps, ctx, connection, claims.claims.sub, p.deadline);
+  if (whole.kind === 'failed') {
+    // Transient: the client retries, and the kept upstream answer completes the migration then.
+    const f = whole.failure;
+    const answer = f?.kind === 'rate_limited' ? oauthErrors.tooManyRequests(f.retryAfterSeconds) : oauthErrors.temporarilyUnavailable(f?.kind === 'unavailable' ? f.retryAfterSeconds : undefined);
+    throw new RemintStop(whole.reason, answer, { details: sourceDetail });
+  }
+  const profile = { ...profileFromUpstream(claims.claims), ...(whole.kind === 'ok' ? whole.extra : {}) };
+  const created = await createUser(deps, { tenant: ctx.tenant, connection, profile });
+  if (created.outcome === 'created' && whole.kind === 'ok') await assignRolesOrLog(deps, ctx, created.user, whole.roleNames);
   const userEvent = { user_id: claims.claims.sub, connection: connection.name, connection_id: connection.id, strategy: connection.strategy };
   if (created.outcome === 'identifier_taken') {
     // Accounts are never merged by email: an ordinary failure, the answer stays kept for a fix.

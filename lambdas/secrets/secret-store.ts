@@ -24,6 +24,8 @@ export const secretNames = {
   signingKeys: (tenant: string) => `auth0-migration/${tenant}/signing-keys`,
   connectionClientSecret: (tenant: string, connectionId: string) =>
     `auth0-migration/${tenant}/connections/${connectionId}/client-secret`,
+  connectionManagementSecret: (tenant: string, connectionId: string) =>
+    `auth0-migration/${tenant}/connections/${connectionId}/management-client-secret`,
   migrationSourceClientSecret: (tenant: string, sourceId: string) =>
     `auth0-migration/${tenant}/migration-sources/${sourceId}/client-secret`,
   hookSecret: (tenant: string, hookId: string) => `auth0-migration/${tenant}/hooks/${hookId}/secret`,

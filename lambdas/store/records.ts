@@ -59,6 +59,8 @@ export interface ConnectionUpstreamConfiguration {
   /** Last characters of the secret, safe to show. */
   client_secret_hint?: string;
   profile_from?: 'userinfo' | 'id_token';
+  /** Client credentials with `read:users` (and `read:roles`) on the upstream's Management API: migrations bring the whole user. */
+  management_api?: { domain: string; client_id: string; client_secret_ref: string; client_secret_hint?: string };
   [key: string]: unknown;
 }
 

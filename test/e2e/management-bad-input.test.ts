@@ -174,6 +174,10 @@ const extraCases: Case[] = [
   { method: 'POST', path: '/api/v2/users/{user}/roles', why: 'unknown role', body: () => ({ roles: ['rol_AAAAAAAAAAAAAAAA'] }), status: 404 },
   { method: 'DELETE', path: '/api/v2/users/{user}/roles', why: 'role id malformed', body: () => ({ roles: ['role-1'] }), field: 'roles.0' },
   { method: 'GET', path: '/api/v2/roles/{role}/users?per_page=1000', why: 'per_page over 100', field: 'per_page' },
+  {
+    method: 'PATCH', path: '/api/v2/connections/{conn}', why: 'upstream Management API domain not a domain', field: 'management_api.domain',
+    body: () => ({ options: { configuration: { token_endpoint: 'https://old.example/oauth/token', userinfo_endpoint: 'https://old.example/userinfo', client_id: 'c1', client_secret: 'long-enough-secret', management_api: { domain: 'https://old.example/x', client_id: 'm1', client_secret: 'long-enough-secret' } } } }),
+  },
   { method: 'POST', path: '/api/v2/claim-mappings', why: 'claim not namespaced', body: () => ({ source: 'app_metadata.plan', claim: 'plan' }), field: 'claim' },
   { method: 'POST', path: '/api/v2/claim-mappings', why: 'source outside the metadata', body: () => ({ source: 'password_hash', claim: 'https://x.example/p' }), field: 'source' },
   { method: 'POST', path: '/api/v2/claim-mappings', why: 'claim already mapped', body: () => ({ source: 'roles', claim: 'https://fixture.example/roles' }), status: 409 },

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createFakeManagementApi, type FakeManagementApi } from './fake-upstream-management.js';
 
 export type FakeEndpoint = 'token' | 'userinfo' | 'jwks';
 export type FakeFault =
@@ -37,6 +38,8 @@ export interface FakeUpstream {
   setLatency(ms: number): void;
   requests: RecordedRequest[];
   requestsTo(endpoint: RecordedRequest['endpoint']): RecordedRequest[];
+  /** The upstream's Management API (see fake-upstream-management.ts). */
+  management: FakeManagementApi;
   reset(): void;
   close(): Promise<void>;
 }
@@ -85,6 +88,15 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
   const { port } = server.address() as AddressInfo;
   url = `http://127.0.0.1:${port}`;
   const issuer = `${url}/`;
+  const management = createFakeManagementApi({
+    issuer,
+    userProfile(sub) {
+      const u = users.find((x) => x.sub === sub);
+      if (!u) return undefined;
+      const { password: _password, mfa: _mfa, sub: _sub, ...profile } = u;
+      return profile;
+    },
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', url).pathname;
@@ -92,6 +104,12 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
     const body = parseBody(await readBody(req), req.headers['content-type']);
     requests.push({ endpoint, method: req.method ?? 'GET', path, body, headers: flattenHeaders(req), at: Date.now() });
 
+    const managed = management.handle(req.method ?? 'GET', path, new URL(req.url ?? '/', url).searchParams, body, req.headers.authorization);
+    if (managed) {
+      if (latencyMs > 0) await sleep(latencyMs);
+      send(res, managed);
+      return;
+    }
     const fault = endpoint === 'token' || endpoint === 'userinfo' || endpoint === 'jwks' ? takeFault(endpoint) : undefined;
     if (fault && 'hang' in fault) return; // answered never; close() destroys the socket
     if (latencyMs > 0) await sleep(latencyMs);
@@ -311,6 +329,7 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
     },
     requests,
     requestsTo: (endpoint) => requests.filter((r) => r.endpoint === endpoint),
+    management,
     reset() {
       requests.length = 0;
       for (const queue of Object.values(faults)) queue.length = 0;

@@ -1,0 +1,173 @@
+/**
+ * Read-only calls to the upstream tenant's Management API (`GET /api/v2/users/{id}`,
+ * `/users/{id}/roles`), with a client-credentials token cached until shortly before it expires.
+ * Each call is made like the other upstream calls (see upstream-client.ts): the injected fetch,
+ * a per-call timeout within the request's budget, the circuit breaker of the connection, https
+ * only (loopback http only locally), results classified as ok / rejected / rate_limited /
+ * unavailable, and one `upstream_call` log line without tokens or bodies. It is its own module
+ * so the shared upstream gateway can take these calls over without changing their callers.
+ */
+import type { BreakerRegistry } from './circuit-breaker.js';
+import type { Deadline } from './deadline.js';
+import { isLoopbackHttpAllowed, parseRetryAfterSeconds, type UpstreamFailure, type UpstreamResult } from './upstream-client.js';
+import { upstreamEndpoints } from './migration-sources.js';
+
+export interface UpstreamManagementTarget {
+  breakerKey: string;
+  /** The upstream tenant's Auth0 domain (`old-tenant.eu.auth0.com`), not a custom domain. */
+  domain: string;
+  clientId: string;
+  clientSecret: string;
+  deadline: Deadline;
+}
+
+export interface UpstreamFullUser {
+  user: Record<string, unknown> & { user_id: string };
+  roles: { id: string; name: string; description?: string }[];
+}
+
+/** Tokens are dropped this long before they expire, so a call never starts with a dying one. */
+const TOKEN_MARGIN_MS = 60_000;
+
+export function createUpstreamManagementApi(opts: {
+  fetch: typeof fetch;
+  breakers: BreakerRegistry;
+  perCallTimeoutMs: number;
+  allowLoopbackHttp: boolean;
+  now: () => number;
+  log: (line: Record<string, unknown>) => void;
+}) {
+  const tokens = new Map<string, { token: Promise<UpstreamResult<string>>; expiresAt: number }>();
+
+  async function call(
+    name: string,
+    t: UpstreamManagementTarget,
+    url: string,
+    init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+  ): Promise<UpstreamResult<unknown>> {
+    const started = opts.now();
+    const finish = (result: UpstreamResult<unknown>, status?: number) => {
+      opts.log({
+        message: 'upstream_call',
+        call: name,
+        breaker_key: t.breakerKey,
+        outcome: result.ok ? 'ok' : result.failure.kind,
+        ...(!result.ok && result.failure.kind === 'unavailable' ? { reason: result.failure.reason } : {}),
+        ...(status !== undefined ? { status } : {}),
+        latency_ms: opts.now() - started,
+      });
+      return result;
+    };
+    const unavailable = (reason: Extract<UpstreamFailure, { kind: 'unavailable' }>['reason'], status?: number): UpstreamResult<unknown> => ({
+      ok: false,
+      failure: { kind: 'unavailable', reason, ...(status !== undefined ? { status } : {}) },
+    });
+    if (!isLoopbackHttpAllowed(url, opts.allowLoopbackHttp)) return finish(unavailable('insecure_endpoint'));
+    const gate = opts.breakers.check(t.breakerKey);
+    if (gate.open) return finish(unavailable('circuit_open'));
+    if (t.deadline.expired()) {
+      opts.breakers.release(t.breakerKey);
+      return finish(unavailable('budget_exhausted'));
+    }
+    const limitedByBudget = t.deadline.remainingMs() < opts.perCallTimeoutMs;
+    let response: Response;
+    let text: string;
+    try {
+      response = await opts.fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(Math.min(opts.perCallTimeoutMs, t.deadline.remainingMs())) });
+      text = await response.text();
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      if (timedOut && limitedByBudget) {
+        opts.breakers.release(t.breakerKey);
+        return finish(unavailable('budget_exhausted'));
+      }
+      opts.breakers.recordFailure(t.breakerKey);
+      return finish(unavailable(timedOut ? 'timeout' : 'network'));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const status = response.status;
+    if (status >= 200 && status < 300 && json !== undefined) {
+      opts.breakers.recordSuccess(t.breakerKey);
+      return finish({ ok: true, value: json }, status);
+    }
+    if (status === 429) {
+      const retryAfterSeconds = parseRetryAfterSeconds(response.headers.get('retry-after'), opts.now());
+      opts.breakers.pauseFor(t.breakerKey, retryAfterSeconds * 1000);
+      return finish({ ok: false, failure: { kind: 'rate_limited', status: 429, retryAfterSeconds } }, status);
+    }
+    if (status >= 400 && status < 500) {
+      // Auth0 Management errors: {statusCode, error, message, errorCode}; OAuth errors: {error}.
+      const body = (json ?? {}) as Record<string, unknown>;
+      const error = typeof body.errorCode === 'string' ? body.errorCode : typeof body.error === 'string' ? body.error : `http_${status}`;
+      opts.breakers.recordSuccess(t.breakerKey);
+      return finish({ ok: false, failure: { kind: 'rejected', status, error } }, status);
+    }
+    opts.breakers.recordFailure(t.breakerKey);
+    return finish(unavailable(status >= 500 ? 'server_error' : 'malformed_response', status), status);
+  }
+
+  function base(t: UpstreamManagementTarget): string {
+    return upstreamEndpoints(t.domain, opts.allowLoopbackHttp).issuer;
+  }
+
+  /** A token for the upstream Management API, shared by concurrent calls and cached until near expiry. */
+  function tokenFor(t: UpstreamManagementTarget): Promise<UpstreamResult<string>> {
+    const key = `${t.domain}\u0000${t.clientId}\u0000${t.clientSecret}`;
+    const hit = tokens.get(key);
+    if (hit && hit.expiresAt > opts.now()) return hit.token;
+    const token = call('management_token', t, `${base(t)}oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: t.clientId, client_secret: t.clientSecret, audience: `${base(t)}api/v2/` }).toString(),
+    }).then((res): UpstreamResult<string> => {
+      if (!res.ok) {
+        tokens.delete(key);
+        return res;
+      }
+      const body = res.value as { access_token?: unknown; expires_in?: unknown };
+      if (typeof body.access_token !== 'string' || !body.access_token) {
+        tokens.delete(key);
+        return { ok: false, failure: { kind: 'unavailable', reason: 'malformed_response' } };
+      }
+      const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : 86_400) * 1000;
+      tokens.set(key, { token, expiresAt: opts.now() + Math.max(0, lifetimeMs - TOKEN_MARGIN_MS) });
+      return { ok: true, value: body.access_token };
+    });
+    tokens.set(key, { token, expiresAt: Number.POSITIVE_INFINITY });
+    return token;
+  }
+
+  async function get(name: string, t: UpstreamManagementTarget, path: string): Promise<UpstreamResult<unknown>> {
+    const token = await tokenFor(t);
+    if (!token.ok) return token;
+    const res = await call(name, t, `${base(t)}api/v2/${path}`, { method: 'GET', headers: { authorization: `Bearer ${token.value}`, accept: 'application/json' } });
+    if (!res.ok && res.failure.kind === 'rejected' && res.failure.status === 401) {
+      // The token was revoked or the key rotated upstream: the next call gets a new one.
+      tokens.delete(`${t.domain}\u0000${t.clientId}\u0000${t.clientSecret}`);
+    }
+    return res;
+  }
+
+  return {
+    /** The upstream user and its roles, read in parallel. */
+    async fullUser(t: UpstreamManagementTarget, userId: string): Promise<UpstreamResult<UpstreamFullUser>> {
+      const id = encodeURIComponent(userId);
+      const [user, roles] = await Promise.all([get('management_user', t, `users/${id}`), get('management_user_roles', t, `users/${id}/roles?per_page=100`)]);
+      if (!user.ok) return user;
+      if (!roles.ok) return roles;
+      const u = user.value as Record<string, unknown>;
+      if (!u || typeof u !== 'object' || typeof u.user_id !== 'string' || !Array.isArray(roles.value)) {
+        return { ok: false, failure: { kind: 'unavailable', reason: 'malformed_response' } };
+      }
+      const list = (roles.value as Record<string, unknown>[]).filter((r) => r && typeof r.name === 'string' && typeof r.id === 'string');
+      return { ok: true, value: { user: u as UpstreamFullUser['user'], roles: list as UpstreamFullUser['roles'] } };
+    },
+  };
+}
+
+export type UpstreamManagementApi = ReturnType<typeof createUpstreamManagementApi>;
