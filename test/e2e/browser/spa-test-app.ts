@@ -19,7 +19,7 @@ export interface SpaTestApp {
   close(): Promise<void>;
 }
 
-export async function startSpaTestApp(p: { domain: string; clientId: string }): Promise<SpaTestApp> {
+export async function startSpaTestApp(p: { domain: string; clientId: string; audience?: string; scope?: string }): Promise<SpaTestApp> {
   const bundle = readFileSync(join(dirname(require.resolve('@auth0/auth0-spa-js/package.json')), 'dist/auth0-spa-js.production.js'));
   const template = readFileSync(join(here, 'spa-page.html'), 'utf8');
   let callbackUrl = '';
@@ -31,7 +31,7 @@ export async function startSpaTestApp(p: { domain: string; clientId: string }): 
       return;
     }
     if (path === '/' || path === '/callback') {
-      const config = JSON.stringify({ domain: p.domain, clientId: p.clientId, redirectUri: callbackUrl });
+      const config = JSON.stringify({ domain: p.domain, clientId: p.clientId, redirectUri: callbackUrl, audience: p.audience, scope: p.scope });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(template.replace('<script src=', `<script>window.__CONFIG__ = ${config};</script>\n<script src=`));
       return;
