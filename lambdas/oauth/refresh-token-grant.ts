@@ -90,18 +90,26 @@ export async function refreshTokenGrant(
     await deps.refreshTokens.touch(token.token_id, idleExp, Math.min(idleExp ?? Infinity, family.absolute_exp ?? Infinity));
   }
 
-  const issued = await issueUserTokens(deps, ctx, {
-    client,
-    user,
-    scope,
-    // The new refresh token keeps the family's full scope; only this response is narrowed.
-    refreshTokenScope: token.scope,
-    audience: token.audience,
-    grantType: 'refresh_token',
-    family: { family_id: family.family_id, absolute_exp: family.absolute_exp },
-    skipRefreshToken: policy.rotation_type !== 'rotating',
-    refreshTokenId: successorId,
-  });
+  let issued: Awaited<ReturnType<typeof issueUserTokens>>;
+  try {
+    issued = await issueUserTokens(deps, ctx, {
+      client,
+      user,
+      scope,
+      // The new refresh token keeps the family's full scope; only this response is narrowed.
+      refreshTokenScope: token.scope,
+      audience: token.audience,
+      grantType: 'refresh_token',
+      family: { family_id: family.family_id, absolute_exp: family.absolute_exp },
+      skipRefreshToken: policy.rotation_type !== 'rotating',
+      refreshTokenId: successorId,
+    });
+  } catch (err) {
+    // Nothing was issued (e.g. the post-login extension failed or denied): the presented token
+    // stays usable, so the client's retry is not taken for reuse.
+    if (policy.rotation_type === 'rotating') await deps.refreshTokens.restoreAfterFailedRotation(token.token_id, successorId).catch(() => {});
+    throw err;
+  }
   ctx.log.add({ ...baseEvent, ...event, type: 'sertft', user_name: user.email });
   try {
     await ctx.log.flush(issued.items);
