@@ -85,6 +85,10 @@ export const managementRoutes = [
   { method: 'GET', path: '/api/v2/claim-mappings', fn: 'management' },
   { method: 'POST', path: '/api/v2/claim-mappings', fn: 'management' },
   { method: 'DELETE', path: '/api/v2/claim-mappings/{id}', fn: 'management' },
+  { method: 'GET', path: '/api/v2/attack-protection/brute-force-protection', fn: 'management' },
+  { method: 'PATCH', path: '/api/v2/attack-protection/brute-force-protection', fn: 'management' },
+  { method: 'GET', path: '/api/v2/attack-protection/suspicious-ip-throttling', fn: 'management' },
+  { method: 'PATCH', path: '/api/v2/attack-protection/suspicious-ip-throttling', fn: 'management' },
 ] as const satisfies readonly RouteDefinition[];
 
 /**

@@ -5,6 +5,7 @@ import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import { claimMappingEndpoints } from '../management/claim-mappings.js';
+import { attackProtectionEndpoints } from '../management/attack-protection.js';
 import { clientGrantEndpoints } from '../management/client-grants.js';
 import { clientEndpoints } from '../management/clients.js';
 import { connectionEndpoints } from '../management/connections.js';
@@ -75,6 +76,10 @@ export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpo
   'GET /api/v2/claim-mappings': claimMappingEndpoints.list,
   'POST /api/v2/claim-mappings': claimMappingEndpoints.create,
   'DELETE /api/v2/claim-mappings/{id}': claimMappingEndpoints.delete,
+  'GET /api/v2/attack-protection/brute-force-protection': attackProtectionEndpoints.getBruteForce,
+  'PATCH /api/v2/attack-protection/brute-force-protection': attackProtectionEndpoints.updateBruteForce,
+  'GET /api/v2/attack-protection/suspicious-ip-throttling': attackProtectionEndpoints.getSuspiciousIp,
+  'PATCH /api/v2/attack-protection/suspicious-ip-throttling': attackProtectionEndpoints.updateSuspiciousIp,
 };
 
 /** The management function: middy, body limit, JSON body, Auth0 error shaping, and the router. No logic. */

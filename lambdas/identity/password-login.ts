@@ -3,8 +3,11 @@ import type { MigrationPath } from '../logs/log-types.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { oauthErrors } from '../oauth/errors.js';
 import { keys } from '../store/keys.js';
+import type { ItemKey } from '../store/keys.js';
 import type { Reservation } from '../store/lockout-repository.js';
 import type { ConnectionRecord, PasswordRecord, UserRecord } from '../store/records.js';
+import type { UserWithPassword } from '../store/users-repository.js';
+import { bruteForceProtectionOf, IDENTIFIER_CEILING_FACTOR, isAllowlisted, suspiciousIpThrottlingOf } from './attack-protection.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 
 /** How long a check waits for the attempts that parallel checks of the same identifier hold. */
@@ -14,11 +17,10 @@ const ATTEMPT_WAIT_MS = 3000;
  * Takes a lockout attempt, waiting while parallel checks of the same identifier hold them all
  * (a user's concurrent logins succeed one after another; guesses stay limited).
  */
-async function reserveAttempt(deps: Deps, ctx: TenantContext, connectionId: string, identifier: string): Promise<Reservation> {
-  const policy = ctx.config.settings.lockout;
+async function reserveAttempt(deps: Deps, key: ItemKey, policy: { max_attempts: number; window_seconds: number }): Promise<Reservation> {
   const started = performance.now(); // real time: the wait is real even under an injected clock
   for (;;) {
-    const reservation = await deps.lockouts.reserveAttempt(ctx.tenant, connectionId, identifier, policy, Math.floor(deps.now() / 1000));
+    const reservation = await deps.lockouts.reserveAttempt(key, policy, Math.floor(deps.now() / 1000));
     if (reservation !== 'busy' || performance.now() - started > ATTEMPT_WAIT_MS) return reservation;
     await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
   }
@@ -84,11 +86,10 @@ async function checkPassword(
   input: PasswordLoginInput,
   identifier: string,
   claim: { user_id: string; retired: boolean } | undefined,
+  holder: UserWithPassword,
   attempts: number,
   fallback: PasswordFallback | undefined,
 ): Promise<Verdict> {
-  // Read even for an unknown identifier, so that it costs the same round trip as a known one.
-  const holder = await deps.users.getUserWithPassword(ctx.tenant, claim?.user_id ?? UNKNOWN_USER);
   // A retired identifier (its user moved to another one) is refused here, never sent upstream,
   // while that user still has a local password; once the user is gone or has none, it is free.
   const retiredAndHeld = !!claim?.retired && !!holder.user && !!holder.password;
@@ -123,12 +124,16 @@ async function checkPassword(
  * Authenticates a username and password against a database connection: the one function the
  * password grants and the login page call.
  *
- * 1. An attempt is taken from the lockout counter for (connection, identifier) first: a
- *    locked identifier is refused before any password check, local or upstream, and parallel
- *    guesses cannot pass the limit together.
- * 2. A local password hash is verified; an unknown identifier, and every failed fallback, is
+ * 1. Suspicious-IP throttling: a client IP with too many failed attempts across identifiers is
+ *    refused (`limit_sul`) before anything else.
+ * 2. An attempt is taken from the strike counter of (connection, user-or-identifier, client IP):
+ *    a user is one counter whatever identifier is typed; someone else's guesses from another IP
+ *    never lock a user out on their own IP. An identifier-wide ceiling across IPs stops
+ *    distributed guessing (except from the IP the user last signed in from). All of this is
+ *    checked before any password check, local or upstream; parallel guesses cannot pass the limit.
+ * 3. A local password hash is verified; an unknown identifier, and every failed fallback, is
  *    compared against a dummy hash so that it takes at least as long as a wrong password.
- * 3. Without a local password, `fallback` (the upstream, for import mode) may answer.
+ * 4. Without a local password, `fallback` (the upstream, for import mode) may answer.
  * Every failure gives the same `invalid_grant` / `Wrong email or password.`; the log says which.
  */
 export async function authenticateWithPassword(
@@ -139,9 +144,18 @@ export async function authenticateWithPassword(
 ): Promise<UserRecord> {
   const { connection } = input;
   const identifier = input.username.trim().toLowerCase();
-  const policy = ctx.config.settings.lockout;
-  const nowSeconds = Math.floor(deps.now() / 1000);
-  const lockKey = keys.lockout(ctx.tenant, connection.id, identifier);
+  const ip = ctx.ip;
+  const bruteForce = bruteForceProtectionOf(ctx.config);
+  const policy = { max_attempts: bruteForce.max_attempts, window_seconds: ctx.config.settings.lockout.window_seconds };
+  const strikes =
+    connection.options.brute_force_protection !== false &&
+    bruteForce.enabled &&
+    bruteForce.shields.includes('block') &&
+    !isAllowlisted(bruteForce.allowlist, ip);
+  const throttle = suspiciousIpThrottlingOf(ctx.config);
+  const preLogin = throttle.stage['pre-login'];
+  const throttled = !!ip && throttle.enabled && throttle.shields.includes('block') && !isAllowlisted(throttle.allowlist, ip);
+  const ipKey = keys.ipThrottle(ctx.tenant, ip ?? '-');
   const claimKey = identifier.includes('@')
     ? keys.emailClaim(ctx.tenant, connection.id, identifier)
     : keys.usernameClaim(ctx.tenant, connection.id, identifier);
@@ -153,28 +167,55 @@ export async function authenticateWithPassword(
     strategy: connection.strategy,
     user_name: identifier,
   };
+  const refuse = async (type: 'limit_wc' | 'limit_sul', reason: string, error = oauthErrors.tooManyAttempts()): Promise<never> => {
+    ctx.log.add({ ...baseEvent, type, reason });
+    await ctx.log.flush();
+    throw error;
+  };
 
-  const bruteForceProtection = connection.options.brute_force_protection !== false;
-  const [reserved, claimed] = await Promise.allSettled([
-    bruteForceProtection ? reserveAttempt(deps, ctx, connection.id, identifier) : Promise.resolve({ attempts: 0 }),
+  const [claim, ipFailures] = await Promise.all([
     deps.users.claimOf(claimKey),
+    throttled ? deps.lockouts.bucketLevel(ipKey, preLogin.rate, deps.now()) : Promise.resolve(0),
+  ]);
+  if (ipFailures >= preLogin.max_attempts) return refuse('limit_sul', 'suspicious_ip', oauthErrors.suspiciousIp());
+
+  // One counter per user whatever identifier they type; per identifier for the others.
+  const subject = claim && !claim.retired ? `user:${claim.user_id}` : `id:${identifier}`;
+  const perIdentifierOnly = bruteForce.mode === 'count_per_identifier';
+  const lockKey = keys.lockout(ctx.tenant, connection.id, subject, perIdentifierOnly ? '*' : (ip ?? '*'));
+  const ceilingKey = keys.lockoutCeiling(ctx.tenant, connection.id, subject);
+  const nowSeconds = Math.floor(deps.now() / 1000);
+  const [reserved, ceilingRead, holderRead] = await Promise.allSettled([
+    strikes ? reserveAttempt(deps, lockKey, policy) : Promise.resolve({ attempts: 0 }),
+    strikes && !perIdentifierOnly ? deps.lockouts.failuresOf(ceilingKey, nowSeconds) : Promise.resolve(0),
+    // Read even for an unknown identifier, so that it costs the same round trip as a known one.
+    deps.users.getUserWithPassword(ctx.tenant, claim?.user_id ?? UNKNOWN_USER),
   ]);
   if (reserved.status === 'rejected') throw reserved.reason;
   const reservation = reserved.value;
   if (reservation === 'blocked' || reservation === 'busy') {
-    ctx.log.add({ ...baseEvent, type: 'limit_wc', reason: reservation === 'blocked' ? 'locked_out' : 'attempts_in_flight' });
-    await ctx.log.flush();
-    throw oauthErrors.tooManyAttempts();
+    return refuse('limit_wc', reservation === 'blocked' ? 'locked_out' : 'attempts_in_flight');
+  }
+  const giveBack = () => (strikes ? deps.lockouts.releaseAttempt(lockKey).catch(() => {}) : Promise.resolve());
+
+  if (ceilingRead.status === 'rejected' || holderRead.status === 'rejected') {
+    // A read broke (storage): the attempt is given back, so an outage never counts against the user.
+    await giveBack();
+    throw ceilingRead.status === 'rejected' ? ceilingRead.reason : (holderRead as PromiseRejectedResult).reason;
+  }
+  const holder = holderRead.value;
+  // Distributed guessing: past the ceiling only the IP the user last signed in from gets through.
+  if (ceilingRead.value >= policy.max_attempts * IDENTIFIER_CEILING_FACTOR && (!ip || holder.user?.last_ip !== ip)) {
+    await giveBack();
+    return refuse('limit_wc', 'identifier_ceiling');
   }
 
   let verdict: Verdict;
   try {
-    if (claimed.status === 'rejected') throw claimed.reason;
-    verdict = await checkPassword(deps, ctx, input, identifier, claimed.value, Math.max(0, reservation.attempts - 1), fallback);
+    verdict = await checkPassword(deps, ctx, input, identifier, claim, holder, Math.max(0, reservation.attempts - 1), fallback);
   } catch (err) {
-    // The check broke (storage, an unexpected error): the attempt it took is given back, so an
-    // outage never counts against the user.
-    if (bruteForceProtection) await deps.lockouts.releaseAttempt(ctx.tenant, connection.id, identifier).catch(() => {});
+    // The check broke (storage, an unexpected error): the attempt it took is given back.
+    await giveBack();
     throw err;
   }
   const { user, failure, local } = verdict;
@@ -189,11 +230,15 @@ export async function authenticateWithPassword(
       ...('migration' in f && f.migration ? { migration: f.migration } : {}),
       ...('details' in f && f.details ? { details: f.details } : {}),
     });
-    if (bruteForceProtection && !f.counts) {
-      await deps.lockouts.releaseAttempt(ctx.tenant, connection.id, identifier);
-    } else if (bruteForceProtection) {
-      const failures = await deps.lockouts.recordFailedAttempt(ctx.tenant, connection.id, identifier);
-      if (failures === policy.max_attempts) {
+    if (!f.counts) {
+      await giveBack();
+    } else {
+      const [failures] = await Promise.all([
+        strikes ? deps.lockouts.recordFailedAttempt(lockKey) : Promise.resolve(0),
+        strikes && !perIdentifierOnly ? deps.lockouts.countFailure(ceilingKey, policy.window_seconds, nowSeconds) : undefined,
+        throttled ? deps.lockouts.addToBucket(ipKey, preLogin.rate, deps.now()) : undefined,
+      ]);
+      if (strikes && failures === policy.max_attempts) {
         ctx.log.add({ ...baseEvent, type: 'limit_wc', user_id: local.user?.user_id, reason: 'max_attempts_reached' });
       }
     }
@@ -202,6 +247,6 @@ export async function authenticateWithPassword(
   }
 
   // The success gives the counter back: the caller's final write (ctx.log.flush) deletes it.
-  if (bruteForceProtection) ctx.log.deleteOnFlush(lockKey);
+  if (strikes) ctx.log.deleteOnFlush(lockKey);
   return user;
 }

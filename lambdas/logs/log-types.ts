@@ -14,6 +14,7 @@ export const logTypes = {
   seacft: 'Success Exchange',
   feacft: 'Failed Exchange',
   limit_wc: 'Blocked Account',
+  limit_sul: 'Blocked IP Address',
   ublkdu: 'User login block released',
   srrt: 'Successful Refresh Token Revocation',
   sapi: 'Success API Operation',

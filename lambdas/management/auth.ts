@@ -18,6 +18,7 @@ export const managementScopes = [
   'read:roles', 'create:roles', 'update:roles', 'delete:roles',
   'read:role_members', 'create:role_members', 'delete:role_members',
   'read:claim_mappings', 'create:claim_mappings', 'delete:claim_mappings',
+  'read:attack_protection', 'update:attack_protection',
 ] as const;
 
 /** Who calls the Management API: the machine client of a verified token, and its scopes. */

@@ -25,8 +25,11 @@ import { loginEventFields } from '../identity/login-outcome.js';
 
 export const PASSWORD_FALLBACK_SCOPE = 'openid profile email';
 
-/** Upstream rejections that mean "this password is wrong for this user": they count toward the lockout. */
-const PASSWORD_REJECTIONS = new Set(['invalid_grant', 'mfa_required']);
+/**
+ * Upstream rejections that mean "this password is wrong for this user": they count toward the
+ * lockout. `mfa_required` means the password was right (the user has MFA upstream): not a strike.
+ */
+const PASSWORD_REJECTIONS = new Set(['invalid_grant']);
 /** Rejections that mean the upstream client credentials are wrong: the cached secret is dropped. */
 const CLIENT_REJECTIONS = new Set(['access_denied', 'invalid_client', 'unauthorized']);
 

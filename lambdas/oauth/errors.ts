@@ -33,6 +33,12 @@ export const oauthErrors = {
       'too_many_attempts',
       'Your account has been blocked after multiple consecutive login attempts.',
     ),
+  suspiciousIp: () =>
+    new OAuthError(
+      429,
+      'too_many_attempts',
+      'We have detected suspicious login behavior and further attempts will be blocked. Please contact the administrator.',
+    ),
   accessDenied: (description: string) => new OAuthError(403, 'access_denied', description),
   invalidScope: (description: string) => new OAuthError(400, 'invalid_scope', description),
   temporarilyUnavailable: (retryAfterSeconds?: number) =>

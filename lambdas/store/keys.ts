@@ -41,9 +41,21 @@ export const keys = {
     sk: `USER#${userId}`,
   }),
   roleMembersShard: (t: string, roleId: string, shard: number) => `TENANT#${t}#ROLEUSERS#${roleId}#${shard}`,
-  lockout: (t: string, connectionId: string, identifier: string) => ({
-    pk: `TENANT#${t}#LOCK#${connectionId}#${identifier.toLowerCase()}`,
-    sk: 'LOCK',
+  /** Strikes of one (connection, user or identifier) from one client IP (`*`: from any IP). */
+  lockout: (t: string, connectionId: string, subject: string, ip = '*') => ({
+    pk: `TENANT#${t}#LOCK#${connectionId}#${subject.toLowerCase()}`,
+    sk: `LOCK#${ip}`,
+  }),
+  /** Failures of one (connection, user or identifier) from every IP: the identifier-wide ceiling. */
+  lockoutCeiling: (t: string, connectionId: string, subject: string) => ({
+    pk: `TENANT#${t}#LOCK#${connectionId}#${subject.toLowerCase()}`,
+    sk: 'CEILING',
+  }),
+  /** Failed password attempts of one client IP across identifiers (suspicious-IP throttling). */
+  ipThrottle: (t: string, ip: string) => ({ pk: `TENANT#${t}#IPTHROTTLE#${ip}`, sk: 'PRE_LOGIN' }),
+  attackProtection: (t: string, kind: 'brute-force-protection' | 'suspicious-ip-throttling') => ({
+    pk: `TENANT#${t}`,
+    sk: `ATTACK_PROTECTION#${kind}`,
   }),
 
   refreshToken: (tokenId: string) => ({ pk: `RT#${tokenId}`, sk: 'RT' }),

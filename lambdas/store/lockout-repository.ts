@@ -1,10 +1,10 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
-import { keys } from './keys.js';
+import type { ItemKey } from './keys.js';
 import type { LockoutPolicy } from './records.js';
 
 /**
- * A lockout counter per (connection, identifier):
+ * A lockout counter per (connection, user or identifier, client IP) (`keys.lockout`):
  * - `attempts`: password checks taken in this window and not given back (failed or in flight);
  * - `failures`: the failed ones;
  * - `ttl`: end of the window, set by its first attempt (checked on read: DynamoDB deletes
@@ -31,14 +31,7 @@ export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: s
      * Takes one attempt. `blocked`: `max_attempts` failures in this window. `busy`: the
      * attempts are taken by checks still in flight; the caller may wait for them.
      */
-    async reserveAttempt(
-      tenant: string,
-      connectionId: string,
-      identifier: string,
-      policy: LockoutPolicy,
-      nowSeconds: number,
-    ): Promise<Reservation> {
-      const key = keys.lockout(tenant, connectionId, identifier);
+    async reserveAttempt(key: ItemKey, policy: LockoutPolicy, nowSeconds: number): Promise<Reservation> {
       try {
         const res = await db.send(
           new UpdateCommand({
@@ -81,11 +74,11 @@ export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: s
     },
 
     /** Counts a failed check (its attempt stays taken); returns the failures of the window. */
-    async recordFailedAttempt(tenant: string, connectionId: string, identifier: string): Promise<number> {
+    async recordFailedAttempt(key: ItemKey): Promise<number> {
       const res = await db.send(
         new UpdateCommand({
           TableName: tableName,
-          Key: keys.lockout(tenant, connectionId, identifier),
+          Key: key,
           UpdateExpression: 'ADD failures :one',
           // A success since this attempt was taken deleted the counter: that window is over.
           ConditionExpression: 'attribute_exists(pk)',
@@ -100,12 +93,12 @@ export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: s
     },
 
     /** Gives back an attempt that must not count (the upstream was down, not the password wrong). */
-    async releaseAttempt(tenant: string, connectionId: string, identifier: string) {
+    async releaseAttempt(key: ItemKey) {
       await db
         .send(
           new UpdateCommand({
             TableName: tableName,
-            Key: keys.lockout(tenant, connectionId, identifier),
+            Key: key,
             UpdateExpression: 'ADD attempts :minus',
             ConditionExpression: 'attribute_exists(pk) AND attempts > :zero',
             ExpressionAttributeValues: { ':minus': -1, ':zero': 0 },
@@ -114,6 +107,98 @@ export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: s
         .catch((err) => {
           if (!isConditionalCheckFailed(err)) throw err;
         });
+    },
+
+    /** Failures counted on a window counter (the identifier-wide ceiling) and not yet expired. */
+    async failuresOf(key: ItemKey, nowSeconds: number): Promise<number> {
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+      const item = res.Item as { failures?: number; ttl?: number } | undefined;
+      return item && (item.ttl ?? 0) > nowSeconds ? Number(item.failures ?? 0) : 0;
+    },
+
+    /** Counts one failure on a window counter (a new window when the last one has passed); returns the count. */
+    async countFailure(key: ItemKey, windowSeconds: number, nowSeconds: number): Promise<number> {
+      for (let round = 0; round < 3; round++) {
+        try {
+          const res = await db.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              UpdateExpression: 'ADD failures :one SET #ttl = if_not_exists(#ttl, :exp)',
+              ConditionExpression: 'attribute_not_exists(pk) OR #ttl > :now',
+              ExpressionAttributeNames: { '#ttl': 'ttl' },
+              ExpressionAttributeValues: { ':one': 1, ':exp': nowSeconds + windowSeconds, ':now': nowSeconds },
+              ReturnValues: 'UPDATED_NEW',
+            }),
+          );
+          return Number(res.Attributes?.failures ?? 1);
+        } catch (err) {
+          if (!isConditionalCheckFailed(err)) throw err;
+        }
+        try {
+          await db.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: { ...key, failures: 1, ttl: nowSeconds + windowSeconds },
+              ConditionExpression: '#ttl <= :now',
+              ExpressionAttributeNames: { '#ttl': 'ttl' },
+              ExpressionAttributeValues: { ':now': nowSeconds },
+            }),
+          );
+          return 1;
+        } catch (err) {
+          if (!isConditionalCheckFailed(err)) throw err;
+        }
+      }
+      return 0;
+    },
+
+    /**
+     * How many failures a leaky bucket (suspicious-IP throttling) holds now. The item keeps
+     * `free_at`, the instant the bucket is empty again: each failure pushes it `rate` ms on.
+     */
+    async bucketLevel(key: ItemKey, rateMs: number, nowMs: number): Promise<number> {
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: key }));
+      const freeAt = Number(res.Item?.free_at ?? 0);
+      return freeAt > nowMs ? Math.ceil((freeAt - nowMs) / rateMs) : 0;
+    },
+
+    /** Adds one failure to a leaky bucket (one conditional update; a second when it was empty). */
+    async addToBucket(key: ItemKey, rateMs: number, nowMs: number): Promise<number> {
+      for (let round = 0; round < 3; round++) {
+        try {
+          const res = await db.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              // The TTL (seconds) grows by at least as much as the bucket, so it always outlives it.
+              UpdateExpression: 'ADD free_at :rate, #ttl :rateSeconds',
+              ConditionExpression: 'free_at > :now',
+              ExpressionAttributeNames: { '#ttl': 'ttl' },
+              ExpressionAttributeValues: { ':rate': rateMs, ':rateSeconds': Math.ceil(rateMs / 1000), ':now': nowMs },
+              ReturnValues: 'UPDATED_NEW',
+            }),
+          );
+          const freeAt = Number(res.Attributes?.free_at);
+          return Math.ceil((freeAt - nowMs) / rateMs);
+        } catch (err) {
+          if (!isConditionalCheckFailed(err)) throw err;
+        }
+        try {
+          await db.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: { ...key, free_at: nowMs + rateMs, ttl: Math.ceil((nowMs + rateMs) / 1000) },
+              ConditionExpression: 'attribute_not_exists(pk) OR free_at <= :now',
+              ExpressionAttributeValues: { ':now': nowMs },
+            }),
+          );
+          return 1;
+        } catch (err) {
+          if (!isConditionalCheckFailed(err)) throw err;
+        }
+      }
+      return 0;
     },
   };
 }

@@ -7,6 +7,32 @@ export interface LockoutPolicy {
   window_seconds: number;
 }
 
+/** Auth0's `/api/v2/attack-protection/brute-force-protection` resource. */
+export interface BruteForceProtection {
+  enabled: boolean;
+  /** `block` refuses further attempts; `user_notification` is accepted and stored (no mail is sent). */
+  shields: ('block' | 'user_notification')[];
+  /** IPs and CIDRs never counted nor blocked. */
+  allowlist: string[];
+  /** Strikes per (user or identifier, IP), Auth0's default; or per user or identifier from any IP. */
+  mode: 'count_per_identifier_and_ip' | 'count_per_identifier';
+  max_attempts: number;
+}
+
+/** One stage of Auth0's suspicious-IP throttling: a bucket of `max_attempts`, one more every `rate` ms. */
+export interface ThrottleStage {
+  max_attempts: number;
+  rate: number;
+}
+
+/** Auth0's `/api/v2/attack-protection/suspicious-ip-throttling` resource. */
+export interface SuspiciousIpThrottling {
+  enabled: boolean;
+  shields: ('block' | 'admin_notification')[];
+  allowlist: string[];
+  stage: { 'pre-login': ThrottleStage; 'pre-user-registration': ThrottleStage };
+}
+
 export interface TenantSettings {
   tenant: string;
   friendly_name: string;

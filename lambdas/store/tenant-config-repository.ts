@@ -9,6 +9,8 @@ import type {
   MigrationSourceRecord,
   ResourceServerRecord,
   RoleRecord,
+  BruteForceProtection,
+  SuspiciousIpThrottling,
   TenantSettings,
 } from './records.js';
 
@@ -23,6 +25,8 @@ export interface TenantConfig {
   hooks: HookRecord[];
   roles: Map<string, RoleRecord>;
   claimMappings: ClaimMappingRecord[];
+  /** What `/api/v2/attack-protection/*` stored; defaults apply to what is absent. */
+  attackProtection: { bruteForce?: Partial<BruteForceProtection>; suspiciousIp?: Partial<SuspiciousIpThrottling> };
 }
 
 const kindPrefixes = {
@@ -74,6 +78,7 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
       hooks: [],
       roles: new Map(),
       claimMappings: [],
+      attackProtection: {},
     };
     for (const item of items) {
       const sk = String(item.sk);
@@ -93,6 +98,8 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
         const r = strip<RoleRecord>(item);
         config.roles.set(r.id, r);
       } else if (sk.startsWith(kindPrefixes.claimMapping)) config.claimMappings.push(strip(item));
+      else if (sk === 'ATTACK_PROTECTION#brute-force-protection') config.attackProtection.bruteForce = strip(item);
+      else if (sk === 'ATTACK_PROTECTION#suspicious-ip-throttling') config.attackProtection.suspiciousIp = strip(item);
     }
     return config;
   }
@@ -131,6 +138,8 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
       putItem(keys.role(tenant, r.id), r, opts),
     putClaimMapping: (tenant: string, m: ClaimMappingRecord, opts?: { mustNotExist?: boolean }) =>
       putItem(keys.claimMapping(tenant, m.id), m, opts),
+    putAttackProtection: (tenant: string, kind: 'brute-force-protection' | 'suspicious-ip-throttling', record: object) =>
+      putItem(keys.attackProtection(tenant, kind), record),
     deleteItem: (key: ItemKey) => db.send(new DeleteCommand({ TableName: tableName, Key: key })),
     /** Maps a host name to its tenant (custom domains). */
     putDomain: (host: string, tenant: string) => putItem(keys.domain(host), { tenant }),

@@ -37,7 +37,7 @@ describe('lockout attempts and server-side failures', () => {
       });
     failUserReads = 3;
     for (let i = 0; i < 3; i++) expect((await login()).status).toBe(500);
-    const counter = await service.deps.users.getMany([keys.lockout(c.tenant, c.connection.id, c.demoUser.email)]);
+    const counter = await service.deps.users.getMany([keys.lockout(c.tenant, c.connection.id, `user:${c.demoUser.user_id}`, '127.0.0.1')]);
     expect([...counter.values()].map((item) => item.attempts)).toEqual([0]);
     expect((await login()).status).toBe(200);
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../lambdas/identity/create-user.js';
+import { keys } from '../../lambdas/store/keys.js';
 import { connectionByName } from '../../lambdas/store/tenant-config-repository.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 
@@ -34,8 +35,9 @@ async function newUser() {
   const connection = connectionByName(config!, service.credentials.connection.name)!;
   const email = `lockout-${++userCount}-${clock}@example.com`;
   const password = `Right-${userCount}-password!`;
-  await createUser(deps, { tenant, connection, profile: { email, email_verified: true }, password });
-  return { email, password };
+  const created = await createUser(deps, { tenant, connection, profile: { email, email_verified: true }, password });
+  if (created.outcome === 'identifier_taken') throw new Error('fresh user expected');
+  return { email, password, user_id: created.user.user_id };
 }
 
 async function attempt(username: string, password: string, grant: 'password' | 'realm' = 'password') {
@@ -142,13 +144,14 @@ describe('lockout after 3 failed password attempts', () => {
     const user = await newUser();
     const { tenant, connection } = service.credentials;
     const policy = { max_attempts: 3, window_seconds: 900 };
+    const counter = keys.lockout(tenant, connection.id, `user:${user.user_id}`, '127.0.0.1');
     for (let i = 0; i < 3; i++) {
-      await service.deps.lockouts.reserveAttempt(tenant, connection.id, user.email, policy, Math.floor(clock / 1000));
+      await service.deps.lockouts.reserveAttempt(counter, policy, Math.floor(clock / 1000));
     }
     const before = service.logLines.length;
     expect(await attempt(user.email, user.password)).toEqual(lockedOut);
     expect(eventsSince(before).map((e) => [e.type, e.reason])).toEqual([['limit_wc', 'attempts_in_flight']]);
-    await service.deps.lockouts.releaseAttempt(tenant, connection.id, user.email);
+    await service.deps.lockouts.releaseAttempt(counter);
     expect((await attempt(user.email, user.password)).status).toBe(200);
   });
 

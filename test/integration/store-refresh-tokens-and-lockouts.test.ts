@@ -105,9 +105,9 @@ describe('lockout repository', () => {
       | { attempts: number; failures?: number; ttl: number }
       | undefined;
   const failOnce = async (id: string, at: number) => {
-    const r = await lockouts.reserveAttempt('t', 'con_1', id, policy, at);
+    const r = await lockouts.reserveAttempt(keys.lockout('t', 'con_1', id), policy, at);
     if (r === 'blocked' || r === 'busy') return r;
-    return lockouts.recordFailedAttempt('t', 'con_1', id);
+    return lockouts.recordFailedAttempt(keys.lockout('t', 'con_1', id));
   };
 
   it('counts failures in a window that starts at the first attempt, and blocks after max_attempts until it ends', async () => {
@@ -115,30 +115,30 @@ describe('lockout repository', () => {
     expect(await failOnce('a@example.com', 1100)).toBe(2);
     expect(await failOnce('a@example.com', 1200)).toBe(3);
     expect(await read('a@example.com')).toMatchObject({ attempts: 3, failures: 3, ttl: 1900 });
-    expect(await lockouts.reserveAttempt('t', 'con_1', 'a@example.com', policy, 1899)).toBe('blocked');
-    expect(await lockouts.reserveAttempt('t', 'con_1', 'a@example.com', policy, 1900)).toEqual({ attempts: 1 });
+    expect(await lockouts.reserveAttempt(keys.lockout('t', 'con_1', 'a@example.com'), policy, 1899)).toBe('blocked');
+    expect(await lockouts.reserveAttempt(keys.lockout('t', 'con_1', 'a@example.com'), policy, 1900)).toEqual({ attempts: 1 });
     expect(await read('a@example.com')).toMatchObject({ attempts: 1, failures: 0, ttl: 2800 });
   });
 
   it('attempts still in flight make further ones wait (busy), not blocked; a given-back attempt frees one', async () => {
     for (let i = 1; i <= 3; i++) {
-      expect(await lockouts.reserveAttempt('t', 'con_1', 'b@example.com', policy, 1000)).toEqual({ attempts: i });
+      expect(await lockouts.reserveAttempt(keys.lockout('t', 'con_1', 'b@example.com'), policy, 1000)).toEqual({ attempts: i });
     }
-    expect(await lockouts.reserveAttempt('t', 'con_1', 'b@example.com', policy, 1000)).toBe('busy');
-    await lockouts.releaseAttempt('t', 'con_1', 'b@example.com');
-    expect(await lockouts.reserveAttempt('t', 'con_1', 'b@example.com', policy, 1000)).toEqual({ attempts: 3 });
+    expect(await lockouts.reserveAttempt(keys.lockout('t', 'con_1', 'b@example.com'), policy, 1000)).toBe('busy');
+    await lockouts.releaseAttempt(keys.lockout('t', 'con_1', 'b@example.com'));
+    expect(await lockouts.reserveAttempt(keys.lockout('t', 'con_1', 'b@example.com'), policy, 1000)).toEqual({ attempts: 3 });
   });
 
   it('keys are case-insensitive per identifier and separate per connection', async () => {
     await failOnce('C@Example.com', 1000);
     expect(await failOnce('c@example.com', 1001)).toBe(2);
-    const other = await lockouts.reserveAttempt('t', 'con_2', 'c@example.com', policy, 1001);
+    const other = await lockouts.reserveAttempt(keys.lockout('t', 'con_2', 'c@example.com'), policy, 1001);
     expect(other).toEqual({ attempts: 1 });
   });
 
   it('of many parallel reservations exactly max_attempts succeed (conditional ADD, no lost updates)', async () => {
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => lockouts.reserveAttempt('t', 'con_1', 'd@example.com', policy, 1000)),
+      Array.from({ length: 10 }, () => lockouts.reserveAttempt(keys.lockout('t', 'con_1', 'd@example.com'), policy, 1000)),
     );
     expect(results.filter((r) => typeof r === 'object')).toHaveLength(3);
     expect(results.filter((r) => r === 'busy')).toHaveLength(7);
