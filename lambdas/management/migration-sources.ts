@@ -34,6 +34,8 @@ const createSchema = z.strictObject({
   connection: z.string().check(z.minLength(1), z.maxLength(128)),
   enabled: z.optional(z.boolean()),
   credentials: credentialsSchema,
+  /** Local clients mapped to the upstream application, besides the one with its client_id. */
+  client_ids: z.optional(z.array(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'Expected a client id'))).check(z.maxLength(50))),
   profile_from: z.optional(z.enum(['userinfo', 'id_token'])),
 });
 
@@ -51,6 +53,7 @@ export function migrationSourceView(s: MigrationSourceRecord) {
     connection: s.connection,
     enabled: s.enabled,
     credentials,
+    client_ids: s.client_ids ?? [],
     profile_from: s.profile_from,
     created_at: s.created_at,
     updated_at: s.updated_at,
@@ -68,6 +71,12 @@ async function assertConnection(req: ManagementRequest, name: string): Promise<v
   if (!connectionByName(await currentConfig(req), name)) {
     throw managementErrors.invalidBody(`'No connection of this tenant has this name' on property connection.`);
   }
+}
+
+async function assertClients(req: ManagementRequest, clientIds: string[] | undefined): Promise<void> {
+  const clients = (await currentConfig(req)).clients;
+  const unknown = (clientIds ?? []).findIndex((id) => !clients.has(id));
+  if (unknown >= 0) throw managementErrors.invalidBody(`'No client of this tenant has this id' on property client_ids.${unknown}.`);
 }
 
 type CredentialsInput = z.infer<typeof credentialsSchema>;
@@ -117,6 +126,7 @@ export const migrationSourceEndpoints = {
     async run(req) {
       const body = parseBody(createSchema, req.event);
       await assertConnection(req, body.connection);
+      await assertClients(req, body.client_ids);
       const id = newMigrationSourceId();
       const credentials = await storedCredentials(req, id, body.credentials);
       const at = nowIso(req.deps);
@@ -127,6 +137,7 @@ export const migrationSourceEndpoints = {
         connection: body.connection,
         enabled: body.enabled ?? true,
         credentials,
+        ...(body.client_ids ? { client_ids: [...new Set(body.client_ids)] } : {}),
         profile_from: body.profile_from,
         created_at: at,
         updated_at: at,
@@ -142,6 +153,7 @@ export const migrationSourceEndpoints = {
       const existing = await findSource(req);
       const body = parseBody(patchSchema, req.event);
       if (body.connection !== undefined) await assertConnection(req, body.connection);
+      await assertClients(req, body.client_ids);
       const { credentials: credentialsInput, ...fields } = body;
       const credentials = credentialsInput
         ? await storedCredentials(req, existing.id, credentialsInput, existing.credentials)

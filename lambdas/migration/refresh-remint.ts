@@ -24,6 +24,7 @@ import type { Lease, UpstreamTokenRecord } from '../store/upstream-token-reposit
 import { createDeadline, type Deadline } from './deadline.js';
 import { createSourceSecrets, enabledMigrationSources, type SourceSecrets } from './migration-sources.js';
 import { redeemAtSources } from './redeem-at-sources.js';
+import { sourcesBoundToClient } from './remint-client-binding.js';
 import { answerRemintReplay } from './remint-replay.js';
 import { createUpstreamAnswerSealer, type UpstreamAnswerSealer } from './sealed-upstream-answer.js';
 import { claimsFromUpstream } from './upstream-claims.js';
@@ -91,8 +92,11 @@ export async function remintFromUpstream(
     await ctx.log.flush();
     throw oauthErrors.invalidRefreshToken();
   }
-  const sources = enabledMigrationSources(ctx.config);
-  if (sources.length === 0) return undefined;
+  const enabled = enabledMigrationSources(ctx.config);
+  if (enabled.length === 0) return undefined;
+  // Bound to its client before anything is written or sent upstream.
+  const sources = sourcesBoundToClient(ctx.config, p.client, enabled);
+  if (sources.length === 0) return stop(new RemintStop('client_not_bound_to_source', oauthErrors.invalidRefreshToken()));
 
   const deadline = createDeadline(deps.config.upstreamBudgetMs, deps.now);
   const ledger = createUpstreamTokenLedger(deps, {

@@ -173,6 +173,8 @@ export interface MigrationSourceRecord {
   connection: string;
   enabled: boolean;
   credentials: { domain: string; client_id: string; client_secret_ref: string; client_secret_hint?: string };
+  /** Local clients, besides the one with `credentials.client_id`, whose tokens this source redeems. */
+  client_ids?: string[];
   profile_from?: 'userinfo' | 'id_token';
   created_at: string;
   updated_at: string;
