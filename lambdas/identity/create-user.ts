@@ -31,6 +31,23 @@ export function newDatabaseUserId(): string {
   return `auth0|${randomBytes(12).toString('hex')}`;
 }
 
+/** An existing user came from another upstream: the migration must not be served as that user. */
+export interface UpstreamMismatch {
+  outcome: 'upstream_mismatch';
+  /** The upstream on record for the existing user. */
+  recorded: string;
+}
+
+/** The host that identifies an upstream Auth0 tenant (`old-tenant.eu.auth0.com`, `127.0.0.1:4000`). */
+export function upstreamHostOf(urlOrDomain: string): string {
+  const text = urlOrDomain.trim();
+  try {
+    return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`).host.toLowerCase();
+  } catch {
+    return text.toLowerCase();
+  }
+}
+
 /** Hooks around user creation (registration hooks); set by the Management API's hooks module. */
 export interface RegistrationHooks {
   /** May deny the creation (throws) or return metadata to merge into the new user. */
@@ -39,22 +56,26 @@ export interface RegistrationHooks {
   post(deps: Deps, tenant: string, user: UserRecord): Promise<void>;
 }
 
+export interface CreateUserParams {
+  tenant: string;
+  connection: ConnectionRecord;
+  profile: NewUserProfile;
+  password?: string;
+  /** A bcrypt hash computed beforehand (overlapping other work), instead of `password`. */
+  passwordHash?: Promise<string> | string;
+  /** The upstream the profile came from (`upstreamHostOf`): a user of another upstream is never this one. */
+  upstream?: string;
+}
+
 /**
  * The one function every path that creates a user goes through (Management API, password
  * fallback, refresh re-mint, bulk import, signup). Idempotent by `user_id`: a user that
- * already exists is returned as `exists` and gets the password only when it had none.
+ * already exists is returned as `exists` and gets the password only when it had none, unless
+ * it came from another `upstream` (`upstream_mismatch`). Without `upstream` no mismatch is answered.
  */
-export async function createUser(
-  deps: Deps,
-  p: {
-    tenant: string;
-    connection: ConnectionRecord;
-    profile: NewUserProfile;
-    password?: string;
-    /** A bcrypt hash computed beforehand (overlapping other work), instead of `password`. */
-    passwordHash?: Promise<string> | string;
-  },
-): Promise<CreateUserOutcome> {
+export async function createUser(deps: Deps, p: CreateUserParams & { upstream?: undefined }): Promise<CreateUserOutcome>;
+export async function createUser(deps: Deps, p: CreateUserParams): Promise<CreateUserOutcome | UpstreamMismatch>;
+export async function createUser(deps: Deps, p: CreateUserParams): Promise<CreateUserOutcome | UpstreamMismatch> {
   const at = new Date(deps.now()).toISOString();
   const userId = p.profile.user_id ?? newDatabaseUserId();
   const [provider, ...rest] = userId.split('|');
@@ -76,6 +97,7 @@ export async function createUser(
     app_metadata: p.profile.app_metadata ?? {},
     user_metadata: p.profile.user_metadata ?? {},
     upstream_profile: p.profile.upstream_profile,
+    ...(p.upstream ? { upstream: p.upstream } : {}),
     blocked: p.profile.blocked,
     created_at: at,
     updated_at: at,
@@ -84,6 +106,11 @@ export async function createUser(
   const hash = p.passwordHash ?? (p.password !== undefined ? hashPassword(p.password, deps.config.bcryptCost) : undefined);
   const existing = await deps.users.getUser(p.tenant, userId);
   if (existing) {
+    if (p.upstream && existing.upstream !== p.upstream) {
+      // Two upstreams may hand out the same `sub`: the first one on record keeps it.
+      const recorded = existing.upstream ?? (await deps.users.recordUpstream(p.tenant, userId, p.upstream));
+      if (recorded && recorded !== p.upstream) return { outcome: 'upstream_mismatch', recorded };
+    }
     // Identifiers the user lacks (a re-mint created it without an email, say) are added, so
     // the next login with them is found locally and never goes upstream again.
     for (const field of ['email', 'username'] as const) {

@@ -10,7 +10,7 @@
  * Only a real upstream rejection of the password counts toward the lockout.
  */
 import type { Deps } from '../deps.js';
-import { createUser } from '../identity/create-user.js';
+import { createUser, upstreamHostOf } from '../identity/create-user.js';
 import { hashPassword, verifyPassword } from '../identity/passwords.js';
 import type { FallbackOutcome, PasswordFallback, PasswordLoginInput } from '../identity/password-login.js';
 import type { TenantContext } from '../http/tenant-context.js';
@@ -112,9 +112,13 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
 
     let created;
     try {
-      created = await createUser(deps, { tenant: ctx.tenant, connection: input.connection, profile, passwordHash });
+      created = await createUser(deps, { tenant: ctx.tenant, connection: input.connection, profile, passwordHash, upstream: upstreamHostOf(upstream.tokenEndpoint) });
     } catch (err) {
       return failure('user_creation_failed', false, { error: err instanceof Error ? err.name : 'unknown' });
+    }
+    if (created.outcome === 'upstream_mismatch') {
+      // The same `sub` at another upstream is another person: never logged in as the existing user.
+      return { ...failure('upstream_mismatch', true, { upstream_user_id: profile.user_id, recorded_upstream: created.recorded }), logType: 'fp' };
     }
     if (created.outcome === 'identifier_taken') {
       const reason = created.field === 'email' ? 'email_conflict' : 'username_conflict';

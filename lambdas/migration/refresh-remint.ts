@@ -11,7 +11,7 @@
  */
 import type { Deps, ForeignRefreshTokenHandler } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { createUser } from '../identity/create-user.js';
+import { createUser, upstreamHostOf } from '../identity/create-user.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import type { AuthEvent } from '../logs/request-log.js';
 import { OAuthError, oauthErrors } from '../oauth/errors.js';
@@ -230,9 +230,13 @@ async function mintForUpstreamUser(
     throw new RemintStop(whole.reason, answer, { details: sourceDetail });
   }
   const profile = { ...profileFromUpstream(claims.claims), ...(whole.kind === 'ok' ? whole.extra : {}) };
-  const created = await createUser(deps, { tenant: ctx.tenant, connection, profile });
+  const created = await createUser(deps, { tenant: ctx.tenant, connection, profile, upstream: upstreamHostOf(source.credentials.domain) });
   if (created.outcome === 'created' && whole.kind === 'ok') await assignRolesOrLog(deps, ctx, created.user, whole.roleNames);
   const userEvent = { user_id: claims.claims.sub, connection: connection.name, connection_id: connection.id, strategy: connection.strategy };
+  if (created.outcome === 'upstream_mismatch') {
+    // The same `sub` at another upstream is another person: never served as the existing user.
+    throw new RemintStop('upstream_mismatch', oauthErrors.invalidRefreshToken(), { ...userEvent, details: { ...sourceDetail, recorded_upstream: created.recorded } });
+  }
   if (created.outcome === 'identifier_taken') {
     // Accounts are never merged by email: an ordinary failure, the answer stays kept for a fix.
     throw new RemintStop(`${created.field}_taken`, oauthErrors.invalidRefreshToken(), { ...userEvent, details: sourceDetail });

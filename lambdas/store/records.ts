@@ -218,6 +218,8 @@ export interface UserRecord {
   user_metadata: Record<string, unknown>;
   /** Profile attributes from the upstream that have no field of their own. */
   upstream_profile?: Record<string, unknown>;
+  /** The host of the upstream Auth0 tenant the user migrated from (never merged with another upstream's user). */
+  upstream?: string;
   blocked?: boolean;
   created_at: string;
   updated_at: string;

@@ -194,6 +194,29 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     },
 
     /**
+     * Records the upstream a user came from, only when none is on record; answers the upstream
+     * on record afterwards (this one, or the one another request recorded first).
+     */
+    async recordUpstream(tenant: string, userId: string, upstream: string): Promise<string | undefined> {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.user(tenant, userId),
+            UpdateExpression: 'SET upstream = :u',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(upstream)',
+            ExpressionAttributeValues: { ':u': upstream },
+          }),
+        );
+        return upstream;
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+      }
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: keys.user(tenant, userId), ConsistentRead: true }));
+      return res.Item?.upstream as string | undefined;
+    },
+
+    /**
      * Counts a login on the user's login statistics item, apart from the user item: the user
      * item carries the listing index key, so updating it would write the index on every login.
      */
