@@ -21,10 +21,11 @@ export function pkceChallengeOf(verifier: string): string {
 }
 
 /**
- * `authorization_code` (+ PKCE). A code is redeemed once, atomically, whatever follows: a
- * second presentation fails and revokes the refresh-token family the first one started. The
- * code must be unexpired and presented by its client, with its redirect_uri and, when it was
- * issued with a challenge, the matching S256 verifier.
+ * `authorization_code` (+ PKCE). The code must be unexpired and presented by its client, with
+ * its redirect_uri and, when it was issued with a challenge, the matching S256 verifier; all of
+ * that is checked before the code is consumed. Then it is redeemed once, atomically: a second
+ * presentation that passes the same checks fails and revokes the refresh-token family the
+ * first one started.
  */
 export async function authorizationCodeGrant(
   deps: Deps,
@@ -43,24 +44,30 @@ export async function authorizationCodeGrant(
     throw new OAuthError(403, 'invalid_grant', description);
   };
 
-  const redeemed = await repo.redeem(ctx.tenant, codeHash, nowSeconds);
-  if (redeemed.outcome === 'missing') return fail('unknown_code', 'Invalid authorization code');
-  if (redeemed.outcome === 'already_redeemed') {
-    const familyId = await repo.markReplayed(ctx.tenant, codeHash, nowSeconds);
-    if (familyId) await deps.refreshTokens.revokeFamily(familyId, nowSeconds, 'authorization_code_reuse');
-    return fail('code_reused', 'Invalid authorization code');
-  }
-  const code = redeemed.code;
-  if (code.tenant !== ctx.tenant || code.expires_at <= nowSeconds) return fail('code_expired', 'Invalid authorization code', code.user_id);
-  if (code.client_id !== client.client_id) return fail('client_mismatch', 'Invalid authorization code', code.user_id);
-  if (req.redirect_uri !== code.redirect_uri) return fail('redirect_uri_mismatch', 'Invalid redirect_uri.', code.user_id);
-  if (code.code_challenge) {
-    if (!req.code_verifier || !VERIFIER.test(req.code_verifier) || pkceChallengeOf(req.code_verifier) !== code.code_challenge) {
-      return fail('pkce_verification_failed', 'Failed to verify code verifier', code.user_id);
+  // Every binding is checked on a read before the code is consumed: a wrong client, verifier or
+  // redirect_uri (someone holding an intercepted code) neither burns the code nor revokes anything.
+  const stored = await repo.get(ctx.tenant, codeHash);
+  if (!stored || stored.tenant !== ctx.tenant) return fail('unknown_code', 'Invalid authorization code');
+  if (stored.expires_at <= nowSeconds) return fail('code_expired', 'Invalid authorization code', stored.user_id);
+  if (stored.client_id !== client.client_id) return fail('client_mismatch', 'Invalid authorization code', stored.user_id);
+  if (req.redirect_uri !== stored.redirect_uri) return fail('redirect_uri_mismatch', 'Invalid redirect_uri.', stored.user_id);
+  if (stored.code_challenge) {
+    if (!req.code_verifier || !VERIFIER.test(req.code_verifier) || pkceChallengeOf(req.code_verifier) !== stored.code_challenge) {
+      return fail('pkce_verification_failed', 'Failed to verify code verifier', stored.user_id);
     }
   } else if (req.code_verifier !== undefined) {
-    return fail('pkce_not_requested', 'Failed to verify code verifier', code.user_id);
+    return fail('pkce_not_requested', 'Failed to verify code verifier', stored.user_id);
   }
+
+  const redeemed = stored.status === 'issued' ? await repo.redeem(ctx.tenant, codeHash, nowSeconds) : { outcome: 'already_redeemed' as const };
+  if (redeemed.outcome === 'missing') return fail('unknown_code', 'Invalid authorization code');
+  if (redeemed.outcome === 'already_redeemed') {
+    // A replay by the code's own client, with its verifier: the tokens the first exchange issued are revoked.
+    const familyId = await repo.markReplayed(ctx.tenant, codeHash, nowSeconds);
+    if (familyId) await deps.refreshTokens.revokeFamily(familyId, nowSeconds, 'authorization_code_reuse');
+    return fail('code_reused', 'Invalid authorization code', stored.user_id);
+  }
+  const code = redeemed.code;
   const user = await deps.users.getUser(ctx.tenant, code.user_id);
   if (!user) return fail('user_not_found', 'Invalid authorization code', code.user_id);
   if (user.blocked) return fail('user_blocked', 'user is blocked', user.user_id);

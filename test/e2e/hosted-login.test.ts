@@ -240,6 +240,32 @@ describe('hosted login: errors', () => {
     expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'Invalid authorization code' });
   });
 
+  it('a failed exchange (wrong verifier, redirect_uri or client) does not burn the code: its own client then redeems it', async () => {
+    const { code, pkce } = await codeFor();
+    const { webClient } = service.credentials;
+    expect((await exchange(code, pkcePair().verifier)).status).toBe(403);
+    expect((await exchange(code, pkce.verifier, 'http://127.0.0.1:5999/other')).status).toBe(403);
+    const otherClient = await service.postForm('/oauth/token', {
+      grant_type: 'authorization_code',
+      client_id: webClient.client_id,
+      client_secret: webClient.client_secret,
+      code,
+      redirect_uri: CALLBACK,
+      code_verifier: pkce.verifier,
+    });
+    expect(otherClient.status).toBe(403);
+    const own = await exchange(code, pkce.verifier);
+    expect(own.status).toBe(200);
+    expect(own.body.refresh_token).toBeTruthy();
+    // The failed attempts revoked nothing either: the refresh token works.
+    const refresh = await service.postForm('/oauth/token', {
+      grant_type: 'refresh_token',
+      client_id: service.credentials.spaClient.client_id,
+      refresh_token: own.body.refresh_token,
+    });
+    expect(refresh.status).toBe(200);
+  });
+
   it('refuses a replayed code and revokes the refresh token its first exchange issued', async () => {
     const { code, pkce } = await codeFor();
     const first = await exchange(code, pkce.verifier);
