@@ -60,6 +60,8 @@ export type FallbackOutcome =
       migration?: MigrationPath;
       /** Extra facts for the failure event (e.g. the upstream error code and description). */
       details?: Record<string, unknown>;
+      /** A bcrypt of this password was already spent (the upstream accepted it): no dummy compare. */
+      passwordHashed?: boolean;
     };
 
 /** A fallback to an upstream identity provider for identifiers without a local password. */
@@ -105,7 +107,7 @@ async function checkPassword(
       : undefined;
   if (outcome?.ok) return { user: outcome.user, local };
   // Failures that never reached the upstream (open circuit, pause) would otherwise answer at once.
-  await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
+  if (!(outcome && !outcome.ok && outcome.passwordHashed)) await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
   if (outcome) {
     return {
       failure: { reason: outcome.reason, logType: outcome.logType ?? 'fp', counts: outcome.countsAsFailure, migration: outcome.migration, details: outcome.details },

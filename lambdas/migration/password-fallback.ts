@@ -97,8 +97,16 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     const passwordHash = hashPassword(input.password, deps.config.bcryptCost);
     passwordHash.catch(() => {});
 
+    // From here on the password was right: a failure counts as a strike all the same and spends
+    // the bcrypt of the hash instead of the dummy one, so neither the answer, the counter nor the
+    // time says the guess was right.
+    const afterAcceptance = async (f: Failure): Promise<Failure> => {
+      await passwordHash.catch(() => {});
+      return { ...f, countsAsFailure: true, passwordHashed: true };
+    };
+
     const claims = await upstreamClaims(deps, upstream, granted.value, deadline, verifierFor);
-    if (!claims.ok) return claims.failure;
+    if (!claims.ok) return afterAcceptance(claims.failure);
 
     const profile = profileFromUpstream(claims.value);
     // The upstream accepted this identifier for this user: keep it, so the next login finds it locally.
@@ -114,19 +122,19 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     try {
       created = await createUser(deps, { tenant: ctx.tenant, connection: input.connection, profile, passwordHash, upstream: upstreamHostOf(upstream.tokenEndpoint) });
     } catch (err) {
-      return failure('user_creation_failed', false, { error: err instanceof Error ? err.name : 'unknown' });
+      return afterAcceptance(failure('user_creation_failed', true, { error: err instanceof Error ? err.name : 'unknown' }));
     }
     if (created.outcome === 'upstream_mismatch') {
       // The same `sub` at another upstream is another person: never logged in as the existing user.
-      return { ...failure('upstream_mismatch', true, { upstream_user_id: profile.user_id, recorded_upstream: created.recorded }), logType: 'fp' };
+      return afterAcceptance({ ...failure('upstream_mismatch', true, { upstream_user_id: profile.user_id, recorded_upstream: created.recorded }), logType: 'fp' });
     }
     if (created.outcome === 'identifier_taken') {
       const reason = created.field === 'email' ? 'email_conflict' : 'username_conflict';
-      return { ...failure(reason, false, { upstream_user_id: profile.user_id, holder_user_id: created.holder }), logType: 'fu' };
+      return afterAcceptance({ ...failure(reason, true, { upstream_user_id: profile.user_id, holder_user_id: created.holder }), logType: 'fu' });
     }
     if (created.outcome === 'exists') {
       const mismatch = await existingPasswordMismatch(deps, ctx.tenant, created.user, input.password, passwordHash);
-      if (mismatch) return failure('local_password_mismatch', true, { upstream_user_id: created.user.user_id });
+      if (mismatch) return afterAcceptance(failure('local_password_mismatch', true, { upstream_user_id: created.user.user_id }));
     }
 
     const userCreated = created.outcome === 'created';
