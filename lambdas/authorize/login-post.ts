@@ -52,8 +52,8 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
   if (!client || !connection || !connection.enabled_clients.includes(client.client_id)) {
     return errorPage(400, 'invalid_request', 'The application or its connection is no longer available.');
   }
-  const email = (form.username ?? '').trim().slice(0, 512);
-  const password = (form.password ?? '').slice(0, 1024);
+  const email = (form.username ?? '').trim();
+  const password = form.password ?? '';
   const again = (status: number, error: string) =>
     renderLoginPage(status, {
       tenantName: ctx.config.settings.friendly_name,
@@ -64,6 +64,10 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
       error,
     });
   if (!email || !password) return again(400, 'Enter your email address and password.');
+  // Never truncated: a cut password would be compared as another one. Bounded in bytes, as the token endpoint.
+  if (Buffer.byteLength(email, 'utf8') > 512 || Buffer.byteLength(password, 'utf8') > 1024) {
+    return again(400, 'Enter your email address and password.');
+  }
 
   const input = { connection, username: email, password, clientId: client.client_id, clientName: client.name };
   let user: UserRecord;

@@ -34,10 +34,16 @@ const profileFields = {
   verify_email: z.optional(z.boolean()),
 };
 
+/** Auth0's limit of 72 counts bytes (bcrypt's), not characters: 72 × "é" is 144 bytes. */
+const passwordOf72Bytes = z.string().check(
+  z.minLength(1),
+  z.refine((p) => Buffer.byteLength(p, 'utf8') <= 72, 'Too big: expected at most 72 bytes'),
+);
+
 const createSchema = z.strictObject({
   connection: z.string().check(z.minLength(1), z.maxLength(128)),
   email,
-  password: z.optional(z.string().check(z.minLength(1), z.maxLength(72))),
+  password: z.optional(passwordOf72Bytes),
   user_id: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'Expected letters, digits and _.@-'))),
   app_metadata: z.optional(metadata),
   user_metadata: z.optional(metadata),
@@ -47,7 +53,7 @@ const createSchema = z.strictObject({
 const patchSchema = z.strictObject({
   connection: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   email: z.optional(email),
-  password: z.optional(z.string().check(z.minLength(1), z.maxLength(72))),
+  password: z.optional(passwordOf72Bytes),
   app_metadata: z.optional(z.nullable(metadata)),
   user_metadata: z.optional(z.nullable(metadata)),
   client_id: z.optional(z.string().check(z.maxLength(64))),

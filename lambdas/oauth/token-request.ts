@@ -4,6 +4,9 @@ import { oauthErrors } from './errors.js';
 /** Every token request field is a bounded string; unknown fields are ignored, as OAuth says. */
 const field = (max = 2048) => z.string().check(z.maxLength(max));
 const required = (max = 2048) => z.string().check(z.minLength(1), z.maxLength(max));
+/** Credentials are bounded in bytes (UTF-8), as bcrypt and the upstream count them. */
+const requiredBytes = (max: number) =>
+  z.string().check(z.minLength(1), z.refine((v) => Buffer.byteLength(v, 'utf8') <= max, `Too big: expected at most ${max} bytes`));
 
 export const baseTokenRequest = z.object({
   grant_type: field(200),
@@ -12,8 +15,8 @@ export const baseTokenRequest = z.object({
 });
 
 export const passwordRequest = z.object({
-  username: required(512),
-  password: required(1024),
+  username: requiredBytes(512),
+  password: requiredBytes(1024),
   realm: z.optional(field(128)),
   scope: z.optional(field()),
   audience: z.optional(field(600)),

@@ -7,6 +7,7 @@ import { postFormFrom } from '../support/from-ip.js';
 import { linkUpstream } from '../support/import-mode.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 import { addMigrationSource } from '../support/migration-source.js';
+import { managementApi } from './management-helpers.js';
 import { configureSpaClient, createLoginAgent, loginThroughPage, pkcePair } from './browser/login-http-agent.js';
 
 /**
@@ -118,6 +119,32 @@ const findings: Finding[] = [
       tenantB.addUser({ email: `${unique('b')}@example.com`, password: 'Pw-B', sub });
       await refresh(tenantA.issueRefreshToken({ sub, client_id: a.clientId, scope: 'openid offline_access' }), 'web');
       return (await refresh(tenantB.issueRefreshToken({ sub, client_id: b.clientId, scope: 'openid offline_access' }), 'web')).status;
+    },
+  },
+  {
+    finding: '4. after migration, the first 72 bytes of a longer password plus any tail log in locally',
+    before: 200,
+    safe: 403,
+    async replay() {
+      const email = `${unique('long')}@example.com`;
+      const password = `${'p'.repeat(72)}-upstream-tail`;
+      tenantA.addUser({ email, password });
+      expect(await passwordLogin('127.0.7.4', email, password)).toBe(200);
+      return passwordLogin('127.0.7.4', email, `${'p'.repeat(72)}-another-tail`);
+    },
+  },
+  {
+    finding: '4. the Management API’s password limit of 72 counts characters (72 × "é" accepted)',
+    before: 201,
+    safe: 400,
+    async replay() {
+      const api = managementApi(service);
+      const token = await api.token(service.credentials.machineClient);
+      const res = await api.call('POST', '/api/v2/users', {
+        token,
+        body: { connection: service.credentials.connection.name, email: `${unique('e')}@example.com`, password: 'é'.repeat(72) },
+      });
+      return res.status;
     },
   },
   {
