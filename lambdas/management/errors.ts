@@ -2,6 +2,7 @@ import type middy from '@middy/core';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import type { LogSink } from '../logs/log-sink.js';
 import { rawBodyLength, type HttpEvent } from '../http/event.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../http/json-depth.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { UnknownTenantError } from '../http/tenant-context.js';
 
@@ -66,6 +67,13 @@ export function managementBodyLimit(maxBytes: number): middy.MiddlewareObj<HttpE
   return {
     before: async (request: Request) => {
       if (rawBodyLength(request.event) > maxBytes) throw managementErrors.bodyTooLarge(maxBytes);
+      const body = request.event.body;
+      if (typeof body === 'string') {
+        const text = request.event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+        if (jsonDepth(text) > MAX_JSON_DEPTH) {
+          throw managementErrors.invalidBody(`'Too deeply nested: at most ${MAX_JSON_DEPTH} levels' on property (root).`);
+        }
+      }
     },
   };
 }

@@ -183,6 +183,33 @@ const findings: Finding[] = [
     },
   },
   {
+    finding: '8. a 40 KB body holding a 20,000-deep array answers 500 on /api/v2',
+    before: 500,
+    safe: { status: 400, errorCode: 'invalid_body' },
+    async replay() {
+      const api = managementApi(service);
+      const token = await api.token(service.credentials.machineClient);
+      const res = await api.call('POST', '/api/v2/users', { token, rawBody: `${'['.repeat(20000)}${']'.repeat(20000)}` });
+      return { status: res.status, errorCode: res.body?.errorCode };
+    },
+  },
+  {
+    finding: '8. a user_metadata nested 41 levels is accepted (DynamoDB refuses more than 32)',
+    before: 201,
+    safe: 400,
+    async replay() {
+      const api = managementApi(service);
+      const token = await api.token(service.credentials.machineClient);
+      let nested: unknown = 'leaf';
+      for (let i = 0; i < 41; i++) nested = { a: nested };
+      const res = await api.call('POST', '/api/v2/users', {
+        token,
+        body: { connection: service.credentials.connection.name, email: `${unique('deep')}@example.com`, password: 'Deep-pass-1', user_metadata: nested },
+      });
+      return res.status;
+    },
+  },
+  {
     finding: '11. a user with an email and a username gets 3 strikes on each (6 checks per window)',
     before: 403,
     safe: 429,
