@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { guardOutboundFetch } from './http/outbound-url.js';
 import type { RegistrationHooks } from './identity/create-user.js';
 import type { PasswordFallback } from './identity/password-login.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
@@ -124,7 +125,8 @@ export function createDeps(p: {
 }): Deps {
   const config = { ...defaultServiceConfig, ...p.config };
   const now = p.now ?? Date.now;
-  const fetchImpl = p.fetch ?? globalThis.fetch;
+  // Every outbound request (upstream, JWKS, hooks) is checked after DNS resolution, redirects never followed.
+  const fetchImpl = guardOutboundFetch(p.fetch ?? globalThis.fetch, { allowLoopback: config.allowLoopbackHttp });
   const breakers = createBreakerRegistry({ now });
   return {
     db: p.db,

@@ -3,6 +3,7 @@ import type { HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { resolveTenantContext, type TenantContext } from '../http/tenant-context.js';
 import { isLoopbackHttpAllowed } from '../migration/upstream-client.js';
+import { checkOutboundUrl } from '../http/outbound-url.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { authenticateManagementCaller, requireScope, type ManagementCaller } from './auth.js';
 import { managementErrors } from './errors.js';
@@ -62,8 +63,15 @@ export function nowIso(deps: Deps): string {
   return new Date(deps.now()).toISOString();
 }
 
-/** Outbound endpoints: absolute https URLs (plain http only for loopback when running locally), no credentials in them. */
+/**
+ * Outbound endpoints: absolute https URLs (plain http only for loopback when running locally),
+ * no credentials in them, no private, link-local, unique-local, mapped or metadata host.
+ */
 export function assertOutboundUrl(deps: Deps, url: string, field: string): void {
+  const verdict = checkOutboundUrl(url, { allowLoopback: deps.config.allowLoopbackHttp });
+  if (!verdict.ok && verdict.reason !== 'malformed_url' && verdict.reason !== 'scheme' && verdict.reason !== 'credentials_in_url') {
+    throw managementErrors.invalidBody(`'Expected a public host (private, link-local, loopback and metadata addresses are refused)' on property ${field}.`);
+  }
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);

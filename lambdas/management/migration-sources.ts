@@ -5,7 +5,7 @@ import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { MigrationSourceRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
-import { created, currentConfig, noContent, nowIso, ok, secretHint, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
+import { assertOutboundUrl, created, currentConfig, noContent, nowIso, ok, secretHint, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
@@ -92,6 +92,7 @@ async function storedCredentials(
   previous?: MigrationSourceRecord['credentials'],
 ): Promise<MigrationSourceRecord['credentials']> {
   const { client_secret, ...rest } = input;
+  assertOutboundUrl(req.deps, `https://${rest.domain}/`, 'credentials.domain');
   const name = secretNames.migrationSourceClientSecret(req.ctx.tenant, sourceId);
   if (client_secret !== undefined) {
     await req.deps.secrets.put(name, client_secret);

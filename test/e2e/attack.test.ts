@@ -183,6 +183,27 @@ const findings: Finding[] = [
     },
   },
   {
+    finding: '7. hooks and migration source domains accept metadata, private, unique-local and mapped addresses',
+    before: [201, 201, 201, 201, 201, 201, 201],
+    safe: [400, 400, 400, 400, 400, 400, 400],
+    async replay() {
+      const api = managementApi(service);
+      const token = await api.token(service.credentials.machineClient);
+      const urls = ['https://169.254.169.254/', 'https://10.0.0.1/', 'https://192.168.1.1/', 'https://[fd00::1]/', 'https://[::ffff:169.254.169.254]/', 'https://metadata.google.internal/'];
+      const answers = [];
+      for (const url of urls) {
+        const res = await api.call('POST', '/api/v2/hooks', { token, body: { name: unique('hook'), trigger: 'pre-user-registration', url, secret: 'a-hook-secret-of-16+' } });
+        answers.push(res.status);
+      }
+      const source = await api.call('POST', '/api/v2/migration-sources', {
+        token,
+        body: { name: 'meta', provider: 'auth0', connection: service.credentials.connection.name, credentials: { domain: '169.254.169.254', client_id: 'x', client_secret: 'long-enough' } },
+      });
+      answers.push(source.status);
+      return answers;
+    },
+  },
+  {
     finding: '8. a 40 KB body holding a 20,000-deep array answers 500 on /api/v2',
     before: 500,
     safe: { status: 400, errorCode: 'invalid_body' },
