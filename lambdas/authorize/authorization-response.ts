@@ -17,6 +17,7 @@ export async function issueAuthorizationCode(
   request: AuthorizeRequest,
   user: UserRecord,
   authTime: number,
+  sid?: string,
 ): Promise<string> {
   const code = randomBytes(32).toString('base64url');
   const now = Math.floor(deps.now() / 1000);
@@ -31,6 +32,7 @@ export async function issueAuthorizationCode(
     code_challenge: request.code_challenge,
     code_challenge_method: request.code_challenge_method,
     auth_time: authTime,
+    ...(sid ? { sid } : {}),
     expires_at: now + AUTHORIZATION_CODE_SECONDS,
     status: 'issued',
     ttl: now + AUTHORIZATION_CODE_SECONDS + 3600,

@@ -15,8 +15,10 @@ import { currentLoginSession } from './session.js';
 async function sessionUser(deps: Deps, ctx: TenantContext, event: HttpEvent, request: AuthorizeRequest) {
   const session = await currentLoginSession(deps, ctx.tenant, event);
   if (!session || session.connection_id !== request.connection_id) return undefined;
+  // max_age: a session signed in longer ago must sign in again (prompt=none then answers login_required).
+  if (request.max_age !== undefined && Math.floor(deps.now() / 1000) - session.auth_time > request.max_age) return undefined;
   const user = await deps.users.getUser(ctx.tenant, session.user_id);
-  return user && !user.blocked ? { user, authTime: session.auth_time } : undefined;
+  return user && !user.blocked ? { user, authTime: session.auth_time, sid: session.sid } : undefined;
 }
 
 /**
@@ -35,7 +37,7 @@ export const authorizeEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
   if (request.prompt !== 'login') {
     const signedIn = await sessionUser(deps, ctx, event, request);
     if (signedIn) {
-      const code = await issueAuthorizationCode(deps, ctx, request, signedIn.user, signedIn.authTime);
+      const code = await issueAuthorizationCode(deps, ctx, request, signedIn.user, signedIn.authTime, signedIn.sid);
       return replyToClient(target, { code });
     }
   }

@@ -19,6 +19,8 @@ export interface AuthorizeRequest {
   code_challenge_method?: 'S256';
   connection_id: string;
   prompt?: 'none' | 'login';
+  /** Seconds: a session signed in longer ago than this must sign in again (OIDC `max_age`). */
+  max_age?: number;
   /** Prefills the email field of the login page. */
   login_hint?: string;
 }
@@ -108,6 +110,10 @@ export function validateAuthorizeRequest(ctx: TenantContext, query: Record<strin
   if (prompts.includes('none') && prompts.length > 1) return fail('invalid_request', 'prompt=none cannot be combined with other values.');
   const prompt = prompts.includes('none') ? 'none' : prompts.includes('login') ? 'login' : undefined;
 
+  const maxAgeParam = param(query, 'max_age');
+  if (maxAgeParam !== undefined && !/^\d{1,10}$/.test(maxAgeParam)) return fail('invalid_request', 'Invalid parameter: max_age');
+  const maxAge = maxAgeParam === undefined ? undefined : Number(maxAgeParam);
+
   const connection = loginConnection(ctx, client, param(query, 'connection'));
   if (!connection) return fail('invalid_request', 'The connection is not enabled for this application.');
 
@@ -136,6 +142,7 @@ export function validateAuthorizeRequest(ctx: TenantContext, query: Record<strin
       code_challenge_method: challenge ? 'S256' : undefined,
       connection_id: connection.id,
       prompt,
+      ...(maxAge !== undefined ? { max_age: maxAge } : {}),
       login_hint: param(query, 'login_hint')?.slice(0, 320),
     },
   };

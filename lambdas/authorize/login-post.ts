@@ -94,7 +94,7 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
       ctx.log.flush(),
       deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
     ]);
-    code = await issueAuthorizationCode(deps, ctx, request, user, session.session.auth_time);
+    code = await issueAuthorizationCode(deps, ctx, request, user, session.session.auth_time, session.session.sid);
   } catch (err) {
     await ctx.log.flushDeletes().catch(() => {});
     throw err;

@@ -20,6 +20,8 @@ export interface LoginSession {
   connection_id: string;
   /** Epoch seconds of the password login that started the session. */
   auth_time: number;
+  /** The session's public id (the id token's `sid`); never the cookie value. */
+  sid?: string;
   expires_at: number;
   ttl: number;
 }
@@ -42,6 +44,7 @@ export async function startLoginSession(
     user_id: p.userId,
     connection_id: p.connectionId,
     auth_time: now,
+    sid: randomBytes(16).toString('base64url'),
     expires_at: now + SESSION_SECONDS,
     ttl: now + SESSION_SECONDS,
   };

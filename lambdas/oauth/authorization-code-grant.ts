@@ -79,6 +79,8 @@ export async function authorizationCodeGrant(
     audience: code.audience,
     grantType: 'authorization_code',
     nonce: code.nonce,
+    authTime: code.auth_time,
+    sid: code.sid,
   });
   ctx.log.add({ ...baseEvent, type: 'seacft', user_id: user.user_id, user_name: user.email ?? user.username });
   await ctx.log.flush(issued.items);

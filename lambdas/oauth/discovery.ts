@@ -23,7 +23,7 @@ export async function discoveryEndpoint(_deps: Deps, event: HttpEvent): Promise<
       id_token_signing_alg_values_supported: ['RS256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       grant_types_supported: ['authorization_code', 'password', PASSWORD_REALM_GRANT, 'refresh_token', 'client_credentials'],
-      claims_supported: ['aud', 'auth_time', 'created_at', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'identities', 'iss', 'name', 'nickname', 'phone_number', 'picture', 'sub'],
+      claims_supported: ['aud', 'auth_time', 'created_at', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'identities', 'iss', 'name', 'nickname', 'phone_number', 'picture', 'sid', 'sub'],
       code_challenge_methods_supported: ['S256'],
       request_uri_parameter_supported: false,
     },

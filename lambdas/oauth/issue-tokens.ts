@@ -70,6 +70,9 @@ export async function issueUserTokens(
     grantType: GrantTypeClaim;
     family?: FamilyToContinue;
     nonce?: string;
+    /** Of the login session (authorization code): the id token's `auth_time` and `sid`. */
+    authTime?: number;
+    sid?: string;
     migration?: string;
     /** A non-rotating refresh exchange returns no new refresh token. */
     skipRefreshToken?: boolean;
@@ -109,6 +112,8 @@ export async function issueUserTokens(
       lifetime: settings.id_token_lifetime,
       nonce: p.nonce,
       extraClaims: claims.idClaims,
+      authTime: p.authTime,
+      sid: p.sid,
     });
   }
   const items: Record<string, unknown>[] = [];

@@ -25,6 +25,8 @@ export interface AuthorizationCodeItem {
   code_challenge?: string;
   code_challenge_method?: 'S256';
   auth_time: number;
+  /** The login session's public id, for the id token's `sid`. */
+  sid?: string;
   /** Epoch seconds after which the code is refused (checked on read). */
   expires_at: number;
   status: 'issued' | 'redeemed';

@@ -4,11 +4,12 @@ import { createUser } from '../../lambdas/identity/create-user.js';
 import { connectionByName } from '../../lambdas/store/tenant-config-repository.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { postFormFrom } from '../support/from-ip.js';
-import { linkUpstream } from '../support/import-mode.js';
+import { createAdjustableClock, linkUpstream } from '../support/import-mode.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 import { addMigrationSource } from '../support/migration-source.js';
 import { managementApi } from './management-helpers.js';
-import { configureSpaClient, createLoginAgent, loginThroughPage, pkcePair } from './browser/login-http-agent.js';
+import { authorizeQuery, configureSpaClient, createLoginAgent, loginThroughPage, pkcePair } from './browser/login-http-agent.js';
+import { decodeJwt } from 'jose';
 
 /**
  * The security review replayed against the running service: one row per finding, each doing
@@ -21,9 +22,10 @@ let service: TestService;
 let tenantA: FakeUpstream;
 let tenantB: FakeUpstream;
 const CALLBACK = 'http://127.0.0.1:5999/callback';
+const clock = createAdjustableClock();
 
 beforeAll(async () => {
-  [service, tenantA, tenantB] = await Promise.all([startTestService(), startFakeUpstream(), startFakeUpstream()]);
+  [service, tenantA, tenantB] = await Promise.all([startTestService({ now: clock.now }), startFakeUpstream(), startFakeUpstream()]);
   await linkUpstream(service, tenantA);
   await configureSpaClient(service, { callbacks: [CALLBACK] });
 });
@@ -228,6 +230,39 @@ const findings: Finding[] = [
         body: { connection: service.credentials.connection.name, email: `${unique('deep')}@example.com`, password: 'Deep-pass-1', user_metadata: nested },
       });
       return res.status;
+    },
+  },
+  {
+    finding: '9. max_age is ignored: a session signed in 2 minutes ago answers max_age=60 with a code',
+    before: '/callback',
+    safe: '/u/login',
+    async replay() {
+      const agent = createLoginAgent(service.url);
+      const { demoUser, spaClient } = service.credentials;
+      const params = (extra: Record<string, string> = {}) => ({
+        response_type: 'code', client_id: spaClient.client_id, redirect_uri: CALLBACK, scope: 'openid', state: 's',
+        code_challenge: pkcePair().challenge, code_challenge_method: 'S256', ...extra,
+      });
+      await loginThroughPage(agent, params(), demoUser.email, demoUser.password);
+      clock.advance(120_000);
+      const again = await agent.request(authorizeQuery(params({ max_age: '60' })));
+      return new URL(again.headers.get('location')!, service.url).pathname;
+    },
+  },
+  {
+    finding: '9. id tokens of the code flow carry no auth_time and no sid',
+    before: { auth_time: 'undefined', sid: 'undefined' },
+    safe: { auth_time: 'number', sid: 'string' },
+    async replay() {
+      const agent = createLoginAgent(service.url);
+      const pkce = pkcePair();
+      const { demoUser, spaClient } = service.credentials;
+      const params = { response_type: 'code', client_id: spaClient.client_id, redirect_uri: CALLBACK, scope: 'openid', state: 's', code_challenge: pkce.challenge, code_challenge_method: 'S256' };
+      const { result } = await loginThroughPage(agent, params, demoUser.email, demoUser.password);
+      const code = new URL(result.headers.get('location')!).searchParams.get('code')!;
+      const res = await service.postForm('/oauth/token', { grant_type: 'authorization_code', client_id: spaClient.client_id, code, redirect_uri: CALLBACK, code_verifier: pkce.verifier });
+      const claims = decodeJwt(res.body.id_token);
+      return { auth_time: typeof claims.auth_time, sid: typeof claims.sid };
     },
   },
   {
