@@ -8,6 +8,7 @@ import type { Reservation } from '../store/lockout-repository.js';
 import type { ConnectionRecord, PasswordRecord, UserRecord } from '../store/records.js';
 import type { UserWithPassword } from '../store/users-repository.js';
 import { bruteForceProtectionOf, IDENTIFIER_CEILING_FACTOR, isAllowlisted, suspiciousIpThrottlingOf } from './attack-protection.js';
+import { failureTiming, padUntil } from './failure-timing.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 
 /** How long a check waits for the attempts that parallel checks of the same identifier hold. */
@@ -145,6 +146,7 @@ export async function authenticateWithPassword(
   fallback?: PasswordFallback,
 ): Promise<UserRecord> {
   const { connection } = input;
+  const startedAt = performance.now();
   const identifier = input.username.trim().toLowerCase();
   const ip = ctx.ip;
   const bruteForce = bruteForceProtectionOf(ctx.config);
@@ -232,6 +234,13 @@ export async function authenticateWithPassword(
       ...('migration' in f && f.migration ? { migration: f.migration } : {}),
       ...('details' in f && f.details ? { details: f.details } : {}),
     });
+    const timingKey = `${ctx.tenant}/${connection.id}`;
+    if (f.reason.startsWith('upstream_rejected')) {
+      failureTiming.recordUpstreamFailure(timingKey, performance.now() - startedAt);
+    } else if (connection.options.import_mode && fallback && !f.reason.startsWith('upstream_')) {
+      // Import mode: a failure answered locally waits as long as a typical upstream rejection.
+      await padUntil(startedAt, failureTiming.typicalUpstreamFailureMs(timingKey));
+    }
     if (!f.counts) {
       await giveBack();
     } else {
