@@ -239,7 +239,7 @@ async function checkReserved(
   }
   const holder = holderRead.value;
   // Distributed guessing: past the ceiling only the IP the user last signed in from gets through.
-  if (ceilingRead.value >= policy.max_attempts * IDENTIFIER_CEILING_FACTOR && (!ip || holder.user?.last_ip !== ip)) {
+  if (ceilingRead.value >= policy.max_attempts * IDENTIFIER_CEILING_FACTOR && (!ip || (holder.lastIp ?? holder.user?.last_ip) !== ip)) {
     await giveBack();
     return refuse('limit_wc', 'identifier_ceiling');
   }

@@ -14,6 +14,8 @@ import { usersListingKeyOf } from './users-index.js';
 export interface UserWithPassword {
   user?: UserRecord;
   password?: PasswordRecord;
+  /** The client IP of the user's last login (its login statistics item, same partition). */
+  lastIp?: string;
 }
 
 export type CreateUserOutcome =
@@ -47,9 +49,11 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       }),
     );
     const items = (res.Items ?? []) as Record<string, unknown>[];
+    const logins = items.find((i) => i.sk === 'LOGINS');
     return {
       user: stripKeys<UserRecord>(items.find((i) => i.sk === 'USER')),
       password: stripKeys<PasswordRecord>(items.find((i) => i.sk === 'PASSWORD')),
+      lastIp: (logins?.last_ip as string | null | undefined) ?? undefined,
     };
   }
 
