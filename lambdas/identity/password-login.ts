@@ -14,6 +14,23 @@ import { dummyHash, verifyPassword } from './passwords.js';
 /** How long a check waits for the attempts that parallel checks of the same identifier hold. */
 const ATTEMPT_WAIT_MS = 3000;
 
+/**
+ * Takes a strike attempt, waiting while parallel checks of the same counter hold them all (a
+ * user's concurrent logins succeed one after another; guesses stay limited).
+ */
+async function reserveAttempt(
+  deps: Deps,
+  key: ItemKey,
+  policy: { max_attempts: number; window_seconds: number },
+): Promise<{ reservation: Reservation; waited: boolean }> {
+  const started = performance.now(); // real time: the wait is real even under an injected clock
+  for (let waited = false; ; waited = true) {
+    const reservation = await deps.lockouts.reserveAttempt(key, policy, Math.floor(deps.now() / 1000));
+    if (reservation !== 'busy' || performance.now() - started > ATTEMPT_WAIT_MS) return { reservation, waited };
+    await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
+  }
+}
+
 /** A user id no user has: the lookup of an unknown identifier reads it, as a known one reads its user. */
 const UNKNOWN_USER = 'unknown|-';
 
@@ -166,36 +183,41 @@ export async function authenticateWithPassword(
 
   const perIdentifierOnly = bruteForce.mode === 'count_per_identifier';
   const nowSeconds = Math.floor(deps.now() / 1000);
-  const waitStarted = performance.now(); // real time: the wait is real even under an injected clock
-  for (;;) {
-    const [claim, ipFailures] = await Promise.all([
-      deps.users.claimOf(claimKey),
-      throttled ? deps.lockouts.bucketLevel(ipKey, preLogin.rate, deps.now()) : Promise.resolve(0),
-    ]);
-    if (ipFailures >= preLogin.max_attempts) return refuse('limit_sul', 'suspicious_ip', oauthErrors.suspiciousIp());
+  const [firstClaim, ipFailures] = await Promise.all([
+    deps.users.claimOf(claimKey),
+    throttled ? deps.lockouts.bucketLevel(ipKey, preLogin.rate, deps.now()) : Promise.resolve(0),
+  ]);
+  if (ipFailures >= preLogin.max_attempts) return refuse('limit_sul', 'suspicious_ip', oauthErrors.suspiciousIp());
 
-    // One counter per user whatever identifier they type; per identifier for the others.
-    const subject = claim && !claim.retired ? `user:${claim.user_id}` : `id:${identifier}`;
-    const lockKey = keys.lockout(ctx.tenant, connection.id, subject, perIdentifierOnly ? '*' : (ip ?? '*'));
-    const ceilingKey = keys.lockoutCeiling(ctx.tenant, connection.id, subject);
-    const [reserved, ceilingRead, holderRead] = await Promise.allSettled([
-      strikes ? deps.lockouts.reserveAttempt(lockKey, policy, nowSeconds) : Promise.resolve({ attempts: 0 }),
+  // One counter per user whatever identifier they type; per identifier for the others.
+  const subject = firstClaim && !firstClaim.retired ? `user:${firstClaim.user_id}` : `id:${identifier}`;
+  const lockKey = keys.lockout(ctx.tenant, connection.id, subject, perIdentifierOnly ? '*' : (ip ?? '*'));
+  const ceilingKey = keys.lockoutCeiling(ctx.tenant, connection.id, subject);
+  const readState = (claim: typeof firstClaim) =>
+    Promise.allSettled([
       strikes && !perIdentifierOnly ? deps.lockouts.failuresOf(ceilingKey, nowSeconds) : Promise.resolve(0),
       // Read even for an unknown identifier, so that it costs the same round trip as a known one.
       deps.users.getUserWithPassword(ctx.tenant, claim?.user_id ?? UNKNOWN_USER),
     ]);
-    if (reserved.status === 'rejected') throw reserved.reason;
-    // Parallel checks hold every attempt: wait and look again (a user's own concurrent logins
-    // succeed one after another, and once one of them migrated the user the rest find it locally).
-    if (reserved.value === 'busy' && performance.now() - waitStarted <= ATTEMPT_WAIT_MS) {
-      await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
-      continue;
-    }
-    return checkReserved(deps, ctx, input, fallback, {
-      identifier, ip, policy, strikes, throttled, preLogin, ipKey, lockKey, ceilingKey, perIdentifierOnly, nowSeconds, startedAt,
-      claim, reservation: reserved.value, ceilingRead, holderRead, refuse, baseEvent,
-    });
+  const [reserved, state] = await Promise.allSettled([
+    strikes ? reserveAttempt(deps, lockKey, policy) : Promise.resolve({ reservation: { attempts: 0 }, waited: false }),
+    readState(firstClaim),
+  ]);
+  if (reserved.status === 'rejected') throw reserved.reason;
+  let claim = firstClaim;
+  let [ceilingRead, holderRead] = (state as PromiseFulfilledResult<Awaited<ReturnType<typeof readState>>>).value;
+  const { reservation, waited } = reserved.value;
+  if (waited && reservation !== 'blocked' && reservation !== 'busy') {
+    // Parallel checks ran meanwhile (a user's own concurrent logins): one of them may have
+    // migrated the user, so look again; the rest are then checked locally.
+    const again = await Promise.allSettled([deps.users.claimOf(claimKey)]);
+    if (again[0].status === 'fulfilled') claim = again[0].value;
+    [ceilingRead, holderRead] = await readState(claim);
   }
+  return checkReserved(deps, ctx, input, fallback, {
+    identifier, ip, policy, strikes, throttled, preLogin, ipKey, lockKey, ceilingKey, perIdentifierOnly, nowSeconds, startedAt,
+    claim, reservation, ceilingRead, holderRead, refuse, baseEvent,
+  });
 }
 
 /** The rest of `authenticateWithPassword`, once an attempt is taken (or refused). */
