@@ -12,7 +12,7 @@ import { failureTiming, padUntil } from './failure-timing.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 
 /** How long a check waits for the attempts that parallel checks of the same identifier hold. */
-const ATTEMPT_WAIT_MS = 3000;
+const ATTEMPT_WAIT_MS = 5000;
 
 /**
  * Takes a strike attempt, waiting while parallel checks of the same counter hold them all (a
