@@ -257,6 +257,19 @@ describe('alarms', () => {
     expect(notified).toHaveLength(8);
     for (const alarm of notified) expect(alarm.Properties!.AlarmActions).toHaveLength(1);
   });
+
+  it('let CloudWatch of this account publish to the topic, next to the Deny of plain HTTP', () => {
+    const withEmail = buildTestStack({ alarmEmail: 'ops@example.com' }).template();
+    const [policy] = Object.values(resourcesOfType(withEmail, 'AWS::SNS::TopicPolicy'));
+    type Statement = { Effect: string; Principal: unknown; Action: string | string[]; Condition?: Record<string, Record<string, unknown>> };
+    const statements = (policy.Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
+    const allows = statements.filter((s) => s.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    expect(allows[0].Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+    expect([allows[0].Action].flat()).toEqual(['sns:Publish']);
+    expect(renderCfn(allows[0].Condition!.StringEquals['aws:SourceAccount'])).toBe('<AWS::AccountId>');
+    expect(statements.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('aws:SecureTransport'))).toBe(true);
+  });
 });
 
 describe('Migration drain dashboard', () => {
