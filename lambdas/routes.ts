@@ -58,6 +58,7 @@ export const managementRoutes = [
   { method: 'DELETE', path: '/api/v2/client-grants/{id}', fn: 'management' },
   { method: 'GET', path: '/api/v2/logs', fn: 'management' },
   { method: 'GET', path: '/api/v2/logs/{id}', fn: 'management' },
+  { method: 'GET', path: '/api/v2/stats/migration', fn: 'management' },
   { method: 'GET', path: '/api/v2/hooks', fn: 'management' },
   { method: 'POST', path: '/api/v2/hooks', fn: 'management' },
   { method: 'GET', path: '/api/v2/hooks/{id}', fn: 'management' },

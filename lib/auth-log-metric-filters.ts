@@ -2,11 +2,13 @@ import { Duration } from 'aws-cdk-lib';
 import { Metric, Stats, Unit, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { authLogMetrics, METRIC_NAMESPACE, type AuthLogMetric, type AuthLogMetricKey } from './auth-log-metrics.js';
+import { authLogMetrics, type AuthLogMetric, type AuthLogMetricKey } from './auth-log-metrics.js';
 
 export interface AuthLogMetricFiltersProps {
   /** Log groups of the functions that print auth events and upstream calls. */
   readonly logGroups: Readonly<Record<string, ILogGroup>>;
+  /** The stack's own metric namespace (see metricNamespace). */
+  readonly namespace: string;
 }
 
 /**
@@ -21,7 +23,7 @@ export class AuthLogMetricFilters extends Construct {
         new MetricFilter(this, `${definition.metricName}-${groupName}`, {
           logGroup,
           filterPattern: FilterPattern.literal(definition.filterPattern),
-          metricNamespace: METRIC_NAMESPACE,
+          metricNamespace: props.namespace,
           metricName: definition.metricName,
           metricValue: definition.metricValue,
           unit: definition.unit === 'Milliseconds' ? Unit.MILLISECONDS : Unit.COUNT,
@@ -33,14 +35,15 @@ export class AuthLogMetricFilters extends Construct {
   }
 }
 
-/** A CloudWatch metric published by the filters above. */
+/** A CloudWatch metric published by the filters above, in the stack's namespace. */
 export function authLogMetric(
+  namespace: string,
   key: AuthLogMetricKey,
   options: MetricOptions & { dimensions?: Record<string, string> } = {},
 ): Metric {
   const definition: AuthLogMetric = authLogMetrics[key];
   return new Metric({
-    namespace: METRIC_NAMESPACE,
+    namespace,
     metricName: definition.metricName,
     statistic: options.statistic ?? Stats.SUM,
     period: options.period ?? Duration.minutes(5),

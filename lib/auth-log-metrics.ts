@@ -3,10 +3,16 @@
  * keys). Plain data, so the infra tests can run each pattern against captured log lines.
  *
  * Lines they read:
- * - `{"message":"auth_event","type":"fertft","migration":"password_fallback"?,"reason":"upstream_timeout"?,...}`
+ * - `{"message":"auth_event","type":"fertft","migration":"password_fallback"?,"reason":"upstream_timeout"?,
+ *    "migration_outcome":"migrated"?,"migration_source":"<connection or source>"?,...}`
  * - `{"message":"upstream_call","call":"password_realm","outcome":"ok"|"rejected"|"rate_limited"|"unavailable","latency_ms":123,...}`
  */
 export const METRIC_NAMESPACE = 'Auth0Migration';
+
+/** Each stack publishes under its own namespace, so a staging stack never counts into prod's alarms. */
+export function metricNamespace(stackName: string): string {
+  return `${METRIC_NAMESPACE}/${stackName}`;
+}
 
 export interface AuthLogMetric {
   /** Construct id and CloudWatch metric name. */
@@ -31,11 +37,39 @@ const UPSTREAM_CALL = '$.message = "upstream_call"';
  */
 const MIGRATION_SUCCESS =
   '(($.type = "s" && $.migration = "password_fallback") || ($.type = "sertft" && $.migration = "refresh_remint"))';
+/** The upstream was asked and did not answer usefully; wrong passwords (upstream_rejected) are not failures. */
 const UPSTREAM_FALLBACK_FAILURE =
-  `${AUTH_EVENT} && $.migration = "password_fallback" && $.reason = "upstream_*" && ($.type = "fp" || $.type = "fepft")`;
+  `${AUTH_EVENT} && $.migration = "password_fallback" && $.migration_outcome = "upstream_unavailable"`;
+/** One line per migration attempt (see lambdas/logs/migration-outcome.ts). */
+const MIGRATION_ATTEMPT = `${AUTH_EVENT} && $.migration_outcome = "*"`;
+const UPSTREAM_VERIFIED = `${AUTH_EVENT} && ($.migration_outcome = "migrated" || $.migration_outcome = "verified_not_migrated")`;
 const UPSTREAM_ERROR_OUTCOME = '($.outcome = "rate_limited" || $.outcome = "unavailable")';
 
 export const authLogMetrics = {
+  upstreamVerifications: {
+    metricName: 'UpstreamVerifications',
+    filterPattern: `{ ${UPSTREAM_VERIFIED} }`,
+    metricValue: '1',
+    unit: 'Count',
+    defaultValue: 0,
+    description: 'Users the upstream verified (password or refresh token): the drain headline, must reach 0',
+  },
+  migrationAttempts: {
+    metricName: 'MigrationAttempts',
+    filterPattern: `{ ${MIGRATION_ATTEMPT} }`,
+    metricValue: '1',
+    unit: 'Count',
+    dimensions: { path: '$.migration', outcome: '$.migration_outcome', source: '$.migration_source' },
+    description: 'Migration attempts per path, outcome and connection or migration source',
+  },
+  migrationAttemptsByOutcome: {
+    metricName: 'MigrationAttemptsByOutcome',
+    filterPattern: `{ ${MIGRATION_ATTEMPT} }`,
+    metricValue: '1',
+    unit: 'Count',
+    dimensions: { path: '$.migration', outcome: '$.migration_outcome' },
+    description: 'Migration attempts per path and outcome (all connections and sources)',
+  },
   failedRefreshExchanges: {
     metricName: 'FailedRefreshExchanges',
     filterPattern: `{ ${AUTH_EVENT} && $.type = "fertft" }`,
@@ -50,7 +84,7 @@ export const authLogMetrics = {
     metricValue: '1',
     unit: 'Count',
     defaultValue: 0,
-    description: 'Password fallbacks that failed because of the upstream (all reasons)',
+    description: 'Password fallbacks the upstream could not answer (timeouts, 5xx, 429; not wrong passwords)',
   },
   upstreamFallbackFailuresByReason: {
     metricName: 'UpstreamFallbackFailuresByReason',
@@ -83,7 +117,7 @@ export const authLogMetrics = {
     metricValue: '1',
     unit: 'Count',
     defaultValue: 0,
-    description: 'HTTP calls to the upstream Auth0: the line that must fall to zero before switching it off',
+    description: 'HTTP calls to the upstream Auth0, whatever their answer (wrong passwords included)',
   },
   upstreamCallsByKind: {
     metricName: 'UpstreamCallsByKind',

@@ -26,6 +26,17 @@ export interface DeploymentConfig {
   readonly postLoginFunctionName?: string;
   readonly postLoginTimeoutMs: number;
   readonly postLoginFailureMode: 'open' | 'closed';
+  /**
+   * Days without a successful upstream verification after which the "safe to switch off" alarm
+   * turns to ALARM. CloudWatch evaluates at most 7 days, so 1 to 7; for a longer refresh-token
+   * lifetime, check `days_since_last_upstream_verification` of `GET /api/v2/stats/migration`.
+   */
+  readonly switchOffQuietDays: number;
+}
+
+function atMost(max: number, key: string, value: number, why: string): number {
+  if (value > max) throw new Error(`${key} must be at most ${max} (${why}), got ${value}`);
+  return value;
 }
 
 /** Reads one setting: context first, then environment. */
@@ -67,5 +78,6 @@ export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
     postLoginFailureMode: text('postLoginFailureMode', 'POST_LOGIN_FAILURE_MODE') === 'open' ? 'open' : 'closed',
     failedRefreshAlarmThreshold: integer('failedRefreshAlarmThreshold', 'FAILED_REFRESH_ALARM_THRESHOLD', 50),
     upstreamErrorRatePercent: integer('upstreamErrorRatePercent', 'UPSTREAM_ERROR_RATE_PERCENT', 20),
+    switchOffQuietDays: atMost(7, 'switchOffQuietDays', integer('switchOffQuietDays', 'SWITCH_OFF_QUIET_DAYS', 7), 'CloudWatch alarms evaluate at most 7 days'),
   };
 }

@@ -20,6 +20,8 @@ import type { DeploymentConfig } from './deployment-config.js';
 
 export interface ServiceAlarmsProps {
   readonly config: DeploymentConfig;
+  /** The stack's metric namespace. */
+  readonly namespace: string;
   readonly api: HttpApi;
   readonly table: TableV2;
   readonly functions: Record<FunctionName, IFunction>;
@@ -31,6 +33,8 @@ const FIVE_MINUTES = Duration.minutes(5);
 export class ServiceAlarms extends Construct {
   readonly alarms: Alarm[] = [];
   readonly topic?: Topic;
+  /** ALARM = no successful upstream verification for `switchOffQuietDays` days: the upstream may go. */
+  readonly safeToSwitchOff: Alarm;
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
     super(scope, id);
@@ -52,7 +56,25 @@ export class ServiceAlarms extends Construct {
       this.topic.addSubscription(new EmailSubscription(config.alarmEmail));
     }
 
-    this.add('FailedRefreshSpike', authLogMetric('failedRefreshExchanges', { period: FIVE_MINUTES }), {
+    const ns = props.namespace;
+    this.safeToSwitchOff = new Alarm(this, 'SafeToSwitchOffUpstream', {
+      metric: authLogMetric(ns, 'upstreamVerifications', { period: Duration.days(1) }),
+      threshold: 1,
+      evaluationPeriods: config.switchOffQuietDays,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      // No line at all is no verification either: silence counts toward "safe".
+      treatMissingData: TreatMissingData.BREACHING,
+      alarmDescription:
+        `Safe to switch off the upstream Auth0: no successful upstream verification (password fallback or ` +
+        `refresh re-mint) for ${config.switchOffQuietDays} days. Confirm with GET /api/v2/stats/migration that ` +
+        'days_since_last_upstream_verification exceeds the refresh-token lifetime.',
+    });
+    if (this.topic) {
+      this.safeToSwitchOff.addAlarmAction(new SnsAction(this.topic));
+      this.safeToSwitchOff.addOkAction(new SnsAction(this.topic));
+    }
+
+    this.add('FailedRefreshSpike', authLogMetric(ns, 'failedRefreshExchanges', { period: FIVE_MINUTES }), {
       threshold: config.failedRefreshAlarmThreshold,
       evaluationPeriods: 1,
       description: `At least ${config.failedRefreshAlarmThreshold} failed refresh exchanges (fertft) in 5 minutes`,
@@ -61,8 +83,8 @@ export class ServiceAlarms extends Construct {
     const upstreamErrorRate = new MathExpression({
       expression: 'IF(calls >= 10, 100 * errors / calls, 0)',
       usingMetrics: {
-        calls: authLogMetric('upstreamCalls', { period: FIVE_MINUTES }),
-        errors: authLogMetric('upstreamCallErrors', { period: FIVE_MINUTES }),
+        calls: authLogMetric(ns, 'upstreamCalls', { period: FIVE_MINUTES }),
+        errors: authLogMetric(ns, 'upstreamCallErrors', { period: FIVE_MINUTES }),
       },
       label: 'Upstream error rate (%)',
       period: FIVE_MINUTES,

@@ -100,8 +100,11 @@ export class ServiceFunctions extends Construct {
       role,
       logGroup,
       loggingFormat: LoggingFormat.JSON,
-      applicationLogLevelV2: ApplicationLogLevel[config.logLevel],
-      systemLogLevelV2: SystemLogLevel.WARN,
+      // Lambda filters no line the metrics read: LOG_LEVEL quiets diagnostics in the handler, while
+      // auth events and upstream calls (INFO) are always printed. INFO system lines keep START/REPORT
+      // (Init Duration, Max Memory Used).
+      applicationLogLevelV2: config.logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.INFO,
       environment: handlerEnvironment(config, tableName, name),
       bundling: {
         format: OutputFormat.ESM,

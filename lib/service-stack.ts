@@ -4,6 +4,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { FunctionName } from '../lambdas/routes.js';
 import { AuthLogMetricFilters } from './auth-log-metric-filters.js';
+import { metricNamespace } from './auth-log-metrics.js';
 import type { DeploymentConfig } from './deployment-config.js';
 import { DrainDashboard } from './drain-dashboard.js';
 import { grantManagementSecrets, grantTokenSecrets } from './secret-access.js';
@@ -23,6 +24,8 @@ export class ServiceStack extends Stack {
   readonly httpApi: ServiceHttpApi;
   readonly alarms: ServiceAlarms;
   readonly drainDashboard: DrainDashboard;
+  /** Where this stack's own metrics live (`Auth0Migration/<stackName>`). */
+  readonly metricNamespace: string;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -41,11 +44,19 @@ export class ServiceStack extends Stack {
     const functions: Record<FunctionName, typeof token.fn> = { token: token.fn, management: management.fn };
     this.httpApi = new ServiceHttpApi(this, 'Http', { config, functions });
 
+    this.metricNamespace = metricNamespace(this.stackName);
     new AuthLogMetricFilters(this, 'AuthLogMetrics', {
       logGroups: { token: token.logGroup, management: management.logGroup },
+      namespace: this.metricNamespace,
     });
-    this.alarms = new ServiceAlarms(this, 'Alarms', { config, api: this.httpApi.api, table, functions });
-    this.drainDashboard = new DrainDashboard(this, 'Drain', { namePrefix: this.stackName });
+    this.alarms = new ServiceAlarms(this, 'Alarms', { config, namespace: this.metricNamespace, api: this.httpApi.api, table, functions });
+    this.drainDashboard = new DrainDashboard(this, 'Drain', {
+      namePrefix: this.stackName,
+      namespace: this.metricNamespace,
+      logGroups: [token.logGroup, management.logGroup],
+      switchOffAlarm: this.alarms.safeToSwitchOff,
+      alarms: this.alarms.alarms,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.httpApi.stage.url, description: 'execute-api URL of the $default stage' });
     new CfnOutput(this, 'TableName', { value: table.tableName });

@@ -17,6 +17,7 @@ import { migrationSourceEndpoints } from '../management/migration-sources.js';
 import { resourceServerEndpoints } from '../management/resource-servers.js';
 import { roleEndpoints } from '../management/roles.js';
 import { userRoleEndpoints } from '../management/user-roles.js';
+import { statsEndpoints } from '../management/stats.js';
 import { userEndpoints } from '../management/users.js';
 import { managementRoutes, type RouteKey } from '../routes.js';
 
@@ -49,6 +50,7 @@ export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpo
   'DELETE /api/v2/client-grants/{id}': clientGrantEndpoints.delete,
   'GET /api/v2/logs': logEndpoints.list,
   'GET /api/v2/logs/{id}': logEndpoints.get,
+  'GET /api/v2/stats/migration': statsEndpoints.migration,
   'GET /api/v2/hooks': hookEndpoints.list,
   'POST /api/v2/hooks': hookEndpoints.create,
   'GET /api/v2/hooks/{id}': hookEndpoints.get,

@@ -47,6 +47,15 @@ export async function resolveTenantContext(deps: Deps, event: HttpEvent): Promis
     host,
     ip,
     userAgent,
-    log: createRequestLog({ db: deps.db, tableName: deps.tableName, sink: deps.sink, now: deps.now, tenant, ip, userAgent }),
+    log: createRequestLog({
+      db: deps.db,
+      tableName: deps.tableName,
+      sink: deps.sink,
+      now: deps.now,
+      tenant,
+      ip,
+      userAgent,
+      migrationCounters: deps.migrationCounters,
+    }),
   };
 }

@@ -10,11 +10,30 @@ export interface LogSink {
   error(message: string, fields: Record<string, unknown>): void;
 }
 
-export function createStdoutSink(serviceName: string): LogSink {
-  const logger = new Logger({ serviceName, logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO' });
+/**
+ * The lines metrics, alarms and the audit trail are made of: printed at every log level, so a
+ * quieter `LOG_LEVEL` can never turn the drain signal into a false zero.
+ */
+export const ALWAYS_PRINTED_MESSAGES: ReadonlySet<string> = new Set(['auth_event', 'upstream_call']);
+
+const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/**
+ * `level` (default `LOG_LEVEL`, else INFO) filters diagnostic lines only; auth events and
+ * upstream calls are always printed. The stack leaves Lambda's own filter at INFO for the same reason.
+ */
+export function createStdoutSink(serviceName: string, level: string | undefined = process.env.LOG_LEVEL): LogSink {
+  const logger = new Logger({ serviceName, logLevel: 'INFO' });
+  const threshold = Math.max(0, LEVELS.indexOf((level ?? 'INFO').toUpperCase() as (typeof LEVELS)[number]));
+  const printsInfo = threshold <= LEVELS.indexOf('INFO');
+  const printsWarn = threshold <= LEVELS.indexOf('WARN');
   return {
-    info: (message, fields) => logger.info(message, fields),
-    warn: (message, fields) => logger.warn(message, fields),
+    info: (message, fields) => {
+      if (printsInfo || ALWAYS_PRINTED_MESSAGES.has(message)) logger.info(message, fields);
+    },
+    warn: (message, fields) => {
+      if (printsWarn) logger.warn(message, fields);
+    },
     error: (message, fields) => logger.error(message, fields),
   };
 }

@@ -3,7 +3,9 @@ import { monotonicFactory } from 'ulid';
 import { keys } from '../store/keys.js';
 import { logPartitionOf } from '../store/logs-repository.js';
 import type { LogSink } from './log-sink.js';
+import type { MigrationCountersRepository } from '../store/migration-counters-repository.js';
 import { logTypes, type LogType, type MigrationPath } from './log-types.js';
+import { migrationAttemptOf, UPSTREAM_VERIFIED_OUTCOMES, type MigrationAttempt } from './migration-outcome.js';
 
 const LOG_RETENTION_SECONDS = 30 * 24 * 3600;
 const nextUlid = monotonicFactory();
@@ -26,7 +28,7 @@ export interface AuthEvent {
   details?: Record<string, unknown>;
 }
 
-export interface StoredLogEvent extends AuthEvent {
+export interface StoredLogEvent extends AuthEvent, Partial<MigrationAttempt> {
   log_id: string;
   date: string;
   tenant: string;
@@ -46,7 +48,10 @@ export function createRequestLog(deps: {
   tenant: string;
   ip?: string;
   userAgent?: string;
+  /** Where each migration attempt is counted by day, path and outcome (the drain figures). */
+  migrationCounters?: Pick<MigrationCountersRepository, 'countAttempt' | 'recordUpstreamVerification'>;
 }) {
+  const counting: Promise<unknown>[] = [];
   const pending: Record<string, unknown>[] = [];
   const pendingDeletes: { pk: string; sk: string }[] = [];
   const events: StoredLogEvent[] = [];
@@ -62,9 +67,12 @@ export function createRequestLog(deps: {
       date: new Date(at).toISOString(),
       tenant: deps.tenant,
       strategy_type: event.strategy ? 'database' : undefined,
+      ...migrationAttemptOf(event),
     };
     events.push(stored);
     deps.sink.info('auth_event', { ...stored });
+    const day = stored.date.slice(0, 10);
+    if (stored.migration_outcome && stored.migration) countAttempt(day, stored.migration, stored.migration_outcome, at);
     pending.push({
       pk: logPartitionOf(deps.tenant, stored.date.slice(0, 10), stored.log_id),
       sk: stored.log_id,
@@ -75,12 +83,26 @@ export function createRequestLog(deps: {
     return stored;
   }
 
+  /** Started at once, awaited by the next flush: a lost count only makes a drain figure a little low. */
+  function countAttempt(day: string, path: MigrationPath, outcome: MigrationAttempt['migration_outcome'], at: number) {
+    const counters = deps.migrationCounters;
+    if (!counters) return;
+    const writes = [counters.countAttempt(deps.tenant, day, path, outcome)];
+    if (UPSTREAM_VERIFIED_OUTCOMES.includes(outcome)) writes.push(counters.recordUpstreamVerification(deps.tenant, path, at));
+    counting.push(
+      Promise.all(writes).catch((err: unknown) =>
+        deps.sink.warn('migration attempt not counted', { tenant: deps.tenant, path, outcome, error: (err as Error)?.name ?? 'unknown' }),
+      ),
+    );
+  }
+
   /**
    * Writes the pending events plus `extraItems`, and deletes the keys queued with
    * `deleteOnFlush`, with as few BatchWrite calls as possible. What is queued stays queued
    * until it is written, so a failed flush can be repeated (the writes are idempotent).
    */
   async function flush(extraItems: Record<string, unknown>[] = []): Promise<void> {
+    await Promise.all(counting.splice(0));
     const queued = { puts: pending.length, deletes: pendingDeletes.length };
     const writes: unknown[] = [
       ...[...extraItems, ...pending].map((Item) => ({ PutRequest: { Item } })),

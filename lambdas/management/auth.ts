@@ -19,6 +19,7 @@ export const managementScopes = [
   'read:role_members', 'create:role_members', 'delete:role_members',
   'read:claim_mappings', 'create:claim_mappings', 'delete:claim_mappings',
   'read:attack_protection', 'update:attack_protection',
+  'read:stats',
 ] as const;
 
 /** Who calls the Management API: the machine client of a verified token, and its scopes. */

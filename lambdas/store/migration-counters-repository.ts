@@ -1,10 +1,18 @@
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MigrationPath } from '../logs/log-types.js';
+import type { MigrationOutcome } from '../logs/migration-outcome.js';
 import { batchGetItems } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
 import { allShards, shardCounts } from './shards.js';
 
 export type MigrationCounts = Partial<Record<MigrationPath, number>>;
+export type MigrationAttemptCounts = Partial<Record<MigrationPath, Partial<Record<MigrationOutcome, number>>>>;
+
+/** Attribute of a counter item holding the attempts of one path with one outcome (`attempts#<path>#<outcome>`). */
+const ATTEMPTS = 'attempts#';
+const attemptsAttribute = (path: MigrationPath, outcome: MigrationOutcome) => `${ATTEMPTS}${path}#${outcome}`;
+/** The item holding the time of the last upstream verification of a tenant (not a day). */
+const LATEST = 'latest';
 
 /**
  * Per-day migration counters (`ADD` per event): a cheap source for the drain figures. Each
@@ -31,7 +39,28 @@ export function createMigrationCountersRepository(
     for (let i = 0; i < wanted.length; i += 100) {
       for (const { pk, sk: _sk, ...counts } of (await batchGetItems(db, tableName, wanted.slice(i, i + 100))).values()) {
         const sum = sums.get(String(pk).slice(prefix.length).split('#')[0])!;
-        for (const [path, n] of Object.entries(counts) as [MigrationPath, number][]) sum[path] = (sum[path] ?? 0) + n;
+        for (const [path, n] of Object.entries(counts) as [MigrationPath, number][]) {
+          if (!path.startsWith(ATTEMPTS)) sum[path] = (sum[path] ?? 0) + n;
+        }
+      }
+    }
+    return sums;
+  }
+
+  /** Every day's migration attempts by path and outcome, summed over the day's items. */
+  async function attemptsOfDays(tenant: string, days: string[]): Promise<Map<string, MigrationAttemptCounts>> {
+    const sums = new Map<string, MigrationAttemptCounts>(days.map((d) => [d, {}]));
+    const wanted = days.flatMap((day) => keysOfDay(tenant, day));
+    const prefix = keys.migrationCounters(tenant, '').pk;
+    for (let i = 0; i < wanted.length; i += 100) {
+      for (const item of (await batchGetItems(db, tableName, wanted.slice(i, i + 100))).values()) {
+        const sum = sums.get(String(item.pk).slice(prefix.length).split('#')[0])!;
+        for (const [name, n] of Object.entries(item)) {
+          if (!name.startsWith(ATTEMPTS) || typeof n !== 'number') continue;
+          const [path, outcome] = name.slice(ATTEMPTS.length).split('#') as [MigrationPath, MigrationOutcome];
+          const byOutcome = (sum[path] ??= {});
+          byOutcome[outcome] = (byOutcome[outcome] ?? 0) + n;
+        }
       }
     }
     return sums;
@@ -55,6 +84,47 @@ export function createMigrationCountersRepository(
     },
     /** Several days' counts at once (BatchGets of up to 100 items): day → counts. */
     sumDays,
+
+    /** Counts one migration attempt of a day by path and outcome (the drain signal's table side), on a random shard. */
+    async countAttempt(tenant: string, day: string, path: MigrationPath, outcome: MigrationOutcome) {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.migrationCountersShard(tenant, day, Math.floor(random() * shards)),
+          UpdateExpression: 'ADD #attempts :one',
+          ExpressionAttributeNames: { '#attempts': attemptsAttribute(path, outcome) },
+          ExpressionAttributeValues: { ':one': 1 },
+        }),
+      );
+    },
+
+    /** Several days' attempts at once, per path and outcome: day → counts. */
+    attemptsOfDays,
+
+    /** Records an upstream verification at `at` (epoch ms); a later one is never overwritten by an earlier one. */
+    async recordUpstreamVerification(tenant: string, path: MigrationPath, at: number) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.migrationCounters(tenant, LATEST),
+            UpdateExpression: 'SET #at = :at, #path = :path',
+            ConditionExpression: 'attribute_not_exists(#at) OR #at < :at',
+            ExpressionAttributeNames: { '#at': 'last_upstream_verification_at', '#path': 'last_upstream_verification_path' },
+            ExpressionAttributeValues: { ':at': at, ':path': path },
+          }),
+        );
+      } catch (err) {
+        if ((err as Error)?.name !== 'ConditionalCheckFailedException') throw err;
+      }
+    },
+
+    /** The last upstream verification of the tenant, if any. */
+    async lastUpstreamVerification(tenant: string): Promise<{ at: number; path: MigrationPath } | undefined> {
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: keys.migrationCounters(tenant, LATEST) }));
+      const at = res.Item?.last_upstream_verification_at;
+      return typeof at === 'number' ? { at, path: res.Item!.last_upstream_verification_path as MigrationPath } : undefined;
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authLogMetrics, METRIC_NAMESPACE, type AuthLogMetricKey } from '../../lib/auth-log-metrics.js';
+import { authLogMetrics, metricNamespace, type AuthLogMetricKey } from '../../lib/auth-log-metrics.js';
 import { createStdoutSink } from '../../lambdas/logs/log-sink.js';
 import { compileJsonFilterPattern, dimensionValuesOf, metricValueOf } from './support/json-filter-pattern.js';
 import { buildTestStack, removeTestAssemblies, resourcesOfType } from './support/test-stack.js';
@@ -25,15 +25,17 @@ const parse = (line: string): Fields | undefined => {
 };
 const isAuthEvent = (e: Fields) => e.message === 'auth_event';
 const isUpstreamCall = (e: Fields) => e.message === 'upstream_call';
+/** The upstream was asked and could not answer: not a wrong password, not an open breaker. */
 const isUpstreamFallbackFailure = (e: Fields) =>
-  isAuthEvent(e) &&
-  e.migration === 'password_fallback' &&
-  typeof e.reason === 'string' &&
-  e.reason.startsWith('upstream_') &&
-  (e.type === 'fp' || e.type === 'fepft');
+  isAuthEvent(e) && e.migration === 'password_fallback' && e.migration_outcome === 'upstream_unavailable';
+const isMigrationAttempt = (e: Fields) => isAuthEvent(e) && typeof e.migration_outcome === 'string';
 
 /** What each metric is meant to count, written as plain code over the parsed line. */
 const intendedMatch: Record<AuthLogMetricKey, (e: Fields) => boolean> = {
+  upstreamVerifications: (e) =>
+    isAuthEvent(e) && (e.migration_outcome === 'migrated' || e.migration_outcome === 'verified_not_migrated'),
+  migrationAttempts: isMigrationAttempt,
+  migrationAttemptsByOutcome: isMigrationAttempt,
   failedRefreshExchanges: (e) => isAuthEvent(e) && e.type === 'fertft',
   upstreamFallbackFailures: isUpstreamFallbackFailure,
   upstreamFallbackFailuresByReason: isUpstreamFallbackFailure,
@@ -75,7 +77,30 @@ describe('metric filter patterns against the handlers\' JSON log lines', () => {
     const reasons = matchingLines('upstreamFallbackFailuresByReason').map(
       (line) => dimensionValuesOf(authLogMetrics.upstreamFallbackFailuresByReason.dimensions, line).reason,
     );
-    expect(reasons.sort()).toEqual(['upstream_rate_limited', 'upstream_rejected', 'upstream_server_error', 'upstream_timeout']);
+    expect(reasons.sort()).toEqual(['upstream_rate_limited', 'upstream_server_error', 'upstream_timeout']);
+  });
+
+  it('splits migration attempts by path, outcome and connection or source, one line per attempt', () => {
+    const dims = matchingLines('migrationAttempts').map((line) => {
+      const { path, outcome, source } = dimensionValuesOf(authLogMetrics.migrationAttempts.dimensions, line);
+      return `${path} ${outcome} ${source}`;
+    });
+    expect(dims.sort()).toEqual([
+      'password_fallback migrated Username-Password-Authentication',
+      'password_fallback not_called Username-Password-Authentication',
+      'password_fallback upstream_rejected Username-Password-Authentication',
+      'password_fallback upstream_unavailable Username-Password-Authentication',
+      'password_fallback upstream_unavailable Username-Password-Authentication',
+      'password_fallback upstream_unavailable Username-Password-Authentication',
+      'password_fallback verified_not_migrated Username-Password-Authentication',
+      'refresh_remint migrated none',
+      'refresh_remint upstream_rejected none',
+    ]);
+  });
+
+  it('counts as upstream verifications neither wrong passwords nor calls never made', () => {
+    const outcomes = matchingLines('upstreamVerifications').map((line) => (JSON.parse(line) as Fields).migration_outcome);
+    expect(outcomes.sort()).toEqual(['migrated', 'migrated', 'verified_not_migrated']);
   });
 
   it('publishes the measured latency of each upstream call as the latency value', () => {
@@ -93,7 +118,7 @@ describe('metric filter patterns against the handlers\' JSON log lines', () => {
     }) as typeof process.stdout.write;
     try {
       const sink = createStdoutSink('auth0-migration-token');
-      sink.info('auth_event', { type: 'sertft', tenant: 'dev', client_id: 'c', user_id: 'auth0|1', migration: 'refresh_remint' });
+      sink.info('auth_event', { type: 'sertft', tenant: 'dev', client_id: 'c', user_id: 'auth0|1', migration: 'refresh_remint', migration_outcome: 'migrated' });
       sink.info('upstream_call', { call: 'refresh_token', breaker_key: 'dev/s', outcome: 'unavailable', reason: 'timeout', latency_ms: 4000 });
     } finally {
       process.stdout.write = originalWrite;
@@ -115,7 +140,7 @@ describe('metric filters in the stack', () => {
     const definition = authLogMetrics[key];
     const deployed = filters.filter((f) => {
       const transformation = (f.Properties!.MetricTransformations as Array<Record<string, unknown>>)[0];
-      return transformation.MetricName === definition.metricName && transformation.MetricNamespace === METRIC_NAMESPACE;
+      return transformation.MetricName === definition.metricName && transformation.MetricNamespace === metricNamespace('Auth0Migration');
     });
     expect(deployed).toHaveLength(2);
     const logGroups = new Set(deployed.map((f) => JSON.stringify(f.Properties!.LogGroupName)));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authLogMetrics, METRIC_NAMESPACE, type AuthLogMetricKey } from '../../lib/auth-log-metrics.js';
+import { authLogMetrics, metricNamespace, type AuthLogMetricKey } from '../../lib/auth-log-metrics.js';
 import { MIGRATION_PATHS, UPSTREAM_CALL_KINDS } from '../../lib/drain-dashboard.js';
 import { PASSWORD_REALM_GRANT, startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { closeUpstreamBreaker, linkUpstream, type UpstreamLink } from '../support/import-mode.js';
@@ -18,13 +18,14 @@ import { buildTestStack, removeTestAssemblies, resourcesOfType } from './support
  */
 const SERVICE_NAME = `metric-filters-${randomBytes(4).toString('hex')}`;
 
-type Scenario = 'passwordMigration' | 'fallback503' | 'fallback429' | 'refreshRemint' | 'refreshRejected' | 'lockout';
-const scenarioNames: Scenario[] = ['passwordMigration', 'fallback503', 'fallback429', 'refreshRemint', 'refreshRejected', 'lockout'];
+type Scenario = 'passwordMigration' | 'fallback503' | 'fallback429' | 'unknownEmail' | 'refreshRemint' | 'refreshRejected' | 'lockout';
+const scenarioNames: Scenario[] = ['passwordMigration', 'fallback503', 'fallback429', 'unknownEmail', 'refreshRemint', 'refreshRejected', 'lockout'];
 
 let capture: PrintedLogCapture;
 let service: TestService;
 let upstream: FakeUpstream;
 let link: UpstreamLink;
+let sourceId: string;
 const linesOf = {} as Record<Scenario, string[]>;
 const statusesOf = {} as Record<Scenario, number[]>;
 const upstreamRequestsOf = {} as Record<Scenario, number>;
@@ -68,6 +69,7 @@ beforeAll(async () => {
   service = await startTestService({ sink: capture.sink, config: { bcryptCost: 4 } });
   link = await linkUpstream(service, upstream);
   const { source } = await addMigrationSource(service, upstream);
+  sourceId = source.id;
   secrets.push(service.credentials.webClient.client_secret!, link.clientSecret, service.credentials.demoUser.password);
   secrets.push((await service.deps.secrets.get(source.credentials.client_secret_ref))!);
 
@@ -90,6 +92,8 @@ beforeAll(async () => {
     closeUpstreamBreaker(service, link);
     return [res.status];
   });
+  // A mistyped e-mail: the upstream is asked and says no. Not a verification, so not a drain count.
+  await scenario('unknownEmail', async () => [(await passwordLogin(`nobody-${SERVICE_NAME}@example.com`, 'Whatever-password-4')).status]);
   await scenario('refreshRemint', async () => {
     const user = upstream.addUser({ email: `remint-${SERVICE_NAME}@example.com`, password: 'Upstream-password-3' });
     const res = await refreshExchange(
@@ -126,9 +130,21 @@ const fallbackCall503 = ['upstream_call password_realm unavailable'];
 const fallbackCall429 = ['upstream_call password_realm rate_limited'];
 const remintCalls = ['upstream_call refresh_token ok', 'upstream_call userinfo ok'];
 const rejectedRefreshCall = ['upstream_call refresh_token rejected'];
+const unknownEmailCall = ['upstream_call password_realm rejected'];
 const allUpstreamCalls: Partial<Record<Scenario, string[]>> = {
   passwordMigration: passwordMigrationCalls, fallback503: fallbackCall503, fallback429: fallbackCall429,
-  refreshRemint: remintCalls, refreshRejected: rejectedRefreshCall,
+  unknownEmail: unknownEmailCall, refreshRemint: remintCalls, refreshRejected: rejectedRefreshCall,
+};
+const verifications: Partial<Record<Scenario, string[]>> = {
+  passwordMigration: ['ss password_fallback -'], refreshRemint: ['sertft refresh_remint -'],
+};
+const migrationAttempts: Partial<Record<Scenario, string[]>> = {
+  ...verifications, ...{
+    fallback503: ['fp password_fallback upstream_server_error'],
+    fallback429: ['fp password_fallback upstream_rate_limited'],
+    unknownEmail: ['fp password_fallback upstream_rejected:invalid_grant'],
+    refreshRejected: ['fertft refresh_remint rejected_by_all_sources'],
+  },
 };
 const fallbackFailures: Partial<Record<Scenario, string[]>> = {
   fallback503: ['fp password_fallback upstream_server_error'],
@@ -137,6 +153,9 @@ const fallbackFailures: Partial<Record<Scenario, string[]>> = {
 
 /** For each metric, the lines of each scenario it counts (a scenario left out: none of its lines). */
 const expectedMatches: Record<AuthLogMetricKey, Partial<Record<Scenario, string[]>>> = {
+  upstreamVerifications: verifications,
+  migrationAttempts,
+  migrationAttemptsByOutcome: migrationAttempts,
   failedRefreshExchanges: { refreshRejected: ['fertft refresh_remint rejected_by_all_sources'] },
   upstreamFallbackFailures: fallbackFailures,
   upstreamFallbackFailuresByReason: fallbackFailures,
@@ -175,7 +194,7 @@ const allLines = () => scenarioNames.flatMap((name) => linesOf[name]);
 describe('the scenarios produced the lines they are meant to', () => {
   it('each scenario answered as expected (migration 200, upstream failures 403, re-mint 200, garbage 403, three wrong passwords 403)', () => {
     expect(statusesOf).toEqual({
-      passwordMigration: [200], fallback503: [403], fallback429: [403], refreshRemint: [200], refreshRejected: [403], lockout: [403, 403, 403],
+      passwordMigration: [200], fallback503: [403], fallback429: [403], unknownEmail: [403], refreshRemint: [200], refreshRejected: [403], lockout: [403, 403, 403],
     });
   });
 
@@ -201,7 +220,7 @@ describe('the scenarios produced the lines they are meant to', () => {
 
 describe('every metric filter of the stack against the real lines', () => {
   it('the stack deploys a filter for every metric, and only those', () => {
-    expect(new Set(filters.map((f) => f.namespace))).toEqual(new Set([METRIC_NAMESPACE]));
+    expect(new Set(filters.map((f) => f.namespace))).toEqual(new Set([metricNamespace('Auth0Migration')]));
     expect(new Set(filters.map((f) => f.metricName))).toEqual(new Set(metricKeys.map((key) => authLogMetrics[key].metricName)));
   });
 
@@ -220,6 +239,23 @@ describe('every metric filter of the stack against the real lines', () => {
       const paths = allLines().filter(compileJsonFilterPattern(filter.pattern)).map((raw) => dimensionValuesOf(filter.dimensions, raw).path);
       expect(paths.sort()).toEqual(['password_fallback', 'refresh_remint']);
       expect(paths.every((path) => (MIGRATION_PATHS as readonly unknown[]).includes(path))).toBe(true);
+    }
+  });
+
+  it('MigrationAttempts: each attempt under its path, outcome and connection or source, with the outcomes the dashboard plots', () => {
+    for (const filter of filtersOf('migrationAttempts')) {
+      const dims = allLines()
+        .filter(compileJsonFilterPattern(filter.pattern))
+        .map((raw) => dimensionValuesOf(filter.dimensions, raw))
+        .map(({ path, outcome, source }) => `${path} ${outcome} ${source === service.credentials.connection.name ? 'connection' : source}`);
+      expect(dims.sort()).toEqual([
+        'password_fallback migrated connection',
+        'password_fallback upstream_rejected connection',
+        'password_fallback upstream_unavailable connection',
+        'password_fallback upstream_unavailable connection',
+        `refresh_remint migrated ${sourceId}`,
+        `refresh_remint upstream_rejected ${sourceId}`,
+      ]);
     }
   });
 

@@ -237,15 +237,16 @@ describe('alarms', () => {
     );
 
   it('alarm on a fertft spike, the upstream error rate, Lambda errors and throttles, API 5xx and table throttles', () => {
-    expect(alarmOn('FailedRefreshExchanges', 'Auth0Migration')).toHaveLength(1);
-    const [rate] = alarmOn('UpstreamCallErrors', 'Auth0Migration');
+    expect(alarmOn('FailedRefreshExchanges', stack.metricNamespace)).toHaveLength(1);
+    const [rate] = alarmOn('UpstreamCallErrors', stack.metricNamespace);
     expect(metricNamesOf(rate).sort()).toEqual(['UpstreamCallErrors', 'UpstreamCalls']);
     expect(rate.Metrics!.some((m) => typeof m.Expression === 'string' && m.Expression.includes('errors / calls'))).toBe(true);
     expect(alarmOn('Errors', 'AWS/Lambda')).toHaveLength(2);
     expect(alarmOn('Throttles', 'AWS/Lambda')).toHaveLength(2);
     expect(alarmOn('5xx', 'AWS/ApiGateway')).toHaveLength(1);
     expect(metricNamesOf(alarmOn('ReadThrottleEvents', 'AWS/DynamoDB')[0]).sort()).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
-    expect(alarms).toHaveLength(8);
+    expect(alarmOn('UpstreamVerifications', stack.metricNamespace)).toHaveLength(1);
+    expect(alarms).toHaveLength(9);
   });
 
   it('notify nobody without alarmEmail, and an SNS topic with that subscription when it is set', () => {
@@ -254,7 +255,7 @@ describe('alarms', () => {
     const withEmail = buildTestStack({ alarmEmail: 'ops@example.com' }).template();
     withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const notified = Object.values(resourcesOfType(withEmail, 'AWS::CloudWatch::Alarm'));
-    expect(notified).toHaveLength(8);
+    expect(notified).toHaveLength(9);
     for (const alarm of notified) expect(alarm.Properties!.AlarmActions).toHaveLength(1);
   });
 
@@ -287,10 +288,25 @@ describe('Migration drain dashboard', () => {
     expect(dashboard.Properties!.DashboardName).toBe(`${stack.stackName}-Migration-drain`);
   });
 
-  it('shows upstream calls per day, the line that must reach zero', () => {
-    const metrics = widget('Upstream calls per day (must reach 0)');
-    expect(metrics).toContain('"UpstreamCalls"');
+  it('headlines successful upstream verifications per day, with the last one and the switch-off alarm next to it', () => {
+    const metrics = widget('Successful upstream verifications per day (must reach 0)');
+    expect(metrics).toContain('"UpstreamVerifications"');
     expect(metrics).toContain('"period":86400');
+    const last = body.widgets.find((w) => w.properties.title === 'Last successful upstream verification') as unknown as {
+      properties: { query: string };
+    };
+    expect(last.properties.query).toContain('migration_outcome = "migrated"');
+    const status = body.widgets.find((w) => w.properties.title === 'Safe to switch off the upstream?') as unknown as {
+      properties: { alarms: string[] };
+    };
+    expect(status.properties.alarms).toHaveLength(1);
+  });
+
+  it('totals over the range shown instead of a fixed 7 days', () => {
+    const single = body.widgets.find((w) => w.properties.title === 'Upstream verifications in the time range shown') as unknown as {
+      properties: { setPeriodToTimeRange?: boolean };
+    };
+    expect(single.properties.setPeriodToTimeRange).toBe(true);
   });
 
   it('shows migrations per day by path', () => {

@@ -22,7 +22,7 @@ type Write = NodeJS.WriteStream['write'];
  * the capture runs. Only chunks made entirely of lines printed for `serviceName` are kept;
  * every other write passes through unchanged.
  */
-export function capturePrintedLogLines(serviceName: string): PrintedLogCapture {
+export function capturePrintedLogLines(serviceName: string, level?: string): PrintedLogCapture {
   const printed: string[] = [];
   const isOurs = (line: string) => {
     try {
@@ -50,7 +50,7 @@ export function capturePrintedLogLines(serviceName: string): PrintedLogCapture {
   };
   const restores = [intercept(process.stdout), intercept(process.stderr)];
 
-  const recording = createRecordingSink(createStdoutSink(serviceName));
+  const recording = createRecordingSink(createStdoutSink(serviceName, level));
   return {
     sink: recording,
     printed,
