@@ -2,6 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createDeps, serviceConfigFromEnv, type Deps } from './deps.js';
 import { createStdoutSink } from './logs/log-sink.js';
 import { createAwsSecretStore } from './secrets/aws-secret-store.js';
+import { scopeSecretNames } from './secrets/scoped-secret-store.js';
 import { createDocumentClient } from './store/dynamo-client.js';
 
 /**
@@ -16,7 +17,7 @@ export function createAwsDeps(serviceName: string, compose: (deps: Deps) => Deps
     createDeps({
       db: createDocumentClient(),
       tableName,
-      secrets: createAwsSecretStore({ client: new SecretsManagerClient({}) }),
+      secrets: scopeSecretNames(createAwsSecretStore({ client: new SecretsManagerClient({}) }), process.env.SECRET_PREFIX),
       sink: createStdoutSink(process.env.POWERTOOLS_SERVICE_NAME ?? serviceName),
       config: serviceConfigFromEnv(),
     }),

@@ -1,6 +1,6 @@
 import { Validations, type CfnElement } from 'aws-cdk-lib';
 import type { FunctionName } from '../lambdas/routes.js';
-import { ALL_SERVICE_SECRETS, REMINT_KEY_SECRETS, SIGNING_KEY_SECRETS } from './secret-access.js';
+import { serviceSecretPatterns } from './secret-access.js';
 import type { ServiceStack } from './service-stack.js';
 
 const PACK = 'AwsSolutions::';
@@ -20,6 +20,7 @@ export function acknowledgeNagFindings(stack: ServiceStack): void {
   }
 
   const tableLogicalId = stack.getLogicalId(stack.serviceTable.table.node.defaultChild as CfnElement);
+  const secrets = serviceSecretPatterns(stack.stackName);
   const secretArn = (pattern: string) =>
     `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${pattern}`;
   for (const [name, { fn }] of Object.entries(stack.serviceFunctions.functions)) {
@@ -33,16 +34,24 @@ export function acknowledgeNagFindings(stack: ServiceStack): void {
       reason: 'Queries on the table GSIs (gsi1) of the one service table; index names are not known to IAM otherwise',
     });
     Validations.of(role).acknowledge({
-      id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(ALL_SERVICE_SECRETS)}]`,
-      reason: 'Secrets are created at run time per tenant and connection under the service prefix auth0-migration/',
+      id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(secrets.all)}]`,
+      reason: 'Secrets are created at run time per tenant and connection under this stack\'s prefix auth0-migration/<stackName>/',
     });
+    if (name === 'management') {
+      for (const pattern of secrets.operatorSecrets) {
+        Validations.of(role).acknowledge({
+          id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(pattern)}]`,
+          reason: 'Upstream client and hook secrets are created per tenant and object at run time; only these kinds are writable',
+        });
+      }
+    }
     if (name === 'token') {
       Validations.of(role).acknowledge({
-        id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(SIGNING_KEY_SECRETS)}]`,
+        id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(secrets.signingKeys)}]`,
         reason: 'Each tenant gets its signing-key secret on first use; only names ending in /signing-keys are writable',
       });
       Validations.of(role).acknowledge({
-        id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(REMINT_KEY_SECRETS)}]`,
+        id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(secrets.remintKeys)}]`,
         reason: 'Each tenant gets its re-mint sealing key on first use; only names ending in /remint-key are writable',
       });
     }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -6,8 +6,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { FunctionName } from '../lambdas/routes.js';
-import { secretNames } from '../lambdas/secrets/secret-store.js';
 import type { DeploymentConfig } from './deployment-config.js';
+import { secretPrefixOf } from './secret-access.js';
 import { aliasEsbuildArgs, handlerEntries, projectRoot, sharedBundling } from './handler-bundling.js';
 
 /** Per-function sizing: bcrypt (cost 10) is CPU bound and Lambda CPU scales with memory. */
@@ -35,10 +35,15 @@ export function retentionDays(days: number): RetentionDays {
 }
 
 /** The environment each handler reads (see the handlers' config). */
-export function handlerEnvironment(config: DeploymentConfig, tableName: string, fnName: FunctionName): Record<string, string> {
+export function handlerEnvironment(
+  config: DeploymentConfig,
+  tableName: string,
+  fnName: FunctionName,
+  stackName: string = config.stackName,
+): Record<string, string> {
   return {
     TABLE_NAME: tableName,
-    SECRET_PREFIX: secretNames.prefix,
+    SECRET_PREFIX: secretPrefixOf(stackName),
     ...(config.domainName ? { ISSUER_DOMAIN: config.domainName } : {}),
     POWERTOOLS_SERVICE_NAME: `auth0-migration-${fnName}`,
     LOG_LEVEL: config.logLevel,
@@ -105,7 +110,7 @@ export class ServiceFunctions extends Construct {
       // (Init Duration, Max Memory Used).
       applicationLogLevelV2: config.logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.INFO,
-      environment: handlerEnvironment(config, tableName, name),
+      environment: handlerEnvironment(config, tableName, name, Stack.of(this).stackName),
       bundling: {
         format: OutputFormat.ESM,
         target: sharedBundling.target,

@@ -35,8 +35,8 @@ export class ServiceStack extends Stack {
     const table = this.serviceTable.table;
     this.serviceFunctions = new ServiceFunctions(this, 'Functions', { config, tableName: table.tableName });
     const { token, management } = this.serviceFunctions.functions;
-    table.grantReadWriteData(token.fn);
-    table.grantReadWriteData(management.fn);
+    this.serviceTable.grantHandlerAccess(token.fn);
+    this.serviceTable.grantHandlerAccess(management.fn);
     grantTokenSecrets(this, token.fn);
     grantManagementSecrets(this, management.fn);
     if (config.postLoginFunctionName) grantPostLoginInvoke(this, token.fn, config.postLoginFunctionName);

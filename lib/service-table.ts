@@ -1,7 +1,22 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { tableSchema } from '../lambdas/store/table.js';
+
+/**
+ * Every DynamoDB action the handlers send (lambdas/store): no Scan, no stream reads, no table
+ * management. BatchWriteItem carries the deletes of a request's final write.
+ */
+export const tableDataActions = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
 
 /**
  * The single DynamoDB table, built from the same schema the embedded engine uses. Holds users
@@ -26,5 +41,10 @@ export class ServiceTable extends Construct {
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
       })),
     });
+  }
+
+  /** The data actions the handlers use, on the table and its indexes. */
+  grantHandlerAccess(grantee: IGrantable): void {
+    this.table.grant(grantee, ...tableDataActions);
   }
 }

@@ -101,7 +101,7 @@ describe('Lambda functions', () => {
     }).Variables;
     expect(variables).toMatchObject({
       TABLE_NAME: { Ref: stack.getLogicalId(stack.serviceTable.table.node.defaultChild as never) },
-      SECRET_PREFIX: 'auth0-migration',
+      SECRET_PREFIX: `auth0-migration/${stack.stackName}`,
       POWERTOOLS_SERVICE_NAME: `auth0-migration-${fn}`,
       LOG_LEVEL: 'INFO',
       DEFAULT_TENANT: 'default',
@@ -146,11 +146,13 @@ describe('DynamoDB table', () => {
   });
 });
 
-describe('IAM', () => {
-  type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+/** The statements of a function's role, and the actions a resource pattern gets. */
+function iamOf(built: ReturnType<typeof buildTestStack>) {
+  const t = built.template();
   const statementsOf = (fn: FunctionName): Statement[] => {
-    const roleId = stack.getLogicalId(stack.serviceFunctions.functions[fn].fn.role!.node.defaultChild as never);
-    return Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
+    const roleId = built.stack.getLogicalId(built.stack.serviceFunctions.functions[fn].fn.role!.node.defaultChild as never);
+    return Object.values(resourcesOfType(t, 'AWS::IAM::Policy'))
       .filter((p) => (p.Properties!.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
       .flatMap((p) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
   };
@@ -159,17 +161,32 @@ describe('IAM', () => {
       .filter((s) => [s.Resource].flat().some((r) => resourcePattern.test(renderCfn(r))))
       .flatMap((s) => [s.Action].flat())
       .sort();
+  return { statementsOf, actionsOn };
+}
+
+/** Would an IAM resource pattern (`*` any run, `?` one character) match this ARN? */
+function iamMatches(pattern: string, arn: string): boolean {
+  const regex = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
+  return regex.test(arn);
+}
+
+describe('IAM', () => {
+  const { statementsOf, actionsOn } = iamOf({ stack, template: templateOf } as ReturnType<typeof buildTestStack>);
   const tableId = stack.getLogicalId(stack.serviceTable.table.node.defaultChild as never);
+  const prefix = `auth0-migration/${stack.stackName}`;
   const secretArn = (pattern: string) =>
     `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${pattern}`;
   const allowedWildcards = new Set([
     `<${tableId}.Arn>/index/*`,
-    secretArn('auth0-migration/*'),
-    secretArn('auth0-migration/*/signing-keys-??????'),
-    secretArn('auth0-migration/*/remint-key-??????'),
+    secretArn(`${prefix}/*`),
+    secretArn(`${prefix}/*/signing-keys-??????`),
+    secretArn(`${prefix}/*/remint-key-??????`),
+    secretArn(`${prefix}/*/connections/*`),
+    secretArn(`${prefix}/*/migration-sources/*`),
+    secretArn(`${prefix}/*/hooks/*`),
   ]);
 
-  it.each(['token', 'management'] as const)('%s names only its log group, the table and service secrets, without bare *', (fn) => {
+  it.each(['token', 'management'] as const)('%s names only its log group, the table and its stack\'s secrets, without bare *', (fn) => {
     for (const statement of statementsOf(fn)) {
       for (const resource of [statement.Resource].flat().map(renderCfn)) {
         expect(resource).not.toBe('*');
@@ -177,23 +194,46 @@ describe('IAM', () => {
       }
       expect([statement.Action].flat().some((a) => a.endsWith(':*'))).toBe(false);
     }
-    expect(actionsOn(fn, new RegExp(`^<${tableId}\\.Arn>$`))).toContain('dynamodb:PutItem');
   });
 
-  it('lets the management function create, update, read, restore, tag and delete service secrets', () => {
-    expect(actionsOn('management', /secret:auth0-migration\/\*$/)).toEqual([
-      'secretsmanager:CreateSecret',
-      'secretsmanager:DeleteSecret',
-      'secretsmanager:DescribeSecret',
-      'secretsmanager:GetSecretValue',
-      'secretsmanager:PutSecretValue',
-      'secretsmanager:RestoreSecret',
-      'secretsmanager:TagResource',
+  it.each(['token', 'management'] as const)('%s may use only the table actions the store sends (no Scan, no streams, no table management)', (fn) => {
+    expect(actionsOn(fn, new RegExp(`^<${tableId}\\.Arn>$`))).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
   });
 
-  it('lets the token function read service secrets and write only its signing and re-mint keys', () => {
-    expect(actionsOn('token', /secret:auth0-migration\/\*$/)).toEqual([
+  it('lets the management function read its stack\'s secrets and write only upstream client and hook secrets, untagged', () => {
+    expect(actionsOn('management', new RegExp(`secret:${prefix}/\\*$`))).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    for (const kind of ['connections', 'migration-sources', 'hooks']) {
+      expect(actionsOn('management', new RegExp(`/\\*/${kind}/\\*$`))).toEqual([
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:RestoreSecret',
+      ]);
+    }
+    const all = statementsOf('management').flatMap((s) => [s.Action].flat());
+    expect(all).not.toContain('secretsmanager:TagResource');
+    // The signing and re-mint keys: readable (token verification), never writable or deletable.
+    for (const key of ['signing-keys', 'remint-key']) {
+      const arn = `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}/dev/${key}-AbCdEf`;
+      const writable = statementsOf('management').filter(
+        (s) => [s.Resource].flat().some((r) => iamMatches(renderCfn(r), arn)) && [s.Action].flat().some((a) => /Create|Put|Delete|Restore/.test(a)),
+      );
+      expect({ key, writable }).toEqual({ key, writable: [] });
+    }
+  });
+
+  it('lets the token function read its stack\'s secrets and write only its signing and re-mint keys', () => {
+    expect(actionsOn('token', new RegExp(`secret:${prefix}/\\*$`))).toEqual([
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
     ]);
@@ -215,6 +255,50 @@ describe('IAM', () => {
     for (const role of Object.values(resourcesOfType(template, 'AWS::IAM::Role'))) {
       expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
     }
+  });
+});
+
+describe('two stacks in one account', () => {
+  const prod = buildTestStack({ stackName: 'Prod' });
+  const staging = buildTestStack({ stackName: 'Staging' });
+  const secretArnOf = (stackName: string, tenant: string, name: string) =>
+    `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:auth0-migration/${stackName}/${tenant}/${name}-AbCdEf`;
+  const secretsOf = ['signing-keys', 'remint-key', 'connections/con_1/client-secret', 'migration-sources/src_1/client-secret', 'hooks/h_1/secret'];
+
+  it.each([
+    ['Prod', prod, 'Staging'],
+    ['Staging', staging, 'Prod'],
+  ] as const)('%s can touch none of the other stack\'s secrets, and reaches its own', (name, own, other) => {
+    const { statementsOf } = iamOf(own);
+    for (const fn of ['token', 'management'] as const) {
+      const resources = statementsOf(fn).flatMap((s) => [s.Resource].flat().map(renderCfn)).filter((r) => r.includes(':secret:'));
+      for (const secret of secretsOf) {
+        expect(resources.some((r) => iamMatches(r, secretArnOf(other, 'default', secret))), `${name} ${fn} → ${other} ${secret}`).toBe(false);
+        expect(resources.some((r) => iamMatches(r, secretArnOf(name, 'default', secret))), `${name} ${fn} → own ${secret}`).toBe(true);
+      }
+    }
+  });
+
+  it('each stack tells its handlers its own secret prefix and publishes metrics under its own namespace', () => {
+    const envOf = (built: typeof prod) =>
+      Object.values(resourcesOfType(built.template(), 'AWS::Lambda::Function')).map(
+        (f) => (f.Properties!.Environment as { Variables: Record<string, string> }).Variables.SECRET_PREFIX,
+      );
+    expect(new Set(envOf(prod))).toEqual(new Set(['auth0-migration/Prod']));
+    expect(new Set(envOf(staging))).toEqual(new Set(['auth0-migration/Staging']));
+    const namespacesOf = (built: typeof prod) => {
+      const t = built.template();
+      const fromFilters = Object.values(resourcesOfType(t, 'AWS::Logs::MetricFilter')).map(
+        (f) => (f.Properties!.MetricTransformations as Array<{ MetricNamespace: string }>)[0].MetricNamespace,
+      );
+      const fromAlarms = Object.values(resourcesOfType(t, 'AWS::CloudWatch::Alarm')).flatMap((a) => {
+        const p = a.Properties as { Namespace?: string; Metrics?: Array<{ MetricStat?: { Metric: { Namespace: string } } }> };
+        return [p.Namespace, ...(p.Metrics ?? []).map((m) => m.MetricStat?.Metric.Namespace)].filter((n): n is string => !!n && !n.startsWith('AWS/'));
+      });
+      return new Set([...fromFilters, ...fromAlarms]);
+    };
+    expect(namespacesOf(prod)).toEqual(new Set(['Auth0Migration/Prod']));
+    expect(namespacesOf(staging)).toEqual(new Set(['Auth0Migration/Staging']));
   });
 });
 
