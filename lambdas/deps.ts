@@ -24,6 +24,8 @@ import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/sign
 export interface ServiceConfig {
   /** Tenant served for hosts that map to no tenant. */
   defaultTenant: string;
+  /** The stack's custom domain: the default tenant's one issuer is `https://<issuerDomain>/`. */
+  issuerDomain?: string;
   /** Plain-http loopback upstreams are accepted only when running locally. */
   allowLoopbackHttp: boolean;
   upstreamTimeoutMs: number;
@@ -50,6 +52,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
   const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) ? Number(v) : d);
   return {
     defaultTenant: env.DEFAULT_TENANT || defaultServiceConfig.defaultTenant,
+    ...(env.ISSUER_DOMAIN ? { issuerDomain: env.ISSUER_DOMAIN.trim().toLowerCase() } : {}),
     allowLoopbackHttp: false,
     upstreamTimeoutMs: num(env.UPSTREAM_TIMEOUT_MS, defaultServiceConfig.upstreamTimeoutMs),
     upstreamBudgetMs: num(env.UPSTREAM_BUDGET_MS, defaultServiceConfig.upstreamBudgetMs),

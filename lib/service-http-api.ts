@@ -54,6 +54,8 @@ export class ServiceHttpApi extends Construct {
     this.api = new HttpApi(this, 'Api', {
       description: 'Auth0-compatible token service and Management API',
       createDefaultStage: false,
+      // With a custom domain it is the only way in: the execute-api name would be a second issuer.
+      disableExecuteApiEndpoint: Boolean(config.domainName),
     });
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: retentionDays(config.logRetentionDays),

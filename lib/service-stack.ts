@@ -58,7 +58,12 @@ export class ServiceStack extends Stack {
       alarms: this.alarms.alarms,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.httpApi.stage.url, description: 'execute-api URL of the $default stage' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: config.domainName ? `https://${config.domainName}/` : this.httpApi.stage.url,
+      description: config.domainName
+        ? 'The issuer: the custom domain (the execute-api endpoint is disabled)'
+        : 'execute-api URL of the $default stage (the issuer until a custom domain is set)',
+    });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     if (this.httpApi.domainName) {
       new CfnOutput(this, 'CustomDomainTarget', {

@@ -13,12 +13,14 @@ export function header(event: HttpEvent, name: string): string | undefined {
 export const LOCAL_API_ID = 'local';
 
 /**
- * The issuer this request was addressed to: `https://<host>/`. Only the local server may
- * serve plain http (its own events say so); behind API Gateway a client's `X-Forwarded-Proto`
- * cannot turn the issuer or the cookies into plain-http ones.
+ * The issuer this request was addressed to: `https://<host>/`, where the host is the domain API
+ * Gateway received the request on (`requestContext.domainName`, its custom domain), never the
+ * client's `Host` header. Only the local server may serve plain http (its own events say so);
+ * behind API Gateway a client's `X-Forwarded-Proto` cannot turn the issuer or the cookies into
+ * plain-http ones. The tenant's configured issuer wins over this (see tenant-context.ts).
  */
 export function issuerOf(event: HttpEvent): { host: string; issuer: string } {
-  const host = (header(event, 'host') ?? event.requestContext?.domainName ?? 'localhost').toLowerCase();
+  const host = (event.requestContext?.domainName ?? header(event, 'host') ?? 'localhost').toLowerCase();
   const local = event.requestContext?.apiId === LOCAL_API_ID;
   const proto = local && header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
   return { host, issuer: `${proto}://${host}/` };

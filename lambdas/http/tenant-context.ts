@@ -23,19 +23,30 @@ export class UnknownTenantError extends Error {
   }
 }
 
-async function tenantOfHost(deps: Deps, host: string): Promise<string> {
+/** The tenant a domain is mapped to, or undefined (the default tenant serves it). */
+async function tenantOfHost(deps: Deps, host: string): Promise<string | undefined> {
   const bareHost = host.replace(/:\d+$/, '');
   const cached = deps.domainCache.get(bareHost);
-  if (cached && deps.now() - cached.at < DOMAIN_CACHE_MS) return cached.tenant ?? deps.config.defaultTenant;
+  if (cached && deps.now() - cached.at < DOMAIN_CACHE_MS) return cached.tenant;
   const tenant = await deps.tenantConfigs.tenantOfDomain(bareHost);
   deps.domainCache.set(bareHost, { tenant, at: deps.now() });
-  return tenant ?? deps.config.defaultTenant;
+  return tenant;
 }
 
-/** Resolves the tenant from the request's host (custom domain mapping, else the default tenant). */
+/**
+ * Resolves the tenant from the domain the request came to (custom domain mapping, else the
+ * default tenant) and its one issuer: a mapped tenant's is its mapped domain; the default
+ * tenant's is the stack's configured domain (`ISSUER_DOMAIN`) when there is one, so no other
+ * name the API answers under can mint or accept tokens for a second issuer.
+ */
 export async function resolveTenantContext(deps: Deps, event: HttpEvent): Promise<TenantContext> {
-  const { host, issuer } = issuerOf(event);
-  const tenant = await tenantOfHost(deps, host);
+  const requested = issuerOf(event);
+  const mapped = await tenantOfHost(deps, requested.host);
+  const tenant = mapped ?? deps.config.defaultTenant;
+  const { host, issuer } =
+    !mapped && deps.config.issuerDomain
+      ? { host: deps.config.issuerDomain, issuer: `https://${deps.config.issuerDomain}/` }
+      : requested;
   const config = await deps.tenantConfigCache.get(tenant, deps.tenantConfigs.load);
   if (!config) throw new UnknownTenantError();
   const ip = clientIp(event);

@@ -1,12 +1,12 @@
 import type { Deps } from '../deps.js';
-import { issuerOf, type HttpEvent } from '../http/event.js';
+import type { HttpEvent } from '../http/event.js';
 import { cacheableJson, type HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
 import { PASSWORD_REALM_GRANT } from './password-grant.js';
 
-/** `GET /.well-known/openid-configuration` for the domain the request came to. */
-export async function discoveryEndpoint(_deps: Deps, event: HttpEvent): Promise<HttpResponse> {
-  const { issuer } = issuerOf(event);
+/** `GET /.well-known/openid-configuration` of the request's tenant, under its one issuer. */
+export async function discoveryEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+  const { issuer } = await resolveTenantContext(deps, event);
   return cacheableJson(
     {
       issuer,

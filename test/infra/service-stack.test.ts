@@ -75,6 +75,10 @@ describe('HTTP API', () => {
     }).template();
     withDomain.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'auth.example.com' });
     withDomain.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    // The execute-api name would answer as a second issuer next to the domain: closed.
+    withDomain.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    withDomain.hasOutput('ApiUrl', { Value: 'https://auth.example.com/' });
+    expect(Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Api'))[0].Properties!.DisableExecuteApiEndpoint).toBeFalsy();
     withDomain.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ ISSUER_DOMAIN: 'auth.example.com' }) },
     });
