@@ -78,6 +78,14 @@ export const authLogMetrics = {
     defaultValue: 0,
     description: 'Refresh-token exchanges that failed (Auth0 type fertft)',
   },
+  refreshExchanges: {
+    metricName: 'RefreshExchanges',
+    filterPattern: `{ ${AUTH_EVENT} && ($.type = "sertft" || $.type = "fertft") }`,
+    metricValue: '1',
+    unit: 'Count',
+    defaultValue: 0,
+    description: 'Refresh-token exchanges, successful or not (sertft, fertft): the base of the failed-refresh rate',
+  },
   upstreamFallbackFailures: {
     metricName: 'UpstreamFallbackFailures',
     filterPattern: `{ ${UPSTREAM_FALLBACK_FAILURE} }`,

@@ -18,8 +18,21 @@ export interface DeploymentConfig {
   readonly throttleBurstLimit: number;
   readonly upstreamTimeoutMs: number;
   readonly upstreamBudgetMs: number;
-  /** fertft events per 5 minutes that raise the failed-refresh alarm. */
+  /** Minimum fertft events in 5 minutes before the failed-refresh rate can alarm. */
   readonly failedRefreshAlarmThreshold: number;
+  /** Percentage of refresh exchanges failing (with at least the minimum above) that alarms. */
+  readonly failedRefreshRatePercent: number;
+  /** Lockouts (limit_wc) in 5 minutes that alarm: credential stuffing, or a broken client. */
+  readonly lockoutAlarmThreshold: number;
+  /** Percentage of API answers that are 4xx (with at least 100 requests in 5 minutes) that alarms. */
+  readonly api4xxRatePercent: number;
+  /** API p99 latency (ms, two 5-minute periods) that alarms; a password fallback may take ~5 s. */
+  readonly latencyAlarmMs: number;
+  /** Reserved concurrency of the token / management functions; unset: the account's pool. */
+  readonly tokenReservedConcurrency?: number;
+  readonly managementReservedConcurrency?: number;
+  /** Active X-Ray tracing of both functions (trace ids then appear in every log line). */
+  readonly tracing: boolean;
   /** Percentage of upstream calls rate limited or unavailable that raises the upstream alarm. */
   readonly upstreamErrorRatePercent: number;
   /** A Lambda function (name or ARN) the token function invokes at every user-token issuance (custom claims). */
@@ -56,6 +69,13 @@ export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
     if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`${key} must be a positive integer, got "${value}"`);
     return parsed;
   };
+  const optionalInteger = (key: string, env: string) => (text(key, env) === undefined ? undefined : integer(key, env, 0));
+  const flag = (key: string, env: string) => {
+    const value = text(key, env)?.toLowerCase();
+    if (value === undefined || value === 'false') return false;
+    if (value === 'true') return true;
+    throw new Error(`${key} must be true or false, got "${value}"`);
+  };
   const logLevel = (text('logLevel', 'LOG_LEVEL') ?? 'INFO').toUpperCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new Error(`logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   const domainName = text('domainName', 'DOMAIN_NAME');
@@ -77,6 +97,13 @@ export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
     postLoginTimeoutMs: integer('postLoginTimeoutMs', 'POST_LOGIN_TIMEOUT_MS', 2000),
     postLoginFailureMode: text('postLoginFailureMode', 'POST_LOGIN_FAILURE_MODE') === 'open' ? 'open' : 'closed',
     failedRefreshAlarmThreshold: integer('failedRefreshAlarmThreshold', 'FAILED_REFRESH_ALARM_THRESHOLD', 50),
+    failedRefreshRatePercent: integer('failedRefreshRatePercent', 'FAILED_REFRESH_RATE_PERCENT', 20),
+    lockoutAlarmThreshold: integer('lockoutAlarmThreshold', 'LOCKOUT_ALARM_THRESHOLD', 20),
+    api4xxRatePercent: integer('api4xxRatePercent', 'API_4XX_RATE_PERCENT', 50),
+    latencyAlarmMs: integer('latencyAlarmMs', 'LATENCY_ALARM_MS', 6000),
+    tokenReservedConcurrency: optionalInteger('tokenReservedConcurrency', 'TOKEN_RESERVED_CONCURRENCY'),
+    managementReservedConcurrency: optionalInteger('managementReservedConcurrency', 'MANAGEMENT_RESERVED_CONCURRENCY'),
+    tracing: flag('tracing', 'TRACING'),
     upstreamErrorRatePercent: integer('upstreamErrorRatePercent', 'UPSTREAM_ERROR_RATE_PERCENT', 20),
     switchOffQuietDays: atMost(7, 'switchOffQuietDays', integer('switchOffQuietDays', 'SWITCH_OFF_QUIET_DAYS', 7), 'CloudWatch alarms evaluate at most 7 days'),
   };

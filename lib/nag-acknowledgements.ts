@@ -37,6 +37,12 @@ export function acknowledgeNagFindings(stack: ServiceStack): void {
       id: `${PACK}AwsSolutions-IAM5[Resource::${secretArn(secrets.all)}]`,
       reason: 'Secrets are created at run time per tenant and connection under this stack\'s prefix auth0-migration/<stackName>/',
     });
+    if (stack.tracingEnabled) {
+      Validations.of(role).acknowledge({
+        id: `${PACK}AwsSolutions-IAM5[Resource::*]`,
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (tracing=true) support no resource-level permissions',
+      });
+    }
     if (name === 'management') {
       for (const pattern of secrets.operatorSecrets) {
         Validations.of(role).acknowledge({

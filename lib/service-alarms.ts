@@ -3,9 +3,14 @@ import {
   Alarm,
   ComparisonOperator,
   MathExpression,
+  Metric,
+  Stats,
   TreatMissingData,
+  Unit,
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
+import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { tableSchema } from '../lambdas/store/table.js';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -24,10 +29,16 @@ export interface ServiceAlarmsProps {
   readonly namespace: string;
   readonly api: HttpApi;
   readonly table: TableV2;
+  /** The API's access log group (its `status` separates designed 503s from real 5xx). */
+  readonly accessLogs: ILogGroup;
   readonly functions: Record<FunctionName, IFunction>;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+const GSI_NAME = tableSchema.globalSecondaryIndexes[0].indexName;
+export const API_SERVER_ERRORS_METRIC = 'ApiServerErrors';
+/** Access-log lines (see accessLogFields) of 5xx answers other than the retryable 503. */
+export const API_SERVER_ERROR_PATTERN = '{ $.status = "5*" && $.status != "503" }';
 
 /** Alarms on the signals that need a human during the migration; an SNS topic when `alarmEmail` is set. */
 export class ServiceAlarms extends Construct {
@@ -74,10 +85,21 @@ export class ServiceAlarms extends Construct {
       this.safeToSwitchOff.addOkAction(new SnsAction(this.topic));
     }
 
-    this.add('FailedRefreshSpike', authLogMetric(ns, 'failedRefreshExchanges', { period: FIVE_MINUTES }), {
-      threshold: config.failedRefreshAlarmThreshold,
+    const failedRefreshRate = new MathExpression({
+      expression: `IF(failed >= ${config.failedRefreshAlarmThreshold}, 100 * failed / all, 0)`,
+      usingMetrics: {
+        failed: authLogMetric(ns, 'failedRefreshExchanges', { period: FIVE_MINUTES }),
+        all: authLogMetric(ns, 'refreshExchanges', { period: FIVE_MINUTES }),
+      },
+      label: 'Failed refresh exchanges (%)',
+      period: FIVE_MINUTES,
+    });
+    this.add('FailedRefreshRate', failedRefreshRate, {
+      threshold: config.failedRefreshRatePercent,
       evaluationPeriods: 1,
-      description: `At least ${config.failedRefreshAlarmThreshold} failed refresh exchanges (fertft) in 5 minutes`,
+      description:
+        `Over ${config.failedRefreshRatePercent}% of refresh exchanges failed (fertft) in 5 minutes, ` +
+        `with at least ${config.failedRefreshAlarmThreshold} failures`,
     });
 
     const upstreamErrorRate = new MathExpression({
@@ -95,6 +117,12 @@ export class ServiceAlarms extends Construct {
       description: `Over ${config.upstreamErrorRatePercent}% of upstream calls rate limited or unavailable, twice in a row`,
     });
 
+    this.add('Lockouts', authLogMetric(ns, 'lockouts', { period: FIVE_MINUTES }), {
+      threshold: config.lockoutAlarmThreshold,
+      evaluationPeriods: 1,
+      description: `At least ${config.lockoutAlarmThreshold} identifiers locked out (limit_wc) in 5 minutes: credential stuffing or a broken client`,
+    });
+
     for (const [name, fn] of Object.entries(props.functions)) {
       this.add(`${name}FunctionErrors`, fn.metricErrors({ period: FIVE_MINUTES }), {
         threshold: 1,
@@ -104,29 +132,72 @@ export class ServiceAlarms extends Construct {
       this.add(`${name}FunctionThrottles`, fn.metricThrottles({ period: FIVE_MINUTES }), {
         threshold: 1,
         evaluationPeriods: 1,
-        description: `The ${name} function was throttled (account concurrency)`,
+        description: `The ${name} function was throttled (reserved or account concurrency)`,
       });
     }
 
-    this.add('Api5xx', props.api.metricServerError({ period: FIVE_MINUTES }), {
+    // API Gateway's 5xx metric also counts the designed, retryable 503 temporarily_unavailable
+    // answers; the access log tells them apart.
+    new MetricFilter(this, 'ApiServerErrorsFilter', {
+      logGroup: props.accessLogs,
+      filterPattern: FilterPattern.literal(API_SERVER_ERROR_PATTERN),
+      metricNamespace: ns,
+      metricName: API_SERVER_ERRORS_METRIC,
+      metricValue: '1',
+      defaultValue: 0,
+      unit: Unit.COUNT,
+    });
+    this.add('ApiServerErrors', new Metric({ namespace: ns, metricName: API_SERVER_ERRORS_METRIC, statistic: Stats.SUM, period: FIVE_MINUTES }), {
       threshold: 5,
       evaluationPeriods: 1,
-      description: 'The HTTP API answered 5xx at least 5 times in 5 minutes',
+      description: 'The HTTP API answered 5xx other than the retryable 503 at least 5 times in 5 minutes',
     });
 
-    const tableThrottles = new MathExpression({
-      expression: 'readThrottles + writeThrottles',
+    const clientErrorRate = new MathExpression({
+      expression: 'IF(requests >= 100, 100 * clientErrors / requests, 0)',
       usingMetrics: {
-        readThrottles: props.table.metric('ReadThrottleEvents', { period: FIVE_MINUTES, statistic: 'Sum' }),
-        writeThrottles: props.table.metric('WriteThrottleEvents', { period: FIVE_MINUTES, statistic: 'Sum' }),
+        requests: props.api.metricCount({ period: FIVE_MINUTES }),
+        clientErrors: props.api.metricClientError({ period: FIVE_MINUTES }),
       },
-      label: 'DynamoDB throttle events',
+      label: 'API 4xx rate (%)',
+      period: FIVE_MINUTES,
+    });
+    this.add('Api4xxRate', clientErrorRate, {
+      threshold: config.api4xxRatePercent,
+      evaluationPeriods: 2,
+      description: `Over ${config.api4xxRatePercent}% of at least 100 requests answered 4xx, twice in a row (wrong passwords en masse, a broken client)`,
+    });
+
+    this.add('ApiLatencyP99', props.api.metricLatency({ period: FIVE_MINUTES, statistic: 'p99' }), {
+      threshold: config.latencyAlarmMs,
+      evaluationPeriods: 2,
+      description: `API p99 latency at least ${config.latencyAlarmMs} ms, twice in a row`,
+    });
+
+    const throttle = (metricName: string, indexName?: string) =>
+      new Metric({
+        namespace: 'AWS/DynamoDB',
+        metricName,
+        dimensionsMap: { TableName: props.table.tableName, ...(indexName ? { GlobalSecondaryIndexName: indexName } : {}) },
+        statistic: Stats.SUM,
+        period: FIVE_MINUTES,
+      });
+    const tableThrottles = new MathExpression({
+      // A throttled GSI write also throttles the table write that feeds it: both are watched.
+      expression: 'readThrottles + writeThrottles + gsiReadThrottles + gsiWriteThrottles',
+      usingMetrics: {
+        readThrottles: throttle('ReadThrottleEvents'),
+        writeThrottles: throttle('WriteThrottleEvents'),
+        gsiReadThrottles: throttle('ReadThrottleEvents', GSI_NAME),
+        gsiWriteThrottles: throttle('WriteThrottleEvents', GSI_NAME),
+      },
+      label: 'DynamoDB throttle events (table and gsi1)',
       period: FIVE_MINUTES,
     });
     this.add('TableThrottles', tableThrottles, {
       threshold: 1,
       evaluationPeriods: 1,
-      description: 'DynamoDB throttled reads or writes on the service table',
+      description: 'DynamoDB throttled reads or writes on the service table or its gsi1 (see Contributor Insights for the keys)',
     });
   }
 

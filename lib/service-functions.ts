@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -92,6 +92,7 @@ export class ServiceFunctions extends Construct {
       }),
     );
     const sizing = functionSizing[name];
+    const reserved = name === 'token' ? config.tokenReservedConcurrency : config.managementReservedConcurrency;
     const fn = new NodejsFunction(this, `${pascal(name)}Function`, {
       entry: handlerEntries[name],
       handler: 'handler',
@@ -102,6 +103,8 @@ export class ServiceFunctions extends Construct {
       memorySize: sizing.memorySize,
       timeout: sizing.timeout,
       description: sizing.description,
+      ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
+      ...(config.tracing ? { tracing: Tracing.ACTIVE } : {}),
       role,
       logGroup,
       loggingFormat: LoggingFormat.JSON,

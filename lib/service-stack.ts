@@ -7,6 +7,7 @@ import { AuthLogMetricFilters } from './auth-log-metric-filters.js';
 import { metricNamespace } from './auth-log-metrics.js';
 import type { DeploymentConfig } from './deployment-config.js';
 import { DrainDashboard } from './drain-dashboard.js';
+import { healthWidgets } from './health-widgets.js';
 import { grantManagementSecrets, grantTokenSecrets } from './secret-access.js';
 import { ServiceAlarms } from './service-alarms.js';
 import { ServiceFunctions } from './service-functions.js';
@@ -24,12 +25,15 @@ export class ServiceStack extends Stack {
   readonly httpApi: ServiceHttpApi;
   readonly alarms: ServiceAlarms;
   readonly drainDashboard: DrainDashboard;
+  /** Whether the functions are traced by X-Ray (the `tracing` setting). */
+  readonly tracingEnabled: boolean;
   /** Where this stack's own metrics live (`Auth0Migration/<stackName>`). */
   readonly metricNamespace: string;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
     const { config } = props;
+    this.tracingEnabled = config.tracing;
 
     this.serviceTable = new ServiceTable(this, 'Data');
     const table = this.serviceTable.table;
@@ -49,13 +53,21 @@ export class ServiceStack extends Stack {
       logGroups: { token: token.logGroup, management: management.logGroup },
       namespace: this.metricNamespace,
     });
-    this.alarms = new ServiceAlarms(this, 'Alarms', { config, namespace: this.metricNamespace, api: this.httpApi.api, table, functions });
+    this.alarms = new ServiceAlarms(this, 'Alarms', {
+      config,
+      namespace: this.metricNamespace,
+      api: this.httpApi.api,
+      accessLogs: this.httpApi.accessLogs,
+      table,
+      functions,
+    });
     this.drainDashboard = new DrainDashboard(this, 'Drain', {
       namePrefix: this.stackName,
       namespace: this.metricNamespace,
       logGroups: [token.logGroup, management.logGroup],
       switchOffAlarm: this.alarms.safeToSwitchOff,
       alarms: this.alarms.alarms,
+      healthWidgets: healthWidgets({ functions, api: this.httpApi.api, table }),
     });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -37,6 +37,7 @@ const intendedMatch: Record<AuthLogMetricKey, (e: Fields) => boolean> = {
   migrationAttempts: isMigrationAttempt,
   migrationAttemptsByOutcome: isMigrationAttempt,
   failedRefreshExchanges: (e) => isAuthEvent(e) && e.type === 'fertft',
+  refreshExchanges: (e) => isAuthEvent(e) && (e.type === 'fertft' || e.type === 'sertft'),
   upstreamFallbackFailures: isUpstreamFallbackFailure,
   upstreamFallbackFailuresByReason: isUpstreamFallbackFailure,
   migrations: (e) =>

@@ -157,6 +157,7 @@ const expectedMatches: Record<AuthLogMetricKey, Partial<Record<Scenario, string[
   migrationAttempts,
   migrationAttemptsByOutcome: migrationAttempts,
   failedRefreshExchanges: { refreshRejected: ['fertft refresh_remint rejected_by_all_sources'] },
+  refreshExchanges: { refreshRemint: ['sertft refresh_remint -'], refreshRejected: ['fertft refresh_remint rejected_by_all_sources'] },
   upstreamFallbackFailures: fallbackFailures,
   upstreamFallbackFailuresByReason: fallbackFailures,
   migrations: { passwordMigration: ['s password_fallback -'], refreshRemint: ['sertft refresh_remint -'] },

@@ -2,7 +2,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { routeKey, routes, type FunctionName, type RouteDefinition } from '../../lambdas/routes.js';
 import { tableSchema } from '../../lambdas/store/table.js';
-import { ServiceHttpApi } from '../../lib/service-http-api.js';
+import { accessLogFields, ServiceHttpApi } from '../../lib/service-http-api.js';
+import { compileJsonFilterPattern } from './support/json-filter-pattern.js';
 import { buildTestStack, removeTestAssemblies, renderCfn, resourcesOfType } from './support/test-stack.js';
 
 afterAll(removeTestAssemblies);
@@ -113,6 +114,36 @@ describe('Lambda functions', () => {
       UPSTREAM_BUDGET_MS: '4500',
     });
     expect(variables.ISSUER_DOMAIN).toBeUndefined();
+  });
+});
+
+describe('Lambda operations settings', () => {
+  const fnProps = (settings: Record<string, string>) => {
+    const built = buildTestStack(settings);
+    const t = built.template();
+    return (['token', 'management'] as const).map(
+      (fn) => resourcesOfType(t, 'AWS::Lambda::Function')[built.stack.getLogicalId(built.stack.serviceFunctions.functions[fn].fn.node.defaultChild as never)].Properties!,
+    );
+  };
+
+  it('keeps START/REPORT lines and every auth event even at logLevel WARN (Lambda filters nothing the metrics read)', () => {
+    for (const props of fnProps({ logLevel: 'WARN' })) {
+      expect(props.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO' });
+      expect((props.Environment as { Variables: Record<string, string> }).Variables.LOG_LEVEL).toBe('WARN');
+    }
+  });
+
+  it('reserves concurrency per function only when asked, and traces only when asked', () => {
+    for (const props of fnProps({})) {
+      expect(props.ReservedConcurrentExecutions).toBeUndefined();
+      expect(props.TracingConfig).toBeUndefined();
+    }
+    const [token, management] = fnProps({ tokenReservedConcurrency: '50', managementReservedConcurrency: '5', tracing: 'true' });
+    expect(token.ReservedConcurrentExecutions).toBe(50);
+    expect(management.ReservedConcurrentExecutions).toBe(5);
+    for (const props of [token, management]) expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(() => buildTestStack({ tracing: 'yes' })).toThrow(/tracing must be true or false/);
+    expect(() => buildTestStack({ switchOffQuietDays: '30' })).toThrow(/at most 7/);
   });
 });
 
@@ -324,17 +355,45 @@ describe('alarms', () => {
           (a.Metrics ?? []).some((m) => (m.MetricStat as { Metric: { Namespace: string } } | undefined)?.Metric.Namespace === namespace)),
     );
 
-  it('alarm on a fertft spike, the upstream error rate, Lambda errors and throttles, API 5xx and table throttles', () => {
-    expect(alarmOn('FailedRefreshExchanges', stack.metricNamespace)).toHaveLength(1);
+  it('alarm on the failed-refresh rate, the upstream error rate, lockouts, Lambda errors and throttles, API 5xx, 4xx rate and latency, and throttles', () => {
+    const [refresh] = alarmOn('FailedRefreshExchanges', stack.metricNamespace);
+    expect(metricNamesOf(refresh).sort()).toEqual(['FailedRefreshExchanges', 'RefreshExchanges']);
+    expect(refresh.Metrics!.some((m) => typeof m.Expression === 'string' && m.Expression.includes('100 * failed / all'))).toBe(true);
     const [rate] = alarmOn('UpstreamCallErrors', stack.metricNamespace);
     expect(metricNamesOf(rate).sort()).toEqual(['UpstreamCallErrors', 'UpstreamCalls']);
     expect(rate.Metrics!.some((m) => typeof m.Expression === 'string' && m.Expression.includes('errors / calls'))).toBe(true);
+    expect(alarmOn('Lockouts', stack.metricNamespace)).toHaveLength(1);
+    expect(alarmOn('UpstreamVerifications', stack.metricNamespace)).toHaveLength(1);
     expect(alarmOn('Errors', 'AWS/Lambda')).toHaveLength(2);
     expect(alarmOn('Throttles', 'AWS/Lambda')).toHaveLength(2);
-    expect(alarmOn('5xx', 'AWS/ApiGateway')).toHaveLength(1);
-    expect(metricNamesOf(alarmOn('ReadThrottleEvents', 'AWS/DynamoDB')[0]).sort()).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
-    expect(alarmOn('UpstreamVerifications', stack.metricNamespace)).toHaveLength(1);
-    expect(alarms).toHaveLength(9);
+    expect(alarmOn('ApiServerErrors', stack.metricNamespace)).toHaveLength(1);
+    expect(alarmOn('5xx', 'AWS/ApiGateway')).toHaveLength(0);
+    expect(metricNamesOf(alarmOn('4xx', 'AWS/ApiGateway')[0]).sort()).toEqual(['4xx', 'Count']);
+    expect(alarmOn('Latency', 'AWS/ApiGateway')[0]).toMatchObject({ ExtendedStatistic: 'p99', Threshold: 6000 });
+    expect(alarms).toHaveLength(12);
+  });
+
+  it('watch the gsi1 throttles next to the table\'s, and Contributor Insights names the throttled keys', () => {
+    const [throttles] = alarmOn('ReadThrottleEvents', 'AWS/DynamoDB');
+    const dims = (throttles.Metrics ?? []).flatMap((m) => {
+      const stat = m.MetricStat as { Metric: { Dimensions: Array<{ Name: string; Value: unknown }> } } | undefined;
+      return stat ? [stat.Metric.Dimensions.map((d) => d.Name).sort().join('+')] : [];
+    });
+    expect(dims.sort()).toEqual(['GlobalSecondaryIndexName+TableName', 'GlobalSecondaryIndexName+TableName', 'TableName', 'TableName']);
+    const [table] = Object.values(resourcesOfType(template, 'AWS::DynamoDB::GlobalTable'));
+    const [replica] = table.Properties!.Replicas as Array<Record<string, any>>;
+    expect(replica.ContributorInsightsSpecification).toMatchObject({ Enabled: true, Mode: 'THROTTLED_KEYS' });
+    expect(replica.GlobalSecondaryIndexes[0].ContributorInsightsSpecification).toMatchObject({ Enabled: true, Mode: 'THROTTLED_KEYS' });
+  });
+
+  it('count as API server errors every 5xx access-log line but the designed, retryable 503', () => {
+    const [filter] = Object.values(resourcesOfType(template, 'AWS::Logs::MetricFilter')).filter(
+      (f) => (f.Properties!.MetricTransformations as Array<{ MetricName: string }>)[0].MetricName === 'ApiServerErrors',
+    );
+    expect(renderCfn(filter.Properties!.LogGroupName)).toBe(`<${stack.getLogicalId(stack.httpApi.accessLogs.node.defaultChild as never)}>`);
+    const matches = compileJsonFilterPattern(filter.Properties!.FilterPattern as string);
+    const line = (status: string) => JSON.stringify(Object.fromEntries(Object.keys(accessLogFields).map((k) => [k, k === 'status' ? status : '-'])));
+    expect(['200', '400', '403', '429', '500', '502', '503', '504'].filter((status) => matches(line(status)))).toEqual(['500', '502', '504']);
   });
 
   it('notify nobody without alarmEmail, and an SNS topic with that subscription when it is set', () => {
@@ -343,7 +402,7 @@ describe('alarms', () => {
     const withEmail = buildTestStack({ alarmEmail: 'ops@example.com' }).template();
     withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const notified = Object.values(resourcesOfType(withEmail, 'AWS::CloudWatch::Alarm'));
-    expect(notified).toHaveLength(9);
+    expect(notified).toHaveLength(12);
     for (const alarm of notified) expect(alarm.Properties!.AlarmActions).toHaveLength(1);
   });
 
@@ -412,13 +471,15 @@ describe('Migration drain dashboard', () => {
 });
 
 describe('cdk-nag AwsSolutionsChecks', () => {
-  it('passes with every remaining finding acknowledged, also with a custom domain and an alarm topic', () => {
+  it('passes with every remaining finding acknowledged, also with a custom domain, an alarm topic and tracing', () => {
     expect(() => buildTestStack({}, { nag: true }).app.synth()).not.toThrow();
     const full = buildTestStack(
       {
         alarmEmail: 'ops@example.com',
         domainName: 'auth.example.com',
         certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+        tracing: 'true',
+        tokenReservedConcurrency: '20',
       },
       { nag: true },
     );
