@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 
 /**
  * Where structured lines go: stdout as one JSON object per line (CloudWatch Logs in Lambda,
@@ -8,6 +9,11 @@ export interface LogSink {
   info(message: string, fields: Record<string, unknown>): void;
   warn(message: string, fields: Record<string, unknown>): void;
   error(message: string, fields: Record<string, unknown>): void;
+  /**
+   * Starts an invocation: its lines then carry the Lambda context (`function_request_id`,
+   * `cold_start`, ...) and `correlation_id`, the API Gateway request id of the access log.
+   */
+  beginRequest?(request: { lambdaContext?: Context; correlationId?: string }): void;
 }
 
 /**
@@ -35,6 +41,25 @@ export function createStdoutSink(serviceName: string, level: string | undefined 
       if (printsWarn) logger.warn(message, fields);
     },
     error: (message, fields) => logger.error(message, fields),
+    beginRequest: ({ lambdaContext, correlationId }) => {
+      logger.resetKeys();
+      if (lambdaContext) logger.addContext(lambdaContext);
+      if (correlationId) logger.setCorrelationId(correlationId);
+    },
+  };
+}
+
+/**
+ * A Lambda handler whose every log line carries the invocation's context and the API Gateway
+ * `requestId` as `correlation_id`, joinable with the access log's `requestId`.
+ */
+export function correlateRequests<E extends { requestContext?: { requestId?: string } }, R>(
+  sink: LogSink,
+  handler: (event: E, context: Context) => Promise<R>,
+): (event: E, context: Context) => Promise<R> {
+  return (event, context) => {
+    sink.beginRequest?.({ lambdaContext: context, correlationId: event?.requestContext?.requestId });
+    return handler(event, context);
   };
 }
 
