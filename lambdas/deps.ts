@@ -30,6 +30,8 @@ export interface ServiceConfig {
   allowLoopbackHttp: boolean;
   upstreamTimeoutMs: number;
   upstreamBudgetMs: number;
+  /** Time all registration hooks of one trigger may take together (each also has its own timeout). */
+  hookBudgetMs: number;
   bcryptCost: number;
   /** How long a process keeps a tenant's configuration before reading it again. */
   configCacheMs: number;
@@ -43,6 +45,7 @@ export const defaultServiceConfig: ServiceConfig = {
   allowLoopbackHttp: false,
   upstreamTimeoutMs: 2500,
   upstreamBudgetMs: 4500,
+  hookBudgetMs: 5000,
   bcryptCost: 10,
   configCacheMs: 5000,
   maxBodyBytes: 64 * 1024,
@@ -56,6 +59,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     allowLoopbackHttp: false,
     upstreamTimeoutMs: num(env.UPSTREAM_TIMEOUT_MS, defaultServiceConfig.upstreamTimeoutMs),
     upstreamBudgetMs: num(env.UPSTREAM_BUDGET_MS, defaultServiceConfig.upstreamBudgetMs),
+    hookBudgetMs: num(env.HOOK_BUDGET_MS, defaultServiceConfig.hookBudgetMs),
     bcryptCost: num(env.BCRYPT_COST, defaultServiceConfig.bcryptCost),
     configCacheMs: num(env.CONFIG_CACHE_MS, defaultServiceConfig.configCacheMs),
     maxBodyBytes: num(env.MAX_BODY_BYTES, defaultServiceConfig.maxBodyBytes),

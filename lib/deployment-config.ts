@@ -18,6 +18,8 @@ export interface DeploymentConfig {
   readonly throttleBurstLimit: number;
   readonly upstreamTimeoutMs: number;
   readonly upstreamBudgetMs: number;
+  /** Time all registration hooks of one trigger may take together. */
+  readonly hookBudgetMs: number;
   /** Minimum fertft events in 5 minutes before the failed-refresh rate can alarm. */
   readonly failedRefreshAlarmThreshold: number;
   /** Percentage of refresh exchanges failing (with at least the minimum above) that alarms. */
@@ -56,6 +58,8 @@ function atMost(max: number, key: string, value: number, why: string): number {
 export type SettingReader = (contextKey: string, envKey: string) => string | undefined;
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+/** The token function's timeout (lib/service-functions.ts reads it). */
+export const TOKEN_TIMEOUT_MS = 15_000;
 
 export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
   const text = (key: string, env: string) => {
@@ -81,6 +85,15 @@ export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
   const domainName = text('domainName', 'DOMAIN_NAME');
   const certificateArn = text('certificateArn', 'CERTIFICATE_ARN');
   if (domainName && !certificateArn) throw new Error('domainName needs certificateArn (an ACM certificate in the stack region)');
+  const budgets = {
+    upstreamBudgetMs: integer('upstreamBudgetMs', 'UPSTREAM_BUDGET_MS', 4500),
+    hookBudgetMs: integer('hookBudgetMs', 'HOOK_BUDGET_MS', 5000),
+  };
+  // A migrating login spends both budgets, then bcrypt and the writes: all within the token
+  // function's timeout (lib/service-functions.ts), with room to answer.
+  if (budgets.upstreamBudgetMs + budgets.hookBudgetMs > TOKEN_TIMEOUT_MS - 3000) {
+    throw new Error(`upstreamBudgetMs + hookBudgetMs must leave 3 s of the token function's ${TOKEN_TIMEOUT_MS / 1000} s timeout`);
+  }
   return {
     stackName: text('stackName', 'STACK_NAME') ?? 'Auth0Migration',
     domainName,
@@ -92,7 +105,7 @@ export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
     throttleRateLimit: integer('throttleRateLimit', 'THROTTLE_RATE_LIMIT', 100),
     throttleBurstLimit: integer('throttleBurstLimit', 'THROTTLE_BURST_LIMIT', 200),
     upstreamTimeoutMs: integer('upstreamTimeoutMs', 'UPSTREAM_TIMEOUT_MS', 2500),
-    upstreamBudgetMs: integer('upstreamBudgetMs', 'UPSTREAM_BUDGET_MS', 4500),
+    ...budgets,
     postLoginFunctionName: text('postLoginFunctionName', 'POST_LOGIN_FUNCTION_NAME'),
     postLoginTimeoutMs: integer('postLoginTimeoutMs', 'POST_LOGIN_TIMEOUT_MS', 2000),
     postLoginFailureMode: text('postLoginFailureMode', 'POST_LOGIN_FAILURE_MODE') === 'open' ? 'open' : 'closed',

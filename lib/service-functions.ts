@@ -6,13 +6,13 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { FunctionName } from '../lambdas/routes.js';
-import type { DeploymentConfig } from './deployment-config.js';
+import { TOKEN_TIMEOUT_MS, type DeploymentConfig } from './deployment-config.js';
 import { secretPrefixOf } from './secret-access.js';
 import { aliasEsbuildArgs, handlerEntries, projectRoot, sharedBundling } from './handler-bundling.js';
 
 /** Per-function sizing: bcrypt (cost 10) is CPU bound and Lambda CPU scales with memory. */
 const functionSizing: Record<FunctionName, { memorySize: number; timeout: Duration; description: string }> = {
-  token: { memorySize: 1024, timeout: Duration.seconds(15), description: 'OAuth token, userinfo and discovery endpoints' },
+  token: { memorySize: 1024, timeout: Duration.millis(TOKEN_TIMEOUT_MS), description: 'OAuth token, userinfo and discovery endpoints' },
   management: { memorySize: 1024, timeout: Duration.seconds(29), description: 'Auth0 Management API v2' },
 };
 
@@ -50,6 +50,7 @@ export function handlerEnvironment(
     DEFAULT_TENANT: config.defaultTenant,
     UPSTREAM_TIMEOUT_MS: String(config.upstreamTimeoutMs),
     UPSTREAM_BUDGET_MS: String(config.upstreamBudgetMs),
+    HOOK_BUDGET_MS: String(config.hookBudgetMs),
     ...(fnName === 'token' && config.postLoginFunctionName
       ? {
           POST_LOGIN_FUNCTION_NAME: config.postLoginFunctionName,

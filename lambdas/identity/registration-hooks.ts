@@ -44,7 +44,17 @@ function hookUser(user: UserRecord) {
 
 type CallResult = { ok: true; body: unknown } | { ok: false; reason: string; status?: number };
 
-async function callHook(deps: Deps, tenant: string, hook: HookRecord, user: UserRecord): Promise<CallResult> {
+/**
+ * The time all hooks of one trigger may take together (`hookBudgetMs`): each call gets the
+ * smaller of its own timeout and what is left, so several slow hooks cannot outlast the function.
+ */
+function hookBudget(deps: Deps): (hook: HookRecord) => number {
+  const deadline = deps.now() + deps.config.hookBudgetMs;
+  return (hook) => Math.min(hook.timeout_ms, deadline - deps.now());
+}
+
+async function callHook(deps: Deps, tenant: string, hook: HookRecord, user: UserRecord, timeoutMs = hook.timeout_ms): Promise<CallResult> {
+  if (timeoutMs <= 0) return { ok: false, reason: 'budget_exhausted' };
   if (!isLoopbackHttpAllowed(hook.url, deps.config.allowLoopbackHttp)) return { ok: false, reason: 'url_not_allowed' };
   const secret = await deps.secrets.get(hook.secret_ref);
   if (!secret) return { ok: false, reason: 'secret_missing' };
@@ -62,7 +72,7 @@ async function callHook(deps: Deps, tenant: string, hook: HookRecord, user: User
       headers: { 'content-type': 'application/json', [HOOK_SIGNATURE_HEADER]: signHookBody(secret, body), 'x-hook-id': hook.id },
       body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(hook.timeout_ms),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
     return { ok: false, reason: (err as Error)?.name === 'TimeoutError' ? 'timeout' : 'network_error' };
@@ -89,7 +99,7 @@ async function hooksOf(deps: Deps, tenant: string, trigger: HookRecord['trigger'
 
 /**
  * The registration hooks every user creation runs (`createUser`). Pre hooks run in creation
- * order, each seeing the metadata the previous ones set; one that denies, fails, times out or
+ * order, each seeing the metadata the previous ones set, all within one time budget; one that denies, fails, times out or
  * answers nonsense stops the creation (fail closed). Post hooks run together after the user
  * exists; their failures are logged and never fail the creation. Requests are signed with
  * the hook's secret (HMAC-SHA256 of the body in `x-hook-signature`).
@@ -100,8 +110,9 @@ export const registrationHooks: RegistrationHooks = {
     if (hooks.length === 0) return undefined;
     const app_metadata = { ...user.app_metadata };
     const user_metadata = { ...user.user_metadata };
+    const timeoutOf = hookBudget(deps);
     for (const hook of hooks) {
-      const result = await callHook(deps, tenant, hook, { ...user, app_metadata, user_metadata });
+      const result = await callHook(deps, tenant, hook, { ...user, app_metadata, user_metadata }, timeoutOf(hook));
       const answer = result.ok ? preHookAnswer.safeParse(result.body) : undefined;
       if (!result.ok || !answer?.success) {
         const reason = result.ok ? 'malformed_response' : result.reason;
@@ -126,9 +137,10 @@ export const registrationHooks: RegistrationHooks = {
       deps.sink.warn('registration_hook_failed', { tenant, trigger: 'post-user-registration', reason: 'config_unavailable', user_id: user.user_id });
       return;
     }
+    const timeoutOf = hookBudget(deps);
     await Promise.all(
       hooks.map(async (hook) => {
-        const result = await callHook(deps, tenant, hook, user).catch(() => ({ ok: false as const, reason: 'error', status: undefined }));
+        const result = await callHook(deps, tenant, hook, user, timeoutOf(hook)).catch(() => ({ ok: false as const, reason: 'error', status: undefined }));
         if (!result.ok) {
           deps.sink.warn('registration_hook_failed', { tenant, hook_id: hook.id, trigger: hook.trigger, reason: result.reason, status: result.status, user_id: user.user_id });
         }

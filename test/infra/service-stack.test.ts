@@ -112,6 +112,7 @@ describe('Lambda functions', () => {
       DEFAULT_TENANT: 'default',
       UPSTREAM_TIMEOUT_MS: '2500',
       UPSTREAM_BUDGET_MS: '4500',
+      HOOK_BUDGET_MS: '5000',
     });
     expect(variables.ISSUER_DOMAIN).toBeUndefined();
   });
@@ -144,6 +145,8 @@ describe('Lambda operations settings', () => {
     for (const props of [token, management]) expect(props.TracingConfig).toEqual({ Mode: 'Active' });
     expect(() => buildTestStack({ tracing: 'yes' })).toThrow(/tracing must be true or false/);
     expect(() => buildTestStack({ switchOffQuietDays: '30' })).toThrow(/at most 7/);
+    // Two budgets that together would outlast the token function are refused at synth time.
+    expect(() => buildTestStack({ upstreamBudgetMs: '6000', hookBudgetMs: '8000' })).toThrow(/must leave 3 s/);
   });
 });
 
