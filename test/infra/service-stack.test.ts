@@ -506,3 +506,12 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     }
   });
 });
+
+describe('cdk.json', () => {
+  it('sets every feature flag the installed aws-cdk-lib recommends, at its recommended value', async () => {
+    const { CURRENTLY_RECOMMENDED_FLAGS } = await import('aws-cdk-lib/cx-api');
+    const { cdkJsonContext } = await import('./support/test-stack.js');
+    expect(Object.keys(CURRENTLY_RECOMMENDED_FLAGS).length).toBeGreaterThan(50);
+    for (const [flag, value] of Object.entries(CURRENTLY_RECOMMENDED_FLAGS)) expect({ flag, value: cdkJsonContext[flag] }).toEqual({ flag, value });
+  });
+});

@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readDeploymentConfig } from '../../../lib/deployment-config.js';
@@ -9,6 +9,8 @@ import { acknowledgeNagFindings } from '../../../lib/nag-acknowledgements.js';
 import { ServiceStack } from '../../../lib/service-stack.js';
 
 const outdirs: string[] = [];
+/** The context `cdk synth|deploy` reads from cdk.json (feature flags included), so tests synthesize what deploys. */
+export const cdkJsonContext = (JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 
 /**
  * The service stack as `bin/app.ts` builds it, with asset bundling skipped through the CDK's
@@ -17,7 +19,7 @@ const outdirs: string[] = [];
 export function buildTestStack(settings: Record<string, string> = {}, options: { nag?: boolean } = {}) {
   const outdir = mkdtempSync(path.join(tmpdir(), 'infra-test-'));
   outdirs.push(outdir);
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ outdir, context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
   const config = readDeploymentConfig((key) => settings[key]);
   const stack = new ServiceStack(app, config.stackName, { config, stackName: config.stackName });
   acknowledgeNagFindings(stack);
