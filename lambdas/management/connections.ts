@@ -40,7 +40,8 @@ const configurationSchema = z.strictObject({
 
 const optionsSchema = z.strictObject({
   import_mode: z.optional(z.boolean()),
-  configuration: z.optional(configurationSchema),
+  /** Left out: the stored configuration (and its secret) is kept; `null` removes both. */
+  configuration: z.optional(z.nullable(configurationSchema)),
   disable_signup: z.optional(z.boolean()),
   brute_force_protection: z.optional(z.boolean()),
   requires_username: z.optional(z.boolean()),
@@ -103,6 +104,8 @@ const hostOf = (url: string) => new URL(url).host;
  * Turns the options of a request into stored options: endpoints checked, the client secret
  * written to the secret store (before the item that will point at it), and kept from the
  * previous configuration only when it still talks to the same client at the same hosts.
+ * Options without `configuration` keep the previous one, as Auth0 keeps a connection's settings
+ * when a toggle such as `import_mode` changes; `configuration: null` removes it.
  */
 async function storedOptions(
   req: ManagementRequest,
@@ -112,6 +115,7 @@ async function storedOptions(
 ): Promise<ConnectionOptions> {
   const { configuration, passwordPolicy, ...rest } = input;
   const options: ConnectionOptions = { ...rest, ...(passwordPolicy ? { passwordPolicy } : {}) };
+  if (configuration === undefined && previous) options.configuration = previous;
   if (!configuration) return options;
   assertOutboundUrl(req.deps, configuration.token_endpoint, 'options.configuration.token_endpoint');
   assertOutboundUrl(req.deps, configuration.userinfo_endpoint, 'options.configuration.userinfo_endpoint');

@@ -84,6 +84,7 @@ export function assertOutboundUrl(deps: Deps, url: string, field: string): void 
 }
 
 /** The part of a secret that is safe to show: its last 4 characters, and only for long secrets. */
-export function secretHint(secret: string): string | undefined {
-  return secret.length >= 16 ? secret.slice(-4) : undefined;
+export function secretHint(secret: string): string {
+  // Enough to tell secrets apart, never a large share of a short one.
+  return secret.slice(secret.length >= 16 ? -4 : -2);
 }
