@@ -13,23 +13,61 @@ import { bootstrapTenant } from './tenant-bootstrap.js';
  * credentials) and prints the Management API client's id and secret, once. Run it once per
  * tenant after `cdk deploy`; it refuses to touch a tenant that exists.
  */
+const USAGE = `usage: npm run bootstrap-tenant -- --table <TableName> [options]
+
+Creates a deployed stack's first tenant in its DynamoDB table and prints its Management API
+client id and secret, once. Uses your AWS credentials (AWS_PROFILE, environment, SSO...).
+
+  --table <name>       the stack's TableName output (required)
+  --tenant <id>        tenant id (default: default)
+  --domain <host>      a custom domain of the tenant; repeat for several
+  --name <text>        the tenant's friendly name
+  --region <region>    AWS region (default: AWS_REGION, else your profile's region)
+  --endpoint <url>     a DynamoDB endpoint other than AWS's (e.g. a local engine)
+  -h, --help           this text
+`;
+
+/** What went wrong, in one line: never a stack trace or a raw SDK dump. */
+function describeFailure(err: unknown, table: string, region: string | undefined): string {
+  const name = (err as Error)?.name ?? 'Error';
+  const message = String((err as Error)?.message ?? err).split('\n')[0];
+  if (name === 'ResourceNotFoundException') return `table "${table}" not found${region ? ` in ${region}` : ''}: use the TableName output of the stack (and its region)`;
+  if ((err as { code?: string })?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) return `cannot reach DynamoDB (${message})`;
+  if (/region is missing/i.test(message)) return 'no AWS region: pass --region, set AWS_REGION, or give your profile a region';
+  if (name === 'CredentialsProviderError' || /credential/i.test(message)) return `no usable AWS credentials (${message})`;
+  if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') return `AWS refused the request (${name}): check the credentials' account and permissions`;
+  return `${name}: ${message}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      table: { type: 'string' },
-      tenant: { type: 'string', default: 'default' },
-      domain: { type: 'string', multiple: true },
-      region: { type: 'string' },
-      endpoint: { type: 'string' },
-      name: { type: 'string' },
-    },
-  });
-  if (!values.table) {
-    process.stderr.write('usage: bootstrap-tenant --table <TableName> [--tenant default] [--domain host]... [--region r]\n');
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        table: { type: 'string' },
+        tenant: { type: 'string', default: 'default' },
+        domain: { type: 'string', multiple: true },
+        region: { type: 'string' },
+        endpoint: { type: 'string' },
+        name: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`bootstrap-tenant: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const db = createDocumentClient({ endpoint: values.endpoint, region: values.region });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!values.table) {
+    process.stderr.write(`bootstrap-tenant: --table is required\n\n${USAGE}`);
+    return 2;
+  }
+  const region = values.region ?? (process.env.AWS_REGION || undefined);
+  const db = createDocumentClient({ endpoint: values.endpoint, region });
   // The bootstrap writes no secret: signing keys are created by the token function on first use.
   const deps = createDeps({ db, tableName: values.table, secrets: createLocalSecretStore(), sink: createSilentSink() });
   try {
@@ -51,6 +89,9 @@ export async function main(argv: string[]): Promise<number> {
       )}\n`,
     );
     return 0;
+  } catch (err) {
+    process.stderr.write(`bootstrap-tenant: ${describeFailure(err, values.table, region ?? (await db.config.region().catch(() => undefined)))}\n`);
+    return 1;
   } finally {
     db.destroy();
   }

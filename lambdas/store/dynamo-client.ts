@@ -23,7 +23,9 @@ export interface DocumentClientOptions {
  * profile fields from failing writes.
  */
 export function createDocumentClient(opts: DocumentClientOptions = {}): DynamoDBDocumentClient {
-  const config: DynamoDBClientConfig = { region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1' };
+  // Without an explicit region the SDK's own chain decides (AWS_REGION, then the profile's region).
+  const region = opts.region ?? (process.env.AWS_REGION || undefined) ?? (opts.endpoint ? 'us-east-1' : undefined);
+  const config: DynamoDBClientConfig = region ? { region } : {};
   if (opts.endpoint) {
     config.endpoint = opts.endpoint;
     config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
