@@ -6,7 +6,9 @@
  * named `bench<Something>()` (called without arguments). A result with `rows` (and optionally
  * `notes`, `targets`) prints as a table (see BenchReport); any other result prints as JSON.
  * Standalone scripts that run on import (listed in `scripts`) run as child processes.
- * `npm run bench -- <filter>` runs only the benches whose name contains a filter.
+ * `npm run bench -- <filter>` runs only the benches whose name contains a filter;
+ * `npm run bench -- --list` lists the names. A filter that matches nothing lists them and exits 2
+ * without touching latest.json.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -20,7 +22,9 @@ interface Bench {
 }
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const listOnly = args.some((a) => a === '--list' || a === '--help' || a === '-h');
+const filters = args.filter((a) => !a.startsWith('-'));
 const selected = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f));
 
 /** Scripts that run (and print their own report) as soon as they are imported. */
@@ -57,8 +61,19 @@ function printReport(report: BenchReport) {
 }
 
 async function main() {
+  const benches = await discoverBenches();
+  const names = [...benches.map((b) => b.name), ...scripts.map((s) => s.replace(/\.ts$/, ''))];
+  const unknownOptions = args.filter((a) => a.startsWith('-') && !['--list', '--help', '-h'].includes(a));
+  const unmatched = filters.filter((f) => !names.some((name) => name.includes(f)));
+  if (listOnly || unknownOptions.length > 0 || unmatched.length > 0) {
+    if (unknownOptions.length > 0) console.error(`unknown option ${unknownOptions.join(', ')}`);
+    if (unmatched.length > 0) console.error(`no bench matches ${unmatched.map((f) => `"${f}"`).join(', ')}`);
+    console.log(`usage: npm run bench [-- <filter>...]   (a filter selects the benches whose name contains it)\nbenches:\n${names.map((n) => `  ${n}`).join('\n')}`);
+    process.exitCode = listOnly && unknownOptions.length + unmatched.length === 0 ? 0 : 2;
+    return;
+  }
   const results: Array<{ name: string; result?: unknown; output?: string; error?: string }> = [];
-  for (const bench of (await discoverBenches()).filter((b) => selected(b.name))) {
+  for (const bench of benches.filter((b) => selected(b.name))) {
     console.log(`\n== ${bench.name} ==`);
     try {
       const result = await bench.run();
