@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { serviceConfigFromEnv } from '../lambdas/deps.js';
-import { startLocalServer } from './local/server.js';
+import { LocalServerStartError, startLocalServer, type LocalServer } from './local/server.js';
 
 /**
  * `npm start`: the service on http://127.0.0.1:3000 (PORT to change), data kept in ./.data
@@ -11,7 +11,26 @@ const port = Number(process.env.PORT ?? 3000);
 const dataDir = resolve(process.env.DATA_DIR ?? '.data');
 // POST_LOGIN_MODULE (and its budget and failure mode) names a local post-login extension.
 const { postLogin } = serviceConfigFromEnv();
-const server = await startLocalServer({ port, dataDir, ...(postLogin ? { config: { postLogin } } : {}) });
+let server: LocalServer;
+try {
+  server = await startLocalServer({ port, dataDir, ...(postLogin ? { config: { postLogin } } : {}) });
+} catch (err) {
+  const message = err instanceof LocalServerStartError ? err.message : `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? err}`;
+  process.stderr.write(`npm start: ${message.split('\n')[0]}\n`);
+  process.exit(1);
+}
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write('\nstopping...\n');
+  await server.close();
+  process.stdout.write(`stopped; data kept in ${dataDir}\n`);
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+
 const c = server.credentials;
 const u = server.url;
 process.stdout.write(`
@@ -31,12 +50,3 @@ Try:
 
 Ctrl-C stops the server.
 `);
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  await server.close();
-  process.exit(0);
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);

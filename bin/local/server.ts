@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -51,13 +51,81 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
+/** A start that failed for a reason the user can fix: its message is the one line to print. */
+export class LocalServerStartError extends Error {
+  override readonly name = 'LocalServerStartError';
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new LocalServerStartError(`port ${port} is already in use: stop what runs there, or set PORT`) : err),
+    );
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+}
+
+/**
+ * One server per data folder: the embedded engine's files allow a single process. Returns the
+ * release function; a lock left by a process that is gone is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockFile = join(dataDir, 'server.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockFile, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(lockFile, 'utf8'));
+      if (holder && isRunning(holder)) {
+        throw new LocalServerStartError(`${dataDir} is in use by another server (pid ${holder}): stop it, or set DATA_DIR to another folder`);
+      }
+      rmSync(lockFile, { force: true });
+    }
+  }
+  throw new LocalServerStartError(`could not lock ${dataDir}`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * The local service: the same Lambda handlers behind node:http (API Gateway v2 events), on the
  * embedded engine and the local secret store, with a seeded dev tenant. Listens on 127.0.0.1.
  */
 export async function startLocalServer(opts: LocalServerOptions = {}): Promise<LocalServer> {
+  // The port first: a busy one fails before any data folder is created or seeded.
+  const handlers: Partial<Record<FunctionName, LambdaHandler>> = {};
+  const server: Server = createServer(apiGatewayListener(handlers));
+  await listen(server, opts.port ?? 0);
+  let releaseLock = () => {};
+  try {
+    if (opts.dataDir) {
+      mkdirSync(opts.dataDir, { recursive: true });
+      releaseLock = lockDataDir(opts.dataDir);
+    }
+    return await startOn(server, handlers, opts, releaseLock);
+  } catch (err) {
+    releaseLock();
+    server.close();
+    throw err;
+  }
+}
+
+async function startOn(
+  server: Server,
+  handlers: Partial<Record<FunctionName, LambdaHandler>>,
+  opts: LocalServerOptions,
+  releaseLock: () => void,
+): Promise<LocalServer> {
   const tenant = opts.tenant ?? 'default';
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const engine = opts.dynamoEndpoint
     ? { endpoint: opts.dynamoEndpoint, close: async () => {} }
     : await startEmbeddedEngine({ path: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
@@ -80,15 +148,8 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
   if (!credentials && credentialsFile) credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as DevCredentials;
   if (!credentials) throw new Error('the tenant exists but its dev credentials are unknown');
 
-  const handlers: Partial<Record<FunctionName, LambdaHandler>> = {
-    token: createTokenHandler(deps) as unknown as LambdaHandler,
-    management: createManagementHandler(deps) as unknown as LambdaHandler,
-  };
-  const server: Server = createServer(apiGatewayListener(handlers));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  handlers.token = createTokenHandler(deps) as unknown as LambdaHandler;
+  handlers.management = createManagementHandler(deps) as unknown as LambdaHandler;
   const { port } = server.address() as AddressInfo;
   const servers: Server[] = [server];
   let httpsUrl: string | undefined;
@@ -119,6 +180,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       );
       db.destroy();
       await engine.close();
+      releaseLock();
     },
   };
 }
