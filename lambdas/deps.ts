@@ -30,6 +30,8 @@ export interface ServiceConfig {
   allowLoopbackHttp: boolean;
   upstreamTimeoutMs: number;
   upstreamBudgetMs: number;
+  /** How long a login waits for the lockout attempts its own parallel logins hold (default 5 s). */
+  attemptWaitMs?: number;
   /** Time all registration hooks of one trigger may take together (each also has its own timeout). */
   hookBudgetMs: number;
   bcryptCost: number;

@@ -11,7 +11,7 @@ import { bruteForceProtectionOf, IDENTIFIER_CEILING_FACTOR, isAllowlisted, suspi
 import { failureTiming, padUntil } from './failure-timing.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 
-/** How long a check waits for the attempts that parallel checks of the same identifier hold. */
+/** How long a check waits for the attempts that parallel checks of the same identifier hold (default). */
 const ATTEMPT_WAIT_MS = 5000;
 
 /**
@@ -26,7 +26,7 @@ async function reserveAttempt(
   const started = performance.now(); // real time: the wait is real even under an injected clock
   for (let waited = false; ; waited = true) {
     const reservation = await deps.lockouts.reserveAttempt(key, policy, Math.floor(deps.now() / 1000));
-    if (reservation !== 'busy' || performance.now() - started > ATTEMPT_WAIT_MS) return { reservation, waited };
+    if (reservation !== 'busy' || performance.now() - started > (deps.config.attemptWaitMs ?? ATTEMPT_WAIT_MS)) return { reservation, waited };
     await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50));
   }
 }

@@ -13,7 +13,9 @@ let upstream: FakeUpstream;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
-  service = await startTestService();
+  // The queued logins of one user wait their turn up to attemptWaitMs (5 s in production); on a
+  // busy machine 25 queued bcrypt checks may take longer, which is not what this test is about.
+  service = await startTestService({ config: { bcryptCost: 4, attemptWaitMs: 120_000 } });
   await linkUpstream(service, upstream);
 });
 afterAll(async () => {
