@@ -515,3 +515,19 @@ describe('cdk.json', () => {
     for (const [flag, value] of Object.entries(CURRENTLY_RECOMMENDED_FLAGS)) expect({ flag, value: cdkJsonContext[flag] }).toEqual({ flag, value });
   });
 });
+
+describe('README', () => {
+  it('lists exactly the environment variables the stack sets', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { handlerEnvironment } = await import('../../lib/service-functions.js');
+    const { readDeploymentConfig } = await import('../../lib/deployment-config.js');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Benchmarks'));
+    const table = section.slice(section.indexOf('| variable | value |'));
+    const listed = [...table.slice(0, table.indexOf('\n\n')).matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
+    const config = readDeploymentConfig(
+      (key) => ({ domainName: 'auth.example.com', certificateArn: 'arn:aws:acm:eu-west-1:1:certificate/x', postLoginFunctionName: 'claims' })[key],
+    );
+    expect(listed).toEqual(Object.keys(handlerEnvironment(config, 'table', 'token')).sort());
+  });
+});
