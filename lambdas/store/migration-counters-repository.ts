@@ -1,4 +1,4 @@
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MigrationPath } from '../logs/log-types.js';
 import type { MigrationOutcome } from '../logs/migration-outcome.js';
 import { batchGetItems } from './dynamo-client.js';
@@ -11,7 +11,7 @@ export type MigrationAttemptCounts = Partial<Record<MigrationPath, Partial<Recor
 /** Attribute of a counter item holding the attempts of one path with one outcome (`attempts#<path>#<outcome>`). */
 const ATTEMPTS = 'attempts#';
 const attemptsAttribute = (path: MigrationPath, outcome: MigrationOutcome) => `${ATTEMPTS}${path}#${outcome}`;
-/** The item holding the time of the last upstream verification of a tenant (not a day). */
+/** The items holding the time of the last upstream verification of a tenant (sharded like a day). */
 const LATEST = 'latest';
 
 /**
@@ -101,13 +101,16 @@ export function createMigrationCountersRepository(
     /** Several days' attempts at once, per path and outcome: day → counts. */
     attemptsOfDays,
 
-    /** Records an upstream verification at `at` (epoch ms); a later one is never overwritten by an earlier one. */
+    /**
+     * Records an upstream verification at `at` (epoch ms) on a random shard, so a flip day's
+     * migrations do not all write one key; a later time is never overwritten by an earlier one.
+     */
     async recordUpstreamVerification(tenant: string, path: MigrationPath, at: number) {
       try {
         await db.send(
           new UpdateCommand({
             TableName: tableName,
-            Key: keys.migrationCounters(tenant, LATEST),
+            Key: keys.migrationCountersShard(tenant, LATEST, Math.floor(random() * shards)),
             UpdateExpression: 'SET #at = :at, #path = :path',
             ConditionExpression: 'attribute_not_exists(#at) OR #at < :at',
             ExpressionAttributeNames: { '#at': 'last_upstream_verification_at', '#path': 'last_upstream_verification_path' },
@@ -119,11 +122,14 @@ export function createMigrationCountersRepository(
       }
     },
 
-    /** The last upstream verification of the tenant, if any. */
+    /** The last upstream verification of the tenant (the latest over the shards), if any. */
     async lastUpstreamVerification(tenant: string): Promise<{ at: number; path: MigrationPath } | undefined> {
-      const res = await db.send(new GetCommand({ TableName: tableName, Key: keys.migrationCounters(tenant, LATEST) }));
-      const at = res.Item?.last_upstream_verification_at;
-      return typeof at === 'number' ? { at, path: res.Item!.last_upstream_verification_path as MigrationPath } : undefined;
+      let last: { at: number; path: MigrationPath } | undefined;
+      for (const item of (await batchGetItems(db, tableName, keysOfDay(tenant, LATEST))).values()) {
+        const at = item.last_upstream_verification_at;
+        if (typeof at === 'number' && (!last || at > last.at)) last = { at, path: item.last_upstream_verification_path as MigrationPath };
+      }
+      return last;
     },
   };
 }

@@ -1,0 +1,49 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { createMigrationCountersRepository } from '../../lambdas/store/migration-counters-repository.js';
+
+/** The drain's table side: attempts by path and outcome per day, and the last upstream verification. */
+const TABLE = 'attempts-test';
+let engine: EmbeddedEngine;
+let db: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  engine = await startEmbeddedEngine();
+  await ensureTable(engine.endpoint, TABLE);
+  db = createDocumentClient({ endpoint: engine.endpoint });
+});
+afterAll(async () => {
+  db?.destroy();
+  await engine?.close();
+});
+
+describe('migration attempts', () => {
+  it('sum per day, path and outcome over the shards, and never leak into the per-path migration counts', async () => {
+    const repo = createMigrationCountersRepository(db, TABLE);
+    await Promise.all([
+      ...Array.from({ length: 30 }, () => repo.countAttempt('t1', '2026-11-01', 'password_fallback', 'migrated')),
+      ...Array.from({ length: 7 }, () => repo.countAttempt('t1', '2026-11-01', 'password_fallback', 'upstream_rejected')),
+      repo.countAttempt('t1', '2026-11-02', 'refresh_remint', 'not_called'),
+      repo.increment('t1', '2026-11-01', 'password_fallback'),
+    ]);
+    const days = await repo.attemptsOfDays('t1', ['2026-11-01', '2026-11-02', '2026-11-03']);
+    expect(Object.fromEntries(days)).toEqual({
+      '2026-11-01': { password_fallback: { migrated: 30, upstream_rejected: 7 } },
+      '2026-11-02': { refresh_remint: { not_called: 1 } },
+      '2026-11-03': {},
+    });
+    expect(await repo.get('t1', '2026-11-01')).toEqual({ password_fallback: 1 });
+  });
+
+  it('keep the latest upstream verification over every shard, whatever order the writes land in', async () => {
+    let next = 0;
+    const shardsInTurn = createMigrationCountersRepository(db, TABLE, 16, () => (next++ % 16) / 16);
+    expect(await shardsInTurn.lastUpstreamVerification('t2')).toBeUndefined();
+    const times = [5000, 9000, 1000, 7000, 9000 - 1];
+    for (const at of times) await shardsInTurn.recordUpstreamVerification('t2', at === 9000 ? 'refresh_remint' : 'password_fallback', at);
+    await shardsInTurn.recordUpstreamVerification('t2', 'password_fallback', 2000); // earlier: changes nothing
+    expect(await shardsInTurn.lastUpstreamVerification('t2')).toEqual({ at: 9000, path: 'refresh_remint' });
+  });
+});
