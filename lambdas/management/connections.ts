@@ -243,6 +243,8 @@ export const connectionEndpoints = {
       }
       const oldRef = existing.options.configuration?.client_secret_ref;
       if (oldRef && !options.configuration?.client_secret_ref) await req.deps.secrets.delete(oldRef);
+      const oldManagementRef = existing.options.configuration?.management_api?.client_secret_ref;
+      if (oldManagementRef && !options.configuration?.management_api?.client_secret_ref) await req.deps.secrets.delete(oldManagementRef);
       return ok(connectionView(record));
     },
   },
@@ -258,6 +260,8 @@ export const connectionEndpoints = {
       await req.deps.tenantConfigs.deleteItem(keys.connection(req.ctx.tenant, existing.id));
       const ref = existing.options.configuration?.client_secret_ref;
       if (ref) await req.deps.secrets.delete(ref);
+      const managementRef = existing.options.configuration?.management_api?.client_secret_ref;
+      if (managementRef) await req.deps.secrets.delete(managementRef);
       return noContent();
     },
   },

@@ -28,7 +28,18 @@ beforeAll(async () => {
   token = await api.token(service.credentials.machineClient);
   const res = await api.call('POST', '/api/v2/connections', {
     token,
-    body: { name: 'Toggle-Users', strategy: 'auth0', options: { import_mode: true, configuration: { ...configuration, client_secret: SHORT_SECRET } } },
+    body: {
+      name: 'Toggle-Users',
+      strategy: 'auth0',
+      options: {
+        import_mode: true,
+        configuration: {
+          ...configuration,
+          client_secret: SHORT_SECRET,
+          management_api: { domain: 'old-tenant.eu.auth0.com', client_id: 'upstream-mgmt-toggle', client_secret: 'Mgmt-secret-0123456789' },
+        },
+      },
+    },
   });
   expect(res.status).toBe(201);
   id = res.body.id;
@@ -58,12 +69,16 @@ describe('connection import mode toggle', () => {
     expect(await service.deps.secrets.get(ref!)).toBe(SHORT_SECRET);
   });
 
-  it('configuration null removes the configuration and deletes its secret', async () => {
+  it('configuration null removes the configuration and deletes its secrets', async () => {
     const ref = await storedRef();
+    const managementRef = (await service.deps.tenantConfigs.load(service.credentials.tenant))!.connections.get(id)!.options.configuration
+      ?.management_api?.client_secret_ref;
+    expect(await service.deps.secrets.get(managementRef!)).toBe('Mgmt-secret-0123456789');
     const removed = await patch({ import_mode: false, configuration: null });
     expect(removed.status).toBe(200);
     expect(removed.body.options.configuration).toBeUndefined();
     expect(await storedRef()).toBeUndefined();
     expect(await service.deps.secrets.get(ref!)).toBeUndefined();
+    expect(await service.deps.secrets.get(managementRef!)).toBeUndefined();
   });
 });
