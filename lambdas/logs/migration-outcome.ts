@@ -54,6 +54,7 @@ const NOT_CALLED = new Set([
   'migration_source_removed',
   'upstream_answer_unreadable',
   'malformed_refresh_token',
+  'client_not_bound_to_source',
 ]);
 /** Reasons for which the upstream answered but gave nothing usable. */
 const UNAVAILABLE = new Set(['rate_limited', 'timeout', 'network', 'server_error', 'malformed_response', 'unexpected_status', 'unknown']);
@@ -67,6 +68,7 @@ const VERIFIED_THEN_REFUSED = new Set([
   'denied_by_hook',
   'hook_unavailable',
   'internal_error',
+  'upstream_mismatch',
 ]);
 
 /**

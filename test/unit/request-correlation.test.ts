@@ -38,3 +38,14 @@ describe('correlateRequests', () => {
     expect(lines[1]).toMatchObject({ correlation_id: 'Req-second', function_request_id: 'aws-2', cold_start: false });
   });
 });
+
+describe('migrationAttemptOf', () => {
+  it('classifies refusals after the upstream verified the user as verified_not_migrated, and unbound clients as not_called', async () => {
+    const { migrationAttemptOf } = await import('../../lambdas/logs/migration-outcome.js');
+    expect(migrationAttemptOf({ type: 'fp', migration: 'password_fallback', reason: 'upstream_mismatch', connection: 'UPA' })?.migration_outcome).toBe('verified_not_migrated');
+    expect(migrationAttemptOf({ type: 'fertft', migration: 'refresh_remint', reason: 'upstream_mismatch' })?.migration_outcome).toBe('verified_not_migrated');
+    expect(migrationAttemptOf({ type: 'fertft', migration: 'refresh_remint', reason: 'client_not_bound_to_source' })?.migration_outcome).toBe('not_called');
+    expect(migrationAttemptOf({ type: 'fp', migration: 'password_fallback', reason: 'upstream_rejected:invalid_grant' })?.migration_outcome).toBe('upstream_rejected');
+    expect(migrationAttemptOf({ type: 's', migration: 'password_fallback' })).toBeUndefined();
+  });
+});
