@@ -109,7 +109,8 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
   try {
     if (opts.dataDir) {
       mkdirSync(opts.dataDir, { recursive: true });
-      releaseLock = lockDataDir(opts.dataDir);
+      // The embedded engine's files allow one process; servers sharing an outside engine may share the folder.
+      if (!opts.dynamoEndpoint) releaseLock = lockDataDir(opts.dataDir);
     }
     return await startOn(server, handlers, opts, releaseLock);
   } catch (err) {
