@@ -5,6 +5,7 @@ import type { PasswordFallback } from './identity/password-login.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { LogSink } from './logs/log-sink.js';
 import { createBreakerRegistry, type BreakerRegistry } from './migration/circuit-breaker.js';
+import { createUpstreamBudget, type UpstreamBudget } from './migration/upstream-budget.js';
 import { createUpstreamClient, type UpstreamClient } from './migration/upstream-client.js';
 import { createUpstreamManagementApi, type UpstreamManagementApi } from './migration/upstream-management-api.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -18,6 +19,7 @@ import {
   type TenantConfigCache,
   type TenantConfigRepository,
 } from './store/tenant-config-repository.js';
+import { createUpstreamBudgetRepository } from './store/upstream-budget-repository.js';
 import { createUsersRepository, type UsersRepository } from './store/users-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
@@ -99,7 +101,9 @@ export interface Deps {
   domainCache: Map<string, { tenant: string | undefined; at: number }>;
   /** Circuit breakers per upstream (connection id or migration source id), per process. */
   breakers: BreakerRegistry;
-  /** The upstream Auth0 client both migration paths share (timeouts, breakers, call logs). */
+  /** The fleet-wide call budget per upstream (a token bucket in the table), spent by every upstream call. */
+  upstreamBudget: UpstreamBudget;
+  /** The upstream Auth0 client both migration paths share (timeouts, budget, breakers, call logs). */
   upstream: UpstreamClient;
   /** The upstream tenant's Management API (the whole user on migration). */
   upstreamManagement: UpstreamManagementApi;
@@ -137,6 +141,11 @@ export function createDeps(p: {
   // Every outbound request (upstream, JWKS, hooks) is checked after DNS resolution, redirects never followed.
   const fetchImpl = guardOutboundFetch(p.fetch ?? globalThis.fetch, { allowLoopback: config.allowLoopbackHttp });
   const breakers = createBreakerRegistry({ now });
+  const upstreamBudget = createUpstreamBudget({
+    repo: createUpstreamBudgetRepository(p.db, p.tableName),
+    now,
+    onError: (err) => p.sink.warn('upstream budget unavailable', { error: err instanceof Error ? err.name : 'unknown' }),
+  });
   return {
     db: p.db,
     tableName: p.tableName,
@@ -155,9 +164,11 @@ export function createDeps(p: {
     signingKeys: createSigningKeyProvider(p.secrets),
     domainCache: new Map(),
     breakers,
+    upstreamBudget,
     upstream: createUpstreamClient({
       fetch: fetchImpl,
       breakers,
+      budget: upstreamBudget,
       perCallTimeoutMs: config.upstreamTimeoutMs,
       allowLoopbackHttp: config.allowLoopbackHttp,
       log: ({ message, ...fields }) => p.sink.info(String(message ?? 'upstream_call'), fields),

@@ -67,6 +67,8 @@ export type FallbackOutcome =
       details?: Record<string, unknown>;
       /** A bcrypt of this password was already spent (the upstream accepted it): no dummy compare. */
       passwordHashed?: boolean;
+      /** The upstream is over its rate limit: answered 429 with this Retry-After, not as a wrong password. */
+      retryAfterSeconds?: number;
     };
 
 /** A fallback to an upstream identity provider for identifiers without a local password. */
@@ -77,7 +79,7 @@ export type PasswordFallback = (
   local: LocalLookup,
 ) => Promise<FallbackOutcome | undefined>;
 
-type Failure = { reason: string; logType: 'fp' | 'fu'; counts: boolean; migration?: MigrationPath; details?: Record<string, unknown> };
+type Failure = { reason: string; logType: 'fp' | 'fu'; counts: boolean; migration?: MigrationPath; details?: Record<string, unknown>; retryAfterSeconds?: number };
 
 interface Verdict {
   user?: UserRecord;
@@ -115,7 +117,14 @@ async function checkPassword(
   if (!(outcome && !outcome.ok && outcome.passwordHashed)) await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
   if (outcome) {
     return {
-      failure: { reason: outcome.reason, logType: outcome.logType ?? 'fp', counts: outcome.countsAsFailure, migration: outcome.migration, details: outcome.details },
+      failure: {
+        reason: outcome.reason,
+        logType: outcome.logType ?? 'fp',
+        counts: outcome.countsAsFailure,
+        migration: outcome.migration,
+        details: outcome.details,
+        retryAfterSeconds: outcome.retryAfterSeconds,
+      },
       local,
     };
   }
@@ -306,6 +315,7 @@ async function checkReserved(
       }
     }
     await ctx.log.flush();
+    if (f.retryAfterSeconds !== undefined) throw oauthErrors.tooManyRequests(f.retryAfterSeconds);
     throw oauthErrors.wrongCredentials();
   }
 

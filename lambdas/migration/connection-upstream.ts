@@ -10,6 +10,7 @@
 import type { Deps } from '../deps.js';
 import { secretNames } from '../secrets/secret-store.js';
 import type { ConnectionRecord } from '../store/records.js';
+import { DEFAULT_REQUESTS_PER_SECOND } from './upstream-budget.js';
 
 /** The longest any process keeps an upstream client secret. */
 export const MAX_SECRET_CACHE_MS = 5000;
@@ -30,6 +31,8 @@ export interface ConnectionUpstream {
   jwksUri: string;
   /** Reference of the secret, so a caller that finds it rejected can drop it from the cache. */
   secretRef: string;
+  /** The fleet-wide call budget of this upstream. */
+  requestsPerSecond: number;
 }
 
 export type ConnectionUpstreamLookup =
@@ -107,6 +110,7 @@ export function createConnectionUpstreamReader(opts: { cacheMs?: number } = {}):
           issuer: `${origin}/`,
           jwksUri: `${origin}/.well-known/jwks.json`,
           secretRef,
+          requestsPerSecond: configuration.rate_limit?.requests_per_second ?? DEFAULT_REQUESTS_PER_SECOND,
         },
       };
     },

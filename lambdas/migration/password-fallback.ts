@@ -26,10 +26,12 @@ import { loginEventFields } from '../identity/login-outcome.js';
 export const PASSWORD_FALLBACK_SCOPE = 'openid profile email';
 
 /**
- * Upstream rejections that mean "this password is wrong for this user": they count toward the
- * lockout. `mfa_required` means the password was right (the user has MFA upstream): not a strike.
+ * Upstream rejections that mean "this password is wrong for this user", or that concern this
+ * identity only (`too_many_attempts`: the account is blocked upstream): they count toward its
+ * lockout and are answered like a wrong password. `mfa_required` means the password was right (the
+ * user has MFA upstream): answered the same, but not a strike.
  */
-const PASSWORD_REJECTIONS = new Set(['invalid_grant']);
+const PASSWORD_REJECTIONS = new Set(['invalid_grant', 'too_many_attempts']);
 /** Rejections that mean the upstream client credentials are wrong: the cached secret is dropped. */
 const CLIENT_REJECTIONS = new Set(['access_denied', 'invalid_client', 'unauthorized']);
 
@@ -74,8 +76,10 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     const upstream = lookup.upstream;
     const deadline = createDeadline(deps.config.upstreamBudgetMs, deps.now);
 
+    const budget = { tenant: ctx.tenant, requestsPerSecond: upstream.requestsPerSecond, priority: 'interactive' as const };
     const granted = await deps.upstream.passwordRealm({
       breakerKey: upstream.breakerKey,
+      budget,
       tokenEndpoint: upstream.tokenEndpoint,
       clientId: upstream.clientId,
       clientSecret: upstream.clientSecret,
@@ -105,7 +109,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
       return { ...f, countsAsFailure: true, passwordHashed: true };
     };
 
-    const claims = await upstreamClaims(deps, upstream, granted.value, deadline, verifierFor);
+    const claims = await upstreamClaims(deps, ctx.tenant, upstream, granted.value, deadline, verifierFor);
     if (!claims.ok) return afterAcceptance(claims.failure);
 
     const profile = profileFromUpstream(claims.value);
@@ -148,6 +152,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
 /** The profile claims: from `/userinfo`, or from the upstream id_token verified with its JWKS. */
 async function upstreamClaims(
   deps: Deps,
+  tenant: string,
   upstream: ConnectionUpstream,
   token: UpstreamTokenResponse,
   deadline: Deadline,
@@ -166,12 +171,14 @@ async function upstreamClaims(
   }
   const info = await deps.upstream.userinfo({
     breakerKey: upstream.breakerKey,
+    budget: { tenant, requestsPerSecond: upstream.requestsPerSecond, priority: 'interactive' },
     userinfoEndpoint: upstream.userinfoEndpoint,
     accessToken: token.access_token,
     deadline,
   });
   if (info.ok) return { ok: true, value: info.value };
-  return { ok: false, failure: failure('upstream_userinfo_failed', false, describeUpstreamFailure(info.failure)) };
+  const retry = info.failure.kind === 'rate_limited' ? { retryAfterSeconds: info.failure.retryAfterSeconds } : {};
+  return { ok: false, failure: { ...failure('upstream_userinfo_failed', false, describeUpstreamFailure(info.failure)), ...retry } };
 }
 
 /**
@@ -223,7 +230,8 @@ export function tokenFailure(f: UpstreamFailure): Failure {
     case 'rejected':
       return failure(`upstream_rejected:${logSafe(f.error)}`, PASSWORD_REJECTIONS.has(f.error), details);
     case 'rate_limited':
-      return failure('upstream_rate_limited', false, details);
+      // The upstream's (or the fleet's) limit: the client may come back, nobody is blamed.
+      return { ...failure(f.scope === 'budget' ? 'upstream_budget_exhausted' : 'upstream_rate_limited', false, details), retryAfterSeconds: f.retryAfterSeconds };
     case 'unavailable':
       return failure(unavailableReasons[f.reason], false, details);
   }
@@ -250,7 +258,7 @@ function describeUpstreamFailure(f: UpstreamFailure): Record<string, unknown> {
         ...(f.description ? { upstream_error_description: f.description.slice(0, 200) } : {}),
       };
     case 'rate_limited':
-      return { upstream_status: 429, retry_after_seconds: f.retryAfterSeconds };
+      return { ...(f.scope === 'budget' ? {} : { upstream_status: 429 }), rate_limit_scope: f.scope, retry_after_seconds: f.retryAfterSeconds };
     case 'unavailable':
       return {
         upstream_failure: f.reason,

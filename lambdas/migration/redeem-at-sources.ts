@@ -10,6 +10,10 @@ import type { Deadline } from './deadline.js';
 import { upstreamEndpoints, type SourceSecrets } from './migration-sources.js';
 import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
 import type { TransientFailure } from './upstream-token-ledger.js';
+import { DEFAULT_REQUESTS_PER_SECOND } from './upstream-budget.js';
+
+/** The fleet-wide call budget of a source's upstream. */
+export const sourceRate = (source: MigrationSourceRecord): number => source.rate_limit?.requests_per_second ?? DEFAULT_REQUESTS_PER_SECOND;
 
 export type Redemption =
   | { kind: 'accepted'; source: MigrationSourceRecord; answer: UpstreamTokenResponse; reasons: Record<string, string> }
@@ -31,6 +35,8 @@ export async function redeemAtSources(
     try {
       const result = await deps.upstream.refreshToken({
         breakerKey: source.id,
+        // A re-mint takes only free capacity (logins come first) and is told when to come back.
+        budget: { tenant: p.tenant, requestsPerSecond: sourceRate(source), priority: 'background', calls: source.profile_from === 'id_token' ? 1 : 2 },
         tokenEndpoint: upstreamEndpoints(source.credentials.domain, deps.config.allowLoopbackHttp).tokenEndpoint,
         clientId: source.credentials.client_id,
         clientSecret: secret.secret,

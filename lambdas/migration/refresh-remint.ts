@@ -217,7 +217,7 @@ async function mintForUpstreamUser(
 ): Promise<TokenResponse> {
   const { source, answer } = p;
   const sourceDetail = { migration_source: source.id };
-  const claims = await claimsFromUpstream(deps, { source, answer, deadline: p.deadline, verifier: p.tools.verifier });
+  const claims = await claimsFromUpstream(deps, { tenant: ctx.tenant, source, answer, deadline: p.deadline, verifier: p.tools.verifier });
   if (!claims.ok) throw new RemintStop(claims.failure.reason, retryable(claims.failure), { details: sourceDetail });
 
   const connection = connectionByName(ctx.config, source.connection);

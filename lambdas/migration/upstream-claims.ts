@@ -9,6 +9,7 @@ import type { Deps } from '../deps.js';
 import type { MigrationSourceRecord } from '../store/records.js';
 import type { Deadline } from './deadline.js';
 import { upstreamEndpoints } from './migration-sources.js';
+import { sourceRate } from './redeem-at-sources.js';
 import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
 import type { UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import type { UpstreamClaims } from './upstream-profile.js';
@@ -20,7 +21,7 @@ export type ClaimsResult =
 
 export async function claimsFromUpstream(
   deps: Pick<Deps, 'upstream' | 'config'>,
-  p: { source: MigrationSourceRecord; answer: UpstreamTokenResponse; deadline: Deadline; verifier: UpstreamIdTokenVerifier },
+  p: { tenant: string; source: MigrationSourceRecord; answer: UpstreamTokenResponse; deadline: Deadline; verifier: UpstreamIdTokenVerifier },
 ): Promise<ClaimsResult> {
   const endpoints = upstreamEndpoints(p.source.credentials.domain, deps.config.allowLoopbackHttp);
 
@@ -37,6 +38,8 @@ export async function claimsFromUpstream(
   const fromUserinfo = async (): Promise<ClaimsResult> => {
     const result = await deps.upstream.userinfo({
       breakerKey: p.source.id,
+      // The upstream token is spent already: finishing this re-mint comes before starting others.
+      budget: { tenant: p.tenant, requestsPerSecond: sourceRate(p.source), priority: 'interactive' },
       userinfoEndpoint: endpoints.userinfoEndpoint,
       accessToken: p.answer.access_token,
       deadline: p.deadline,

@@ -7,10 +7,15 @@
  */
 import type { BreakerRegistry } from './circuit-breaker.js';
 import type { Deadline } from './deadline.js';
+import type { BudgetPriority, UpstreamBudget } from './upstream-budget.js';
 
 export type UpstreamFailure =
   | { kind: 'rejected'; status: number; error: string; description?: string }
-  | { kind: 'rate_limited'; status: 429; retryAfterSeconds: number }
+  /**
+   * The upstream's tenant-wide limit (`scope: 'global'`, the whole fleet pauses), a 429 that says
+   * nothing more (`'unknown'`, a short pause), or the fleet's own budget running dry (`'budget'`).
+   */
+  | { kind: 'rate_limited'; status: 429; retryAfterSeconds: number; scope: 'global' | 'unknown' | 'budget' }
   | {
       kind: 'unavailable';
       reason:
@@ -41,9 +46,20 @@ export type UpstreamUserinfo = Record<string, unknown> & { sub: string };
 
 export type UpstreamCallName = 'password_realm' | 'refresh_token' | 'userinfo';
 
+/** Which shared budget a call spends from (the upstream is the endpoint's host) and how urgently. */
+export interface CallBudget {
+  tenant: string;
+  requestsPerSecond: number;
+  priority: BudgetPriority;
+  /** Calls the whole piece of work needs (its place in the queue when refused); default 1. */
+  calls?: number;
+}
+
 export interface UpstreamClientOptions {
   fetch: typeof fetch;
   breakers: BreakerRegistry;
+  /** The fleet-wide budget; calls given a `budget` spend from it, and global-limit answers pause it. */
+  budget?: UpstreamBudget;
   /** Upper bound of one upstream call; default 2500 ms. */
   perCallTimeoutMs?: number;
   /** True only when running locally: http:// allowed for 127.0.0.0/8, localhost and [::1]. */
@@ -56,6 +72,7 @@ export interface UpstreamClientOptions {
 
 export interface PasswordRealmParams {
   breakerKey: string;
+  budget?: CallBudget;
   tokenEndpoint: string;
   clientId: string;
   clientSecret: string;
@@ -71,6 +88,7 @@ export interface PasswordRealmParams {
 
 export interface RefreshTokenParams {
   breakerKey: string;
+  budget?: CallBudget;
   tokenEndpoint: string;
   clientId: string;
   clientSecret: string;
@@ -81,6 +99,7 @@ export interface RefreshTokenParams {
 
 export interface UserinfoParams {
   breakerKey: string;
+  budget?: CallBudget;
   userinfoEndpoint: string;
   accessToken: string;
   deadline: Deadline;
@@ -97,6 +116,14 @@ const DEFAULT_PER_CALL_TIMEOUT_MS = 2500;
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** A Retry-After longer than this is treated as this long, so one odd header cannot park a source for days. */
 const MAX_RETRY_AFTER_SECONDS = 3600;
+/** A global-limit pause never lasts longer than this (Auth0's limits reset every second or minute). */
+const MAX_GLOBAL_PAUSE_MS = 60_000;
+/** A 429 that does not say it is the global limit pauses everyone for at most this long. */
+const MAX_UNKNOWN_PAUSE_MS = 3_000;
+/** An interactive caller waits at most this long for a call from the budget. */
+const MAX_INTERACTIVE_WAIT_MS = 3_000;
+/** What an interactive caller keeps of its time budget for the call itself. */
+const CALL_RESERVE_MS = 1_000;
 
 /** https is always allowed; http only for loopback hosts, and only when `allowLoopbackHttp` is set. */
 export function isLoopbackHttpAllowed(url: string, allowLoopbackHttp: boolean): boolean {
@@ -139,6 +166,7 @@ export function parseRetryAfterSeconds(header: string | null, nowMs: number): nu
 interface CallSpec<T> {
   call: UpstreamCallName;
   breakerKey: string;
+  budget?: CallBudget;
   url: string;
   deadline: Deadline;
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string };
@@ -152,7 +180,47 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   const log = opts.log ?? (() => {});
   const { breakers } = opts;
 
+  /** One call; an interactive call refused by the global limit tries once more if the pause ends within its budget. */
   async function perform<T>(spec: CallSpec<T>): Promise<UpstreamResult<T>> {
+    const first = await attempt(spec);
+    if (
+      first.ok ||
+      first.failure.kind !== 'rate_limited' ||
+      first.failure.scope === 'budget' ||
+      spec.budget?.priority !== 'interactive' ||
+      first.failure.retryAfterSeconds * 1000 > spec.deadline.remainingMs() - CALL_RESERVE_MS
+    ) {
+      return first;
+    }
+    return attempt(spec);
+  }
+
+  /** Spends one call of the shared budget (waiting for it when interactive); a failure when there is none. */
+  async function spend(spec: CallSpec<unknown>): Promise<Extract<UpstreamFailure, { kind: 'rate_limited' }> | undefined> {
+    if (!opts.budget || !spec.budget) return undefined;
+    const maxWaitMs = Math.min(MAX_INTERACTIVE_WAIT_MS, Math.max(0, spec.deadline.remainingMs() - CALL_RESERVE_MS));
+    const grant = await opts.budget.take({ ...spec.budget, upstream: new URL(spec.url).host, maxWaitMs });
+    if (grant.ok) return undefined;
+    return { kind: 'rate_limited', status: 429, scope: 'budget', retryAfterSeconds: Math.max(1, Math.ceil(grant.retryAfterMs / 1000)) };
+  }
+
+  /** The upstream's 429 (or 500 "Global limit has been reached"): pause the fleet for as long as it means. */
+  async function rateLimited(spec: CallSpec<unknown>, headers: Headers, json: unknown): Promise<Extract<UpstreamFailure, { kind: 'rate_limited' }>> {
+    const t = now();
+    const global = isGlobalLimit(json, headers);
+    const retryAfterMs = parseRetryAfterSeconds(headers.get('retry-after'), t) * 1000;
+    const resetAt = Number(headers.get('x-ratelimit-reset'));
+    const resetMs = Number.isFinite(resetAt) && resetAt > 0 ? resetAt * 1000 - t : 0;
+    const pauseMs = global
+      ? Math.min(MAX_GLOBAL_PAUSE_MS, Math.max(retryAfterMs, resetMs, 1000))
+      : Math.min(MAX_UNKNOWN_PAUSE_MS, retryAfterMs);
+    if (opts.budget && spec.budget) {
+      await opts.budget.pause({ tenant: spec.budget.tenant, upstream: new URL(spec.url).host, requestsPerSecond: spec.budget.requestsPerSecond, untilMs: t + pauseMs });
+    }
+    return { kind: 'rate_limited', status: 429, scope: global ? 'global' : 'unknown', retryAfterSeconds: Math.max(1, Math.ceil(pauseMs / 1000)) };
+  }
+
+  async function attempt<T>(spec: CallSpec<T>): Promise<UpstreamResult<T>> {
     const startedAt = now();
     const finish = (result: UpstreamResult<T>, upstreamStatus?: number): UpstreamResult<T> => {
       log(describeCall(spec, result, upstreamStatus, now() - startedAt));
@@ -169,6 +237,11 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
     const gate = breakers.check(spec.breakerKey);
     if (gate.open) {
       return finish(unavailable('circuit_open', { retryAfterSeconds: Math.ceil(gate.retryAfterMs / 1000) }));
+    }
+    const refused = await spend(spec);
+    if (refused) {
+      breakers.release(spec.breakerKey);
+      return finish({ ok: false, failure: refused });
     }
     if (spec.deadline.expired()) {
       breakers.release(spec.breakerKey);
@@ -214,10 +287,14 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       breakers.recordSuccess(spec.breakerKey);
       return finish({ ok: true, value }, status);
     }
-    if (status === 429) {
-      const retryAfterSeconds = parseRetryAfterSeconds(headers.get('retry-after'), now());
-      breakers.pauseFor(spec.breakerKey, retryAfterSeconds * 1000);
-      return finish({ ok: false, failure: { kind: 'rate_limited', status: 429, retryAfterSeconds } }, status);
+    if (status === 429 && isObject(json) && json.error === 'too_many_attempts') {
+      // One account blocked upstream: that user's answer, nobody else's concern.
+      breakers.release(spec.breakerKey);
+      return finish({ ok: false, failure: readRejection(status, json, headers)! }, status);
+    }
+    if (status === 429 || (status === 500 && isObject(json) && json.error === 'access_denied' && isGlobalLimit(json, headers))) {
+      breakers.release(spec.breakerKey);
+      return finish({ ok: false, failure: await rateLimited(spec, headers, json) }, status);
     }
     if (status >= 400 && status < 500) {
       const rejection = readRejection(status, json, headers);
@@ -235,13 +312,14 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
 
   const tokenCall = (
     call: UpstreamCallName,
-    p: { breakerKey: string; tokenEndpoint: string; deadline: Deadline },
+    p: { breakerKey: string; budget?: CallBudget; tokenEndpoint: string; deadline: Deadline },
     form: Record<string, string | undefined>,
     extraHeaders: Record<string, string> = {},
   ): Promise<UpstreamResult<UpstreamTokenResponse>> =>
     perform({
       call,
       breakerKey: p.breakerKey,
+      budget: p.budget,
       url: p.tokenEndpoint,
       deadline: p.deadline,
       init: {
@@ -287,6 +365,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       perform({
         call: 'userinfo',
         breakerKey: p.breakerKey,
+        budget: p.budget,
         url: p.userinfoEndpoint,
         deadline: p.deadline,
         init: { method: 'GET', headers: { authorization: `Bearer ${p.accessToken}`, accept: 'application/json' } },
@@ -309,9 +388,21 @@ function describeCall<T>(
   };
   if (!result.ok && result.failure.kind === 'unavailable') line.reason = result.failure.reason;
   if (!result.ok && result.failure.kind === 'rejected') line.upstream_error = result.failure.error;
+  if (!result.ok && result.failure.kind === 'rate_limited') line.scope = result.failure.scope;
+  if (spec.budget) line.priority = spec.budget.priority;
   if (upstreamStatus !== undefined) line.status = upstreamStatus;
   line.latency_ms = latencyMs;
   return line;
+}
+
+/**
+ * The tenant-wide limit, as Auth0 reports it: `too_many_requests` or "Global limit has been
+ * reached" in the body, or `X-RateLimit-Remaining: 0`.
+ */
+function isGlobalLimit(json: unknown, headers: Headers): boolean {
+  if (headers.get('x-ratelimit-remaining')?.trim() === '0') return true;
+  if (!isObject(json)) return false;
+  return json.error === 'too_many_requests' || /global limit/i.test(String(json.error_description ?? ''));
 }
 
 function encodeForm(fields: Record<string, string | undefined>): string {

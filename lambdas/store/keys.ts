@@ -60,6 +60,7 @@ export const keys = {
 
   refreshToken: (tokenId: string) => ({ pk: `RT#${tokenId}`, sk: 'RT' }),
   refreshFamily: (familyId: string) => ({ pk: `RTFAMILY#${familyId}`, sk: 'FAMILY' }),
+  upstreamBudget: (t: string, upstreamHost: string) => ({ pk: `TENANT#${t}#UPSTREAM#${upstreamHost.toLowerCase()}`, sk: 'BUDGET' }),
   upstreamTokenConsumed: (t: string, sha256: string) => ({ pk: `TENANT#${t}#UPRT#${sha256}`, sk: 'CONSUMED' }),
 
   /** A tenant's day of logs in earlier versions: one partition (read, no longer written). */

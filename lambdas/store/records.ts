@@ -87,7 +87,14 @@ export interface ConnectionUpstreamConfiguration {
   profile_from?: 'userinfo' | 'id_token';
   /** Client credentials with `read:users` (and `read:roles`) on the upstream's Management API: migrations bring the whole user. */
   management_api?: { domain: string; client_id: string; client_secret_ref: string; client_secret_hint?: string };
+  /** The fleet-wide budget of calls to this upstream (default 20 per second). */
+  rate_limit?: UpstreamRateLimit;
   [key: string]: unknown;
+}
+
+/** How many calls per second every instance together may make to one upstream Auth0 tenant. */
+export interface UpstreamRateLimit {
+  requests_per_second: number;
 }
 
 export interface ConnectionOptions {
@@ -176,6 +183,8 @@ export interface MigrationSourceRecord {
   /** Local clients, besides the one with `credentials.client_id`, whose tokens this source redeems. */
   client_ids?: string[];
   profile_from?: 'userinfo' | 'id_token';
+  /** The fleet-wide budget of calls to this source's upstream (default 20 per second). */
+  rate_limit?: UpstreamRateLimit;
   created_at: string;
   updated_at: string;
 }

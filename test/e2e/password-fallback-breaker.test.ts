@@ -45,17 +45,18 @@ describe('circuit breaker of the connection upstream', () => {
     expect(upstream.requestsTo('token').length).toBe(callsWhenOpened + 2);
   });
 
-  it('an upstream 429 with Retry-After pauses calls to that upstream for that long', async () => {
+  it('an upstream global-limit 429 pauses calls to that upstream until its reset, answered 429 with Retry-After meanwhile, and no longer', async () => {
     upstream.failNext('token', { status: 429, retryAfter: 20 });
-    expect((await loginWithAuth0Client(service, newUpstreamUser('limited'), PASSWORD)).status).toBe(403);
+    const limited = await loginWithAuth0Client(service, newUpstreamUser('limited'), PASSWORD);
+    expect([limited.status, limited.error]).toEqual([429, 'too_many_requests']);
 
     const paused = newUpstreamUser('paused');
-    clock.advance(19_000);
-    expect((await loginWithAuth0Client(service, paused, PASSWORD)).status).toBe(403);
+    clock.advance(15_000); // 5 s before the reset: more than a login waits for its call
+    expect((await loginWithAuth0Client(service, paused, PASSWORD)).status).toBe(429);
     expect(upstream.requestsTo('token')).toHaveLength(1);
-    expect(authEvents(service, paused)).toEqual([expect.objectContaining({ reason: 'upstream_circuit_open' })]);
+    expect(authEvents(service, paused)).toEqual([expect.objectContaining({ reason: 'upstream_budget_exhausted' })]);
 
-    clock.advance(1_001);
+    clock.advance(5_001);
     expect((await loginWithAuth0Client(service, paused, PASSWORD)).status).toBe(200);
     expect(upstream.requestsTo('token')).toHaveLength(2);
   });

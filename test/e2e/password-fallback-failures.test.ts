@@ -1,3 +1,4 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lambdas/store/keys.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
@@ -65,7 +66,11 @@ const cases: FailureCase[] = [
       upstream.addClient({ client_id: link.clientId, client_secret: 'a-different-secret' });
     },
   },
-  { kind: '429 with Retry-After', reason: 'upstream_rate_limited', arrange: () => upstream.failNext('token', { status: 429, retryAfter: 1 }) },
+  {
+    kind: 'too_many_attempts (the account is blocked upstream)',
+    reason: 'upstream_rejected:too_many_attempts',
+    arrange: (email) => upstream.blockAccount(email),
+  },
   { kind: '500', reason: 'upstream_server_error', arrange: () => upstream.failNext('token', { status: 500 }) },
   { kind: '503 with an HTML body', reason: 'upstream_server_error', arrange: () => upstream.failNext('token', { status: 503 }) },
   { kind: 'hanging token endpoint', reason: 'upstream_timeout', arrange: () => upstream.failNext('token', { hang: true }) },
@@ -146,5 +151,22 @@ describe('every upstream failure answers exactly like a wrong password; the log 
     expect({ status: res.status, body: res.body }).toEqual({ status: wrongPassword.status, body: wrongPassword.body });
     const [event] = authEvents(service, email);
     expect(event).toMatchObject({ reason: 'upstream_userinfo_failed', details: { upstream_failure: 'budget_exhausted' } });
+  });
+
+  it('the upstream global limit is no wrong password: 429 too_many_requests with Retry-After, no strike, and the login succeeds after it', async () => {
+    const email = uniqueEmail('global');
+    upstream.addUser({ email, password: PASSWORD });
+    upstream.failNext('token', { status: 429, retryAfter: 1 });
+
+    const limited = await loginWithAuth0Client(service, email, PASSWORD);
+
+    expect(limited.status).toBe(429);
+    expect(limited.error).toBe('too_many_requests');
+    expect(authEvents(service, email)).toEqual([expect.objectContaining({ type: 'fp', reason: 'upstream_rate_limited', migration: 'password_fallback' })]);
+    const { tenant, connection } = service.credentials;
+    const counter = await service.deps.db.send(new GetCommand({ TableName: service.deps.tableName, Key: keys.lockout(tenant, connection.id, email) }));
+    expect(counter.Item?.failures ?? 0).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // X-RateLimit-Reset is in whole seconds
+    expect((await loginWithAuth0Client(service, email, PASSWORD)).status).toBe(200);
   });
 });

@@ -180,15 +180,29 @@ describe('upstream client against the fake Auth0: outages and limits', () => {
     expect(breakers.check(SOURCE).open).toBe(false);
   });
 
-  it('pauses the source for the Retry-After of a 429 and fails fast meanwhile', async () => {
+  it('reads a 429 for what it means: the global limit until its reset, an account blocked upstream as that user\'s rejection, and it opens no breaker', async () => {
+    const breakers = createBreakerRegistry({ failureThreshold: 1 });
+    const client = clientWith({ breakers });
     upstream.failNext('token', { status: 429, retryAfter: 7 });
-    const clock = manualClock();
-    const client = clientWith({ breakers: createBreakerRegistry({ now: clock.now }) });
-    expect(await passwordLogin(client)).toEqual({ ok: false, failure: { kind: 'rate_limited', status: 429, retryAfterSeconds: 7 } });
-    expect(await passwordLogin(client)).toEqual({ ok: false, failure: { kind: 'unavailable', reason: 'circuit_open', retryAfterSeconds: 7 } });
-    expect(upstream.requestsTo('token')).toHaveLength(1);
-    clock.advance(7000);
-    expect((await passwordLogin(client)).ok).toBe(true);
+    const global = await passwordLogin(client);
+    expect(global).toMatchObject({ ok: false, failure: { kind: 'rate_limited', status: 429, scope: 'global' } });
+    // Retry-After 7 s, X-RateLimit-Reset in whole seconds: up to 8 s.
+    expect([7, 8]).toContain(!global.ok && global.failure.kind === 'rate_limited' && global.failure.retryAfterSeconds);
+
+    upstream.failNext('token', { status: 500, globalLimit: true });
+    expect(await passwordLogin(client)).toMatchObject({ ok: false, failure: { kind: 'rate_limited', scope: 'global', retryAfterSeconds: 1 } });
+
+    upstream.failNext('token', { status: 429, ambiguous: true, retryAfter: 3600 });
+    expect(await passwordLogin(client)).toMatchObject({ ok: false, failure: { kind: 'rate_limited', scope: 'unknown', retryAfterSeconds: 3 } });
+
+    upstream.addUser({ email: 'blocked@example.com', password: 'pw' });
+    upstream.blockAccount('blocked@example.com');
+    expect(await passwordLogin(client, { username: 'blocked@example.com', password: 'pw' })).toMatchObject({
+      ok: false,
+      failure: { kind: 'rejected', status: 429, error: 'too_many_attempts' },
+    });
+    expect(breakers.check(SOURCE).open).toBe(false);
+    expect(upstream.requestsTo('token')).toHaveLength(4);
   });
 
   it('refuses an http endpoint when not running locally, without any request', async () => {

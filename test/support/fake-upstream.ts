@@ -11,7 +11,12 @@ import { createFakeManagementApi, type FakeManagementApi } from './fake-upstream
 
 export type FakeEndpoint = 'token' | 'userinfo' | 'jwks';
 export type FakeFault =
+  /** The tenant-wide limit (Auth0's `too_many_requests`, "Global limit has been reached", X-RateLimit-* headers). */
   | { status: 429; retryAfter?: number }
+  /** A 429 with nothing that says what it means: no error body, no rate-limit headers, maybe a Retry-After. */
+  | { status: 429; ambiguous: true; retryAfter?: number }
+  /** The global limit as Auth0 sometimes reports it on the token endpoint: a 500 `access_denied`. */
+  | { status: 500; globalLimit: true }
   | { status: 500 | 502 | 503 }
   | { hang: true }
   | { delayMs: number }
@@ -36,6 +41,18 @@ export interface FakeUpstream {
   issueRefreshToken(p: { sub: string; client_id: string; scope: string }): string;
   failNext(endpoint: FakeEndpoint, fault: FakeFault, count?: number): void;
   setLatency(ms: number): void;
+  /**
+   * Auth0's tenant-wide limit of the Authentication API: at most `requestsPerSecond` token and
+   * /userinfo requests per calendar second; the others get 429 `too_many_requests` with
+   * X-RateLimit-Limit/-Remaining/-Reset and Retry-After. Undefined lifts the limit.
+   */
+  setGlobalLimit(requestsPerSecond: number | undefined): void;
+  /** Blocks an account the way Auth0's brute-force protection does: its logins get 429 `too_many_attempts`. */
+  blockAccount(email: string): void;
+  /** Token and /userinfo requests per calendar second (epoch second → count), limited or not. */
+  callsPerSecond(): Map<number, number>;
+  /** How many requests the global limit refused (429). */
+  globalLimitRefusals(): number;
   requests: RecordedRequest[];
   requestsTo(endpoint: RecordedRequest['endpoint']): RecordedRequest[];
   /** The upstream's Management API (see fake-upstream-management.ts). */
@@ -58,7 +75,7 @@ const oauthError = (status: number, error: string, error_description: string, ex
 });
 const randomToken = (bytes: number) => randomBytes(bytes).toString('base64url');
 
-export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Promise<FakeUpstream> {
+export async function startFakeUpstream(opts: { latencyMs?: number; globalLimit?: number } = {}): Promise<FakeUpstream> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = `fake-${randomToken(6)}`;
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' };
@@ -72,6 +89,20 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
   const requests: RecordedRequest[] = [];
   let latencyMs = opts.latencyMs ?? 0;
   let url = '';
+  let globalLimit = opts.globalLimit;
+  const blockedAccounts = new Set<string>();
+  const perSecond = new Map<number, number>();
+  let refusals = 0;
+
+  /** Counts an Authentication API request in its second; a 429 reply when it is over the limit. */
+  function overGlobalLimit(): Reply | undefined {
+    const second = Math.floor(Date.now() / 1000);
+    const count = (perSecond.get(second) ?? 0) + 1;
+    perSecond.set(second, count);
+    if (globalLimit === undefined || count <= globalLimit) return undefined;
+    refusals += 1;
+    return globalLimitReply(1, globalLimit);
+  }
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -110,6 +141,11 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
       send(res, managed);
       return;
     }
+    const limited = endpoint === 'token' || endpoint === 'userinfo' ? overGlobalLimit() : undefined;
+    if (limited) {
+      send(res, limited);
+      return;
+    }
     const fault = endpoint === 'token' || endpoint === 'userinfo' || endpoint === 'jwks' ? takeFault(endpoint) : undefined;
     if (fault && 'hang' in fault) return; // answered never; close() destroys the socket
     if (latencyMs > 0) await sleep(latencyMs);
@@ -134,19 +170,13 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
     return head.fault;
   }
 
-  function faultReply(fault: { status: number; retryAfter?: number }): Reply {
-    if (fault.status === 429) {
-      const retryAfter = fault.retryAfter ?? 1;
-      return {
-        status: 429,
-        body: { error: 'too_many_requests', error_description: 'Global limit has been reached' },
-        headers: {
-          'retry-after': String(retryAfter),
-          'x-ratelimit-limit': '25',
-          'x-ratelimit-remaining': '0',
-          'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + retryAfter),
-        },
-      };
+  function faultReply(fault: Extract<FakeFault, { status: number }>): Reply {
+    if (fault.status === 429 && 'ambiguous' in fault) {
+      return { status: 429, body: 'Too Many Requests', headers: fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {} };
+    }
+    if (fault.status === 429) return globalLimitReply(fault.retryAfter ?? 1, 25);
+    if (fault.status === 500 && 'globalLimit' in fault) {
+      return { status: 500, body: { error: 'access_denied', error_description: 'Global limit has been reached' } };
     }
     if (fault.status === 500) return { status: 500, body: { error: 'server_error', error_description: 'Internal Server Error' } };
     return { status: fault.status, body: `<html><body>${fault.status} Service Unavailable</body></html>` };
@@ -187,6 +217,9 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
     }
     const realm = body.realm ?? DEFAULT_CONNECTION;
     const user = users.find((u) => u.email.toLowerCase() === body.username.toLowerCase() && u.connection === realm);
+    if (user && blockedAccounts.has(user.email.toLowerCase())) {
+      return oauthError(429, 'too_many_attempts', 'Your account has been blocked after multiple consecutive login attempts.');
+    }
     if (!user || user.password !== body.password) return oauthError(403, 'invalid_grant', 'Wrong email or password.');
     if (user.mfa) {
       return oauthError(403, 'mfa_required', 'Multifactor authentication required', { mfa_token: randomToken(32) });
@@ -327,6 +360,14 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
     setLatency(ms) {
       latencyMs = ms;
     },
+    setGlobalLimit(requestsPerSecond) {
+      globalLimit = requestsPerSecond;
+    },
+    blockAccount(email) {
+      blockedAccounts.add(email.toLowerCase());
+    },
+    callsPerSecond: () => new Map(perSecond),
+    globalLimitRefusals: () => refusals,
     requests,
     requestsTo: (endpoint) => requests.filter((r) => r.endpoint === endpoint),
     management,
@@ -334,6 +375,10 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
       requests.length = 0;
       for (const queue of Object.values(faults)) queue.length = 0;
       latencyMs = opts.latencyMs ?? 0;
+      globalLimit = opts.globalLimit;
+      blockedAccounts.clear();
+      perSecond.clear();
+      refusals = 0;
     },
     async close() {
       for (const t of pendingTimers) clearTimeout(t);
@@ -341,6 +386,20 @@ export async function startFakeUpstream(opts: { latencyMs?: number } = {}): Prom
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+    },
+  };
+}
+
+/** Auth0's answer when the tenant-wide limit is reached: 429 with the rate-limit headers. */
+function globalLimitReply(retryAfter: number, limit: number): Reply {
+  return {
+    status: 429,
+    body: { error: 'too_many_requests', error_description: 'Global limit has been reached' },
+    headers: {
+      'retry-after': String(retryAfter),
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + retryAfter),
     },
   };
 }

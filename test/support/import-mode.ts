@@ -52,6 +52,8 @@ export async function linkUpstream(
     profileFrom?: 'userinfo' | 'id_token';
     tokenEndpoint?: string;
     userinfoEndpoint?: string;
+    /** The fleet-wide budget of calls to the upstream (`rate_limit.requests_per_second`). */
+    requestsPerSecond?: number;
   } = {},
 ): Promise<UpstreamLink> {
   const { tenant, connection } = service.credentials;
@@ -67,6 +69,7 @@ export async function linkUpstream(
     client_secret_ref: secretRef,
     client_secret_hint: clientSecret.slice(-4),
     ...(opts.profileFrom ? { profile_from: opts.profileFrom } : {}),
+    ...(opts.requestsPerSecond ? { rate_limit: { requests_per_second: opts.requestsPerSecond } } : {}),
   };
   await updateConnectionOptions(service, (options) => ({ ...options, import_mode: true, configuration }));
   return { clientId, clientSecret, secretRef, breakerKey: `${tenant}/${connection.id}` };

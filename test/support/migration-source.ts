@@ -12,7 +12,7 @@ import type { FakeUpstream } from './fake-upstream.js';
 export async function addMigrationSource(
   service: LocalServer,
   upstream: FakeUpstream,
-  opts: { id?: string; enabled?: boolean; profile_from?: 'userinfo' | 'id_token'; connection?: string; clientId?: string; clientIds?: string[] } = {},
+  opts: { id?: string; enabled?: boolean; profile_from?: 'userinfo' | 'id_token'; connection?: string; clientId?: string; clientIds?: string[]; requestsPerSecond?: number } = {},
 ): Promise<{ source: MigrationSourceRecord; clientId: string }> {
   const tenant = service.credentials.tenant;
   const id = opts.id ?? `msrc_${randomBytes(6).toString('hex')}`;
@@ -31,6 +31,7 @@ export async function addMigrationSource(
     // The seeded local clients stand for the upstream application (tests that check the binding say otherwise).
     client_ids: opts.clientIds ?? [service.credentials.webClient.client_id, service.credentials.spaClient.client_id],
     ...(opts.profile_from ? { profile_from: opts.profile_from } : {}),
+    ...(opts.requestsPerSecond ? { rate_limit: { requests_per_second: opts.requestsPerSecond } } : {}),
     created_at: now,
     updated_at: now,
   };

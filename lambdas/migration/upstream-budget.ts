@@ -1,0 +1,180 @@
+/**
+ * The fleet-wide budget of upstream calls, per upstream Auth0 tenant (see
+ * ../store/upstream-budget-repository.ts): every upstream call spends one token of it, so all
+ * Lambda instances together stay under the configured rate, and a global-limit answer pauses
+ * all of them until its reset.
+ *
+ * Cost: an instance leases a few calls per round trip (as many as it has callers waiting, up to
+ * `maxLease`), serves the next callers from the lease, and remembers the bucket's schedule, so a
+ * caller refused while the bucket is full costs one round trip.
+ *
+ * Priorities: an interactive caller (a password login) waits for a call within its time budget;
+ * a background caller (a re-mint's redemption) takes only free capacity, leaves a reserve for
+ * the interactive ones, and is told when to come back instead: its place in a virtual queue plus
+ * jitter, so the Retry-After grows with the queue and spreads clients out.
+ */
+import type { BudgetKey, BudgetSchedule, LeaseResult, UpstreamBudgetRepository } from '../store/upstream-budget-repository.js';
+
+export type BudgetPriority = 'interactive' | 'background';
+
+export interface BudgetRequest {
+  tenant: string;
+  /** The upstream host: every path to one upstream tenant shares its budget. */
+  upstream: string;
+  requestsPerSecond: number;
+  priority: BudgetPriority;
+  /** How long an interactive caller may wait for its call (background callers never wait long). */
+  maxWaitMs: number;
+  /** Calls the background work needs in all (its place in the queue); default 1. */
+  calls?: number;
+}
+
+export type BudgetGrant =
+  | { ok: true; waitedMs: number }
+  | { ok: false; reason: 'paused' | 'exhausted'; retryAfterMs: number };
+
+export interface UpstreamBudget {
+  take(r: BudgetRequest): Promise<BudgetGrant>;
+  /** The upstream said its global limit is reached: nobody calls it before `untilMs`. */
+  pause(r: Pick<BudgetRequest, 'tenant' | 'upstream' | 'requestsPerSecond'> & { untilMs: number }): Promise<void>;
+}
+
+export const DEFAULT_REQUESTS_PER_SECOND = 20;
+/** The bucket holds this many seconds of calls (a small burst: the busiest second stays near the rate). */
+const BURST_SECONDS = 0.25;
+/** Share of the burst kept for interactive callers: background callers never take it. */
+const INTERACTIVE_RESERVE = 0.4;
+/** A leased call not made this long after its time is dropped (it would make a burst). */
+const SLOT_VALIDITY_MS = 250;
+/** A background caller waits at most this long for a call leased by its instance. */
+const BACKGROUND_WAIT_MS = 250;
+const DEFAULT_MAX_LEASE = 4;
+
+interface BucketState {
+  slots: number[];
+  /** Last known `tat` of the shared bucket. */
+  hint?: number;
+  pausedUntil: number;
+  waiting: Record<BudgetPriority, number>;
+  leasing: Partial<Record<BudgetPriority, Promise<LeaseResult>>>;
+}
+
+export function scheduleOf(requestsPerSecond: number): BudgetSchedule {
+  const rate = Number.isFinite(requestsPerSecond) && requestsPerSecond > 0 ? requestsPerSecond : DEFAULT_REQUESTS_PER_SECOND;
+  const intervalMs = 1000 / rate;
+  return { intervalMs, burstMs: Math.max(intervalMs, rate * BURST_SECONDS * intervalMs) };
+}
+
+export function createUpstreamBudget(opts: {
+  repo: UpstreamBudgetRepository;
+  now?: () => number;
+  maxLease?: number;
+  random?: () => number;
+  /** Called when the shared bucket cannot be reached: the call goes ahead (the breaker still guards the upstream). */
+  onError?: (err: unknown) => void;
+}): UpstreamBudget {
+  const now = opts.now ?? Date.now;
+  const random = opts.random ?? Math.random;
+  const maxLease = opts.maxLease ?? DEFAULT_MAX_LEASE;
+  const states = new Map<string, BucketState>();
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+  const stateOf = (k: BudgetKey): BucketState => {
+    const id = `${k.tenant}\n${k.upstream}`;
+    let st = states.get(id);
+    if (!st) {
+      st = { slots: [], pausedUntil: 0, waiting: { interactive: 0, background: 0 }, leasing: {} };
+      states.set(id, st);
+    }
+    return st;
+  };
+
+  async function take(r: BudgetRequest): Promise<BudgetGrant> {
+    const key = { tenant: r.tenant, upstream: r.upstream };
+    const st = stateOf(key);
+    const schedule = scheduleOf(r.requestsPerSecond);
+    const interactive = r.priority === 'interactive';
+    const startedAt = now();
+    const reachMs = () => (interactive ? Math.max(0, startedAt + r.maxWaitMs - now()) : BACKGROUND_WAIT_MS);
+    st.waiting[r.priority] += 1;
+    try {
+      for (;;) {
+        const t = now();
+        if (st.pausedUntil > t) {
+          if (interactive && st.pausedUntil <= t + reachMs()) {
+            await sleep(st.pausedUntil - t);
+            continue;
+          }
+          return { ok: false, reason: 'paused', retryAfterMs: st.pausedUntil - t + random() * 1000 };
+        }
+        while (st.slots.length > 0 && st.slots[0] < t - SLOT_VALIDITY_MS) st.slots.shift();
+        if (st.slots.length > 0 && st.slots[0] <= t + reachMs()) {
+          const slot = st.slots.shift()!;
+          if (slot > t) await sleep(slot - t);
+          return { ok: true, waitedMs: now() - startedAt };
+        }
+        const pending = st.leasing[r.priority];
+        if (pending) {
+          const result = await pending;
+          if (result.ok) continue;
+          return refusal(r, result, schedule, t);
+        }
+        const lease = leaseFor(key, st, schedule, r, t, reachMs());
+        st.leasing[r.priority] = lease;
+        let result: LeaseResult;
+        try {
+          result = await lease;
+        } catch (err) {
+          opts.onError?.(err);
+          return { ok: true, waitedMs: now() - startedAt };
+        } finally {
+          if (st.leasing[r.priority] === lease) delete st.leasing[r.priority];
+        }
+        if (!result.ok) return refusal(r, result, schedule, t);
+      }
+    } finally {
+      st.waiting[r.priority] -= 1;
+    }
+  }
+
+  async function leaseFor(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number, reachMs: number): Promise<LeaseResult> {
+    const waiting = st.waiting[r.priority];
+    const count = Math.max(1, Math.min(maxLease, waiting));
+    const interactive = r.priority === 'interactive';
+    const result = await opts.repo.lease(key, schedule, {
+      count,
+      now: t,
+      maxWaitMs: interactive ? reachMs : -schedule.burstMs * INTERACTIVE_RESERVE,
+      hint: st.hint,
+      ...(interactive ? {} : { queueCost: waiting * (r.calls ?? 1) * schedule.intervalMs }),
+    });
+    st.hint = Math.max(st.hint ?? 0, result.tat);
+    // A slot before the lease was taken is usable from then on (the bucket was idle), not stale.
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t))].sort((a, b) => a - b);
+    return result;
+  }
+
+  function refusal(r: BudgetRequest, result: Extract<LeaseResult, { ok: false }>, schedule: BudgetSchedule, t: number): BudgetGrant {
+    const free = Math.max(0, result.nextFreeAt - t);
+    if (r.priority === 'interactive') return { ok: false, reason: 'exhausted', retryAfterMs: free + random() * 1000 };
+    // The caller's place in the queue, spread by up to a second or a tenth of the queue's length.
+    const turn = Math.max(free, (result.turnAt ?? t) - t);
+    return { ok: false, reason: 'exhausted', retryAfterMs: turn + random() * Math.max(1000, turn / 10) + schedule.intervalMs };
+  }
+
+  return {
+    take,
+    async pause(r) {
+      const st = stateOf(r);
+      st.pausedUntil = Math.max(st.pausedUntil, r.untilMs);
+      st.slots = [];
+      const schedule = scheduleOf(r.requestsPerSecond);
+      st.hint = Math.max(st.hint ?? 0, r.untilMs + schedule.burstMs);
+      try {
+        await opts.repo.pauseUntil(r, schedule, { until: r.untilMs, now: now() });
+      } catch (err) {
+        opts.onError?.(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { scheduleOf } from '../../lambdas/migration/upstream-budget.js';
+import { createDocumentClient, createRoundTripCounter } from '../../lambdas/store/dynamo-client.js';
+import { createUpstreamBudgetRepository, type UpstreamBudgetRepository } from '../../lambdas/store/upstream-budget-repository.js';
+
+/** The shared token bucket's single-item conditional updates against the embedded engine, with explicit times. */
+const TABLE = 'budget-test';
+const T0 = 1_800_000_000_000;
+const RATE = 10; // 100 ms apart, a burst of 250 ms
+const schedule = scheduleOf(RATE);
+let engine: EmbeddedEngine;
+let db: DynamoDBDocumentClient;
+let repo: UpstreamBudgetRepository;
+const counter = createRoundTripCounter();
+let seq = 0;
+const newKey = () => ({ tenant: 't', upstream: `up${++seq}.example.com` });
+
+beforeAll(async () => {
+  engine = await startEmbeddedEngine();
+  await ensureTable(engine.endpoint, TABLE);
+  db = createDocumentClient({ endpoint: engine.endpoint, counter });
+  repo = createUpstreamBudgetRepository(db, TABLE);
+});
+afterAll(async () => {
+  db?.destroy();
+  await engine?.close();
+});
+
+describe('upstream budget repository', () => {
+  it('an idle bucket lends its burst at once, then calls one interval apart; nothing beyond reach', async () => {
+    const key = newKey();
+    const first = await repo.lease(key, schedule, { count: 3, now: T0, maxWaitMs: 0 });
+    expect(first).toMatchObject({ ok: true, slots: [T0 - 250, T0 - 150, T0 - 50] });
+    const second = await repo.lease(key, schedule, { count: 2, now: T0, maxWaitMs: 0, hint: first.tat });
+    // The first of them is at T0 + 50: beyond "now" with no wait allowed.
+    expect(second).toMatchObject({ ok: false, nextFreeAt: T0 + 50 });
+    const waiting = await repo.lease(key, schedule, { count: 2, now: T0, maxWaitMs: 100, hint: first.tat });
+    expect(waiting).toMatchObject({ ok: true, slots: [T0 + 50, T0 + 150] });
+  });
+
+  it('two clients (two instances) leasing concurrently never get more calls than the schedule allows', async () => {
+    const key = newKey();
+    const other = createUpstreamBudgetRepository(createDocumentClient({ endpoint: engine.endpoint }), TABLE);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? repo : other).lease(key, schedule, { count: 1, now: T0, maxWaitMs: 0 })),
+    );
+    const slots = results.flatMap((r) => (r.ok ? r.slots : []));
+    // At T0 with no wait: the burst (250 ms of calls at 100 ms) and the call due now.
+    expect(slots.length).toBeLessThanOrEqual(3);
+    expect(new Set(slots).size).toBe(slots.length);
+  });
+
+  it('a pause holds every lease until its end, and no longer', async () => {
+    const key = newKey();
+    await repo.lease(key, schedule, { count: 1, now: T0, maxWaitMs: 0 });
+    await repo.pauseUntil(key, schedule, { until: T0 + 5000, now: T0 });
+    expect(await repo.lease(key, schedule, { count: 1, now: T0 + 4000, maxWaitMs: 500 })).toMatchObject({ ok: false, nextFreeAt: T0 + 5000 });
+    expect(await repo.lease(key, schedule, { count: 1, now: T0 + 5000, maxWaitMs: 0 })).toMatchObject({ ok: true, slots: [T0 + 5000] });
+    // A shorter pause afterwards does not shorten it.
+    await repo.pauseUntil(key, schedule, { until: T0 + 1000, now: T0 + 5000 });
+    expect(await repo.lease(key, schedule, { count: 1, now: T0 + 5000, maxWaitMs: 100 })).toMatchObject({ ok: true, slots: [T0 + 5100] });
+  });
+
+  it('callers told to come back get turns one after another, behind the backlog', async () => {
+    const key = newKey();
+    const leased = await repo.lease(key, schedule, { count: 3, now: T0, maxWaitMs: 1000 });
+    const a = await repo.lease(key, schedule, { count: 1, now: T0, maxWaitMs: 0, hint: leased.tat, queueCost: 200 });
+    const b = await repo.lease(key, schedule, { count: 1, now: T0, maxWaitMs: 0, hint: a.tat, queueCost: 200 });
+    expect(a).toMatchObject({ ok: false, turnAt: T0 + 50 + 200 });
+    expect(b).toMatchObject({ ok: false, turnAt: T0 + 50 + 400 });
+  });
+
+  it('costs one round trip per lease while busy, and one per refusal once the caller knows the schedule', async () => {
+    const key = newKey();
+    const first = await repo.lease(key, schedule, { count: 4, now: T0, maxWaitMs: 1000 });
+    const before = counter.count;
+    const next = await repo.lease(key, schedule, { count: 4, now: T0 + 10, maxWaitMs: 1000, hint: first.tat });
+    expect(next.ok).toBe(true);
+    expect(counter.count - before).toBe(1);
+    // The first refusal starts the queue behind the backlog (a second write); the next ones join it.
+    const firstRefusal = await repo.lease(key, schedule, { count: 1, now: T0 + 10, maxWaitMs: 0, hint: next.tat, queueCost: 100 });
+    const refusedAt = counter.count;
+    const refused = await repo.lease(key, schedule, { count: 1, now: T0 + 10, maxWaitMs: 0, hint: firstRefusal.tat, queueCost: 100 });
+    expect(refused.ok).toBe(false);
+    expect(counter.count - refusedAt).toBe(1);
+  });
+});
