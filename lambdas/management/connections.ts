@@ -17,6 +17,7 @@ import {
   type ManagementRequest,
 } from './endpoint.js';
 import { managementErrors } from './errors.js';
+import { rateLimitSchema } from './migration-sources.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, stringMetadata, text } from './request.js';
 
 export const CONNECTION_ID = /^con_[A-Za-z0-9]{16}$/;
@@ -36,6 +37,7 @@ const configurationSchema = z.strictObject({
       client_secret: z.optional(z.string().check(z.minLength(8), z.maxLength(512))),
     }),
   ),
+  rate_limit: z.optional(rateLimitSchema),
 });
 
 const optionsSchema = z.strictObject({

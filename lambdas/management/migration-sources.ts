@@ -16,13 +16,23 @@ const newMigrationSourceId = () => `msrc_${randomAlnum(16)}`;
 const HOST_WITH_PORT =
   /^(?=[^:]{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/;
 
+/**
+ * The fleet-wide budget of calls to an upstream (`rate_limit` of a source and of a connection's
+ * `options.configuration`): more than none, at most 1000 per second (Auth0's largest limits are
+ * far below), nothing else.
+ */
+export const rateLimitSchema = z.strictObject({
+  requests_per_second: z.number().check(z.positive('Expected a number of requests per second above 0'), z.lte(1000, 'Expected at most 1000 requests per second')),
+});
+
+/** `tenant.eu.auth0.com`, with an optional port, and optionally an explicit `https://` (or `http://` for a local loopback upstream). */
 const credentialsSchema = z.strictObject({
   domain: z.pipe(
     z.pipe(
-      z.string().check(z.maxLength(260)),
-      z.transform((d: string) => d.toLowerCase()),
+      z.string().check(z.maxLength(268)),
+      z.transform((d: string) => d.trim().toLowerCase().replace(/\/$/, '')),
     ),
-    z.string().check(z.regex(HOST_WITH_PORT, 'Expected a host name with an optional port')),
+    z.string().check(z.refine((d) => HOST_WITH_PORT.test(d.replace(/^https?:\/\//, '')), 'Expected a host name with an optional port')),
   ),
   client_id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'Expected a client id')),
   client_secret: z.optional(z.string().check(z.minLength(8), z.maxLength(512))),
@@ -37,6 +47,7 @@ const createSchema = z.strictObject({
   /** Local clients mapped to the upstream application, besides the one with its client_id. */
   client_ids: z.optional(z.array(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'Expected a client id'))).check(z.maxLength(50))),
   profile_from: z.optional(z.enum(['userinfo', 'id_token'])),
+  rate_limit: z.optional(rateLimitSchema),
 });
 
 const patchSchema = z.partial(z.omit(createSchema, { provider: true }));
@@ -55,6 +66,7 @@ export function migrationSourceView(s: MigrationSourceRecord) {
     credentials,
     client_ids: s.client_ids ?? [],
     profile_from: s.profile_from,
+    rate_limit: s.rate_limit,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };
@@ -92,7 +104,8 @@ async function storedCredentials(
   previous?: MigrationSourceRecord['credentials'],
 ): Promise<MigrationSourceRecord['credentials']> {
   const { client_secret, ...rest } = input;
-  assertOutboundUrl(req.deps, `https://${rest.domain}/`, 'credentials.domain');
+  // A domain given with its scheme is called with it: `http://` only for a loopback upstream when running locally.
+  assertOutboundUrl(req.deps, /^https?:\/\//.test(rest.domain) ? `${rest.domain}/` : `https://${rest.domain}/`, 'credentials.domain');
   const name = secretNames.migrationSourceClientSecret(req.ctx.tenant, sourceId);
   if (client_secret !== undefined) {
     await req.deps.secrets.put(name, client_secret);
@@ -140,6 +153,7 @@ export const migrationSourceEndpoints = {
         credentials,
         ...(body.client_ids ? { client_ids: [...new Set(body.client_ids)] } : {}),
         profile_from: body.profile_from,
+        ...(body.rate_limit ? { rate_limit: body.rate_limit } : {}),
         created_at: at,
         updated_at: at,
       };

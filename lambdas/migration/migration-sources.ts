@@ -26,14 +26,17 @@ export interface UpstreamEndpoints {
 }
 
 /**
- * The endpoints of an Auth0 domain: https always, except loopback domains (`127.0.0.1:port`,
- * `localhost:port`) when the service runs locally (`allowLoopbackHttp`), which use plain http.
+ * The endpoints of an Auth0 domain: the scheme it was given with (`https://tenant.auth0.com`,
+ * or `http://127.0.0.1:port` locally); without one, https, except loopback domains
+ * (`127.0.0.1:port`, `localhost:port`) when the service runs locally (`allowLoopbackHttp`),
+ * which use plain http. The upstream client refuses plain http anywhere else.
  */
 export function upstreamEndpoints(domain: string, allowLoopbackHttp: boolean): UpstreamEndpoints {
+  const explicit = /^(https?):\/\//i.exec(domain.trim())?.[1]?.toLowerCase();
   const host = domain.trim().replace(/^https?:\/\//i, '').replace(/\/+$/, '');
   const hostname = host.replace(/:\d+$/, '').toLowerCase();
   const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-  const base = `${loopback && allowLoopbackHttp ? 'http' : 'https'}://${host}`;
+  const base = `${explicit ?? (loopback && allowLoopbackHttp ? 'http' : 'https')}://${host}`;
   return {
     issuer: `${base}/`,
     tokenEndpoint: `${base}/oauth/token`,

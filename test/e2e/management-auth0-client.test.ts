@@ -179,14 +179,14 @@ describe('Management API through the auth0 SDK', () => {
     expect(toggled.body.credentials.client_secret_hint).toBe(secrets.source.slice(-4));
   });
 
-  it('refuses a migration source for a connection the tenant does not have, or a domain that is a URL', async () => {
+  it('refuses a migration source for a connection the tenant does not have, or a domain that is a URL with a path', async () => {
     const base = { name: 'x', provider: 'auth0', credentials: { domain: 'old.auth0.com', client_id: 'c', client_secret: 'long-enough-secret' } };
     const noConn = await api.call('POST', '/api/v2/migration-sources', { token, body: { ...base, connection: 'Nope' } });
     expect(noConn.status).toBe(400);
     expect(noConn.body.message).toContain('connection');
     const url = await api.call('POST', '/api/v2/migration-sources', {
       token,
-      body: { ...base, connection: 'Legacy-Users', credentials: { ...base.credentials, domain: 'https://old.auth0.com/' } },
+      body: { ...base, connection: 'Legacy-Users', credentials: { ...base.credentials, domain: 'https://old.auth0.com/oauth/token' } },
     });
     expect(url.status).toBe(400);
     expect(url.body.message).toContain('credentials.domain');

@@ -181,6 +181,54 @@ const extraCases: Case[] = [
   { method: 'POST', path: '/api/v2/claim-mappings', why: 'claim not namespaced', body: () => ({ source: 'app_metadata.plan', claim: 'plan' }), field: 'claim' },
   { method: 'POST', path: '/api/v2/claim-mappings', why: 'source outside the metadata', body: () => ({ source: 'password_hash', claim: 'https://x.example/p' }), field: 'source' },
   { method: 'POST', path: '/api/v2/claim-mappings', why: 'claim already mapped', body: () => ({ source: 'roles', claim: 'https://fixture.example/roles' }), status: 409 },
+  ...[
+    { why: 'negative', rate_limit: { requests_per_second: -5 } },
+    { why: 'zero', rate_limit: { requests_per_second: 0 } },
+    { why: 'absurd', rate_limit: { requests_per_second: 1_000_000 } },
+    { why: 'a string', rate_limit: { requests_per_second: '20' } },
+    { why: 'with an unknown field', rate_limit: { requests_per_second: 20, burst: 100 }, field: 'rate_limit' },
+    { why: 'not an object', rate_limit: 20, field: 'rate_limit' },
+  ].flatMap(({ why, rate_limit, field }): Case[] => [
+    {
+      method: 'POST',
+      path: '/api/v2/migration-sources',
+      why: `source rate_limit ${why}`,
+      body: () => ({ ...validCreate['migration-sources'](), rate_limit }),
+      field: field ?? 'rate_limit.requests_per_second',
+    },
+    {
+      method: 'PATCH',
+      path: '/api/v2/connections/{conn}',
+      why: `connection rate_limit ${why}`,
+      body: () => ({
+        options: {
+          import_mode: true,
+          configuration: {
+            token_endpoint: 'https://old.auth0.com/oauth/token',
+            userinfo_endpoint: 'https://old.auth0.com/userinfo',
+            client_id: 'c1',
+            client_secret: 'long-enough-secret',
+            rate_limit,
+          },
+        },
+      }),
+      field: `options.configuration.${field ?? 'rate_limit.requests_per_second'}`,
+    },
+  ]),
+  {
+    method: 'POST',
+    path: '/api/v2/migration-sources',
+    why: 'source domain over plain http to a non-loopback host',
+    body: () => ({ ...validCreate['migration-sources'](), credentials: { domain: 'http://old.auth0.com', client_id: 'c1', client_secret: 'long-enough-secret' } }),
+    field: 'credentials.domain',
+  },
+  {
+    method: 'POST',
+    path: '/api/v2/migration-sources',
+    why: 'source domain with a path',
+    body: () => ({ ...validCreate['migration-sources'](), credentials: { domain: 'https://old.auth0.com/oauth', client_id: 'c1', client_secret: 'long-enough-secret' } }),
+    field: 'credentials.domain',
+  },
 ];
 
 const allCases: Case[] = [...routesOf('management').flatMap((r) => casesFor(r.method, r.path)), ...extraCases];
