@@ -58,7 +58,8 @@ export function createConnectionUpstreamReader(opts: { cacheMs?: number } = {}):
   function secretOf(deps: Deps, ref: string, version: string): Promise<string | undefined> {
     const hit = secrets.get(ref);
     if (hit && hit.version === version && deps.now() - hit.at < cacheMs) return hit.value;
-    const value = deps.secrets.get(ref);
+    // This cache is the only one: the secret store is asked for a fresh value.
+    const value = deps.secrets.get(ref, { maxAgeMs: 0 });
     secrets.set(ref, { at: deps.now(), version, value });
     const drop = () => {
       if (secrets.get(ref)?.value === value) secrets.delete(ref);

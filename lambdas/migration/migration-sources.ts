@@ -68,7 +68,8 @@ export function createSourceSecrets(opts: { secrets: SecretStore; now: () => num
       if (hit && opts.now() - hit.at < maxAgeMs) {
         value = hit.value;
       } else {
-        value = opts.secrets.get(name);
+        // This cache is the only one: the secret store is asked for a fresh value.
+        value = opts.secrets.get(name, { maxAgeMs: 0 });
         cache.set(name, { at: opts.now(), value });
       }
       try {

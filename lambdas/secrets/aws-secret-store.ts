@@ -200,11 +200,12 @@ export function createAwsSecretStore(options: AwsSecretStoreOptions): SecretStor
   }
 
   return {
-    async get(name) {
+    async get(name, opts) {
       const cached = cache.get(name);
+      const acceptableAgeMs = Math.min(maxAgeMs, opts?.maxAgeMs ?? maxAgeMs);
       if (cached) {
-        if (now() - cached.fetchedAt < maxAgeMs) return cached.value;
-        cache.delete(name);
+        if (now() - cached.fetchedAt < acceptableAgeMs) return cached.value;
+        if (now() - cached.fetchedAt >= maxAgeMs) cache.delete(name);
       }
       const pending = inFlight.get(name);
       if (pending) return pending;

@@ -5,8 +5,12 @@
  * Secret values never appear in logs, API responses or error messages.
  */
 export interface SecretStore {
-  /** The secret's current value, or undefined when there is none. */
-  get(name: string): Promise<string | undefined>;
+  /**
+   * The secret's current value, or undefined when there is none. `maxAgeMs` bounds how old a
+   * cached value may be for this read (0: read it from the store); callers that keep the value
+   * themselves pass 0, so that their own cache is the only one and its age the whole delay.
+   */
+  get(name: string, opts?: { maxAgeMs?: number }): Promise<string | undefined>;
   /** Creates or replaces the secret. */
   put(name: string, value: string): Promise<void>;
   /**
