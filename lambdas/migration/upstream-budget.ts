@@ -13,7 +13,7 @@
  * the interactive ones, and is told when to come back instead: its place in a virtual queue plus
  * jitter, so the Retry-After grows with the queue and spreads clients out.
  */
-import type { BudgetKey, BudgetSchedule, LeaseResult, UpstreamBudgetRepository } from '../store/upstream-budget-repository.js';
+import type { BudgetCost, BudgetKey, BudgetSchedule, LeaseResult, UpstreamBudgetRepository } from '../store/upstream-budget-repository.js';
 
 export type BudgetPriority = 'interactive' | 'background';
 
@@ -35,6 +35,8 @@ export type BudgetGrant =
 
 export interface UpstreamBudget {
   take(r: BudgetRequest): Promise<BudgetGrant>;
+  /** What the shared bucket cost this process so far. */
+  readonly cost: BudgetCost;
   /** The upstream said its global limit is reached: nobody calls it before `untilMs`. */
   pause(r: Pick<BudgetRequest, 'tenant' | 'upstream' | 'requestsPerSecond'> & { untilMs: number }): Promise<void>;
 }
@@ -48,7 +50,7 @@ const INTERACTIVE_RESERVE = 0.4;
 const SLOT_VALIDITY_MS = 250;
 /** A background caller waits at most this long for a call leased by its instance. */
 const BACKGROUND_WAIT_MS = 250;
-const DEFAULT_MAX_LEASE = 4;
+const DEFAULT_MAX_LEASE = 10;
 
 interface BucketState {
   slots: number[];
@@ -138,6 +140,7 @@ export function createUpstreamBudget(opts: {
   }
 
   async function leaseFor(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number, reachMs: number): Promise<LeaseResult> {
+    const now = opts.now ?? Date.now;
     const waiting = st.waiting[r.priority];
     const count = Math.max(1, Math.min(maxLease, waiting));
     const interactive = r.priority === 'interactive';
@@ -146,11 +149,12 @@ export function createUpstreamBudget(opts: {
       now: t,
       maxWaitMs: interactive ? reachMs : -schedule.burstMs * INTERACTIVE_RESERVE,
       hint: st.hint,
-      ...(interactive ? {} : { queueCost: waiting * (r.calls ?? 1) * schedule.intervalMs }),
+      ...(interactive ? {} : { queueCost: (r.calls ?? 1) * schedule.intervalMs }),
     });
     st.hint = Math.max(st.hint ?? 0, result.tat);
-    // A slot before the lease was taken is usable from then on (the bucket was idle), not stale.
-    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t))].sort((a, b) => a - b);
+    // Slots are counted from when the lease came back: a slow round trip must not make them stale.
+    const arrived = now();
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, arrived))].sort((a, b) => a - b);
     return result;
   }
 
@@ -164,6 +168,7 @@ export function createUpstreamBudget(opts: {
 
   return {
     take,
+    cost: opts.repo.cost,
     async pause(r) {
       const st = stateOf(r);
       st.pausedUntil = Math.max(st.pausedUntil, r.untilMs);

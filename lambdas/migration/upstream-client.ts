@@ -243,7 +243,9 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       breakers.release(spec.breakerKey);
       return finish({ ok: false, failure: refused });
     }
-    if (spec.deadline.expired()) {
+    if (spec.deadline.expired() || (spec.call === 'refresh_token' && spec.deadline.remainingMs() < perCallTimeoutMs)) {
+      // A refresh token is spent upstream the moment it is redeemed: never start that call
+      // without the time to read its answer, or a cut-short call loses the session.
       breakers.release(spec.breakerKey);
       return finish(unavailable('budget_exhausted'));
     }

@@ -30,7 +30,19 @@ export type LeaseResult =
   /** Nothing within reach: the next call would be free at `nextFreeAt`. */
   | { ok: false; nextFreeAt: number; tat: number; turnAt?: number };
 
+/** What the budget cost so far in this process (the flip-day bench reports it). */
+export interface BudgetCost {
+  /** DynamoDB requests on budget items. */
+  roundTrips: number;
+  /** Leases granted, and the calls they held in all. */
+  leases: number;
+  leasedCalls: number;
+  /** Callers turned away (told when to come back). */
+  refusals: number;
+}
+
 export interface UpstreamBudgetRepository {
+  readonly cost: BudgetCost;
   /**
    * Leases `count` calls if the first of them can be made by `now + maxWaitMs` (negative: that
    * much capacity is kept for others). `hint` is the caller's last known `tat`, to try the likely
@@ -56,13 +68,20 @@ export interface BudgetKey {
 
 const DAY_SECONDS = 86_400;
 
-export function createUpstreamBudgetRepository(db: DynamoDBDocumentClient, tableName: string): UpstreamBudgetRepository {
+export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, tableName: string): UpstreamBudgetRepository {
+  const cost: BudgetCost = { roundTrips: 0, leases: 0, leasedCalls: 0, refusals: 0 };
+  const db = {
+    send: ((command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+      cost.roundTrips += 1;
+      return client.send(command);
+    }) as DynamoDBDocumentClient['send'],
+  };
   const ttlOf = (now: number) => Math.floor(now / 1000) + DAY_SECONDS;
   const keyOf = (k: BudgetKey) => keys.upstreamBudget(k.tenant, k.upstream);
 
   /** The bucket has a backlog (tat ≥ now): add to it if the first leased call is within reach. */
   async function extend(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number }) {
-    const cost = p.count * s.intervalMs;
+    const callsCost = p.count * s.intervalMs;
     const res = await db.send(
       new UpdateCommand({
         TableName: tableName,
@@ -70,12 +89,12 @@ export function createUpstreamBudgetRepository(db: DynamoDBDocumentClient, table
         UpdateExpression: 'SET tat = tat + :cost, #ttl = :ttl',
         ConditionExpression: 'tat >= :now AND tat <= :latest',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
-        ExpressionAttributeValues: { ':cost': cost, ':now': p.now, ':latest': p.now + s.burstMs + p.maxWaitMs, ':ttl': ttlOf(p.now) },
+        ExpressionAttributeValues: { ':cost': callsCost, ':now': p.now, ':latest': p.now + s.burstMs + p.maxWaitMs, ':ttl': ttlOf(p.now) },
         ReturnValues: 'UPDATED_NEW',
       }),
     );
     const tat = Number(res.Attributes?.tat);
-    return slotsFrom(tat - cost, p.count, s, tat);
+    return slotsFrom(tat - callsCost, p.count, s, tat);
   }
 
   /** The bucket is idle (no item, or tat in the past): start its schedule at now. */
@@ -94,7 +113,18 @@ export function createUpstreamBudgetRepository(db: DynamoDBDocumentClient, table
     return slotsFrom(p.now, p.count, s, tat);
   }
 
+  const granted = (result: LeaseResult): LeaseResult => {
+    if (result.ok) {
+      cost.leases += 1;
+      cost.leasedCalls += result.slots.length;
+    } else {
+      cost.refusals += 1;
+    }
+    return result;
+  };
+
   const repo: UpstreamBudgetRepository = {
+    cost,
     async lease(k, s, p) {
       // `tat` never moves back, so a hint beyond reach means the lease would fail, and a hint
       // at or after now means the bucket is not idle.
@@ -102,7 +132,7 @@ export function createUpstreamBudgetRepository(db: DynamoDBDocumentClient, table
       const attempts = p.hint === undefined || p.hint < p.now ? [restart, extend] : p.hint <= latest ? [extend] : [];
       for (const attempt of attempts) {
         try {
-          return await attempt(k, s, p);
+          return granted(await attempt(k, s, p));
         } catch (err) {
           if (!isConditionalCheckFailed(err)) throw err;
         }
@@ -110,12 +140,12 @@ export function createUpstreamBudgetRepository(db: DynamoDBDocumentClient, table
       if (p.queueCost !== undefined) {
         const { turnAt, tat } = await repo.enqueue(k, s, { cost: p.queueCost, now: p.now });
         if (tat <= latest && attempts.length === 0) return repo.lease(k, s, { ...p, hint: tat, queueCost: undefined });
-        return { ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, turnAt };
+        return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, turnAt });
       }
       const res = await db.send(new GetCommand({ TableName: tableName, Key: keyOf(k), ConsistentRead: true, ProjectionExpression: 'tat' }));
       const tat = Number(res.Item?.tat ?? p.now);
       if (tat <= latest && attempts.length === 0) return repo.lease(k, s, { ...p, hint: tat });
-      return { ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat };
+      return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat });
     },
 
     async enqueue(k, s, p) {

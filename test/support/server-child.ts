@@ -1,5 +1,5 @@
 import { startLocalServer } from '../../bin/local/server.js';
-import { createSilentSink } from '../../lambdas/logs/log-sink.js';
+import { createSilentSink, createStdoutSink } from '../../lambdas/logs/log-sink.js';
 import { createRoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 
 /**
@@ -12,12 +12,14 @@ const counter = createRoundTripCounter();
 const server = await startLocalServer({
   dynamoEndpoint: options.dynamoEndpoint,
   dataDir: options.dataDir,
-  sink: createSilentSink(),
+  sink: process.env.FLEET_LOG ? createStdoutSink('fleet') : createSilentSink(),
   counter,
   config: { bcryptCost: 4, ...options.config },
 });
 process.on('message', (m) => {
-  if ((m as { stats?: boolean }).stats) process.send?.({ stats: { count: counter.count, byOperation: counter.byOperation } });
+  if ((m as { stats?: boolean }).stats) {
+    process.send?.({ stats: { count: counter.count, byOperation: counter.byOperation, budget: server.deps.upstreamBudget.cost } });
+  }
 });
 process.on('SIGTERM', () => {
   void server.close().finally(() => process.exit(0));

@@ -11,11 +11,18 @@ import { createSilentSink } from '../../lambdas/logs/log-sink.js';
 import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
 import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
 import { DEFAULT_TABLE_NAME } from '../../lambdas/store/table.js';
+import type { BudgetCost } from '../../lambdas/store/upstream-budget-repository.js';
+
+export interface FleetServerStats {
+  count: number;
+  byOperation: Record<string, number>;
+  budget: BudgetCost;
+}
 
 export interface FleetServer {
   url: string;
-  /** DynamoDB round trips this process made so far. */
-  stats(): Promise<{ count: number; byOperation: Record<string, number> }>;
+  /** DynamoDB round trips this process made so far, and those of the upstream budget among them. */
+  stats(): Promise<FleetServerStats>;
 }
 
 export interface Fleet {
@@ -53,7 +60,7 @@ export async function startServerFleet(p: { engineEndpoint: string; size: number
     Array.from({ length: p.size }, async () => {
       const child = fork(fileURLToPath(new URL('./server-child.ts', import.meta.url)), [JSON.stringify({ dynamoEndpoint: p.engineEndpoint, dataDir, config: p.config })], {
         execArgv: ['--import', 'tsx'],
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        stdio: ['ignore', process.env.FLEET_LOG ? 'inherit' : 'ignore', 'inherit', 'ipc'],
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       });
       children.push(child);
@@ -73,7 +80,7 @@ export async function startServerFleet(p: { engineEndpoint: string; size: number
         stats: () =>
           new Promise((resolve) => {
             const onStats = (m: unknown) => {
-              const msg = m as { stats?: { count: number; byOperation: Record<string, number> } };
+              const msg = m as { stats?: FleetServerStats };
               if (msg.stats) {
                 child.off('message', onStats);
                 resolve(msg.stats);

@@ -1,0 +1,229 @@
+/**
+ * Flip day: the service as three local server processes sharing one engine (standing in for
+ * Lambda instances), reached at once by clients holding Auth0 refresh tokens and by returning
+ * users logging in for the first time, against the fake upstream Auth0 with a global limit and
+ * 50 ms per call. Clients behave like Auth0's SDKs: a 429 or 503 is retried after its
+ * Retry-After. Run once with an attacker IP sending random-email logins at 20/s throughout, and
+ * once without.
+ *
+ *   npm run bench -- flip-day
+ *   FLIP_REMINTS=5000 FLIP_LOGINS=500 npm run bench -- flip-day   (the full-size run; ~10 min here)
+ */
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { PASSWORD_REALM_GRANT } from '../lambdas/migration/upstream-client.js';
+import { startFakeUpstream, type FakeUpstream } from '../test/support/fake-upstream.js';
+import { linkUpstream } from '../test/support/import-mode.js';
+import { addMigrationSource } from '../test/support/migration-source.js';
+import { startServerFleet, type Fleet, type FleetServerStats } from '../test/support/server-fleet.js';
+import { startEngineProcess } from './support/engine-process.js';
+import { median, p95, round } from './support/stats.js';
+import type { BenchReport } from './token-grants.js';
+
+const REMINTS = Number(process.env.FLIP_REMINTS ?? 1000);
+const LOGINS = Number(process.env.FLIP_LOGINS ?? 200);
+const SERVERS = 3;
+const UPSTREAM_LIMIT = 50;
+const UPSTREAM_LATENCY_MS = 50;
+/** 80 % of the upstream's limit, as the docs advise. */
+const CONFIGURED_RATE = 40;
+const ATTACKER_PER_SECOND = 20;
+/** Clients arrive over this long (flip day compressed: everyone comes back within seconds). */
+const ARRIVAL_SPREAD_MS = 10_000;
+/** A run stops here; clients still without tokens count as lost. */
+const RUN_LIMIT_MS = Number(process.env.FLIP_LIMIT_S ?? 240) * 1000;
+const PASSWORD = 'Flip-day-password-1';
+const SCOPE = 'openid profile email offline_access';
+
+interface Answer {
+  status: number;
+  retryAfter: number;
+}
+
+/** POSTs a form over node:http from a given local address (the client's IP as the service sees it). */
+function postForm(agent: Agent, url: string, form: Record<string, string>, localAddress: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const body = new URLSearchParams(form).toString();
+    const req = request(url, { method: 'POST', agent, localAddress, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 0) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface ClientOutcome {
+  ok: boolean;
+  waitMs: number;
+  attempts: number;
+}
+
+/** An SDK-like client: retries a 429/503 after its Retry-After until it gets an answer or the run ends. */
+async function sdkClient(send: () => Promise<Answer>, endsAt: number): Promise<ClientOutcome> {
+  const started = performance.now();
+  let attempts = 0;
+  for (;;) {
+    attempts += 1;
+    let answer: Answer;
+    try {
+      answer = await send();
+    } catch {
+      answer = { status: 503, retryAfter: 1 };
+    }
+    if (answer.status === 200) return { ok: true, waitMs: performance.now() - started, attempts };
+    if (process.env.FLIP_DEBUG) console.log(answer.status, answer.retryAfter, Math.round(performance.now() - started));
+    if (answer.status !== 429 && answer.status !== 503) return { ok: false, waitMs: performance.now() - started, attempts };
+    const delay = Math.max(1, answer.retryAfter) * 1000;
+    if (performance.now() + delay > endsAt) return { ok: false, waitMs: performance.now() - started, attempts };
+    await sleep(delay);
+  }
+}
+
+function sumStats(all: FleetServerStats[]) {
+  return all.reduce(
+    (acc, s) => ({
+      count: acc.count + s.count,
+      budgetRoundTrips: acc.budgetRoundTrips + s.budget.roundTrips,
+      leases: acc.leases + s.budget.leases,
+      leasedCalls: acc.leasedCalls + s.budget.leasedCalls,
+      refusals: acc.refusals + s.budget.refusals,
+    }),
+    { count: 0, budgetRoundTrips: 0, leases: 0, leasedCalls: 0, refusals: 0 },
+  );
+}
+
+async function flipDayRun(withAttacker: boolean) {
+  const engine = await startEngineProcess();
+  const upstream: FakeUpstream = await startFakeUpstream({ latencyMs: UPSTREAM_LATENCY_MS });
+  let fleet: Fleet | undefined;
+  const agent = new Agent({ keepAlive: true, maxSockets: 200 });
+  try {
+    fleet = await startServerFleet({ engineEndpoint: engine.endpoint, size: SERVERS });
+    const admin = fleet.admin;
+    await linkUpstream(admin, upstream, { requestsPerSecond: CONFIGURED_RATE });
+    const { clientId } = await addMigrationSource(admin, upstream, { requestsPerSecond: CONFIGURED_RATE, profile_from: 'id_token' });
+    const web = fleet.credentials.webClient;
+    const realm = fleet.credentials.connection.name;
+    const refreshTokens = Array.from({ length: REMINTS }, (_, i) => {
+      const user = upstream.addUser({ email: `remint-${i}-${randomBytes(3).toString('hex')}@example.com`, password: PASSWORD });
+      return upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: SCOPE });
+    });
+    const loginEmails = Array.from({ length: LOGINS }, (_, i) => upstream.addUser({ email: `login-${i}-${randomBytes(3).toString('hex')}@example.com`, password: PASSWORD }).email);
+    const servers = fleet.servers;
+    const before = sumStats(await Promise.all(servers.map((s) => s.stats())));
+    upstream.reset(); // counts from here on; keeps users, clients and tokens
+    upstream.setLatency(UPSTREAM_LATENCY_MS);
+    upstream.setGlobalLimit(UPSTREAM_LIMIT);
+
+    const startedAt = performance.now();
+    const endsAt = startedAt + RUN_LIMIT_MS;
+    const wallStart = Date.now();
+    let done = false;
+    let attackerSent = 0;
+    const attacker = (async () => {
+      while (withAttacker && !done && performance.now() < endsAt) {
+        const email = `${randomBytes(8).toString('hex')}@example.com`;
+        void postForm(agent, `${servers[attackerSent % SERVERS].url}/oauth/token`, { grant_type: PASSWORD_REALM_GRANT, realm, client_id: web.client_id, client_secret: web.client_secret, username: email, password: 'guess', scope: 'openid' }, '127.0.0.2').catch(() => {});
+        attackerSent += 1;
+        await sleep(1000 / ATTACKER_PER_SECOND);
+      }
+    })();
+
+    const remints = refreshTokens.map(async (token, i) => {
+      await sleep(Math.random() * ARRIVAL_SPREAD_MS);
+      const url = `${servers[i % SERVERS].url}/oauth/token`;
+      return sdkClient(() => postForm(agent, url, { grant_type: 'refresh_token', client_id: web.client_id, client_secret: web.client_secret, refresh_token: token }, '127.0.0.1'), endsAt);
+    });
+    const logins = loginEmails.map(async (email, i) => {
+      await sleep(Math.random() * ARRIVAL_SPREAD_MS);
+      const url = `${servers[(i + 1) % SERVERS].url}/oauth/token`;
+      return sdkClient(() => postForm(agent, url, { grant_type: PASSWORD_REALM_GRANT, realm, client_id: web.client_id, client_secret: web.client_secret, username: email, password: PASSWORD, scope: 'openid' }, '127.0.0.1'), endsAt);
+    });
+    const outcomes = { remint: await Promise.all(remints), login: await Promise.all(logins) };
+    const drainMs = performance.now() - startedAt;
+    done = true;
+    if (withAttacker) await attacker;
+    const afterAll = await Promise.all(servers.map((s) => s.stats()));
+    if (process.env.FLIP_DEBUG) console.log(JSON.stringify(afterAll.map((a) => a.byOperation)));
+    const after = sumStats(afterAll);
+
+    const perSecond = [...upstream.callsPerSecond().entries()].filter(([second]) => second * 1000 >= wallStart - 1000);
+    const busiest = Math.max(0, ...perSecond.map(([, n]) => n));
+    const all = [...outcomes.remint, ...outcomes.login];
+    const succeeded = all.filter((o) => o.ok);
+    const callsNeeded = REMINTS + 2 * LOGINS; // id_token: one call per re-mint; token + /userinfo per login
+    const migrations = succeeded.length;
+    return {
+      sessionsLost: all.length - succeeded.length,
+      upstream429s: upstream.globalLimitRefusals(),
+      busiestSecond: busiest,
+      drainS: drainMs / 1000,
+      floorS: callsNeeded / UPSTREAM_LIMIT,
+      floorAtConfiguredS: callsNeeded / CONFIGURED_RATE,
+      waitP50S: median(succeeded.map((o) => o.waitMs)) / 1000,
+      waitP95S: p95(succeeded.map((o) => o.waitMs)) / 1000,
+      remintWaitP50S: median(outcomes.remint.filter((o) => o.ok).map((o) => o.waitMs)) / 1000,
+      loginWaitP95S: p95(outcomes.login.filter((o) => o.ok).map((o) => o.waitMs)) / 1000,
+      attemptsPerClient: all.reduce((n, o) => n + o.attempts, 0) / all.length,
+      upstreamCalls: upstream.requests.filter((r) => r.endpoint === 'token' || r.endpoint === 'userinfo').length,
+      attackerRequests: withAttacker ? attackerSent : 0,
+      dynamoPerMigration: (after.count - before.count) / Math.max(1, migrations),
+      budgetPerMigration: (after.budgetRoundTrips - before.budgetRoundTrips) / Math.max(1, migrations),
+      budgetShare: (after.budgetRoundTrips - before.budgetRoundTrips) / Math.max(1, after.count - before.count),
+      callsPerLease: (after.leasedCalls - before.leasedCalls) / Math.max(1, after.leases - before.leases),
+      budgetRefusals: after.refusals - before.refusals,
+    };
+  } finally {
+    agent.destroy();
+    await fleet?.close();
+    await upstream.close();
+    await engine.close();
+  }
+}
+
+export const bench = {
+  name: 'flip-day',
+  async run(): Promise<BenchReport> {
+    if (process.env.FLIP_DEBUG) return { name: 'flip-day', rows: [{ ...(await flipDayRun(false)) }] };
+    const attacked = await flipDayRun(true);
+    const quiet = await flipDayRun(false);
+    const row = (label: string, r: Awaited<ReturnType<typeof flipDayRun>>) => ({
+      run: label,
+      'sessions lost': r.sessionsLost,
+      'upstream 429s': r.upstream429s,
+      'busiest s (limit 50)': r.busiestSecond,
+      'drain s': round(r.drainS),
+      'floor s': round(r.floorS),
+      'drain/floor': round(r.drainS / r.floorS, 2),
+      'wait p50 s': round(r.waitP50S),
+      'wait p95 s': round(r.waitP95S),
+      'login p95 s': round(r.loginWaitP95S),
+      'tries/client': round(r.attemptsPerClient, 2),
+      'DynamoDB/migration': round(r.dynamoPerMigration, 1),
+      'bucket/migration': round(r.budgetPerMigration, 2),
+      'calls/lease': round(r.callsPerLease, 2),
+    });
+    return {
+      name: 'flip-day',
+      rows: [row(`attacker ${ATTACKER_PER_SECOND}/s`, attacked), row('no attacker', quiet)],
+      notes: [
+        `${REMINTS} upstream refresh tokens (profile_from id_token: 1 upstream call each) and ${LOGINS} first password logins (token + /userinfo),`,
+        `arriving over ${ARRIVAL_SPREAD_MS / 1000} s at ${SERVERS} server processes sharing one engine (in its own process); bcrypt cost 4.`,
+        `Fake upstream: global limit ${UPSTREAM_LIMIT} calls per calendar second, ${UPSTREAM_LATENCY_MS} ms per call; rate_limit ${CONFIGURED_RATE}/s on the connection and the source (one bucket).`,
+        `Floor = upstream calls needed (${REMINTS + 2 * LOGINS}) / ${UPSTREAM_LIMIT}; at the configured ${CONFIGURED_RATE}/s it is ${round((REMINTS + 2 * LOGINS) / CONFIGURED_RATE)} s.`,
+        `Attacker run: ${attacked.attackerRequests} random-email logins from 127.0.0.2, each one upstream call today (suspicious-IP throttling lands separately).`,
+        `DynamoDB/migration counts every request of the servers (attacker's included) per successful migration; bucket/migration those on the budget item`,
+        `(${round(attacked.budgetShare * 100)} % / ${round(quiet.budgetShare * 100)} % of all requests); ${attacked.budgetRefusals} / ${quiet.budgetRefusals} re-mint refusals.`,
+      ],
+      targets: [
+        { target: 'sessions lost = 0', actual: `${attacked.sessionsLost} / ${quiet.sessionsLost}`, met: attacked.sessionsLost === 0 && quiet.sessionsLost === 0 },
+        { target: 'upstream 429s = 0', actual: `${attacked.upstream429s} / ${quiet.upstream429s}`, met: attacked.upstream429s === 0 && quiet.upstream429s === 0 },
+        { target: `busiest second ≤ ${UPSTREAM_LIMIT}`, actual: `${attacked.busiestSecond} / ${quiet.busiestSecond}`, met: Math.max(attacked.busiestSecond, quiet.busiestSecond) <= UPSTREAM_LIMIT },
+        { target: 'drain with attacker within 10 % of without', actual: `${round(attacked.drainS)} s vs ${round(quiet.drainS)} s`, met: attacked.drainS <= quiet.drainS * 1.1 },
+      ],
+    };
+  },
+};
