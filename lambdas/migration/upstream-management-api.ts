@@ -98,7 +98,7 @@ export function createUpstreamManagementApi(opts: {
     if (status === 429) {
       const retryAfterSeconds = parseRetryAfterSeconds(response.headers.get('retry-after'), opts.now());
       opts.breakers.pauseFor(t.breakerKey, retryAfterSeconds * 1000);
-      return finish({ ok: false, failure: { kind: 'rate_limited', status: 429, retryAfterSeconds } }, status);
+      return finish({ ok: false, failure: { kind: 'rate_limited', status: 429, retryAfterSeconds, scope: 'unknown' } }, status);
     }
     if (status >= 400 && status < 500) {
       // Auth0 Management errors: {statusCode, error, message, errorCode}; OAuth errors: {error}.
