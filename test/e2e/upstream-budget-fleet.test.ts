@@ -144,7 +144,7 @@ describe('one upstream budget for the whole fleet', () => {
     expect((await refresh(fleet.servers[0].url, source.session('untouched').token)).status).toBe(200);
 
     const { tenant, connection } = fleet.credentials;
-    const counter = await fleet.admin.deps.db.send(new GetCommand({ TableName: fleet.admin.deps.tableName, Key: keys.lockout(tenant, connection.id, blocked.email) }));
+    const counter = await fleet.admin.deps.db.send(new GetCommand({ TableName: fleet.admin.deps.tableName, Key: keys.lockout(tenant, connection.id, `id:${blocked.email}`, '127.0.0.1') }));
     expect(counter.Item?.failures).toBe(1);
   }, 30_000);
 
