@@ -35,6 +35,7 @@ const c = server.credentials;
 const u = server.url;
 process.stdout.write(`
 Auth0-compatible token service running at ${u}  (data: ${dataDir})
+Mail outbox (.eml files): ${server.outbox.dir}
 
   Tenant:             ${c.tenant}
   Connection:         ${c.connection.name} (${c.connection.id})

@@ -1,6 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { createDeps, serviceConfigFromEnv, type Deps } from './deps.js';
 import { createStdoutSink } from './logs/log-sink.js';
+import { createSesMailer } from './mail/ses-mailer.js';
 import { createAwsSecretStore } from './secrets/aws-secret-store.js';
 import { scopeSecretNames } from './secrets/scoped-secret-store.js';
 import { createDocumentClient } from './store/dynamo-client.js';
@@ -20,6 +22,8 @@ export function createAwsDeps(serviceName: string, compose: (deps: Deps) => Deps
       secrets: scopeSecretNames(createAwsSecretStore({ client: new SecretsManagerClient({}) }), process.env.SECRET_PREFIX),
       sink: createStdoutSink(process.env.POWERTOOLS_SERVICE_NAME ?? serviceName),
       config: serviceConfigFromEnv(),
+      // The stack's verified sender identity; without it the service sends no mail.
+      mailer: process.env.MAIL_FROM ? createSesMailer({ client: new SESv2Client({}), from: process.env.MAIL_FROM }) : undefined,
     }),
   );
 }

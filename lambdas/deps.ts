@@ -4,6 +4,7 @@ import type { RegistrationHooks } from './identity/create-user.js';
 import type { PasswordFallback } from './identity/password-login.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { LogSink } from './logs/log-sink.js';
+import type { Mailer } from './mail/mail-port.js';
 import { createBreakerRegistry, type BreakerRegistry } from './migration/circuit-breaker.js';
 import { createUpstreamBudget, type UpstreamBudget } from './migration/upstream-budget.js';
 import { createUpstreamClient, type UpstreamClient } from './migration/upstream-client.js';
@@ -115,6 +116,8 @@ export interface Deps {
   registrationHooks?: RegistrationHooks;
   /** The post-login extension every user-token issuance runs (custom claims, deny). */
   postLogin?: { extension: PostLoginExtension; policy: PostLoginPolicy };
+  /** Outgoing mail (password reset, e-mail verification): SES in AWS, an outbox folder locally. */
+  mailer?: Mailer;
 }
 
 /** Answers a refresh grant whose token this service did not issue; undefined: not handled. */
@@ -135,6 +138,7 @@ export function createDeps(p: {
   passwordFallback?: PasswordFallback;
   foreignRefreshToken?: ForeignRefreshTokenHandler;
   registrationHooks?: RegistrationHooks;
+  mailer?: Mailer;
 }): Deps {
   const config = { ...defaultServiceConfig, ...p.config };
   const now = p.now ?? Date.now;
@@ -185,5 +189,6 @@ export function createDeps(p: {
     passwordFallback: p.passwordFallback,
     foreignRefreshToken: p.foreignRefreshToken,
     registrationHooks: p.registrationHooks,
+    mailer: p.mailer,
   };
 }

@@ -41,6 +41,8 @@ export interface DeploymentConfig {
   readonly postLoginFunctionName?: string;
   readonly postLoginTimeoutMs: number;
   readonly postLoginFailureMode: 'open' | 'closed';
+  /** Verified SES sender (address) of password-reset and verification mail; absent: no mail is sent. */
+  readonly mailFrom?: string;
   /**
    * Days without a successful upstream verification after which the "safe to switch off" alarm
    * turns to ALARM. CloudWatch evaluates at most 7 days, so 1 to 7; for a longer refresh-token
@@ -109,6 +111,7 @@ export function readDeploymentConfig(read: SettingReader): DeploymentConfig {
     postLoginFunctionName: text('postLoginFunctionName', 'POST_LOGIN_FUNCTION_NAME'),
     postLoginTimeoutMs: integer('postLoginTimeoutMs', 'POST_LOGIN_TIMEOUT_MS', 2000),
     postLoginFailureMode: text('postLoginFailureMode', 'POST_LOGIN_FAILURE_MODE') === 'open' ? 'open' : 'closed',
+    mailFrom: text('mailFrom', 'MAIL_FROM'),
     failedRefreshAlarmThreshold: integer('failedRefreshAlarmThreshold', 'FAILED_REFRESH_ALARM_THRESHOLD', 50),
     failedRefreshRatePercent: integer('failedRefreshRatePercent', 'FAILED_REFRESH_RATE_PERCENT', 20),
     lockoutAlarmThreshold: integer('lockoutAlarmThreshold', 'LOCKOUT_ALARM_THRESHOLD', 20),

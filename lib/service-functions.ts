@@ -51,6 +51,7 @@ export function handlerEnvironment(
     UPSTREAM_TIMEOUT_MS: String(config.upstreamTimeoutMs),
     UPSTREAM_BUDGET_MS: String(config.upstreamBudgetMs),
     HOOK_BUDGET_MS: String(config.hookBudgetMs),
+    ...(config.mailFrom ? { MAIL_FROM: config.mailFrom } : {}),
     ...(fnName === 'token' && config.postLoginFunctionName
       ? {
           POST_LOGIN_FUNCTION_NAME: config.postLoginFunctionName,
@@ -92,6 +93,18 @@ export class ServiceFunctions extends Construct {
         resources: [logGroup.logGroupArn],
       }),
     );
+    if (config.mailFrom) {
+      // Mail only from the sender identity (the address or its verified domain), nothing else of SES.
+      const identities = [config.mailFrom, config.mailFrom.split('@')[1]].filter((x): x is string => !!x);
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'SendMailFromSenderIdentity',
+          effect: Effect.ALLOW,
+          actions: ['ses:SendEmail'],
+          resources: identities.map((i) => Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: i })),
+        }),
+      );
+    }
     const sizing = functionSizing[name];
     const reserved = name === 'token' ? config.tokenReservedConcurrency : config.managementReservedConcurrency;
     const fn = new NodejsFunction(this, `${pascal(name)}Function`, {

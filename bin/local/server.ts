@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import { createTokenHandler } from '../../lambdas/handlers/create-token-handler.
 import { withMigrationFlows } from '../../lambdas/compose.js';
 import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js';
 import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
+import { createOutboxMailer, type OutboxMailer } from '../../lambdas/mail/outbox-mailer.js';
 import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
 import { createDocumentClient, type RoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 import { countPartitionKeysOfTable, type PartitionKeyCounter } from '../../lambdas/store/partition-key-counter.js';
@@ -46,6 +48,8 @@ export interface LocalServer {
   port: number;
   /** The HTTPS origin when `tls` was given. */
   httpsUrl?: string;
+  /** Mail the service sent, as `.eml` files (`<dataDir>/outbox`, or a temporary folder). */
+  outbox: OutboxMailer;
   deps: Deps;
   credentials: DevCredentials;
   close(): Promise<void>;
@@ -133,7 +137,14 @@ async function startOn(
   await ensureTable(engine.endpoint, DEFAULT_TABLE_NAME);
   const db = createDocumentClient({ endpoint: engine.endpoint, counter: opts.counter });
   if (opts.partitionKeys) countPartitionKeysOfTable(db, opts.partitionKeys, { endpoint: engine.endpoint, tableName: DEFAULT_TABLE_NAME });
+  const tempOutbox = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'auth-outbox-'));
+  const outbox = createOutboxMailer({
+    dir: tempOutbox ?? join(opts.dataDir as string, 'outbox'),
+    from: 'no-reply@localhost',
+    now: opts.now,
+  });
   const deps = withMigrationFlows(createDeps({
+    mailer: outbox,
     db,
     tableName: DEFAULT_TABLE_NAME,
     secrets: createLocalSecretStore(opts.dataDir ? join(opts.dataDir, 'secrets.json') : undefined),
@@ -167,6 +178,7 @@ async function startOn(
     url: `http://127.0.0.1:${port}`,
     port,
     httpsUrl,
+    outbox,
     deps,
     credentials,
     async close() {
@@ -182,6 +194,7 @@ async function startOn(
       db.destroy();
       await engine.close();
       releaseLock();
+      if (tempOutbox) rmSync(tempOutbox, { recursive: true, force: true });
     },
   };
 }
