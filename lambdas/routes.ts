@@ -27,6 +27,11 @@ export const tokenRoutes = [
   { method: 'POST', path: '/u/login', fn: 'token' },
   { method: 'GET', path: '/v2/logout', fn: 'token' },
   { method: 'OPTIONS', path: '/oauth/token', fn: 'token' },
+  { method: 'POST', path: '/dbconnections/change_password', fn: 'token' },
+  { method: 'GET', path: '/u/login/reset-request', fn: 'token' },
+  { method: 'POST', path: '/u/login/reset-request', fn: 'token' },
+  { method: 'GET', path: '/u/reset-password', fn: 'token' },
+  { method: 'POST', path: '/u/reset-password', fn: 'token' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The management function's routes: the Management API v2. */

@@ -37,6 +37,7 @@ ${m.error ? `<p class="error" id="${errorId}" role="alert">${escapeHtml(m.error)
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${described}>
 <button type="submit">Continue</button>
-</form>`;
+</form>
+<p class="note"><a href="${LOGIN_PATH}/reset-request?state=${encodeURIComponent(m.transactionId)}">Forgot password?</a></p>`;
   return html(statusCode, page(`Log in | ${m.tenantName}`, nonce, content), nonce, { cookies });
 }

@@ -11,6 +11,9 @@ import { authorizeEndpoint } from '../authorize/authorize-endpoint.js';
 import { loginPageEndpoint } from '../authorize/login-get.js';
 import { loginPostEndpoint } from '../authorize/login-post.js';
 import { logoutEndpoint } from '../authorize/logout.js';
+import { resetPasswordPageEndpoint, resetPasswordPostEndpoint } from '../authorize/reset-password-page.js';
+import { resetRequestPageEndpoint, resetRequestPostEndpoint } from '../authorize/reset-request-page.js';
+import { changePasswordEndpoint } from '../dbconnections/change-password-endpoint.js';
 import { discoveryEndpoint, jwksEndpoint } from '../oauth/discovery.js';
 import { revokeEndpoint } from '../oauth/revoke.js';
 import { tokenCors, tokenPreflightEndpoint } from '../oauth/token-cors.js';
@@ -33,6 +36,11 @@ export const tokenEndpoints: Record<RouteKey<'token'>, Endpoint> = {
   'POST /u/login': loginPostEndpoint,
   'GET /v2/logout': logoutEndpoint,
   'OPTIONS /oauth/token': tokenPreflightEndpoint,
+  'POST /dbconnections/change_password': changePasswordEndpoint,
+  'GET /u/login/reset-request': resetRequestPageEndpoint,
+  'POST /u/login/reset-request': resetRequestPostEndpoint,
+  'GET /u/reset-password': resetPasswordPageEndpoint,
+  'POST /u/reset-password': resetPasswordPostEndpoint,
 };
 
 /** The token function: middy, body parsers, OAuth error shaping, and the router. No logic. */

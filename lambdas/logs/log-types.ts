@@ -22,9 +22,15 @@ export const logTypes = {
   ss: 'Success Signup',
   fs: 'Failed Signup',
   slo: 'Success Logout',
+  scpr: 'Success Change Password Request',
+  fcpr: 'Failed Change Password Request',
+  scp: 'Success Change Password',
+  fcp: 'Failed Change Password',
+  sv: 'Success Verification Email',
+  fv: 'Failed Verification Email',
   sui: 'Success Users Import',
   fui: 'Failed Users Import',
 } as const;
 
 export type LogType = keyof typeof logTypes;
-export type MigrationPath = 'password_fallback' | 'refresh_remint';
+export type MigrationPath = 'password_fallback' | 'refresh_remint' | 'password_reset';

@@ -154,6 +154,17 @@ export function createUpstreamManagementApi(opts: {
   }
 
   return {
+    /** `GET /api/v2/users-by-email`: the upstream users with this email (any connection). */
+    async usersByEmail(t: UpstreamManagementTarget, email: string): Promise<UpstreamResult<UpstreamFullUser['user'][]>> {
+      const res = await get('management_users_by_email', t, `users-by-email?email=${encodeURIComponent(email)}`);
+      if (!res.ok) return res;
+      if (!Array.isArray(res.value)) return { ok: false, failure: { kind: 'unavailable', reason: 'malformed_response' } };
+      const users = (res.value as unknown[]).filter(
+        (u): u is UpstreamFullUser['user'] => !!u && typeof u === 'object' && typeof (u as Record<string, unknown>).user_id === 'string',
+      );
+      return { ok: true, value: users };
+    },
+
     /** The upstream user and its roles, read in parallel. */
     async fullUser(t: UpstreamManagementTarget, userId: string): Promise<UpstreamResult<UpstreamFullUser>> {
       const id = encodeURIComponent(userId);

@@ -39,6 +39,8 @@ const mgmtError = (statusCode: number, error: string, message: string, errorCode
 export function createFakeManagementApi(opts: {
   issuer: string;
   userProfile(sub: string): Record<string, unknown> | undefined;
+  /** The subs of the users with this email (case-insensitive), for `GET /api/v2/users-by-email`. */
+  subsByEmail?(email: string): string[];
 }): FakeManagementApi & { handle(method: string, path: string, query: URLSearchParams, body: Record<string, string>, authorization?: string): Reply | undefined } {
   const clients = new Map<string, FakeManagementClient>();
   const tokens = new Map<string, string[]>();
@@ -78,23 +80,30 @@ export function createFakeManagementApi(opts: {
     const need = (...required: string[]) => required.every((s) => scopes.includes(s));
     const forbidden = (...required: string[]) => mgmtError(403, 'Forbidden', `Insufficient scope, expected all of: ${required.join(',')}`, 'insufficient_scope');
     if (method !== 'GET') return mgmtError(404, 'Not Found', 'Not Found', 'not_found');
+    const fullUser = (sub: string) => {
+      const profile = opts.userProfile(sub);
+      if (!profile) return undefined;
+      const [provider, ...rest] = sub.split('|');
+      return {
+        ...profile,
+        user_id: sub,
+        identities: [{ provider, user_id: rest.join('|'), connection: profile.connection, isSocial: false }],
+        app_metadata: {}, user_metadata: {}, blocked: false,
+        ...details.get(sub),
+      };
+    };
+    if (path === '/api/v2/users-by-email') {
+      if (!need('read:users')) return forbidden('read:users');
+      const email = query.get('email');
+      if (!email) return mgmtError(400, 'Bad Request', 'Query validation error: Missing required property: email', 'invalid_query_string');
+      return { status: 200, body: (opts.subsByEmail?.(email) ?? []).map(fullUser).filter(Boolean) };
+    }
     let m = /^\/api\/v2\/users\/([^/]+)$/.exec(path);
     if (m) {
       if (!need('read:users')) return forbidden('read:users');
-      const sub = decodeURIComponent(m[1]);
-      const profile = opts.userProfile(sub);
-      if (!profile) return mgmtError(404, 'Not Found', 'The user does not exist.', 'inexistent_user');
-      const [provider, ...rest] = sub.split('|');
-      return {
-        status: 200,
-        body: {
-          ...profile,
-          user_id: sub,
-          identities: [{ provider, user_id: rest.join('|'), connection: profile.connection, isSocial: false }],
-          app_metadata: {}, user_metadata: {}, blocked: false,
-          ...details.get(sub),
-        },
-      };
+      const user = fullUser(decodeURIComponent(m[1]));
+      if (!user) return mgmtError(404, 'Not Found', 'The user does not exist.', 'inexistent_user');
+      return { status: 200, body: user };
     }
     m = /^\/api\/v2\/users\/([^/]+)\/roles$/.exec(path);
     if (m) {

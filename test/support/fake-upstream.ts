@@ -127,6 +127,7 @@ export async function startFakeUpstream(opts: { latencyMs?: number; globalLimit?
       const { password: _password, mfa: _mfa, sub: _sub, ...profile } = u;
       return profile;
     },
+    subsByEmail: (email) => users.filter((u) => u.email.toLowerCase() === email.toLowerCase()).map((u) => u.sub),
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,0 +1,48 @@
+/**
+ * Auth0's recipe for migrating from another Auth0 tenant: signups and resets see the users not
+ * yet migrated through a Management API client on the old tenant (`read:users`). The credentials
+ * are the connection's `configuration.management_api` (the same ones the whole-user copy uses);
+ * calls go through the upstream Management API module (breaker, per-call timeout, budget).
+ */
+import type { Deps } from '../deps.js';
+import type { TenantContext } from '../http/tenant-context.js';
+import { createDeadline } from '../migration/deadline.js';
+import type { UpstreamFullUser } from '../migration/upstream-management-api.js';
+import type { ConnectionRecord } from '../store/records.js';
+
+export type UpstreamLookup =
+  | { kind: 'not_configured' }
+  | { kind: 'none' }
+  | { kind: 'found'; user: UpstreamFullUser['user'] }
+  | { kind: 'failed'; reason: string };
+
+/** Whether the connection migrates from an upstream and can look its users up by email. */
+export function upstreamLookupConfigured(connection: ConnectionRecord): boolean {
+  return !!connection.options.configuration?.management_api;
+}
+
+/** The upstream user of this connection (same connection name upstream) with this email. */
+export async function findUpstreamUserByEmail(deps: Deps, ctx: TenantContext, connection: ConnectionRecord, email: string): Promise<UpstreamLookup> {
+  const config = connection.options.configuration?.management_api;
+  if (!config) return { kind: 'not_configured' };
+  const secret = await deps.secrets.get(config.client_secret_ref).catch(() => undefined);
+  if (!secret) return { kind: 'failed', reason: 'upstream_management_secret_missing' };
+  const res = await deps.upstreamManagement.usersByEmail(
+    {
+      breakerKey: `${ctx.tenant}:${connection.id}:management`,
+      domain: config.domain,
+      clientId: config.client_id,
+      clientSecret: secret,
+      deadline: createDeadline(deps.config.upstreamBudgetMs, deps.now),
+    },
+    email,
+  );
+  if (!res.ok) return { kind: 'failed', reason: `upstream_${res.failure.kind}` };
+  const user = res.value.find(
+    (u) =>
+      String(u.email ?? '').toLowerCase() === email.toLowerCase() &&
+      Array.isArray(u.identities) &&
+      (u.identities as { connection?: unknown }[]).some((i) => i?.connection === connection.name),
+  );
+  return user ? { kind: 'found', user } : { kind: 'none' };
+}
