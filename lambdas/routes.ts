@@ -28,6 +28,7 @@ export const tokenRoutes = [
   { method: 'GET', path: '/v2/logout', fn: 'token' },
   { method: 'OPTIONS', path: '/oauth/token', fn: 'token' },
   { method: 'POST', path: '/dbconnections/change_password', fn: 'token' },
+  { method: 'POST', path: '/dbconnections/signup', fn: 'token' },
   { method: 'GET', path: '/u/login/reset-request', fn: 'token' },
   { method: 'POST', path: '/u/login/reset-request', fn: 'token' },
   { method: 'GET', path: '/u/reset-password', fn: 'token' },

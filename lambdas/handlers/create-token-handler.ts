@@ -14,6 +14,7 @@ import { logoutEndpoint } from '../authorize/logout.js';
 import { resetPasswordPageEndpoint, resetPasswordPostEndpoint } from '../authorize/reset-password-page.js';
 import { resetRequestPageEndpoint, resetRequestPostEndpoint } from '../authorize/reset-request-page.js';
 import { changePasswordEndpoint } from '../dbconnections/change-password-endpoint.js';
+import { signupEndpoint } from '../dbconnections/signup.js';
 import { discoveryEndpoint, jwksEndpoint } from '../oauth/discovery.js';
 import { revokeEndpoint } from '../oauth/revoke.js';
 import { tokenCors, tokenPreflightEndpoint } from '../oauth/token-cors.js';
@@ -37,6 +38,7 @@ export const tokenEndpoints: Record<RouteKey<'token'>, Endpoint> = {
   'GET /v2/logout': logoutEndpoint,
   'OPTIONS /oauth/token': tokenPreflightEndpoint,
   'POST /dbconnections/change_password': changePasswordEndpoint,
+  'POST /dbconnections/signup': signupEndpoint,
   'GET /u/login/reset-request': resetRequestPageEndpoint,
   'POST /u/login/reset-request': resetRequestPostEndpoint,
   'GET /u/reset-password': resetPasswordPageEndpoint,

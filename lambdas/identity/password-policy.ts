@@ -30,14 +30,18 @@ export function passwordPolicyOf(connection: ConnectionRecord): PasswordPolicy {
   return { strength, minLength, noPersonalInfo };
 }
 
+const THREE_OF_FOUR =
+  'At least 3 of the following 4 types of characters: lower case letters (a-z), upper case letters (A-Z), numbers (i.e. 0-9), special characters (e.g. !@#$%^&*)';
+const NO_REPEATS = 'No more than 2 identical characters in a row (e.g., "aaa" not allowed)';
+
 /** The rules as Auth0 words them, for the reset page and `invalid_password` errors. */
 export function describePolicy(p: PasswordPolicy): string[] {
   const level = LEVELS[p.strength];
   const rules = [`At least ${p.minLength} characters in length`];
   if (level.classes === -1) rules.push('Lower case letters (a-z), upper case letters (A-Z) and numbers (0-9)');
   if (level.classes === 3)
-    rules.push('At least 3 of the following 4 types of characters: lower case letters (a-z), upper case letters (A-Z), numbers (i.e. 0-9), special characters (e.g. !@#$%^&*)');
-  if (level.noRepeats) rules.push('No more than 2 identical characters in a row (e.g., "aaa" not allowed)');
+    rules.push(THREE_OF_FOUR);
+  if (level.noRepeats) rules.push(NO_REPEATS);
   if (p.noPersonalInfo) rules.push('Not contain your e-mail address, username or name');
   return rules;
 }
@@ -54,8 +58,8 @@ export function checkPassword(
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/].map((r) => r.test(password));
   if (level.classes === -1 && !(classes[0] && classes[1] && classes[2]))
     broken.push('Lower case letters (a-z), upper case letters (A-Z) and numbers (0-9)');
-  if (level.classes === 3 && classes.filter(Boolean).length < 3) broken.push('At least 3 of the following 4 types of characters');
-  if (level.noRepeats && /(.)\1\1/.test(password)) broken.push('No more than 2 identical characters in a row');
+  if (level.classes === 3 && classes.filter(Boolean).length < 3) broken.push(THREE_OF_FOUR);
+  if (level.noRepeats && /(.)\1\1/.test(password)) broken.push(NO_REPEATS);
   if (p.noPersonalInfo) {
     const lower = password.toLowerCase();
     const words = [personal.email?.split('@')[0], personal.email, personal.username, personal.name, personal.given_name, personal.family_name]
