@@ -33,6 +33,7 @@ export const tokenRoutes = [
   { method: 'POST', path: '/u/login/reset-request', fn: 'token' },
   { method: 'GET', path: '/u/reset-password', fn: 'token' },
   { method: 'POST', path: '/u/reset-password', fn: 'token' },
+  { method: 'GET', path: '/u/email-verification', fn: 'token' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The management function's routes: the Management API v2. */
@@ -96,6 +97,9 @@ export const managementRoutes = [
   { method: 'PATCH', path: '/api/v2/attack-protection/brute-force-protection', fn: 'management' },
   { method: 'GET', path: '/api/v2/attack-protection/suspicious-ip-throttling', fn: 'management' },
   { method: 'PATCH', path: '/api/v2/attack-protection/suspicious-ip-throttling', fn: 'management' },
+  { method: 'POST', path: '/api/v2/tickets/password-change', fn: 'management' },
+  { method: 'POST', path: '/api/v2/tickets/email-verification', fn: 'management' },
+  { method: 'POST', path: '/api/v2/jobs/verification-email', fn: 'management' },
 ] as const satisfies readonly RouteDefinition[];
 
 /**

@@ -16,6 +16,7 @@ import { logEndpoints } from '../management/logs.js';
 import { migrationSourceEndpoints } from '../management/migration-sources.js';
 import { resourceServerEndpoints } from '../management/resource-servers.js';
 import { roleEndpoints } from '../management/roles.js';
+import { ticketEndpoints } from '../management/tickets.js';
 import { userRoleEndpoints } from '../management/user-roles.js';
 import { statsEndpoints } from '../management/stats.js';
 import { userEndpoints } from '../management/users.js';
@@ -82,6 +83,9 @@ export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpo
   'PATCH /api/v2/attack-protection/brute-force-protection': attackProtectionEndpoints.updateBruteForce,
   'GET /api/v2/attack-protection/suspicious-ip-throttling': attackProtectionEndpoints.getSuspiciousIp,
   'PATCH /api/v2/attack-protection/suspicious-ip-throttling': attackProtectionEndpoints.updateSuspiciousIp,
+  'POST /api/v2/tickets/password-change': ticketEndpoints.passwordChange,
+  'POST /api/v2/tickets/email-verification': ticketEndpoints.emailVerification,
+  'POST /api/v2/jobs/verification-email': ticketEndpoints.verificationEmailJob,
 };
 
 /** The management function: middy, body limit, JSON body, Auth0 error shaping, and the router. No logic. */

@@ -10,6 +10,7 @@ import type { HttpResponse } from '../http/responses.js';
 import { authorizeEndpoint } from '../authorize/authorize-endpoint.js';
 import { loginPageEndpoint } from '../authorize/login-get.js';
 import { loginPostEndpoint } from '../authorize/login-post.js';
+import { emailVerificationEndpoint } from '../authorize/email-verification-page.js';
 import { logoutEndpoint } from '../authorize/logout.js';
 import { resetPasswordPageEndpoint, resetPasswordPostEndpoint } from '../authorize/reset-password-page.js';
 import { resetRequestPageEndpoint, resetRequestPostEndpoint } from '../authorize/reset-request-page.js';
@@ -43,6 +44,7 @@ export const tokenEndpoints: Record<RouteKey<'token'>, Endpoint> = {
   'POST /u/login/reset-request': resetRequestPostEndpoint,
   'GET /u/reset-password': resetPasswordPageEndpoint,
   'POST /u/reset-password': resetPasswordPostEndpoint,
+  'GET /u/email-verification': emailVerificationEndpoint,
 };
 
 /** The token function: middy, body parsers, OAuth error shaping, and the router. No logic. */

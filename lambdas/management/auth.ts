@@ -20,6 +20,7 @@ export const managementScopes = [
   'read:claim_mappings', 'create:claim_mappings', 'delete:claim_mappings',
   'read:attack_protection', 'update:attack_protection',
   'read:stats',
+  'create:user_tickets',
 ] as const;
 
 /** Who calls the Management API: the machine client of a verified token, and its scopes. */

@@ -31,6 +31,8 @@ const validCreate: Record<string, () => Record<string, unknown>> = {
   'resource-servers': () => ({ identifier: 'https://new-api.example/', name: 'New API', scopes: [{ value: 'read:x' }] }),
   roles: () => ({ name: 'new-role' }),
   'claim-mappings': () => ({ source: 'app_metadata.plan', claim: 'https://myapp.example/new' }),
+  tickets: () => ({ user_id: 'auth0|bad-input-nobody' }),
+  jobs: () => ({ user_id: 'auth0|bad-input-nobody' }),
 };
 /** Valid bodies of the routes under an id (`/roles/{id}/permissions`), by the part after the id. */
 const validSub: Record<string, () => Record<string, unknown>> = {
