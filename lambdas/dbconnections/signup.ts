@@ -14,6 +14,7 @@ import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import { createRateLimitRepository, type RateLimit } from '../store/rate-limit-repository.js';
 import { resolveDbRequest } from './change-password-endpoint.js';
 import { dbError, isEmail, stringField } from './db-errors.js';
+import { sendVerificationEmail } from './email-verification.js';
 import { findUpstreamUserByEmail, upstreamLookupConfigured } from './upstream-lookup.js';
 
 /** Auth0's suspicious-IP "pre-user-registration" stage: 50 signups per IP, one more every 1.2 s. */
@@ -104,6 +105,8 @@ export async function signupEndpoint(deps: Deps, event: HttpEvent): Promise<Http
   if (outcome.outcome !== 'created') return fail(dbError(400, 'user_exists', 'The user already exists.'), 'exists', email);
   const user = outcome.user;
   ctx.log.add({ type: 'ss', client_id: client.client_id, client_name: client.name, connection: connection.name, connection_id: connection.id, user_id: user.user_id, user_name: email });
+  // The connection asks for a verification e-mail on signup (a failure is logged `fv`, the signup stands).
+  if (connection.options.verify_email_on_signup === true) await sendVerificationEmail(deps, ctx, user, client.client_id);
   await ctx.log.flush();
   return json(200, {
     _id: user.user_id.replace(/^auth0\|/, ''),

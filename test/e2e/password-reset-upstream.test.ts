@@ -72,6 +72,23 @@ describe('password reset of a user who exists only upstream', () => {
     expect(mailCount(service)).toBe(before);
   });
 
+  it('answers a local, an upstream-only and an unknown email identically (status, headers that matter, body)', async () => {
+    const { tenant, connection, webClient } = service.credentials;
+    const local = `local-${randomBytes(4).toString('hex')}@example.com`;
+    const config = await service.deps.tenantConfigs.load(tenant);
+    const { createUser } = await import('../../lambdas/identity/create-user.js');
+    await createUser(service.deps, { tenant, connection: config!.connections.get(connection.id)!, profile: { email: local }, password: 'Local-pass-1' });
+    const upstreamOnly = `up-${randomBytes(4).toString('hex')}@example.com`;
+    upstream.addUser({ email: upstreamOnly, password: 'x' });
+    const answers = [];
+    for (const email of [local, upstreamOnly, `unknown-${randomBytes(4).toString('hex')}@example.com`]) {
+      const res = await service.postJson('/dbconnections/change_password', { client_id: webClient.client_id, email, connection: connection.name });
+      answers.push([res.status, res.body, res.headers.get('content-type'), res.headers.get('cache-control')]);
+    }
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+  });
+
   it('an upstream user of another upstream connection is not reset here', async () => {
     const email = `other-${randomBytes(4).toString('hex')}@example.com`;
     upstream.addUser({ email, password: 'x', connection: 'Some-Other-DB' });

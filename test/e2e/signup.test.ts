@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AuthenticationClient } from 'auth0';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IMPORT_MODE_SIGNUP_REFUSED } from '../../lambdas/dbconnections/signup.js';
+import { readEmlText } from '../../lambdas/mail/outbox-mailer.js';
 import type { ConnectionRecord } from '../../lambdas/store/records.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { authEvents, linkUpstream, loginWithAuth0Client, updateConnectionOptions } from '../support/import-mode.js';
@@ -82,6 +83,19 @@ describe('POST /dbconnections/signup', () => {
     expect(personal.error).toBe('invalid_password');
     expect(JSON.stringify(personal.description)).toContain('Not contain your e-mail address');
     expect((await signUp({ email: fresh(), password: 'Long-enough-pass-1' })).status).toBe(200);
+  });
+
+  it('sends a verification e-mail when the connection asks for it (verify_email_on_signup), not otherwise', async () => {
+    const before = service.outbox.files().length;
+    await signUp({ email: fresh() });
+    expect(service.outbox.files().length).toBe(before);
+    await updateConnectionOptions(service, (o) => ({ ...o, verify_email_on_signup: true }));
+    const email = fresh();
+    expect((await signUp({ email })).status).toBe(200);
+    const mails = service.outbox.files().slice(before);
+    expect(mails).toHaveLength(1);
+    expect(readEmlText(mails[0])).toMatchObject({ to: email });
+    expect(readEmlText(mails[0]).text).toContain('/u/email-verification?ticket=');
   });
 
   it('requires a username when the connection does', async () => {
