@@ -4,6 +4,7 @@
  * creates the local user with the upstream `sub` and profile: the reset migrates the user,
  * including users the password fallback cannot migrate (upstream MFA).
  */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { createUser, type NewUserProfile } from '../identity/create-user.js';
@@ -171,10 +172,21 @@ export async function completePasswordReset(deps: Deps, ctx: TenantContext, toke
     return { kind: 'invalid_link', reason: 'missing' };
   }
   // A reset releases the user's login blocks (Auth0 does the same).
-  for (const id of [ticket.email, existing?.username].filter((x): x is string => !!x)) ctx.log.deleteOnFlush(keys.lockout(ctx.tenant, connection.id, id));
+  await clearLockouts(deps, ctx, connection.id, [`user:${userId}`, `id:${ticket.email}`, ...(existing?.username ? [`id:${existing.username}`] : [])]);
   ctx.log.add({ type: 'scp', ...base, user_id: userId, ...(migrated ? { migration: 'password_reset' as const } : {}) });
   if (migrated) await deps.migrationCounters.increment(ctx.tenant, at.slice(0, 10), 'password_reset').catch(() => {});
   return { kind: 'done', user_id: userId, result_url: ticket.result_url, migrated };
+}
+
+/** Queues the deletion of every lockout item (per IP and the ceiling) of these subjects with the request's final write. */
+async function clearLockouts(deps: Deps, ctx: TenantContext, connectionId: string, subjects: string[]): Promise<void> {
+  for (const subject of subjects) {
+    const pk = keys.lockout(ctx.tenant, connectionId, subject).pk;
+    const res = await deps.db.send(
+      new QueryCommand({ TableName: deps.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: 'pk, sk', Limit: 100 }),
+    );
+    for (const item of res.Items ?? []) ctx.log.deleteOnFlush({ pk: String(item.pk), sk: String(item.sk) });
+  }
 }
 
 /** Creates the local user of an upstream-only account, with its upstream `sub`, profile and the new password. */

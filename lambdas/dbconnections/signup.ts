@@ -10,6 +10,7 @@ import type { HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { createUser, type NewUserProfile } from '../identity/create-user.js';
 import { checkPassword, describePolicy, passwordPolicyOf } from '../identity/password-policy.js';
+import { isAllowlisted, suspiciousIpThrottlingOf } from '../identity/attack-protection.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import { createRateLimitRepository, type RateLimit } from '../store/rate-limit-repository.js';
 import { resolveDbRequest } from './change-password-endpoint.js';
@@ -17,8 +18,6 @@ import { dbError, isEmail, stringField } from './db-errors.js';
 import { sendVerificationEmail } from './email-verification.js';
 import { findUpstreamUserByEmail, upstreamLookupConfigured } from './upstream-lookup.js';
 
-/** Auth0's suspicious-IP "pre-user-registration" stage: 50 signups per IP, one more every 1.2 s. */
-export const SIGNUP_IP_LIMIT: RateLimit = { intervalMs: 1200, burst: 50 };
 
 export const IMPORT_MODE_SIGNUP_REFUSED =
   'Sign up is not available on this connection while it imports users from the previous tenant without look-up credentials (options.configuration.management_api).';
@@ -78,12 +77,17 @@ export async function signupEndpoint(deps: Deps, event: HttpEvent): Promise<Http
     );
   }
 
-  const limit = await createRateLimitRepository(deps.db, deps.tableName).take(
-    { pk: `TENANT#${ctx.tenant}#RATE#signup#${ctx.ip ?? 'unknown'}`, sk: 'RATE' },
-    SIGNUP_IP_LIMIT,
-    deps.now(),
-  );
-  if (!limit.allowed) return fail(dbError(429, 'too_many_attempts', 'We have detected suspicious signup attempts and have blocked further attempts from your IP address.'), 'ip_limited', email);
+  // Suspicious-IP throttling, "pre-user-registration" stage (Auth0: 50 signups per IP, one more every 1.2 s).
+  const throttling = suspiciousIpThrottlingOf(ctx.config);
+  const stage = throttling.stage['pre-user-registration'];
+  if (throttling.enabled && !isAllowlisted(throttling.allowlist, ctx.ip)) {
+    const limit: RateLimit = { intervalMs: stage.rate, burst: stage.max_attempts };
+    const taken = await createRateLimitRepository(deps.db, deps.tableName).take({ pk: `TENANT#${ctx.tenant}#RATE#signup#${ctx.ip ?? 'unknown'}`, sk: 'RATE' }, limit, deps.now());
+    if (!taken.allowed) {
+      ctx.log.add({ type: 'limit_mu', client_id: client.client_id, connection: connection.name, connection_id: connection.id, user_name: email, reason: 'pre_user_registration' });
+      return fail(dbError(429, 'too_many_attempts', 'We have detected suspicious signup attempts and have blocked further attempts from your IP address.'), 'ip_limited', email);
+    }
+  }
 
   if (connection.options.import_mode) {
     if (!upstreamLookupConfigured(connection)) return fail(dbError(400, 'operation_not_allowed', IMPORT_MODE_SIGNUP_REFUSED), 'import_mode_without_lookup', email);

@@ -15,6 +15,7 @@ export const logTypes = {
   feacft: 'Failed Exchange',
   limit_wc: 'Blocked Account',
   limit_sul: 'Blocked IP Address',
+  limit_mu: 'Blocked IP Address',
   ublkdu: 'User login block released',
   srrt: 'Successful Refresh Token Revocation',
   sapi: 'Success API Operation',

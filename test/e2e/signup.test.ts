@@ -7,6 +7,8 @@ import type { ConnectionRecord } from '../../lambdas/store/records.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { authEvents, linkUpstream, loginWithAuth0Client, updateConnectionOptions } from '../support/import-mode.js';
 import { httpsToLocalFetch, startTestService, type TestService } from '../support/local-service.js';
+import { postJsonFrom } from '../support/password-reset.js';
+import { managementApi } from './management-helpers.js';
 
 /** `POST /dbconnections/signup` through the unmodified auth0@6 `database.signUp`. */
 let service: TestService;
@@ -96,6 +98,27 @@ describe('POST /dbconnections/signup', () => {
     expect(mails).toHaveLength(1);
     expect(readEmlText(mails[0])).toMatchObject({ to: email });
     expect(readEmlText(mails[0]).text).toContain('/u/email-verification?ticket=');
+  });
+
+  it("limits signups per IP by the tenant's suspicious-IP pre-user-registration stage (limit_mu), other IPs unaffected", async () => {
+    const api = managementApi(service);
+    const token = await api.token(service.credentials.machineClient);
+    const patch = (stage: unknown) => api.call('PATCH', '/api/v2/attack-protection/suspicious-ip-throttling', { token, body: { stage: { 'pre-user-registration': stage } } });
+    expect((await patch({ max_attempts: 2, rate: 600_000 })).status).toBe(200);
+    service.deps.tenantConfigCache.invalidate(service.credentials.tenant);
+    try {
+      const body = () => ({ client_id: service.credentials.webClient.client_id, connection: connection(), email: fresh(), password: 'Good-pass-123' });
+      expect((await postJsonFrom(service, '127.0.0.5', '/dbconnections/signup', body())).status).toBe(200);
+      expect((await postJsonFrom(service, '127.0.0.5', '/dbconnections/signup', body())).status).toBe(200);
+      const third = await postJsonFrom(service, '127.0.0.5', '/dbconnections/signup', body());
+      expect(third.status).toBe(429);
+      expect(JSON.parse(third.text).code).toBe('too_many_attempts');
+      expect(authEvents(service).some((e) => e.type === 'limit_mu' && e.ip === '127.0.0.5')).toBe(true);
+      expect((await postJsonFrom(service, '127.0.0.6', '/dbconnections/signup', body())).status).toBe(200);
+    } finally {
+      await patch({ max_attempts: 50, rate: 1200 });
+      service.deps.tenantConfigCache.invalidate(service.credentials.tenant);
+    }
   });
 
   it('requires a username when the connection does', async () => {
