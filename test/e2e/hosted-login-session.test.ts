@@ -51,6 +51,7 @@ function comparable(page: string, email: string): string {
   return page
     .replaceAll(/nonce="[^"]*"/g, 'nonce=""')
     .replaceAll(/name="(state|csrf)" value="[^"]*"/g, 'name="$1" value=""')
+    .replaceAll(/\?state=[\w-]+/g, '?state=')
     .replaceAll(email, 'EMAIL');
 }
 

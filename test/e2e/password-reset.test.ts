@@ -55,6 +55,9 @@ describe('POST /dbconnections/change_password', () => {
     const again = await resetThroughPage(service, mail!.path!, 'Third-pass-3');
     expect(again.page.status).toBe(400);
     expect(again.page.html).toContain(INVALID_RESET_LINK);
+    const ticket = decodeURIComponent(mail!.path!.split('ticket=')[1]);
+    expect(service.logLines.join('\n')).not.toContain(ticket);
+    expect(service.logLines.join('\n')).not.toContain('Brand-new-pass-2');
     const types = authEvents(service, email).map((e) => e.type);
     expect(types).toContain('scpr');
     expect(types).toContain('scp');
