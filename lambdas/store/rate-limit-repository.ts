@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
 
 export interface RateLimit {
@@ -8,39 +8,52 @@ export interface RateLimit {
   burst: number;
 }
 
-export type RateDecision = { allowed: true; remaining: number; resetAt: number } | { allowed: false; remaining: 0; resetAt: number };
+export type RateDecision = { allowed: boolean; resetAt: number };
 
 /**
- * A token bucket per key, stored as its "theoretical arrival time" (GCRA): one read and one
- * conditional write per request, fleet-wide. A lost race reads again, so concurrent requests
- * never both take the last token.
+ * A token bucket per key, stored as its "theoretical arrival time" (GCRA), fleet-wide. Each
+ * request is one conditional update, never a read-then-write: an idle bucket restarts at
+ * `now + interval`, a busy one moves `tat` on by one interval while it stays within the burst.
+ * Concurrent requests therefore serialize in the engine; none is refused for losing a race.
  */
 export function createRateLimitRepository(db: DynamoDBDocumentClient, tableName: string) {
   return {
     async take(key: { pk: string; sk: string }, limit: RateLimit, nowMs: number): Promise<RateDecision> {
       const tolerance = (limit.burst - 1) * limit.intervalMs;
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const res = await db.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-        const stored = res.Item?.tat as number | undefined;
-        const tat = Math.max(stored ?? 0, nowMs);
-        if (tat - nowMs > tolerance) return { allowed: false, remaining: 0, resetAt: Math.ceil((tat - tolerance) / 1000) };
-        const next = tat + limit.intervalMs;
-        try {
-          await db.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: { ...key, tat: next, ttl: Math.ceil(next / 1000) + 60 },
-              ConditionExpression: stored === undefined ? 'attribute_not_exists(pk)' : 'tat = :old',
-              ...(stored === undefined ? {} : { ExpressionAttributeValues: { ':old': stored } }),
-            }),
-          );
-          const remaining = Math.max(0, Math.floor((tolerance - (next - nowMs)) / limit.intervalMs) + 1);
-          return { allowed: true, remaining, resetAt: Math.ceil(next / 1000) };
-        } catch (err) {
-          if (!isConditionalCheckFailed(err)) throw err;
-        }
+      const ttl = Math.ceil((nowMs + tolerance + limit.intervalMs) / 1000) + 60;
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET tat = :next, #ttl = :ttl',
+            ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':next': nowMs + limit.intervalMs, ':now': nowMs, ':ttl': ttl },
+          }),
+        );
+        return { allowed: true, resetAt: Math.ceil((nowMs + limit.intervalMs) / 1000) };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
       }
-      return { allowed: false, remaining: 0, resetAt: Math.ceil(nowMs / 1000) + 1 };
+      try {
+        const res = await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET tat = tat + :interval, #ttl = :ttl',
+            ConditionExpression: 'tat >= :now AND tat <= :max',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':interval': limit.intervalMs, ':now': nowMs, ':max': nowMs + tolerance, ':ttl': ttl },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        return { allowed: true, resetAt: Math.ceil(Number(res.Attributes?.tat ?? nowMs) / 1000) };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+      }
+      // `tat` only grows, so a bucket that was not idle for the first update is full if the second fails.
+      return { allowed: false, resetAt: Math.ceil((nowMs + limit.intervalMs) / 1000) };
     },
   };
 }
