@@ -526,7 +526,7 @@ describe('README', () => {
     const table = section.slice(section.indexOf('| variable | value |'));
     const listed = [...table.slice(0, table.indexOf('\n\n')).matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
     const config = readDeploymentConfig(
-      (key) => ({ domainName: 'auth.example.com', certificateArn: 'arn:aws:acm:eu-west-1:1:certificate/x', postLoginFunctionName: 'claims' })[key],
+      (key) => ({ domainName: 'auth.example.com', certificateArn: 'arn:aws:acm:eu-west-1:1:certificate/x', postLoginFunctionName: 'claims', mailFrom: 'auth@example.com' })[key],
     );
     expect(listed).toEqual(Object.keys(handlerEnvironment(config, 'table', 'token')).sort());
   });
