@@ -11,6 +11,7 @@ import { authorizeEndpoint } from '../authorize/authorize-endpoint.js';
 import { loginPageEndpoint } from '../authorize/login-get.js';
 import { loginPostEndpoint } from '../authorize/login-post.js';
 import { logoutEndpoint } from '../authorize/logout.js';
+import { loginCallbackEndpoint } from '../social/login-callback.js';
 import { discoveryEndpoint, jwksEndpoint } from '../oauth/discovery.js';
 import { revokeEndpoint } from '../oauth/revoke.js';
 import { tokenCors, tokenPreflightEndpoint } from '../oauth/token-cors.js';
@@ -32,6 +33,8 @@ export const tokenEndpoints: Record<RouteKey<'token'>, Endpoint> = {
   'GET /u/login': loginPageEndpoint,
   'POST /u/login': loginPostEndpoint,
   'GET /v2/logout': logoutEndpoint,
+  'GET /login/callback': loginCallbackEndpoint,
+  'POST /login/callback': loginCallbackEndpoint,
   'OPTIONS /oauth/token': tokenPreflightEndpoint,
 };
 

@@ -27,4 +27,4 @@ export const logTypes = {
 } as const;
 
 export type LogType = keyof typeof logTypes;
-export type MigrationPath = 'password_fallback' | 'refresh_remint';
+export type MigrationPath = 'password_fallback' | 'refresh_remint' | 'social';
