@@ -52,6 +52,7 @@ export async function startTestProvider(opts: { redirectUris: string[]; clientId
     // As Google does: the profile claims are in the id_token itself.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
     features: { devInteractions: { enabled: true } },
     async findAccount(_ctx: unknown, sub: string) {
       const account = accounts.get(sub);
