@@ -47,3 +47,19 @@ export function providerScope(connection: ConnectionRecord): string {
   const asked = Array.isArray(raw) ? raw : (raw ?? (connection.strategy === 'google-oauth2' ? 'email profile' : 'openid profile email')).split(/\s+/);
   return [...new Set(['openid', ...asked.filter(Boolean)])].join(' ');
 }
+
+/**
+ * The social connection a user id of Auth0 belongs to (`google-oauth2|…` → the tenant's Google
+ * connection, `oidc|acme|…` → the OIDC connection `acme`), so users that arrive by another path
+ * (a re-minted refresh token) are attributed to their provider's connection.
+ */
+export function socialConnectionOfUserId(
+  connections: Iterable<ConnectionRecord>,
+  userId: string,
+): ConnectionRecord | undefined {
+  const [strategy, second] = userId.split('|');
+  if (!isSocialStrategy(strategy)) return undefined;
+  const candidates = [...connections].filter((c) => c.strategy === strategy);
+  if (strategy === 'oidc') return candidates.find((c) => c.name === second);
+  return candidates.find((c) => c.name === strategy) ?? candidates.sort((a, b) => a.name.localeCompare(b.name))[0];
+}

@@ -204,6 +204,15 @@ describe('/authorize?connection=<social> and /login/callback', () => {
     const reminted = await service.postForm('/oauth/token', { grant_type: 'refresh_token', client_id: webClient.client_id, client_secret: webClient.client_secret, refresh_token: token });
     expect(reminted.status).toBe(200);
     expect(decodeJwt(reminted.body.id_token).sub).toBe('google-oauth2|777000111');
+    // The re-mint attributes the social user to the Google connection, as Auth0 had it.
+    expect(await getUser('google-oauth2|777000111')).toMatchObject({
+      identities: [{ provider: 'google-oauth2', user_id: '777000111', connection: 'google-oauth2', isSocial: true }],
+    });
+    expect(authEvents(service.logLines).find((e) => e.type === 'sertft' && e.user_id === 'google-oauth2|777000111')).toMatchObject({
+      connection: 'google-oauth2',
+      strategy: 'google-oauth2',
+      migration: 'refresh_remint',
+    });
 
     provider.accounts.set('777000111', { email: 'remint@gmail.example', email_verified: true });
     const { idToken } = await signIn('google-oauth2', '777000111');
@@ -241,6 +250,15 @@ describe('refused callbacks', () => {
     const again = await fetch(callbackUrl, { headers: { cookie: [...agent.jar].map(([k, v]) => `${k}=${v}`).join('; ') }, redirect: 'manual' });
     expect(again.status).toBe(400);
     expect(await again.text()).toContain('invalid_request');
+  });
+
+  it('accepts the provider answer as a POST (form_post providers) from the same browser', async () => {
+    provider.accounts.set('post-1', { email: 'post@example.com', email_verified: true });
+    const { agent, callbackUrl } = await toCallback('google-oauth2', 'post-1');
+    const form = Object.fromEntries(new URL(callbackUrl).searchParams);
+    const back = await agent.request('/login/callback', { form });
+    expect(back.status).toBe(302);
+    expect(new URL(back.headers.get('location')!).searchParams.get('code')).toBeTruthy();
   });
 
   it('a callback from another browser (no state cookie) or with a forged state is refused, and the real browser can still finish', async () => {
