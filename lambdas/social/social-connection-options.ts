@@ -29,7 +29,8 @@ export type SocialOptionsInput = z.infer<typeof socialOptionsSchema>;
 /**
  * Turns the options of a request into stored options: provider URLs checked (https, or loopback
  * http when running locally), the client secret written to the secret store before the item that
- * points at it, and kept from the previous options only while the client id is the same.
+ * points at it, and kept from the previous options only while the client id and the provider's
+ * hosts are the same.
  */
 export async function storedSocialOptions(
   req: ManagementRequest,
@@ -53,8 +54,15 @@ export async function storedSocialOptions(
     await req.deps.secrets.put(ref, client_secret);
     return { ...options, client_secret_ref: ref, client_secret_hint: secretHint(client_secret) };
   }
-  if (previous?.client_secret_ref && previous.client_id === rest.client_id) {
+  // The kept secret is only ever sent to the provider it was given for: same client, same hosts.
+  if (previous?.client_secret_ref && previous.client_id === rest.client_id && sameProviderHosts(previous, rest)) {
     return { ...options, client_secret_ref: previous.client_secret_ref, client_secret_hint: previous.client_secret_hint };
   }
-  throw managementErrors.invalidBody(`'client_secret is required when the client_id changes' on property options.client_secret.`);
+  throw managementErrors.invalidBody(`'client_secret is required when the client_id or the provider's host change' on property options.client_secret.`);
+}
+
+const hostOf = (url: unknown) => (typeof url === 'string' ? new URL(url).host : undefined);
+
+function sameProviderHosts(previous: ConnectionOptions, next: Omit<SocialOptionsInput, 'client_secret'>): boolean {
+  return hostOf(previous.discovery_url) === hostOf(next.discovery_url) && hostOf(previous.issuer) === hostOf(next.issuer);
 }

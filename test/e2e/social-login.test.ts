@@ -125,6 +125,23 @@ describe('social connections through /api/v2/connections', () => {
   });
 });
 
+describe('social connection PATCH', () => {
+  it('keeps the secret for the same client and provider, and asks for it again when the provider host changes', async () => {
+    const body = { name: 'patch-me', strategy: 'oidc', options: { client_id: 'c1', client_secret: 'first-secret-1234', issuer: provider.issuer } };
+    const created = await api.call('POST', '/api/v2/connections', { token: mgmtToken, body });
+    expect(created.status).toBe(201);
+    const path = `/api/v2/connections/${created.body.id}`;
+    const same = await api.call('PATCH', path, { token: mgmtToken, body: { options: { client_id: 'c1', issuer: provider.issuer, scope: 'openid email' } } });
+    expect(same.status).toBe(200);
+    expect(same.body.options).toMatchObject({ scope: 'openid email', client_secret_hint: '1234' });
+    const moved = await api.call('PATCH', path, { token: mgmtToken, body: { options: { client_id: 'c1', issuer: 'https://elsewhere.example' } } });
+    expect(moved.status).toBe(400);
+    expect(moved.body.message).toContain('client_secret');
+    await api.call('DELETE', path, { token: mgmtToken });
+    expect(await service.deps.secrets.get(`auth0-migration/${service.credentials.tenant}/connections/${created.body.id}/client-secret`)).toBeUndefined();
+  });
+});
+
 describe('/authorize?connection=<social> and /login/callback', () => {
   it('goes straight to the provider with state, nonce, PKCE S256 and the /login/callback redirect URI, bound to the browser by a cookie', async () => {
     const agent = createLoginAgent(service.url);
