@@ -73,7 +73,7 @@ export const loginCallbackEndpoint = htmlEndpoint(async (deps: Deps, event: Http
   }
 
   const found = await findOrCreateSocialUser(deps, ctx, connection, claims);
-  if (found.kind === 'denied') return refuse(found.reason, found.description);
+  if (found.kind === 'denied') return refuse(found.reason, found.description, found.error);
   const login = { user: found.user, event: { ...fields, user_id: found.user.user_id, user_name: found.user.email }, migration: found.migration };
   if (found.user.blocked) return refuse('user_blocked', 'user is blocked', 'unauthorized');
   return signInAndReply(deps, ctx, { request, login, connectionId: connection.id, cookies });

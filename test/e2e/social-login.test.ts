@@ -340,3 +340,31 @@ describe('refused callbacks', () => {
     await api.call('DELETE', `/api/v2/connections/${created.body.id}`, { token: mgmtToken });
   });
 });
+
+describe('with upstream Management API credentials', () => {
+  it('a social user\'s first sign-in brings their upstream app_metadata, user_metadata and roles', async () => {
+    const mgmt = { client_id: 'upstream-mgmt-social', client_secret: 'upstream-mgmt-secret-0123456789' };
+    upstream.management.addClient({ ...mgmt, scopes: ['read:users', 'read:roles'] });
+    const fallbackClient = { client_id: 'upstream-fallback-social', client_secret: 'upstream-fallback-secret-012345' };
+    upstream.addClient(fallbackClient);
+    const { connection } = service.credentials;
+    const patched = await api.call('PATCH', `/api/v2/connections/${connection.id}`, {
+      token: mgmtToken,
+      body: { options: { configuration: { token_endpoint: upstream.tokenEndpoint, userinfo_endpoint: upstream.userinfoEndpoint, ...fallbackClient, management_api: { domain: upstream.domain, ...mgmt } } } },
+    });
+    expect(patched.status).toBe(200);
+    const role = await api.call('POST', '/api/v2/roles', { token: mgmtToken, body: { name: 'social-editor' } });
+    upstream.addUser({ sub: 'google-oauth2|meta-1', email: 'meta@gmail.example', password: 'unused-pw-1' });
+    upstream.management.setUserDetails('google-oauth2|meta-1', { app_metadata: { plan: 'gold' }, user_metadata: { theme: 'dark' } });
+    upstream.management.assignRoles('google-oauth2|meta-1', [upstream.management.addRole({ name: 'social-editor' }).id]);
+
+    provider.accounts.set('meta-1', { email: 'meta@gmail.example', email_verified: true });
+    const { idToken } = await signIn('google-oauth2', 'meta-1');
+    expect(idToken.sub).toBe('google-oauth2|meta-1');
+    const user = await getUser('google-oauth2|meta-1');
+    expect(user.app_metadata).toEqual({ plan: 'gold' });
+    expect(user.user_metadata).toEqual({ theme: 'dark' });
+    const roles = await api.call('GET', '/api/v2/users/google-oauth2%7Cmeta-1/roles', { token: mgmtToken });
+    expect(roles.body.map((r: { id: string }) => r.id)).toEqual([role.body.id]);
+  });
+});
