@@ -1,6 +1,6 @@
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { Deps } from '../deps.js';
-import { isLoopbackHttpAllowed } from '../migration/upstream-client.js';
+import { checkOutboundUrl, OutboundRefusedError } from '../http/outbound-url.js';
 
 /** The parts of a provider's discovery document the flow uses. */
 export interface ProviderMetadata {
@@ -22,14 +22,19 @@ const CACHE_MS = 10 * 60 * 1000;
 const metadataCache = new Map<string, { at: number; value: Promise<ProviderMetadata> }>();
 const jwksCache = new Map<string, { at: number; value: Promise<ReturnType<typeof createLocalJWKSet>> }>();
 
-/** A GET of provider JSON: https only (loopback http locally), with the upstream timeout. */
+/**
+ * A request for provider JSON: public https addresses only (loopback http locally), checked
+ * here for URLs the provider's discovery document named and again after DNS resolution by the
+ * service's guarded fetch; never follows redirects; the upstream timeout.
+ */
 export async function providerJson(deps: Deps, url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
-  if (!isLoopbackHttpAllowed(url, deps.config.allowLoopbackHttp)) throw new ProviderError('provider_url_not_allowed');
+  const verdict = checkOutboundUrl(url, { allowLoopback: deps.config.allowLoopbackHttp });
+  if (!verdict.ok) throw new ProviderError(`provider_url_refused_${verdict.reason}`.slice(0, 64));
   let res: Response;
   try {
     res = await deps.fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(deps.config.upstreamTimeoutMs) });
-  } catch {
-    throw new ProviderError('provider_unreachable');
+  } catch (err) {
+    throw new ProviderError(err instanceof OutboundRefusedError ? 'provider_url_refused' : 'provider_unreachable');
   }
   const text = await res.text().catch(() => '');
   try {

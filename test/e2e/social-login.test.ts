@@ -116,6 +116,7 @@ describe('social connections through /api/v2/connections', () => {
       { name: 'extra-option', strategy: 'oidc', options: { client_id: 'x', client_secret: 'secret-123456', issuer: provider.issuer, foo: 1 } },
       { name: 'no-options', strategy: 'google-oauth2' },
       { name: 'ftp-issuer', strategy: 'oidc', options: { client_id: 'x', client_secret: 'secret-123456', issuer: 'ftp://example.com' } },
+      { name: 'metadata-issuer', strategy: 'oidc', options: { client_id: 'x', client_secret: 'secret-123456', discovery_url: 'https://169.254.169.254/.well-known/openid-configuration' } },
     ];
     for (const body of bad) {
       const res = await api.call('POST', '/api/v2/connections', { token: mgmtToken, body });
