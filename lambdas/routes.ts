@@ -26,6 +26,8 @@ export const tokenRoutes = [
   { method: 'GET', path: '/u/login', fn: 'token' },
   { method: 'POST', path: '/u/login', fn: 'token' },
   { method: 'GET', path: '/v2/logout', fn: 'token' },
+  { method: 'GET', path: '/login/callback', fn: 'token' },
+  { method: 'POST', path: '/login/callback', fn: 'token' },
   { method: 'OPTIONS', path: '/oauth/token', fn: 'token' },
   { method: 'POST', path: '/dbconnections/change_password', fn: 'token' },
   { method: 'POST', path: '/dbconnections/signup', fn: 'token' },

@@ -33,11 +33,11 @@ const AUTH_EVENT = '$.message = "auth_event"';
 const UPSTREAM_CALL = '$.message = "upstream_call"';
 /**
  * One line per migration: the login (`s`, from the password grants and the hosted login page
- * alike) that the password fallback served, the refresh exchange a re-mint served, or the
- * password reset that created an upstream-only user.
+ * alike) that the password fallback served, the refresh exchange a re-mint served, the password
+ * reset that created an upstream-only user, or a social user's first sign-in here (`social`).
  */
 const MIGRATION_SUCCESS =
-  '(($.type = "s" && $.migration = "password_fallback") || ($.type = "sertft" && $.migration = "refresh_remint") || ($.type = "scp" && $.migration = "password_reset"))';
+  '(($.type = "s" && $.migration = "password_fallback") || ($.type = "sertft" && $.migration = "refresh_remint") || ($.type = "scp" && $.migration = "password_reset") || ($.type = "s" && $.migration = "social"))';
 /** The upstream was asked and did not answer usefully; wrong passwords (upstream_rejected) are not failures. */
 const UPSTREAM_FALLBACK_FAILURE =
   `${AUTH_EVENT} && $.migration = "password_fallback" && $.migration_outcome = "upstream_unavailable"`;
@@ -109,7 +109,7 @@ export const authLogMetrics = {
     metricValue: '1',
     unit: 'Count',
     dimensions: { path: '$.migration' },
-    description: 'Users served by a successful migration, per path (password_fallback, refresh_remint, password_reset)',
+    description: 'Users served by a successful migration, per path (password_fallback, refresh_remint, password_reset, social)',
   },
   lockouts: {
     metricName: 'Lockouts',

@@ -19,7 +19,7 @@ export const DRAIN_DASHBOARD_NAME = 'Migration-drain';
 
 const DAY = Duration.days(1);
 const HOUR = Duration.hours(1);
-export const MIGRATION_PATHS = ['password_fallback', 'refresh_remint', 'password_reset'] as const;
+export const MIGRATION_PATHS = ['password_fallback', 'refresh_remint', 'password_reset', 'social'] as const;
 export const UPSTREAM_CALL_KINDS = ['password_realm', 'refresh_token', 'userinfo'] as const;
 
 export interface DrainDashboardProps {

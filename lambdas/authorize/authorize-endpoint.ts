@@ -10,6 +10,8 @@ import { errorPage, redirect } from './html.js';
 import { htmlEndpoint, queryOf } from './html-endpoint.js';
 import { createLoginTransaction, LOGIN_TRANSACTION_SECONDS } from './login-transaction.js';
 import { currentLoginSession } from './session.js';
+import { isSocialConnection } from '../social/social-strategies.js';
+import { startSocialLogin } from '../social/start-social-login.js';
 
 /** The signed-in user of the request's login session, if it may answer this request. */
 async function sessionUser(deps: Deps, ctx: TenantContext, event: HttpEvent, request: AuthorizeRequest) {
@@ -42,6 +44,7 @@ export const authorizeEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
     }
   }
   if (request.prompt === 'none') return replyError(target, 'login_required', 'Login required');
+  if (isSocialConnection(v.connection)) return startSocialLogin(deps, ctx, request, v.connection);
 
   const csrf = newCsrfToken();
   const tx = await createLoginTransaction(deps, ctx.tenant, request, csrf.hash);

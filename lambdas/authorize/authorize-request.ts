@@ -3,6 +3,7 @@ import { OAuthError } from '../oauth/errors.js';
 import { grantableScope, resolveAudience } from '../oauth/issue-tokens.js';
 import type { ClientRecord, ConnectionRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
+import { isSocialConnection } from '../social/social-strategies.js';
 
 export type ResponseMode = 'query' | 'form_post';
 
@@ -46,11 +47,14 @@ function param(query: Record<string, string | undefined>, name: string): string 
   return v === undefined || v === '' ? undefined : v;
 }
 
-/** The database connection a login for this client uses: the asked one, else the tenant's default. */
+/** The connection a login for this client uses: the asked one (database or social), else the tenant's default database. */
 function loginConnection(ctx: TenantContext, client: ClientRecord, asked: string | undefined): ConnectionRecord | undefined {
   const enabled = (c: ConnectionRecord | undefined) =>
     c && c.strategy === 'auth0' && c.enabled_clients.includes(client.client_id) ? c : undefined;
-  if (asked) return enabled(connectionByName(ctx.config, asked));
+  if (asked) {
+    const c = connectionByName(ctx.config, asked);
+    return c && isSocialConnection(c) && c.enabled_clients.includes(client.client_id) ? c : enabled(c);
+  }
   const preferred = ctx.config.settings.default_directory;
   const byDefault = preferred ? enabled(connectionByName(ctx.config, preferred)) : undefined;
   return byDefault ?? [...ctx.config.connections.values()].find((c) => enabled(c));

@@ -6,6 +6,7 @@ import { csrfTokenFromCookie } from './csrf.js';
 import { errorPage } from './html.js';
 import { htmlEndpoint, queryOf } from './html-endpoint.js';
 import { renderLoginPage } from './login-page.js';
+import { socialConnectionsOf } from '../social/social-buttons.js';
 import { findLoginTransaction } from './login-transaction.js';
 
 export const EXPIRED_TRANSACTION = 'This login link has expired. Return to the application and sign in again.';
@@ -27,5 +28,6 @@ export const loginPageEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
     transactionId: tx.id,
     csrfToken,
     email: tx.request.login_hint,
+    socialConnections: socialConnectionsOf(ctx, client.client_id),
   });
 });

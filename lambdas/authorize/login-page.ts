@@ -11,6 +11,8 @@ export interface LoginPageModel {
   email?: string;
   /** A message for the user; never says whether the email exists. */
   error?: string;
+  /** The social connections enabled for the application: one button each. */
+  socialConnections?: { name: string; label: string }[];
 }
 
 /** Shown for every failed password check, whatever the reason (the log says which). */
@@ -19,6 +21,15 @@ export const LOCKED_OUT_MESSAGE =
   'Your account has been blocked after multiple consecutive login attempts. Try again later or reset your password.';
 export const BLOCKED_MESSAGE = 'Your account has been blocked. Contact the application administrator.';
 export const UNAVAILABLE_MESSAGE = 'We could not sign you in right now. Please try again in a moment.';
+
+/** One button per social connection, in the same form: pressing it sends its connection's name instead of a password. */
+function socialButtons(m: LoginPageModel): string {
+  if (!m.socialConnections?.length) return '';
+  const buttons = m.socialConnections
+    .map((c) => `<button type="submit" name="connection" value="${escapeHtml(c.name)}" class="social" formnovalidate>Continue with ${escapeHtml(c.label)}</button>`)
+    .join('\n');
+  return `\n<p class="or">or</p>\n${buttons}`;
+}
 
 /** The hosted login page: plain HTML and CSS, labelled fields, errors announced to screen readers. */
 export function renderLoginPage(statusCode: number, m: LoginPageModel, cookies: string[] = []): HttpResponse {
@@ -36,7 +47,7 @@ ${m.error ? `<p class="error" id="${errorId}" role="alert">${escapeHtml(m.error)
 <input id="username" name="username" type="email" autocomplete="username" inputmode="email" required autofocus value="${escapeHtml(m.email ?? '')}"${described}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${described}>
-<button type="submit">Continue</button>
+<button type="submit">Continue</button>${socialButtons(m)}
 </form>
 <p class="note"><a href="${LOGIN_PATH}/reset-request?state=${encodeURIComponent(m.transactionId)}">Forgot password?</a></p>`;
   return html(statusCode, page(`Log in | ${m.tenantName}`, nonce, content), nonce, { cookies });

@@ -2,11 +2,10 @@ import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
-import { logLoginSuccess, passwordLoginSuccess, refuseBlockedUser } from '../identity/login-outcome.js';
+import { passwordLoginSuccess, refuseBlockedUser } from '../identity/login-outcome.js';
 import { authenticateWithPassword } from '../identity/password-login.js';
 import { OAuthError } from '../oauth/errors.js';
 import type { UserRecord } from '../store/records.js';
-import { issueAuthorizationCode, replyToClient } from './authorization-response.js';
 import { isSecureIssuer } from './cookies.js';
 import { checkCsrf, clearCsrfCookie } from './csrf.js';
 import { errorPage } from './html.js';
@@ -20,7 +19,8 @@ import {
   WRONG_CREDENTIALS_MESSAGE,
 } from './login-page.js';
 import { completeLoginTransaction, findLoginTransaction } from './login-transaction.js';
-import { startLoginSession } from './session.js';
+import { signInAndReply } from './sign-in-reply.js';
+import { socialConnectionsOf, startSocialFromPage } from '../social/social-buttons.js';
 
 export const CSRF_FAILURE = 'The login form could not be verified. Return to the application and sign in again.';
 
@@ -52,6 +52,7 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
   if (!client || !connection || !connection.enabled_clients.includes(client.client_id)) {
     return errorPage(400, 'invalid_request', 'The application or its connection is no longer available.');
   }
+  if (form.connection !== undefined) return startSocialFromPage(deps, ctx, tx, form.connection);
   const email = (form.username ?? '').trim();
   const password = form.password ?? '';
   const again = (status: number, error: string) =>
@@ -62,6 +63,7 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
       csrfToken: form.csrf!,
       email,
       error,
+      socialConnections: socialConnectionsOf(ctx, client.client_id),
     });
   if (!email || !password) return again(400, 'Enter your email address and password.');
   // Never truncated: a cut password would be compared as another one. Bounded in bytes, as the token endpoint.
@@ -81,28 +83,15 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
   const login = passwordLoginSuccess(ctx, input, user);
   if (await refuseBlockedUser(ctx, login)) return again(401, BLOCKED_MESSAGE);
   // The password was right: whatever happens next, the lockout attempt it took is given back.
-  let code: string;
-  let session: Awaited<ReturnType<typeof startLoginSession>>;
   try {
     if (!(await completeLoginTransaction(deps, ctx.tenant, tx.id))) {
       await ctx.log.flushDeletes();
       return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
     }
-    logLoginSuccess(ctx, login, ['s']);
-    [session] = await Promise.all([
-      startLoginSession(deps, { tenant: ctx.tenant, userId: user.user_id, connectionId: connection.id, secure: isSecureIssuer(ctx.issuer) }),
-      ctx.log.flush(),
-      deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
-    ]);
-    code = await issueAuthorizationCode(deps, ctx, request, user, session.session.auth_time, session.session.sid);
   } catch (err) {
     await ctx.log.flushDeletes().catch(() => {});
     throw err;
   }
   const secure = isSecureIssuer(ctx.issuer);
-  return replyToClient(
-    { redirect_uri: request.redirect_uri, response_mode: request.response_mode, state: request.state },
-    { code },
-    [session.cookie, clearCsrfCookie(tx.id, secure)],
-  );
+  return signInAndReply(deps, ctx, { request, login, connectionId: connection.id, cookies: [clearCsrfCookie(tx.id, secure)] });
 });

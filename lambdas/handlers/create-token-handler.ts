@@ -16,6 +16,7 @@ import { resetPasswordPageEndpoint, resetPasswordPostEndpoint } from '../authori
 import { resetRequestPageEndpoint, resetRequestPostEndpoint } from '../authorize/reset-request-page.js';
 import { changePasswordEndpoint } from '../dbconnections/change-password-endpoint.js';
 import { signupEndpoint } from '../dbconnections/signup.js';
+import { loginCallbackEndpoint } from '../social/login-callback.js';
 import { discoveryEndpoint, jwksEndpoint } from '../oauth/discovery.js';
 import { revokeEndpoint } from '../oauth/revoke.js';
 import { tokenCors, tokenPreflightEndpoint } from '../oauth/token-cors.js';
@@ -37,6 +38,8 @@ export const tokenEndpoints: Record<RouteKey<'token'>, Endpoint> = {
   'GET /u/login': loginPageEndpoint,
   'POST /u/login': loginPostEndpoint,
   'GET /v2/logout': logoutEndpoint,
+  'GET /login/callback': loginCallbackEndpoint,
+  'POST /login/callback': loginCallbackEndpoint,
   'OPTIONS /oauth/token': tokenPreflightEndpoint,
   'POST /dbconnections/change_password': changePasswordEndpoint,
   'POST /dbconnections/signup': signupEndpoint,

@@ -65,6 +65,8 @@ export interface CreateUserParams {
   passwordHash?: Promise<string> | string;
   /** The upstream the profile came from (`upstreamHostOf`): a user of another upstream is never this one. */
   upstream?: string;
+  /** The identity comes from a social provider (Auth0's `identities[].isSocial`). */
+  isSocial?: boolean;
 }
 
 /**
@@ -93,7 +95,7 @@ export async function createUser(deps: Deps, p: CreateUserParams): Promise<Creat
     family_name: p.profile.family_name,
     picture: p.profile.picture,
     phone_number: p.profile.phone_number,
-    identities: [{ provider: rest.length ? provider : 'auth0', user_id: rest.length ? rest.join('|') : userId, connection: p.connection.name, isSocial: false }],
+    identities: [{ provider: rest.length ? provider : 'auth0', user_id: rest.length ? rest.join('|') : userId, connection: p.connection.name, isSocial: p.isSocial ?? false }],
     app_metadata: p.profile.app_metadata ?? {},
     user_metadata: p.profile.user_metadata ?? {},
     upstream_profile: p.profile.upstream_profile,

@@ -34,4 +34,4 @@ export const logTypes = {
 } as const;
 
 export type LogType = keyof typeof logTypes;
-export type MigrationPath = 'password_fallback' | 'refresh_remint' | 'password_reset';
+export type MigrationPath = 'password_fallback' | 'refresh_remint' | 'password_reset' | 'social';

@@ -18,6 +18,8 @@ import {
 } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { rateLimitSchema } from './migration-sources.js';
+import { isSocialStrategy, SOCIAL_STRATEGIES } from '../social/social-strategies.js';
+import { socialOptionsSchema, storedSocialOptions } from '../social/social-connection-options.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, stringMetadata, text } from './request.js';
 
 export const CONNECTION_ID = /^con_[A-Za-z0-9]{16}$/;
@@ -65,6 +67,11 @@ const createSchema = z.strictObject({
 
 const patchSchema = z.omit(createSchema, { name: true, strategy: true });
 
+/** Social and enterprise connections: the same fields, the provider's options. */
+const socialCreateSchema = z.extend(createSchema, { strategy: z.enum(SOCIAL_STRATEGIES), options: socialOptionsSchema });
+const socialPatchSchema = z.extend(patchSchema, { options: z.optional(socialOptionsSchema) });
+const strategyOfBody = (req: ManagementRequest) => (req.event.body as { strategy?: unknown } | undefined)?.strategy;
+
 const listQuery = z.strictObject({
   ...pagingQuery,
   name: z.optional(z.string().check(z.maxLength(128))),
@@ -80,12 +87,13 @@ export function connectionView(c: ConnectionRecord) {
     const { client_secret_ref: _managementRef, ...shown } = management_api;
     Object.assign(configuration, { management_api: shown });
   }
+  const { client_secret_ref: _socialRef, ...options } = c.options;
   return {
     id: c.id,
     name: c.name,
     display_name: c.display_name,
     strategy: c.strategy,
-    options: { ...c.options, ...(c.options.configuration ? { configuration } : {}) },
+    options: { ...options, ...(c.options.configuration ? { configuration } : {}) },
     enabled_clients: c.enabled_clients,
     realms: c.realms,
     is_domain_connection: c.is_domain_connection ?? false,
@@ -197,21 +205,24 @@ export const connectionEndpoints = {
     scopes: ['create:connections'],
     write: { description: 'Create a connection', config: true },
     async run(req) {
-      const body = parseBody(createSchema, req.event);
+      const body = isSocialStrategy(strategyOfBody(req)) ? parseBody(socialCreateSchema, req.event) : parseBody(createSchema, req.event);
       const config = await currentConfig(req);
       if (connectionByName(config, body.name)) {
         throw managementErrors.conflict('connection_conflict', 'A connection with the same name already exists');
       }
       assertKnownClients(config.clients, body.enabled_clients);
       const id = newConnectionId();
-      const options = await storedOptions(req, id, body.options ?? {});
+      const options =
+        body.strategy === 'auth0'
+          ? await storedOptions(req, id, body.options ?? {})
+          : await storedSocialOptions(req, body.strategy, id, body.options);
       const at = nowIso(req.deps);
       const record: ConnectionRecord = {
         id,
         name: body.name,
         display_name: body.display_name ?? body.name,
-        strategy: 'auth0',
-        options: { brute_force_protection: true, ...options },
+        strategy: body.strategy,
+        options: body.strategy === 'auth0' ? { brute_force_protection: true, ...options } : options,
         enabled_clients: body.enabled_clients ?? [],
         realms: body.realms ?? [body.name],
         is_domain_connection: body.is_domain_connection,
@@ -228,14 +239,17 @@ export const connectionEndpoints = {
     write: { description: 'Update a connection', config: true },
     async run(req) {
       const existing = await findConnection(req);
-      const body = parseBody(patchSchema, req.event);
+      const social = isSocialStrategy(existing.strategy) ? existing.strategy : undefined;
+      const body = social ? parseBody(socialPatchSchema, req.event) : parseBody(patchSchema, req.event);
       const config = await currentConfig(req);
       assertKnownClients(config.clients, body.enabled_clients);
       const { options: optionsInput, ...fields } = body;
       // Auth0: a PATCH with `options` replaces the whole options object.
-      const options = optionsInput
-        ? await storedOptions(req, existing.id, optionsInput, existing.options.configuration)
-        : existing.options;
+      const options = !optionsInput
+        ? existing.options
+        : social
+          ? await storedSocialOptions(req, social, existing.id, optionsInput as z.infer<typeof socialOptionsSchema>, existing.options)
+          : await storedOptions(req, existing.id, optionsInput as OptionsInput, existing.options.configuration);
       const record: ConnectionRecord = { ...existing, ...fields, options, updated_at: nowIso(req.deps) };
       try {
         await req.deps.tenantConfigs.putConnection(req.ctx.tenant, record, { mustExist: true });
@@ -260,8 +274,8 @@ export const connectionEndpoints = {
         throw managementErrors.conflict('connection_in_use', `The connection is used by the migration source ${source.id}`);
       }
       await req.deps.tenantConfigs.deleteItem(keys.connection(req.ctx.tenant, existing.id));
-      const ref = existing.options.configuration?.client_secret_ref;
-      if (ref) await req.deps.secrets.delete(ref);
+      const ref = existing.options.configuration?.client_secret_ref ?? existing.options.client_secret_ref;
+      if (typeof ref === 'string') await req.deps.secrets.delete(ref);
       const managementRef = existing.options.configuration?.management_api?.client_secret_ref;
       if (managementRef) await req.deps.secrets.delete(managementRef);
       return noContent();

@@ -20,6 +20,7 @@ import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } 
 import { narrowScope } from '../oauth/refresh-token-grant.js';
 import type { ClientRecord, MigrationSourceRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
+import { isSocialIdentity, socialConnectionOfUserId } from '../social/social-strategies.js';
 import type { Lease, UpstreamTokenRecord } from '../store/upstream-token-repository.js';
 import { createDeadline, type Deadline } from './deadline.js';
 import { createSourceSecrets, enabledMigrationSources, type SourceSecrets } from './migration-sources.js';
@@ -220,9 +221,13 @@ async function mintForUpstreamUser(
   const claims = await claimsFromUpstream(deps, { tenant: ctx.tenant, source, answer, deadline: p.deadline, verifier: p.tools.verifier });
   if (!claims.ok) throw new RemintStop(claims.failure.reason, retryable(claims.failure), { details: sourceDetail });
 
-  const connection = connectionByName(ctx.config, source.connection);
-  if (!connection) throw new RemintStop('connection_not_found', oauthErrors.temporarilyUnavailable(), { details: sourceDetail });
-  const whole = await readWholeUpstreamUser(deps, ctx, connection, claims.claims.sub, p.deadline);
+  // A social user (`google-oauth2|…`) belongs to its provider's connection when the tenant has it.
+  const social = socialConnectionOfUserId(ctx.config.connections.values(), claims.claims.sub);
+  // The source's connection holds the upstream's Management API credentials.
+  const upstreamConnection = connectionByName(ctx.config, source.connection);
+  const connection = social ?? upstreamConnection;
+  if (!connection || !upstreamConnection) throw new RemintStop('connection_not_found', oauthErrors.temporarilyUnavailable(), { details: sourceDetail });
+  const whole = await readWholeUpstreamUser(deps, ctx, upstreamConnection, claims.claims.sub, p.deadline);
   if (whole.kind === 'failed') {
     // Transient: the client retries, and the kept upstream answer completes the migration then.
     const f = whole.failure;
@@ -230,7 +235,13 @@ async function mintForUpstreamUser(
     throw new RemintStop(whole.reason, answer, { details: sourceDetail });
   }
   const profile = { ...profileFromUpstream(claims.claims), ...(whole.kind === 'ok' ? whole.extra : {}) };
-  const created = await createUser(deps, { tenant: ctx.tenant, connection, profile, upstream: upstreamHostOf(source.credentials.domain) });
+  const created = await createUser(deps, {
+    tenant: ctx.tenant,
+    connection,
+    profile,
+    upstream: upstreamHostOf(source.credentials.domain),
+    isSocial: social ? isSocialIdentity(social.strategy) : undefined,
+  });
   if (created.outcome === 'created' && whole.kind === 'ok') await assignRolesOrLog(deps, ctx, created.user, whole.roleNames);
   const userEvent = { user_id: claims.claims.sub, connection: connection.name, connection_id: connection.id, strategy: connection.strategy };
   if (created.outcome === 'upstream_mismatch') {

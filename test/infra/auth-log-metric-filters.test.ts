@@ -42,7 +42,7 @@ const intendedMatch: Record<AuthLogMetricKey, (e: Fields) => boolean> = {
   upstreamFallbackFailuresByReason: isUpstreamFallbackFailure,
   migrations: (e) =>
     isAuthEvent(e) &&
-    ((e.type === 's' && e.migration === 'password_fallback') ||
+    ((e.type === 's' && (e.migration === 'password_fallback' || e.migration === 'social')) ||
       (e.type === 'sertft' && e.migration === 'refresh_remint') ||
       (e.type === 'scp' && e.migration === 'password_reset')),
   lockouts: (e) => isAuthEvent(e) && e.type === 'limit_wc' && e.reason === 'max_attempts_reached',
@@ -73,7 +73,7 @@ describe('metric filter patterns against the handlers\' JSON log lines', () => {
 
   it('counts successful migrations once per path and never plain local logins', () => {
     const paths = matchingLines('migrations').map((line) => dimensionValuesOf(authLogMetrics.migrations.dimensions, line).path);
-    expect(paths.sort()).toEqual(['password_fallback', 'password_reset', 'refresh_remint']);
+    expect(paths.sort()).toEqual(['password_fallback', 'password_reset', 'refresh_remint', 'social']);
   });
 
   it('splits upstream password-fallback failures by their upstream reason', () => {

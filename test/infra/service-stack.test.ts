@@ -463,6 +463,7 @@ describe('Migration drain dashboard', () => {
     const metrics = widget('Migrations per day by path');
     expect(metrics).toMatch(/"Migrations","path","password_fallback"/);
     expect(metrics).toMatch(/"Migrations","path","refresh_remint"/);
+    expect(metrics).toMatch(/"Migrations","path","social"/);
   });
 
   it('shows failed exchanges and upstream latency', () => {

@@ -1,0 +1,80 @@
+import { replyError } from '../authorize/authorization-response.js';
+import { isSecureIssuer } from '../authorize/cookies.js';
+import { errorPage } from '../authorize/html.js';
+import { formFieldsOf, htmlEndpoint, queryOf } from '../authorize/html-endpoint.js';
+import { EXPIRED_TRANSACTION, FOREIGN_TRANSACTION } from '../authorize/login-get.js';
+import { signInAndReply } from '../authorize/sign-in-reply.js';
+import type { Deps } from '../deps.js';
+import type { HttpEvent } from '../http/event.js';
+import type { HttpResponse } from '../http/responses.js';
+import { resolveTenantContext } from '../http/tenant-context.js';
+import { ProviderError, providerMetadata } from './provider-metadata.js';
+import { redeemProviderCode } from './provider-id-token.js';
+import { findOrCreateSocialUser } from './social-user.js';
+import { browserCookie, consumeSocialTransaction, findSocialTransaction, isSameBrowser } from './social-transaction.js';
+import { callbackUrl, socialEventFields } from './start-social-login.js';
+import { providerEndpoints } from './social-strategies.js';
+
+export const INVALID_STATE = 'Invalid state. Return to the application and sign in again.';
+
+/**
+ * `GET|POST /login/callback`: the provider's answer. The state must name a live transaction that
+ * this browser started (cookie), and is used once. Then the code is redeemed, the id_token
+ * verified, the user found or created as `<strategy>|<provider id>`, and the usual code,
+ * session and tokens follow. Provider errors and a cancel become `access_denied` at the app.
+ */
+export const loginCallbackEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+  const ctx = await resolveTenantContext(deps, event);
+  const params = event.requestContext?.http?.method === 'POST' ? formFieldsOf(event) : queryOf(event);
+  const tx = await findSocialTransaction(deps, ctx.tenant, params.state);
+  if (!tx) return errorPage(400, 'invalid_request', INVALID_STATE);
+  if (!isSameBrowser(event, tx)) {
+    deps.sink.info('social_callback_foreign_browser', { tenant: ctx.tenant });
+    return errorPage(403, 'access_denied', FOREIGN_TRANSACTION);
+  }
+  if (!(await consumeSocialTransaction(deps, ctx.tenant, tx.id))) return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
+
+  const { request } = tx;
+  const secure = isSecureIssuer(ctx.issuer);
+  const cookies = [browserCookie(tx.id, '', secure, 0)];
+  const target = { redirect_uri: request.redirect_uri, response_mode: request.response_mode, state: request.state };
+  const client = ctx.config.clients.get(request.client_id);
+  const connection = ctx.config.connections.get(tx.connection_id);
+  if (!client || !connection || !connection.enabled_clients.includes(client.client_id)) {
+    return errorPage(400, 'invalid_request', 'The application or its connection is no longer available.');
+  }
+  const fields = socialEventFields(ctx, request, connection);
+  const refuse = async (reason: string, description: string, error = 'access_denied') => {
+    ctx.log.add({ ...fields, type: 'f', reason, description });
+    await ctx.log.flush();
+    return replyError(target, error, description, cookies);
+  };
+
+  if (params.error) {
+    const said = (params.error_description ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 200);
+    return refuse(`provider_${params.error.replace(/[^a-z_]/gi, '').slice(0, 40)}`, said || 'The identity provider refused the sign-in.');
+  }
+  if (!params.code) return refuse('provider_no_code', 'The identity provider returned no authorization code.');
+
+  let claims: Awaited<ReturnType<typeof redeemProviderCode>>;
+  try {
+    const metadata = await providerMetadata(deps, providerEndpoints(connection).discoveryUrl);
+    claims = await redeemProviderCode(deps, {
+      connection,
+      metadata,
+      code: params.code.slice(0, 4096),
+      redirectUri: callbackUrl(ctx),
+      codeVerifier: tx.code_verifier,
+      nonce: tx.nonce,
+    });
+  } catch (err) {
+    if (!(err instanceof ProviderError)) throw err;
+    return refuse(err.reason, 'The response of the identity provider could not be verified.');
+  }
+
+  const found = await findOrCreateSocialUser(deps, ctx, connection, claims);
+  if (found.kind === 'denied') return refuse(found.reason, found.description, found.error);
+  const login = { user: found.user, event: { ...fields, user_id: found.user.user_id, user_name: found.user.email }, migration: found.migration };
+  if (found.user.blocked) return refuse('user_blocked', 'user is blocked', 'unauthorized');
+  return signInAndReply(deps, ctx, { request, login, connectionId: connection.id, cookies });
+});

@@ -1,0 +1,76 @@
+import type { JWTPayload } from 'jose';
+import type { Deps } from '../deps.js';
+import type { TenantContext } from '../http/tenant-context.js';
+import { createUser, type NewUserProfile } from '../identity/create-user.js';
+import { RegistrationDeniedError } from '../identity/registration-hooks.js';
+import type { MigrationPath } from '../logs/log-types.js';
+import { createDeadline } from '../migration/deadline.js';
+import { assignRolesOrLog, readWholeUpstreamUser } from '../migration/whole-upstream-user.js';
+import type { ConnectionRecord, UserRecord } from '../store/records.js';
+import { normalizedProfile } from './provider-profile.js';
+import { isSocialIdentity, socialUserId } from './social-strategies.js';
+
+export type SocialUserOutcome =
+  | { kind: 'user'; user: UserRecord; migration?: MigrationPath }
+  | { kind: 'denied'; reason: string; description: string; error?: string };
+
+/** The connection that holds the upstream tenant's Management API credentials, if any (the default directory first). */
+function upstreamManagementConnection(ctx: TenantContext): ConnectionRecord | undefined {
+  const all = [...ctx.config.connections.values()].filter((c) => c.options.configuration?.management_api);
+  return all.find((c) => c.name === ctx.config.settings.default_directory) ?? all.sort((a, b) => a.name.localeCompare(b.name))[0];
+}
+
+/**
+ * The user of this provider account, by the `user_id` Auth0 gave it (so a user re-minted
+ * earlier is the same user). A new one is created through the one user-creation path (hooks
+ * run) and counted as a `social` migration; with upstream Management API credentials it arrives
+ * whole (metadata, blocked, roles), as migrated password users do. The email never links to a user of another
+ * connection: email claims are per connection, and a clash inside the connection keeps the
+ * user without that email rather than merging.
+ */
+export async function findOrCreateSocialUser(deps: Deps, ctx: TenantContext, connection: ConnectionRecord, claims: JWTPayload & { sub: string }): Promise<SocialUserOutcome> {
+  const userId = socialUserId(connection, claims.sub);
+  const profile: NewUserProfile & { user_id: string } = { ...normalizedProfile(claims), user_id: userId };
+  const existing = await deps.users.getUser(ctx.tenant, userId);
+  // A known user signs in without more ado (unless it still lacks the email the provider gives).
+  if (existing && (existing.email || !profile.email)) return { kind: 'user', user: existing };
+  let roleNames: string[] = [];
+  const upstream = existing ? undefined : upstreamManagementConnection(ctx);
+  if (upstream) {
+    const whole = await readWholeUpstreamUser(deps, ctx, upstream, userId, createDeadline(deps.config.upstreamBudgetMs, deps.now));
+    if (whole.kind === 'failed') {
+      return { kind: 'denied', reason: whole.reason, description: 'The sign-in could not be completed. Try again in a moment.', error: 'temporarily_unavailable' };
+    }
+    if (whole.kind === 'ok') {
+      Object.assign(profile, whole.extra);
+      roleNames = whole.roleNames;
+    }
+  }
+  const create = (p: typeof profile) =>
+    createUser(deps, { tenant: ctx.tenant, connection, profile: p, isSocial: isSocialIdentity(connection.strategy) });
+  let outcome: Awaited<ReturnType<typeof create>>;
+  try {
+    outcome = await create(profile);
+    if (outcome.outcome === 'identifier_taken') {
+      deps.sink.warn('identifier_not_added', { tenant: ctx.tenant, user_id: userId, field: outcome.field, holder: outcome.holder });
+      outcome = await create({ ...profile, email: undefined, email_verified: undefined });
+    }
+  } catch (err) {
+    if (err instanceof RegistrationDeniedError) return { kind: 'denied', reason: err.reason, description: err.userMessage };
+    throw err;
+  }
+  if (outcome.outcome === 'identifier_taken') return { kind: 'denied', reason: 'identifier_taken', description: 'The user could not be created.' };
+  if (outcome.outcome === 'exists') return { kind: 'user', user: outcome.user };
+  if (roleNames.length) await assignRolesOrLog(deps, ctx, outcome.user, roleNames);
+  await countMigration(deps, ctx.tenant);
+  return { kind: 'user', user: outcome.user, migration: 'social' };
+}
+
+async function countMigration(deps: Deps, tenant: string): Promise<void> {
+  const day = new Date(deps.now()).toISOString().slice(0, 10);
+  try {
+    await deps.migrationCounters.increment(tenant, day, 'social');
+  } catch (err) {
+    deps.sink.warn('migration counter not incremented', { tenant, path: 'social', error: err instanceof Error ? err.name : 'unknown' });
+  }
+}

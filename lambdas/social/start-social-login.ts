@@ -1,0 +1,61 @@
+import { replyError } from '../authorize/authorization-response.js';
+import type { AuthorizeRequest } from '../authorize/authorize-request.js';
+import { isSecureIssuer } from '../authorize/cookies.js';
+import { redirect } from '../authorize/html.js';
+import type { Deps } from '../deps.js';
+import type { HttpResponse } from '../http/responses.js';
+import type { TenantContext } from '../http/tenant-context.js';
+import type { ConnectionRecord } from '../store/records.js';
+import { pkceChallenge } from './provider-id-token.js';
+import { ProviderError, providerMetadata } from './provider-metadata.js';
+import { browserCookie, CALLBACK_PATH, createSocialTransaction, SOCIAL_TRANSACTION_SECONDS } from './social-transaction.js';
+import { providerEndpoints, providerScope } from './social-strategies.js';
+
+/** `https://<domain>/login/callback`: the redirect URI Auth0 registered at every provider. */
+export function callbackUrl(ctx: TenantContext): string {
+  return `${ctx.issuer.replace(/\/$/, '')}${CALLBACK_PATH}`;
+}
+
+/** The log fields of a social login's events (`s`, `f`). */
+export function socialEventFields(ctx: TenantContext, request: AuthorizeRequest, connection: ConnectionRecord) {
+  return {
+    client_id: request.client_id,
+    client_name: ctx.config.clients.get(request.client_id)?.name,
+    connection: connection.name,
+    connection_id: connection.id,
+    strategy: connection.strategy,
+  };
+}
+
+/**
+ * Sends the browser straight to the provider for a validated `/authorize` request whose
+ * connection is social: state (bound to this browser by a cookie), nonce and PKCE S256.
+ */
+export async function startSocialLogin(deps: Deps, ctx: TenantContext, request: AuthorizeRequest, connection: ConnectionRecord): Promise<HttpResponse> {
+  const target = { redirect_uri: request.redirect_uri, response_mode: request.response_mode, state: request.state };
+  let authorizationEndpoint: string;
+  try {
+    authorizationEndpoint = (await providerMetadata(deps, providerEndpoints(connection).discoveryUrl)).authorization_endpoint;
+  } catch (err) {
+    if (!(err instanceof ProviderError)) throw err;
+    ctx.log.add({ ...socialEventFields(ctx, request, connection), type: 'f', reason: err.reason, description: 'The identity provider could not be reached' });
+    await ctx.log.flush();
+    return replyError(target, 'access_denied', 'The identity provider could not be reached.');
+  }
+  const { tx, browserToken } = await createSocialTransaction(deps, { tenant: ctx.tenant, request, connectionId: connection.id });
+  const url = new URL(authorizationEndpoint);
+  const params: Record<string, string> = {
+    response_type: 'code',
+    client_id: String(connection.options.client_id),
+    redirect_uri: callbackUrl(ctx),
+    scope: providerScope(connection),
+    state: tx.id,
+    nonce: tx.nonce,
+    code_challenge: pkceChallenge(tx.code_verifier),
+    code_challenge_method: 'S256',
+  };
+  if (request.prompt === 'login') params.prompt = 'login';
+  if (request.login_hint) params.login_hint = request.login_hint;
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return redirect(url.toString(), [browserCookie(tx.id, browserToken, isSecureIssuer(ctx.issuer), SOCIAL_TRANSACTION_SECONDS)]);
+}
