@@ -69,7 +69,9 @@ export async function linkUpstream(
     client_secret_ref: secretRef,
     client_secret_hint: clientSecret.slice(-4),
     ...(opts.profileFrom ? { profile_from: opts.profileFrom } : {}),
-    ...(opts.requestsPerSecond ? { rate_limit: { requests_per_second: opts.requestsPerSecond } } : {}),
+    // The fleet-wide budget is not what most tests are about: without a rate of its own, the
+    // largest one, so a fast run of many re-mints in a row is never refused for a budget.
+    rate_limit: { requests_per_second: opts.requestsPerSecond ?? 1000 },
   };
   await updateConnectionOptions(service, (options) => ({ ...options, import_mode: true, configuration }));
   return { clientId, clientSecret, secretRef, breakerKey: `${tenant}/${connection.id}` };
