@@ -217,7 +217,7 @@ export const bench = {
         `Fake upstream: global limit ${UPSTREAM_LIMIT} calls per calendar second, ${UPSTREAM_LATENCY_MS} ms per call; rate_limit ${CONFIGURED_RATE}/s on the connection and the source (one bucket).`,
         `Floor = upstream calls needed (${REMINTS + 2 * LOGINS}) / ${UPSTREAM_LIMIT}; at the configured ${CONFIGURED_RATE}/s it is ${round((REMINTS + 2 * LOGINS) / CONFIGURED_RATE)} s.`,
         `Sessions lost: refresh tokens refused (invalid_grant) or logins answered 403; unfinished: clients still retrying when the run stopped at ${RUN_LIMIT_MS / 1000} s.`,
-        `Attacker run: ${attacked.attackerRequests} random-email logins from 127.0.0.2, each one upstream call today (suspicious-IP throttling lands separately).`,
+        `Attacker run: ${attacked.attackerRequests} random-email logins from 127.0.0.2, each one upstream call until suspicious-IP throttling stops its IP (by default after 100 failures).`,
         `DynamoDB/migration counts every request of the servers (attacker's included) per successful migration; bucket/migration those on the budget item`,
         `(${round(attacked.budgetShare * 100)} % / ${round(quiet.budgetShare * 100)} % of all requests); ${attacked.budgetRefusals} / ${quiet.budgetRefusals} re-mint refusals.`,
       ],
