@@ -9,7 +9,7 @@
  */
 import type { BreakerRegistry } from './circuit-breaker.js';
 import type { Deadline } from './deadline.js';
-import { isLoopbackHttpAllowed, parseRetryAfterSeconds, type UpstreamFailure, type UpstreamResult } from './upstream-client.js';
+import { isLoopbackHttpAllowed, parseRetryAfterSeconds, type UpstreamFailure, type UpstreamResult } from './upstream-answers.js';
 import { upstreamEndpoints } from './migration-sources.js';
 
 export interface UpstreamManagementTarget {
