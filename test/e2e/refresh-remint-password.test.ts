@@ -38,7 +38,7 @@ beforeAll(async () => {
     options: {
       ...connection.options,
       import_mode: true,
-      configuration: { token_endpoint: upstream.tokenEndpoint, userinfo_endpoint: upstream.userinfoEndpoint, client_id: passwordClientId, client_secret_ref: ref },
+      configuration: { token_endpoint: upstream.tokenEndpoint, userinfo_endpoint: upstream.userinfoEndpoint, client_id: passwordClientId, client_secret_ref: ref, rate_limit: { requests_per_second: 1000 } },
     },
   });
   service.deps.tenantConfigCache.invalidate(c.tenant);
