@@ -8,12 +8,11 @@ import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
-import { ProviderError, providerMetadata } from './provider-metadata.js';
-import { redeemProviderCode } from './provider-id-token.js';
+import { redeemProviderCallback, type ProviderIdentity } from './provider-flow.js';
+import { ProviderError } from './provider-metadata.js';
 import { findOrCreateSocialUser } from './social-user.js';
 import { browserCookie, consumeSocialTransaction, findSocialTransaction, isSameBrowser } from './social-transaction.js';
 import { callbackUrl, socialEventFields } from './start-social-login.js';
-import { providerEndpoints } from './social-strategies.js';
 
 export const INVALID_STATE = 'Invalid state. Return to the application and sign in again.';
 
@@ -56,23 +55,15 @@ export const loginCallbackEndpoint = htmlEndpoint(async (deps: Deps, event: Http
   }
   if (!params.code) return refuse('provider_no_code', 'The identity provider returned no authorization code.');
 
-  let claims: Awaited<ReturnType<typeof redeemProviderCode>>;
+  let identity: ProviderIdentity;
   try {
-    const metadata = await providerMetadata(deps, providerEndpoints(connection).discoveryUrl);
-    claims = await redeemProviderCode(deps, {
-      connection,
-      metadata,
-      code: params.code.slice(0, 4096),
-      redirectUri: callbackUrl(ctx),
-      codeVerifier: tx.code_verifier,
-      nonce: tx.nonce,
-    });
+    identity = await redeemProviderCallback(deps, connection, { params, redirectUri: callbackUrl(ctx), codeVerifier: tx.code_verifier, nonce: tx.nonce });
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err;
     return refuse(err.reason, 'The response of the identity provider could not be verified.');
   }
 
-  const found = await findOrCreateSocialUser(deps, ctx, connection, claims);
+  const found = await findOrCreateSocialUser(deps, ctx, connection, identity);
   if (found.kind === 'denied') return refuse(found.reason, found.description, found.error);
   const login = { user: found.user, event: { ...fields, user_id: found.user.user_id, user_name: found.user.email }, migration: found.migration };
   if (found.user.blocked) return refuse('user_blocked', 'user is blocked', 'unauthorized');

@@ -8,7 +8,7 @@ import { connectionByName } from '../store/tenant-config-repository.js';
 import { startSocialLogin } from './start-social-login.js';
 import { isSocialConnection } from './social-strategies.js';
 
-const LABELS: Record<string, string> = { 'google-oauth2': 'Google' };
+const LABELS: Record<string, string> = { 'google-oauth2': 'Google', apple: 'Apple', github: 'GitHub', windowslive: 'Microsoft' };
 
 /** The social connections enabled for a client, as the login page's buttons. */
 export function socialConnectionsOf(ctx: TenantContext, clientId: string): { name: string; label: string }[] {

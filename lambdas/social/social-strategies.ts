@@ -1,7 +1,7 @@
 import type { ConnectionRecord } from '../store/records.js';
 
 /** The social and enterprise strategies this service signs users in with (Auth0's names). */
-export const SOCIAL_STRATEGIES = ['google-oauth2', 'oidc'] as const;
+export const SOCIAL_STRATEGIES = ['google-oauth2', 'apple', 'github', 'windowslive', 'oidc'] as const;
 export type SocialStrategy = (typeof SOCIAL_STRATEGIES)[number];
 
 export function isSocialStrategy(strategy: unknown): strategy is SocialStrategy {
@@ -29,7 +29,26 @@ export function socialUserId(connection: ConnectionRecord, sub: string): string 
   return connection.strategy === 'oidc' ? `oidc|${connection.name}|${sub}` : `${connection.strategy}|${sub}`;
 }
 
-/** Where the provider's metadata is read, and the issuer its id_tokens must carry. */
+/** Apple's issuer, and Microsoft's consumer-account tenant (personal accounts carry this `tid`). */
+export const APPLE_ISSUER = 'https://appleid.apple.com';
+export const MICROSOFT_LOGIN = 'https://login.microsoftonline.com';
+export const MICROSOFT_CONSUMERS_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
+/**
+ * The provider's own base URL, replaced only by a loopback `provider_base_url` that the
+ * connection may carry when the service runs locally (tests), as Google's `discovery_url`.
+ */
+export function providerBase(connection: ConnectionRecord, real: string): string {
+  const o = connection.options as { provider_base_url?: string };
+  return o.provider_base_url ? o.provider_base_url.replace(/\/$/, '') : real;
+}
+
+/** The Microsoft tenant a `windowslive` connection signs in with: `common` unless set. */
+export function microsoftTenant(connection: ConnectionRecord): string {
+  return String((connection.options as { tenant?: string }).tenant ?? 'common');
+}
+
+/** Where the provider's metadata is read, and the issuer its id_tokens must carry (`{tenantid}` for Microsoft's multi-tenant ones). */
 export function providerEndpoints(connection: ConnectionRecord): { discoveryUrl: string; issuer?: string } {
   const o = connection.options as { discovery_url?: string; issuer?: string };
   if (connection.strategy === 'google-oauth2') {
@@ -37,15 +56,33 @@ export function providerEndpoints(connection: ConnectionRecord): { discoveryUrl:
     if (o.discovery_url) return { discoveryUrl: o.discovery_url, issuer: o.issuer };
     return { discoveryUrl: `${GOOGLE_ISSUER}${DISCOVERY_SUFFIX}`, issuer: GOOGLE_ISSUER };
   }
+  if (connection.strategy === 'apple') {
+    const base = providerBase(connection, APPLE_ISSUER);
+    return { discoveryUrl: `${base}${DISCOVERY_SUFFIX}`, issuer: base };
+  }
+  if (connection.strategy === 'windowslive') {
+    return { discoveryUrl: `${providerBase(connection, MICROSOFT_LOGIN)}/${encodeURIComponent(microsoftTenant(connection))}/v2.0${DISCOVERY_SUFFIX}` };
+  }
   const discoveryUrl = o.discovery_url ?? `${(o.issuer ?? '').replace(/\/$/, '')}${DISCOVERY_SUFFIX}`;
   return { discoveryUrl, issuer: o.issuer };
 }
 
+const DEFAULT_SCOPES: Record<string, string> = {
+  'google-oauth2': 'email profile',
+  // Apple sends the name (first sign-in only) and the email when asked.
+  apple: 'name email',
+  github: 'read:user user:email',
+  // Graph's /me (the account id Auth0 keys Microsoft users by) needs User.Read.
+  windowslive: 'openid profile email User.Read',
+};
+
 /** The scopes asked of the provider: `openid` always, then the connection's (Auth0 accepts a string or a list). */
 export function providerScope(connection: ConnectionRecord): string {
   const raw = (connection.options as { scope?: string | string[] }).scope;
-  const asked = Array.isArray(raw) ? raw : (raw ?? (connection.strategy === 'google-oauth2' ? 'email profile' : 'openid profile email')).split(/\s+/);
-  return [...new Set(['openid', ...asked.filter(Boolean)])].join(' ');
+  const asked = Array.isArray(raw) ? raw : (raw ?? DEFAULT_SCOPES[connection.strategy] ?? 'openid profile email').split(/\s+/);
+  // Apple and GitHub know no `openid` scope; the OIDC providers always get it.
+  const base = connection.strategy === 'apple' || connection.strategy === 'github' ? [] : ['openid'];
+  return [...new Set([...base, ...asked.filter(Boolean)])].join(' ');
 }
 
 /**

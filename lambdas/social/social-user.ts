@@ -1,4 +1,3 @@
-import type { JWTPayload } from 'jose';
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { createUser, type NewUserProfile } from '../identity/create-user.js';
@@ -7,7 +6,7 @@ import type { MigrationPath } from '../logs/log-types.js';
 import { createDeadline } from '../migration/deadline.js';
 import { assignRolesOrLog, readWholeUpstreamUser } from '../migration/whole-upstream-user.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
-import { normalizedProfile } from './provider-profile.js';
+import type { ProviderIdentity } from './provider-flow.js';
 import { isSocialIdentity, socialUserId } from './social-strategies.js';
 
 export type SocialUserOutcome =
@@ -28,9 +27,9 @@ function upstreamManagementConnection(ctx: TenantContext): ConnectionRecord | un
  * connection: email claims are per connection, and a clash inside the connection keeps the
  * user without that email rather than merging.
  */
-export async function findOrCreateSocialUser(deps: Deps, ctx: TenantContext, connection: ConnectionRecord, claims: JWTPayload & { sub: string }): Promise<SocialUserOutcome> {
-  const userId = socialUserId(connection, claims.sub);
-  const profile: NewUserProfile & { user_id: string } = { ...normalizedProfile(claims), user_id: userId };
+export async function findOrCreateSocialUser(deps: Deps, ctx: TenantContext, connection: ConnectionRecord, identity: ProviderIdentity): Promise<SocialUserOutcome> {
+  const userId = socialUserId(connection, identity.id);
+  const profile: NewUserProfile & { user_id: string } = { ...identity.profile, user_id: userId };
   const existing = await deps.users.getUser(ctx.tenant, userId);
   // A known user signs in without more ado (unless it still lacks the email the provider gives).
   if (existing && (existing.email || !profile.email)) return { kind: 'user', user: existing };

@@ -6,10 +6,9 @@ import type { Deps } from '../deps.js';
 import type { HttpResponse } from '../http/responses.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { ConnectionRecord } from '../store/records.js';
-import { pkceChallenge } from './provider-id-token.js';
-import { ProviderError, providerMetadata } from './provider-metadata.js';
+import { providerAuthorizationUrl } from './provider-flow.js';
+import { ProviderError } from './provider-metadata.js';
 import { browserCookie, CALLBACK_PATH, createSocialTransaction, SOCIAL_TRANSACTION_SECONDS } from './social-transaction.js';
-import { providerEndpoints, providerScope } from './social-strategies.js';
 
 /** `https://<domain>/login/callback`: the redirect URI Auth0 registered at every provider. */
 export function callbackUrl(ctx: TenantContext): string {
@@ -29,33 +28,27 @@ export function socialEventFields(ctx: TenantContext, request: AuthorizeRequest,
 
 /**
  * Sends the browser straight to the provider for a validated `/authorize` request whose
- * connection is social: state (bound to this browser by a cookie), nonce and PKCE S256.
+ * connection is social: state (bound to this browser by a cookie), nonce and PKCE S256 where
+ * the provider takes them. An unreachable provider leaves only an expiring transaction behind.
  */
 export async function startSocialLogin(deps: Deps, ctx: TenantContext, request: AuthorizeRequest, connection: ConnectionRecord): Promise<HttpResponse> {
   const target = { redirect_uri: request.redirect_uri, response_mode: request.response_mode, state: request.state };
-  let authorizationEndpoint: string;
+  const { tx, browserToken } = await createSocialTransaction(deps, { tenant: ctx.tenant, request, connectionId: connection.id });
+  let url: string;
   try {
-    authorizationEndpoint = (await providerMetadata(deps, providerEndpoints(connection).discoveryUrl)).authorization_endpoint;
+    url = await providerAuthorizationUrl(deps, connection, {
+      redirectUri: callbackUrl(ctx),
+      state: tx.id,
+      nonce: tx.nonce,
+      codeVerifier: tx.code_verifier,
+      prompt: request.prompt,
+      loginHint: request.login_hint,
+    });
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err;
     ctx.log.add({ ...socialEventFields(ctx, request, connection), type: 'f', reason: err.reason, description: 'The identity provider could not be reached' });
     await ctx.log.flush();
     return replyError(target, 'access_denied', 'The identity provider could not be reached.');
   }
-  const { tx, browserToken } = await createSocialTransaction(deps, { tenant: ctx.tenant, request, connectionId: connection.id });
-  const url = new URL(authorizationEndpoint);
-  const params: Record<string, string> = {
-    response_type: 'code',
-    client_id: String(connection.options.client_id),
-    redirect_uri: callbackUrl(ctx),
-    scope: providerScope(connection),
-    state: tx.id,
-    nonce: tx.nonce,
-    code_challenge: pkceChallenge(tx.code_verifier),
-    code_challenge_method: 'S256',
-  };
-  if (request.prompt === 'login') params.prompt = 'login';
-  if (request.login_hint) params.login_hint = request.login_hint;
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-  return redirect(url.toString(), [browserCookie(tx.id, browserToken, isSecureIssuer(ctx.issuer), SOCIAL_TRANSACTION_SECONDS)]);
+  return redirect(url, [browserCookie(tx.id, browserToken, isSecureIssuer(ctx.issuer), SOCIAL_TRANSACTION_SECONDS)]);
 }
