@@ -14,6 +14,7 @@ export interface PasswordLoginSuccess {
     strategy: string;
     user_id: string;
     user_name?: string;
+    details?: Record<string, unknown>;
   };
   migration?: MigrationPath;
 }

@@ -83,9 +83,19 @@ export function migrationAttemptOf(event: MigrationEvent): MigrationAttempt | un
   return { migration_outcome: outcome, migration_source: sourceOf(event, event.migration) };
 }
 
+/**
+ * A social first sign-in: the provider vouched for the user; the upstream only matters when it
+ * was asked for the user's metadata and roles. `found` means the upstream still holds data a
+ * social user who has not signed in yet would lose: it counts as an upstream verification.
+ */
+const SOCIAL_UPSTREAM: Record<string, MigrationOutcome> = { found: 'migrated', absent: 'upstream_rejected', not_asked: 'not_called' };
+
 function outcomeOf(event: MigrationEvent, path: MigrationPath): MigrationOutcome | undefined {
   const details = event.details ?? {};
-  if (path === 'password_fallback') {
+  if (path === 'social') {
+    if (event.type === 's') return SOCIAL_UPSTREAM[String(details.upstream_user)] ?? 'not_called';
+    if (event.type !== 'f' || !event.reason) return undefined;
+  } else if (path === 'password_fallback') {
     if (event.type === 'ss') return 'migrated';
     if (!event.reason) return undefined;
   } else {
@@ -107,7 +117,7 @@ function outcomeOfReason(reason: string): MigrationOutcome {
 }
 
 function sourceOf(event: MigrationEvent, path: MigrationPath): string {
-  const raw = path === 'password_fallback' ? event.connection : (event.details?.migration_source ?? onlySourceOf(event.details?.sources));
+  const raw = path === 'password_fallback' || path === 'social' ? event.connection : (event.details?.migration_source ?? onlySourceOf(event.details?.sources));
   return typeof raw === 'string' && raw !== '' ? raw.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) : 'none';
 }
 

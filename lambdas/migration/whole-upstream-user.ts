@@ -13,7 +13,7 @@ import type { UpstreamFailure } from './upstream-client.js';
 
 export type WholeUpstreamUser =
   | { kind: 'not_configured' }
-  | { kind: 'ok'; extra: Pick<NewUserProfile, 'app_metadata' | 'user_metadata' | 'blocked'>; roleNames: string[] }
+  | { kind: 'ok'; extra: Pick<NewUserProfile, 'app_metadata' | 'user_metadata' | 'blocked'>; roleNames: string[]; absent?: true }
   | { kind: 'failed'; reason: string; failure?: UpstreamFailure };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -35,7 +35,7 @@ export async function readWholeUpstreamUser(
     userId,
   );
   if (!res.ok) {
-    if (res.failure.kind === 'rejected' && res.failure.status === 404) return { kind: 'ok', extra: {}, roleNames: [] };
+    if (res.failure.kind === 'rejected' && res.failure.status === 404) return { kind: 'ok', extra: {}, roleNames: [], absent: true };
     return { kind: 'failed', reason: 'upstream_management_failed', failure: res.failure };
   }
   const u = res.value.user;

@@ -43,8 +43,8 @@ export const loginCallbackEndpoint = htmlEndpoint(async (deps: Deps, event: Http
     return errorPage(400, 'invalid_request', 'The application or its connection is no longer available.');
   }
   const fields = socialEventFields(ctx, request, connection);
-  const refuse = async (reason: string, description: string, error = 'access_denied') => {
-    ctx.log.add({ ...fields, type: 'f', reason, description });
+  const refuse = async (reason: string, description: string, error = 'access_denied', migration?: 'social') => {
+    ctx.log.add({ ...fields, type: 'f', reason, description, ...(migration ? { migration } : {}) });
     await ctx.log.flush();
     return replyError(target, error, description, cookies);
   };
@@ -64,8 +64,10 @@ export const loginCallbackEndpoint = htmlEndpoint(async (deps: Deps, event: Http
   }
 
   const found = await findOrCreateSocialUser(deps, ctx, connection, identity);
-  if (found.kind === 'denied') return refuse(found.reason, found.description, found.error);
-  const login = { user: found.user, event: { ...fields, user_id: found.user.user_id, user_name: found.user.email }, migration: found.migration };
+  // A refusal after the upstream was asked about the user is a migration attempt of its own (drain figures).
+  if (found.kind === 'denied') return refuse(found.reason, found.description, found.error, found.upstream === 'not_asked' ? undefined : 'social');
+  const details = found.migration ? { details: { upstream_user: found.upstream } } : {};
+  const login = { user: found.user, event: { ...fields, user_id: found.user.user_id, user_name: found.user.email, ...details }, migration: found.migration };
   if (found.user.blocked) return refuse('user_blocked', 'user is blocked', 'unauthorized');
   return signInAndReply(deps, ctx, { request, login, connectionId: connection.id, cookies });
 });

@@ -9,9 +9,12 @@ import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import type { ProviderIdentity } from './provider-flow.js';
 import { isSocialIdentity, socialUserId } from './social-strategies.js';
 
+/** What the upstream tenant said about a new social user: the drain's `migration_outcome` of the sign-in. */
+export type UpstreamUserLookup = 'found' | 'absent' | 'not_asked';
+
 export type SocialUserOutcome =
-  | { kind: 'user'; user: UserRecord; migration?: MigrationPath }
-  | { kind: 'denied'; reason: string; description: string; error?: string };
+  | { kind: 'user'; user: UserRecord; migration?: MigrationPath; upstream?: UpstreamUserLookup }
+  | { kind: 'denied'; reason: string; description: string; error?: string; upstream: UpstreamUserLookup | 'failed' };
 
 /** The connection that holds the upstream tenant's Management API credentials, if any (the default directory first). */
 function upstreamManagementConnection(ctx: TenantContext): ConnectionRecord | undefined {
@@ -34,15 +37,17 @@ export async function findOrCreateSocialUser(deps: Deps, ctx: TenantContext, con
   // A known user signs in without more ado (unless it still lacks the email the provider gives).
   if (existing && (existing.email || !profile.email)) return { kind: 'user', user: existing };
   let roleNames: string[] = [];
+  let lookup: UpstreamUserLookup = 'not_asked';
   const upstream = existing ? undefined : upstreamManagementConnection(ctx);
   if (upstream) {
     const whole = await readWholeUpstreamUser(deps, ctx, upstream, userId, createDeadline(deps.config.upstreamBudgetMs, deps.now));
     if (whole.kind === 'failed') {
-      return { kind: 'denied', reason: whole.reason, description: 'The sign-in could not be completed. Try again in a moment.', error: 'temporarily_unavailable' };
+      return { kind: 'denied', reason: whole.reason, description: 'The sign-in could not be completed. Try again in a moment.', error: 'temporarily_unavailable', upstream: 'failed' };
     }
     if (whole.kind === 'ok') {
       Object.assign(profile, whole.extra);
       roleNames = whole.roleNames;
+      lookup = whole.absent ? 'absent' : 'found';
     }
   }
   const create = (p: typeof profile) =>
@@ -55,14 +60,14 @@ export async function findOrCreateSocialUser(deps: Deps, ctx: TenantContext, con
       outcome = await create({ ...profile, email: undefined, email_verified: undefined });
     }
   } catch (err) {
-    if (err instanceof RegistrationDeniedError) return { kind: 'denied', reason: err.reason, description: err.userMessage };
+    if (err instanceof RegistrationDeniedError) return { kind: 'denied', reason: err.reason, description: err.userMessage, upstream: lookup };
     throw err;
   }
-  if (outcome.outcome === 'identifier_taken') return { kind: 'denied', reason: 'identifier_taken', description: 'The user could not be created.' };
+  if (outcome.outcome === 'identifier_taken') return { kind: 'denied', reason: 'identifier_taken', description: 'The user could not be created.', upstream: lookup };
   if (outcome.outcome === 'exists') return { kind: 'user', user: outcome.user };
   if (roleNames.length) await assignRolesOrLog(deps, ctx, outcome.user, roleNames);
   await countMigration(deps, ctx.tenant);
-  return { kind: 'user', user: outcome.user, migration: 'social' };
+  return { kind: 'user', user: outcome.user, migration: 'social', upstream: lookup };
 }
 
 async function countMigration(deps: Deps, tenant: string): Promise<void> {

@@ -367,5 +367,19 @@ describe('with upstream Management API credentials', () => {
     expect(user.user_metadata).toEqual({ theme: 'dark' });
     const roles = await api.call('GET', '/api/v2/users/google-oauth2%7Cmeta-1/roles', { token: mgmtToken });
     expect(roles.body.map((r: { id: string }) => r.id)).toEqual([role.body.id]);
+    // The upstream still held this user's data: the drain counts an upstream verification of path social.
+    expect(authEvents(service.logLines).find((e) => e.type === 's' && e.user_id === 'google-oauth2|meta-1')).toMatchObject({
+      migration: 'social',
+      migration_outcome: 'migrated',
+      migration_source: 'google-oauth2',
+    });
+    const stats = await api.call('GET', '/api/v2/stats/migration', { token: mgmtToken });
+    expect(stats.body.totals.social.migrated).toBe(1);
+    expect(stats.body.last_upstream_verification.path).toBe('social');
+
+    // A provider account the upstream does not know is new, not migrated: no upstream verification.
+    provider.accounts.set('brand-new', { email: 'new@gmail.example', email_verified: true });
+    await signIn('google-oauth2', 'brand-new');
+    expect(authEvents(service.logLines).find((e) => e.type === 's' && e.user_id === 'google-oauth2|brand-new')).toMatchObject({ migration_outcome: 'upstream_rejected' });
   });
 });

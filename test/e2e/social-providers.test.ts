@@ -215,6 +215,22 @@ describe('github', () => {
     expect(authEvents(service.logLines).find((e) => e.type === 's' && e.user_id === 'github|583231')).toMatchObject({ strategy: 'github', migration: 'social' });
   });
 
+  it('a first social sign-in is a migration attempt of path social; without upstream credentials it is no upstream verification', async () => {
+    github.accounts.set('drain', { id: 9010, login: 'drain' });
+    await signIn('github', 'drain');
+    const s = authEvents(service.logLines).filter((e) => e.type === 's' && e.user_id === 'github|9010');
+    expect(s[0]).toMatchObject({ migration: 'social', migration_outcome: 'not_called', migration_source: 'github' });
+    // The second sign-in is no migration.
+    await signIn('github', 'drain');
+    const again = authEvents(service.logLines).filter((e) => e.type === 's' && e.user_id === 'github|9010');
+    expect(again).toHaveLength(2);
+    expect(again[1].migration_outcome).toBeUndefined();
+    const stats = await api.call('GET', '/api/v2/stats/migration', { token });
+    expect(stats.status).toBe(200);
+    expect(stats.body.totals.social.not_called).toBeGreaterThanOrEqual(1);
+    expect(stats.body.totals.upstream_verifications).toBe(0);
+  });
+
   it('keeps an unverified primary email unverified, and a user without a name gets the login', async () => {
     github.accounts.set('unverified', { id: 9001, login: 'no-name', name: null, emails: [{ email: 'nn@example.com', primary: true, verified: false }] });
     await signIn('github', 'unverified');
