@@ -44,7 +44,8 @@ export const authorizeEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
     }
   }
   if (request.prompt === 'none') return replyError(target, 'login_required', 'Login required');
-  if (isSocialConnection(v.connection)) return startSocialLogin(deps, ctx, request, v.connection);
+  // Asked for by name, a social connection skips the login page; otherwise the page shows its button.
+  if (v.connectionAsked && isSocialConnection(v.connection)) return startSocialLogin(deps, ctx, request, v.connection);
 
   const csrf = newCsrfToken();
   const tx = await createLoginTransaction(deps, ctx.tenant, request, csrf.hash);

@@ -34,7 +34,7 @@ export interface ReplyTarget {
 }
 
 export type AuthorizeValidation =
-  | { kind: 'ok'; request: AuthorizeRequest; client: ClientRecord; connection: ConnectionRecord }
+  | { kind: 'ok'; request: AuthorizeRequest; client: ClientRecord; connection: ConnectionRecord; connectionAsked: boolean }
   /** Bad client or redirect_uri: nothing may be sent to the redirect_uri, the page says it. */
   | { kind: 'page'; error: string; description: string }
   | { kind: 'redirect'; target: ReplyTarget; error: string; description: string };
@@ -47,7 +47,10 @@ function param(query: Record<string, string | undefined>, name: string): string 
   return v === undefined || v === '' ? undefined : v;
 }
 
-/** The connection a login for this client uses: the asked one (database or social), else the tenant's default database. */
+/**
+ * The connection a login for this client uses: the asked one (database or social), else the
+ * tenant's default database, else (a client with social connections only) its first social one.
+ */
 function loginConnection(ctx: TenantContext, client: ClientRecord, asked: string | undefined): ConnectionRecord | undefined {
   const enabled = (c: ConnectionRecord | undefined) =>
     c && c.strategy === 'auth0' && c.enabled_clients.includes(client.client_id) ? c : undefined;
@@ -57,7 +60,11 @@ function loginConnection(ctx: TenantContext, client: ClientRecord, asked: string
   }
   const preferred = ctx.config.settings.default_directory;
   const byDefault = preferred ? enabled(connectionByName(ctx.config, preferred)) : undefined;
-  return byDefault ?? [...ctx.config.connections.values()].find((c) => enabled(c));
+  const social = () =>
+    [...ctx.config.connections.values()]
+      .filter((c) => isSocialConnection(c) && c.enabled_clients.includes(client.client_id))
+      .sort((a, b) => a.name.localeCompare(b.name))[0];
+  return byDefault ?? [...ctx.config.connections.values()].find((c) => enabled(c)) ?? social();
 }
 
 /**
@@ -134,6 +141,7 @@ export function validateAuthorizeRequest(ctx: TenantContext, query: Record<strin
     kind: 'ok',
     client,
     connection,
+    connectionAsked: param(query, 'connection') !== undefined,
     request: {
       client_id: client.client_id,
       redirect_uri: redirectUri,

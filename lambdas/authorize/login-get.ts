@@ -29,5 +29,6 @@ export const loginPageEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
     csrfToken,
     email: tx.request.login_hint,
     socialConnections: socialConnectionsOf(ctx, client.client_id),
+    passwordForm: ctx.config.connections.get(tx.request.connection_id)?.strategy === 'auth0',
   });
 });

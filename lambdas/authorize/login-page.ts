@@ -13,6 +13,8 @@ export interface LoginPageModel {
   error?: string;
   /** The social connections enabled for the application: one button each. */
   socialConnections?: { name: string; label: string }[];
+  /** False when the application has no database connection: the page shows only the provider buttons. */
+  passwordForm?: boolean;
 }
 
 /** Shown for every failed password check, whatever the reason (the log says which). */
@@ -28,7 +30,15 @@ function socialButtons(m: LoginPageModel): string {
   const buttons = m.socialConnections
     .map((c) => `<button type="submit" name="connection" value="${escapeHtml(c.name)}" class="social" formnovalidate>Continue with ${escapeHtml(c.label)}</button>`)
     .join('\n');
-  return `\n<p class="or">or</p>\n${buttons}`;
+  return m.passwordForm === false ? `\n${buttons}` : `\n<p class="or">or</p>\n${buttons}`;
+}
+
+function passwordFields(m: LoginPageModel, described: string): string {
+  return `<label for="username">Email address</label>
+<input id="username" name="username" type="email" autocomplete="username" inputmode="email" required autofocus value="${escapeHtml(m.email ?? '')}"${described}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${described}>
+<button type="submit">Continue</button>`;
 }
 
 /** The hosted login page: plain HTML and CSS, labelled fields, errors announced to screen readers. */
@@ -43,12 +53,8 @@ export function renderLoginPage(statusCode: number, m: LoginPageModel, cookies: 
 ${m.error ? `<p class="error" id="${errorId}" role="alert">${escapeHtml(m.error)}</p>` : ''}
 <input type="hidden" name="state" value="${escapeHtml(m.transactionId)}">
 <input type="hidden" name="csrf" value="${escapeHtml(m.csrfToken)}">
-<label for="username">Email address</label>
-<input id="username" name="username" type="email" autocomplete="username" inputmode="email" required autofocus value="${escapeHtml(m.email ?? '')}"${described}>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required${described}>
-<button type="submit">Continue</button>${socialButtons(m)}
-</form>
-<p class="note"><a href="${LOGIN_PATH}/reset-request?state=${encodeURIComponent(m.transactionId)}">Forgot password?</a></p>`;
+${m.passwordForm === false ? socialButtons(m).trimStart() : passwordFields(m, described) + socialButtons(m)}
+</form>${m.passwordForm === false ? '' : `
+<p class="note"><a href="${LOGIN_PATH}/reset-request?state=${encodeURIComponent(m.transactionId)}">Forgot password?</a></p>`}`;
   return html(statusCode, page(`Log in | ${m.tenantName}`, nonce, content), nonce, { cookies });
 }

@@ -64,7 +64,10 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
       email,
       error,
       socialConnections: socialConnectionsOf(ctx, client.client_id),
+      passwordForm: connection.strategy === 'auth0',
     });
+  // An application with social connections only: its page has no password form to post.
+  if (connection.strategy !== 'auth0') return again(400, 'Choose how to sign in.');
   if (!email || !password) return again(400, 'Enter your email address and password.');
   // Never truncated: a cut password would be compared as another one. Bounded in bytes, as the token endpoint.
   if (Buffer.byteLength(email, 'utf8') > 512 || Buffer.byteLength(password, 'utf8') > 1024) {

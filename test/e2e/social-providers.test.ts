@@ -314,3 +314,48 @@ describe('windowslive (Microsoft)', () => {
     await api.call('DELETE', `/api/v2/connections/${made.body.id}`, { token });
   });
 });
+
+describe('an application with social connections only', () => {
+  it('gets the login page with just the provider buttons on /authorize without connection=, and a button signs in', async () => {
+    const created = await api.call('POST', '/api/v2/clients', {
+      token,
+      body: { name: 'Social only', app_type: 'spa', callbacks: [CALLBACK], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'] },
+    });
+    expect(created.status).toBe(201);
+    const clientId = created.body.client_id;
+    const list = await api.call('GET', '/api/v2/connections', { token });
+    for (const c of list.body as { id: string; name: string; strategy: string; enabled_clients: string[] }[]) {
+      if (c.strategy === 'auth0') expect(c.enabled_clients).not.toContain(clientId);
+      if (c.name === 'github' || c.name === 'apple') {
+        const patched = await api.call('PATCH', `/api/v2/connections/${c.id}`, { token, body: { enabled_clients: [...c.enabled_clients, clientId] } });
+        expect(patched.status).toBe(200);
+      }
+    }
+    const agent = createLoginAgent(service.url);
+    const pkce = pkcePair();
+    const start = await agent.request(authorizeQuery({ ...params('', pkce.challenge), connection: undefined, client_id: clientId }));
+    expect(start.status, start.body).toBe(302);
+    expect(start.headers.get('location')).toMatch(/^\/u\/login\?state=/);
+    const page = await agent.request(start.headers.get('location')!);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('value="apple" class="social" formnovalidate>Continue with Apple</button>');
+    expect(page.body).toContain('value="github" class="social" formnovalidate>Continue with GitHub</button>');
+    expect(page.body).not.toContain('name="password"');
+    expect(page.body).not.toContain('Forgot password?');
+    const fields = Object.fromEntries([...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2]]));
+    // No password form to post to.
+    const posted = await agent.request('/u/login', { form: { ...fields, username: service.credentials.demoUser.email, password: 'whatever-1' } });
+    expect(posted.status).toBe(400);
+    expect(posted.body).not.toContain('name="password"');
+
+    github.accounts.set('only', { id: 9020, login: 'only-social' });
+    const pressed = await agent.request('/u/login', { form: { ...fields, connection: 'github' } });
+    expect(pressed.status).toBe(302);
+    const back = await throughFakeProvider(pressed.headers.get('location')!, { account: 'only' });
+    const answer = await agent.request(back.url);
+    const location = new URL(answer.headers.get('location')!);
+    const tokens = await service.postForm('/oauth/token', { grant_type: 'authorization_code', client_id: clientId, code: location.searchParams.get('code')!, redirect_uri: CALLBACK, code_verifier: pkce.verifier });
+    expect(tokens.status).toBe(200);
+    expect(decodeJwt(tokens.body.id_token).sub).toBe('github|9020');
+  });
+});
