@@ -8,7 +8,7 @@ import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
-import { redeemProviderCallback, type ProviderIdentity } from './provider-flow.js';
+import { isFrontChannel, redeemProviderCallback, type ProviderIdentity } from './provider-flow.js';
 import { ProviderError } from './provider-metadata.js';
 import { findOrCreateSocialUser } from './social-user.js';
 import { browserCookie, consumeSocialTransaction, findSocialTransaction, isSameBrowser } from './social-transaction.js';
@@ -24,7 +24,8 @@ export const INVALID_STATE = 'Invalid state. Return to the application and sign 
  */
 export const loginCallbackEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
-  const params = event.requestContext?.http?.method === 'POST' ? formFieldsOf(event) : queryOf(event);
+  const posted = event.requestContext?.http?.method === 'POST';
+  const params = posted ? formFieldsOf(event) : queryOf(event);
   const tx = await findSocialTransaction(deps, ctx.tenant, params.state);
   if (!tx) return errorPage(400, 'invalid_request', INVALID_STATE);
   if (!isSameBrowser(event, tx)) {
@@ -53,11 +54,13 @@ export const loginCallbackEndpoint = htmlEndpoint(async (deps: Deps, event: Http
     const said = (params.error_description ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 200);
     return refuse(`provider_${params.error.replace(/[^a-z_]/gi, '').slice(0, 40)}`, said || 'The identity provider refused the sign-in.');
   }
-  if (!params.code) return refuse('provider_no_code', 'The identity provider returned no authorization code.');
+  if (!params.code && !(isFrontChannel(connection) && params.id_token)) {
+    return refuse('provider_no_code', 'The identity provider returned no authorization code.');
+  }
 
   let identity: ProviderIdentity;
   try {
-    identity = await redeemProviderCallback(deps, connection, { params, redirectUri: callbackUrl(ctx), codeVerifier: tx.code_verifier, nonce: tx.nonce });
+    identity = await redeemProviderCallback(deps, connection, { params, redirectUri: callbackUrl(ctx), codeVerifier: tx.code_verifier, nonce: tx.nonce, posted });
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err;
     return refuse(err.reason, 'The response of the identity provider could not be verified.');

@@ -22,6 +22,9 @@ interface Options {
   kid?: string;
 }
 const optionsOf = (c: ConnectionRecord) => c.options as Options;
+
+/** Auth0's `type: front_channel` OIDC connection: the id_token comes back through the browser (form_post), no code. */
+export const isFrontChannel = (c: ConnectionRecord) => c.strategy === 'oidc' && c.options.type === 'front_channel';
 const GRAPH = 'https://graph.microsoft.com';
 
 /**
@@ -37,15 +40,16 @@ export async function providerAuthorizationUrl(
   const endpoint = github
     ? `${providerBase(connection, GITHUB_WEB)}/login/oauth/authorize`
     : (await providerMetadata(deps, providerEndpoints(connection).discoveryUrl)).authorization_endpoint;
+  const frontChannel = isFrontChannel(connection);
   const params: Record<string, string> = {
-    response_type: 'code',
+    response_type: frontChannel ? 'id_token' : 'code',
     client_id: String(optionsOf(connection).client_id),
     redirect_uri: p.redirectUri,
     scope: providerScope(connection),
     state: p.state,
   };
   if (!github) params.nonce = p.nonce;
-  if (connection.strategy === 'apple') {
+  if (connection.strategy === 'apple' || frontChannel) {
     params.response_mode = 'form_post';
   } else {
     params.code_challenge = pkceChallenge(p.codeVerifier);
@@ -76,8 +80,9 @@ async function clientSecretOf(deps: Deps, connection: ConnectionRecord): Promise
 export async function redeemProviderCallback(
   deps: Deps,
   connection: ConnectionRecord,
-  p: { params: Record<string, string | undefined>; redirectUri: string; codeVerifier: string; nonce: string },
+  p: { params: Record<string, string | undefined>; redirectUri: string; codeVerifier: string; nonce: string; posted: boolean },
 ): Promise<ProviderIdentity> {
+  if (isFrontChannel(connection)) return frontChannelIdentity(deps, connection, p);
   const code = p.params.code?.slice(0, 4096);
   if (!code) throw new ProviderError('provider_no_code');
   const clientId = String(optionsOf(connection).client_id);
@@ -102,6 +107,23 @@ export async function redeemProviderCallback(
   });
   if (apple) return { id: claims.sub, profile: appleProfile(claims, p.params.user) };
   if (connection.strategy === 'windowslive') return microsoftIdentity(deps, connection, claims, tokens.access_token);
+  return { id: claims.sub, profile: normalizedProfile(claims) };
+}
+
+/**
+ * Front channel: the id_token the provider posted (form_post only: never from a URL), verified
+ * as a code flow's is; the nonce of this login is what binds it to the browser's transaction.
+ */
+async function frontChannelIdentity(deps: Deps, connection: ConnectionRecord, p: { params: Record<string, string | undefined>; nonce: string; posted: boolean }): Promise<ProviderIdentity> {
+  if (!p.posted) throw new ProviderError('provider_id_token_not_posted');
+  const endpoints = providerEndpoints(connection);
+  const metadata = await providerMetadata(deps, endpoints.discoveryUrl);
+  const claims = await verifyProviderIdToken(deps, p.params.id_token?.slice(0, 16384), {
+    jwksUri: metadata.jwks_uri,
+    issuer: endpoints.issuer ?? metadata.issuer,
+    audience: String(optionsOf(connection).client_id),
+    nonce: p.nonce,
+  });
   return { id: claims.sub, profile: normalizedProfile(claims) };
 }
 

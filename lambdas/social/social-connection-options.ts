@@ -70,8 +70,8 @@ export async function storedSocialOptions(
       throw managementErrors.invalidBody(`'Not an option of the ${strategy} strategy' on property options.${name}.`);
     }
   }
-  if (input.type === 'front_channel') {
-    throw managementErrors.invalidBody(`'Only type back_channel (authorization code with a client secret) is supported' on property options.type.`);
+  if (input.type === 'front_channel' && strategy !== 'oidc') {
+    throw managementErrors.invalidBody(`'Only oidc connections may use type front_channel' on property options.type.`);
   }
   if (strategy === 'apple' && (!input.team_id || !input.kid)) {
     throw managementErrors.invalidBody(`'Apple connections need team_id and kid' on property options.${input.team_id ? 'kid' : 'team_id'}.`);
@@ -109,6 +109,8 @@ export async function storedSocialOptions(
     const hint = previous.client_secret_hint === undefined ? {} : { client_secret_hint: previous.client_secret_hint };
     return { ...options, client_secret_ref: previous.client_secret_ref, ...hint };
   }
+  // Front channel: the id_token comes through the browser, no code is redeemed, no secret is needed.
+  if (options.type === 'front_channel') return options;
   const field = strategy === 'apple' ? 'app_secret' : 'client_secret';
   throw managementErrors.invalidBody(`'${field} is required when the client_id, the key or the provider's host change' on property options.${field}.`);
 }

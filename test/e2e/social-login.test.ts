@@ -383,3 +383,56 @@ describe('with upstream Management API credentials', () => {
     expect(authEvents(service.logLines).find((e) => e.type === 's' && e.user_id === 'google-oauth2|brand-new')).toMatchObject({ migration_outcome: 'upstream_rejected' });
   });
 });
+
+describe('front_channel OIDC (implicit id_token through form_post)', () => {
+  it('asks for an id_token by form_post, without PKCE; an id_token sent in a URL is refused', async () => {
+    const created = await api.call('POST', '/api/v2/connections', {
+      token: mgmtToken,
+      body: {
+        name: 'acme-front',
+        strategy: 'oidc',
+        options: { client_id: provider.frontChannelClientId, discovery_url: provider.discoveryUrl, scope: 'openid profile email', type: 'front_channel' },
+        enabled_clients: [service.credentials.spaClient.client_id],
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.options.type).toBe('front_channel');
+    const agent = createLoginAgent(service.url);
+    const pkce = pkcePair();
+    const start = await agent.request(authorizeQuery(params('acme-front', pkce.challenge)));
+    const to = new URL(start.headers.get('location')!);
+    expect(Object.fromEntries(to.searchParams)).toMatchObject({ response_type: 'id_token', response_mode: 'form_post', client_id: provider.frontChannelClientId });
+    expect(to.searchParams.has('code_challenge')).toBe(false);
+
+    provider.accounts.set('front-1', { email: 'front@acme.example', email_verified: true, name: 'Front' });
+    const { callbackUrl, form } = await throughProvider(agent, start.headers.get('location')!, service.url, { account: 'front-1' });
+    expect(form?.id_token).toBeTruthy();
+    // The id_token in a URL (a leaked or forged link) is not accepted: the login ends with access_denied.
+    const inUrl = new URL(callbackUrl);
+    for (const [k, v] of Object.entries(form!)) inUrl.searchParams.set(k, v);
+    const viaGet = await agent.request(inUrl.toString());
+    expect(viaGet.status).toBe(302);
+    expect(new URL(viaGet.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
+    expect(authEvents(service.logLines).filter((e) => e.type === 'f').at(-1)?.reason).toBe('provider_id_token_not_posted');
+  });
+
+  it('the posted id_token signs the user in as oidc|<connection>|<sub>, once', async () => {
+    const agent = createLoginAgent(service.url);
+    const pkce = pkcePair();
+    const start = await agent.request(authorizeQuery(params('acme-front', pkce.challenge)));
+    provider.accounts.set('front-2', { email: 'front2@acme.example', email_verified: true });
+    const { callbackUrl, form } = await throughProvider(agent, start.headers.get('location')!, service.url, { account: 'front-2' });
+    const back = await agent.request(callbackUrl, { form });
+    expect(back.status).toBe(302);
+    const location = new URL(back.headers.get('location')!);
+    const tokens = await service.postForm('/oauth/token', {
+      grant_type: 'authorization_code',
+      client_id: service.credentials.spaClient.client_id,
+      code: location.searchParams.get('code')!,
+      redirect_uri: CALLBACK,
+      code_verifier: pkce.verifier,
+    });
+    expect(decodeJwt(tokens.body.id_token).sub).toBe('oidc|acme-front|front-2');
+    expect((await agent.request(callbackUrl, { form })).status).toBe(400);
+  });
+});

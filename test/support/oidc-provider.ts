@@ -22,9 +22,13 @@ export interface TestProvider {
   discoveryUrl: string;
   clientId: string;
   clientSecret: string;
+  /** A client registered for the implicit flow (response_type id_token, form_post): a front-channel connection's. */
+  frontChannelClientId: string;
   accounts: Map<string, ProviderAccount>;
   close(): Promise<void>;
 }
+
+const FRONT_CHANNEL_CLIENT = 'front-channel-app.apps.example';
 
 export async function startTestProvider(opts: { redirectUris: string[]; clientId?: string; clientSecret?: string }): Promise<TestProvider> {
   const server: Server = createServer();
@@ -45,13 +49,22 @@ export async function startTestProvider(opts: { redirectUris: string[]; clientId
         grant_types: ['authorization_code'],
         response_types: ['code'],
       },
+      {
+        client_id: FRONT_CHANNEL_CLIENT,
+        // oidc-provider lets only native clients use the implicit flow with a loopback http redirect URI.
+        application_type: 'native',
+        redirect_uris: opts.redirectUris,
+        token_endpoint_auth_method: 'none',
+        grant_types: ['implicit'],
+        response_types: ['id_token'],
+      },
     ],
     jwks: { keys: [jwk as never] },
     cookies: { keys: ['oidc-provider-test-cookie-key'] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name', 'picture'] },
     // As Google does: the profile claims are in the id_token itself.
     conformIdTokenClaims: false,
-    pkce: { required: () => true },
+    pkce: { required: (_ctx: unknown, client: { clientId: string }) => client.clientId !== FRONT_CHANNEL_CLIENT },
     ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
     features: { devInteractions: { enabled: true } },
     async findAccount(_ctx: unknown, sub: string) {
@@ -66,6 +79,7 @@ export async function startTestProvider(opts: { redirectUris: string[]; clientId
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     clientId,
     clientSecret,
+    frontChannelClientId: FRONT_CHANNEL_CLIENT,
     accounts,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };

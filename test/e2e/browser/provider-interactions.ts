@@ -13,7 +13,7 @@ export async function throughProvider(
   startUrl: string,
   serviceUrl: string,
   p: { account: string; cancel?: boolean },
-): Promise<{ callbackUrl: string }> {
+): Promise<{ callbackUrl: string; form?: Record<string, string> }> {
   let url = startUrl;
   for (let step = 0; step < 12; step++) {
     if (url.startsWith(`${serviceUrl}/login/callback`)) return { callbackUrl: url };
@@ -21,6 +21,12 @@ export async function throughProvider(
     if (res.status === 200) {
       const action = formAction(res.body);
       if (!action) throw new Error(`provider page without a form: ${res.body.slice(0, 200)}`);
+      // A form_post answer: the page posts the provider's fields to the service's callback.
+      if (action.startsWith(`${serviceUrl}/login/callback`)) {
+        const form: Record<string, string> = {};
+        for (const m of res.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\s*\/?>/g)) form[m[1]] = m[2];
+        return { callbackUrl: action, form };
+      }
       if (p.cancel) {
         res = await agent.request(new URL(abortLink(res.body)!, url).toString());
       } else {
