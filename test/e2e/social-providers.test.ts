@@ -112,6 +112,8 @@ describe('apple', () => {
     expect(list.body[0].options).toMatchObject({ client_id: apple.clientId, team_id: apple.teamId, kid: apple.keyId });
     expect(list.text).not.toContain('PRIVATE KEY');
     expect(list.text).not.toContain('app_secret');
+    const logs = await api.call('GET', '/api/v2/logs?per_page=100', { token });
+    expect(logs.text + service.logLines.join('\n')).not.toContain('PRIVATE KEY');
     expect(await service.deps.secrets.get(`auth0-migration/${service.credentials.tenant}/connections/${list.body[0].id}/client-secret`)).toBe(apple.privateKeyPem);
     const notAKey = '-----BEGIN PRIVATE KEY-----\nnot-a-key-at-all\n-----END PRIVATE KEY-----';
     const bad = await createConnection({ name: 'apple-bad', strategy: 'apple', options: { client_id: apple.clientId, team_id: apple.teamId, kid: apple.keyId, app_secret: notAKey } });
