@@ -69,8 +69,6 @@ export function providerEndpoints(connection: ConnectionRecord): { discoveryUrl:
 
 const DEFAULT_SCOPES: Record<string, string> = {
   'google-oauth2': 'email profile',
-  // Apple sends the name (first sign-in only) and the email when asked.
-  apple: 'name email',
   github: 'read:user user:email',
   // Graph's /me (the account id Auth0 keys Microsoft users by) needs User.Read.
   windowslive: 'openid profile email User.Read',
@@ -78,7 +76,10 @@ const DEFAULT_SCOPES: Record<string, string> = {
 
 /** The scopes asked of the provider: `openid` always, then the connection's (Auth0 accepts a string or a list). */
 export function providerScope(connection: ConnectionRecord): string {
-  const raw = (connection.options as { scope?: string | string[] }).scope;
+  const o = connection.options as { scope?: string | string[]; name?: boolean; email?: boolean };
+  // Apple: Auth0's `name` and `email` switches say which of the two is asked (both unless switched off).
+  const appleDefault = connection.strategy === 'apple' ? [o.name !== false ? 'name' : '', o.email !== false ? 'email' : ''].join(' ').trim() : undefined;
+  const raw = o.scope ?? appleDefault;
   const asked = Array.isArray(raw) ? raw : (raw ?? DEFAULT_SCOPES[connection.strategy] ?? 'openid profile email').split(/\s+/);
   // Apple and GitHub know no `openid` scope; the OIDC providers always get it.
   const base = connection.strategy === 'apple' || connection.strategy === 'github' ? [] : ['openid'];

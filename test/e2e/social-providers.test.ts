@@ -135,6 +135,18 @@ describe('apple', () => {
     expect(to.searchParams.has('code_challenge')).toBe(false);
   });
 
+  it('asks only for the email when Auth0\'s name switch is off', async () => {
+    const made = await createConnection({
+      name: 'apple-email-only',
+      strategy: 'apple',
+      options: { client_id: apple.clientId, team_id: apple.teamId, kid: apple.keyId, app_secret: apple.privateKeyPem, name: false, provider_base_url: apple.base },
+    });
+    expect(made.status).toBe(201);
+    const start = await createLoginAgent(service.url).request(authorizeQuery(params('apple-email-only', pkcePair().challenge)));
+    expect(new URL(start.headers.get('location')!).searchParams.get('scope')).toBe('email');
+    await api.call('DELETE', `/api/v2/connections/${made.body.id}`, { token });
+  });
+
   it('signs in as apple|<sub> through the form_post callback; the name comes from the first sign-in only and stays', async () => {
     apple.accounts.set('001234.abcdef0123456789.1234', { email: 'ada@privaterelay.appleid.com', email_verified: true, is_private_email: true, firstName: 'Ada', lastName: 'Lovelace' });
     const first = await throughProvider('apple', '001234.abcdef0123456789.1234');
