@@ -153,6 +153,11 @@ describe('apple', () => {
     expect(first.back.form?.user).toContain('Ada');
     const idToken = await signIn('apple', '001234.abcdef0123456789.1234');
     expect(idToken.sub).toBe('apple|001234.abcdef0123456789.1234');
+    // The client secret Apple verified: ES256 by the team's key, minted for this exchange, five minutes.
+    const secret = apple.clientSecrets.at(-1)!;
+    expect(secret.header).toMatchObject({ alg: 'ES256', kid: apple.keyId });
+    expect(secret.payload).toMatchObject({ iss: apple.teamId, sub: apple.clientId, aud: 'https://appleid.apple.com' });
+    expect(secret.payload.exp! - secret.payload.iat!).toBe(300);
     const user = await getUser('apple|001234.abcdef0123456789.1234');
     expect(user).toMatchObject({
       email: 'ada@privaterelay.appleid.com',

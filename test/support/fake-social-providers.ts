@@ -152,6 +152,8 @@ export async function startFakeApple(opts: { redirectUris: string[] }) {
   const authorized = new Set<string>();
   /** Why each refused client secret was refused (what Apple's logs would say). */
   const refusals: string[] = [];
+  /** The client secrets Apple accepted, decoded. */
+  const clientSecrets: { header: Record<string, unknown>; payload: JWTPayload }[] = [];
   const started = await startCore(async (req, res, url, core) => {
     const { base } = core;
     if (url.pathname === '/.well-known/openid-configuration') {
@@ -190,6 +192,7 @@ export async function startFakeApple(opts: { redirectUris: string[] }) {
         });
         if (protectedHeader.kid !== keyId) throw new Error('kid');
         if (payload.exp! - payload.iat! > 15777000) throw new Error('lifetime');
+        clientSecrets.push({ header: protectedHeader, payload });
       } catch (err) {
         refusals.push((err as Error).message);
         return json(res, 400, { error: 'invalid_client' }), true;
@@ -231,7 +234,7 @@ export async function startFakeApple(opts: { redirectUris: string[] }) {
       ? { user: JSON.stringify({ name: { firstName: a.firstName, lastName: a.lastName }, email: a.email }) }
       : {};
   };
-  return { base: started.core.base, teamId, keyId, clientId, privateKeyPem, accounts, refusals, close: started.close };
+  return { base: started.core.base, teamId, keyId, clientId, privateKeyPem, accounts, refusals, clientSecrets, close: started.close };
 }
 
 // ---------------------------------------------------------------------------------------------
