@@ -16,9 +16,12 @@ const scopeValue = z.union([
 
 /**
  * Auth0's options of the social and enterprise connections this service acts on, one schema for
- * all (unknown options refused); which strategy may carry which is checked in storedSocialOptions.
+ * all; which strategy may carry which is checked in storedSocialOptions. Any other option must be
+ * one of Auth0's attribute and permission switches (`follow`, `read_user`, `gmail`, `signin`, …):
+ * a boolean, kept as given so an Auth0 connection pasted as-is is accepted; other unknown options
+ * are refused.
  */
-export const socialOptionsSchema = z.strictObject({
+export const socialOptionsSchema = z.catchall(z.object({
   client_id: z.string().check(z.regex(CLIENT_ID, 'Expected a client id')),
   client_secret: z.optional(z.string().check(z.minLength(8), z.maxLength(4096))),
   discovery_url: z.optional(z.string().check(z.maxLength(2048))),
@@ -38,7 +41,10 @@ export const socialOptionsSchema = z.strictObject({
   strategy_version: z.optional(z.literal(2)),
   /** The provider's base URL, for a loopback stand-in when the service runs locally (never in AWS). */
   provider_base_url: z.optional(z.string().check(z.maxLength(2048))),
-});
+  // Auth0's profile-sync settings, kept as given (this service writes the profile on a first sign-in only).
+  set_user_root_attributes: z.optional(z.enum(['on_each_login', 'on_first_login', 'never_on_login'])),
+  non_persistent_attrs: z.optional(z.array(z.string().check(z.maxLength(128))).check(z.maxLength(100))),
+}), z.boolean());
 
 /** The options each strategy may carry besides client_id, scope and the attribute switches. */
 const ALLOWED: Record<SocialStrategy, readonly string[]> = {
@@ -48,7 +54,8 @@ const ALLOWED: Record<SocialStrategy, readonly string[]> = {
   github: ['client_secret', 'provider_base_url'],
   windowslive: ['client_secret', 'tenant', 'strategy_version', 'provider_base_url'],
 };
-const COMMON = new Set(['client_id', 'scope', 'email', 'profile', 'name']);
+const COMMON = new Set(['client_id', 'scope', 'email', 'profile', 'name', 'set_user_root_attributes', 'non_persistent_attrs']);
+const NAMED = new Set(Object.keys(socialOptionsSchema.shape));
 
 export type SocialOptionsInput = z.infer<typeof socialOptionsSchema>;
 
@@ -65,7 +72,9 @@ export async function storedSocialOptions(
   input: SocialOptionsInput,
   previous?: ConnectionOptions,
 ): Promise<ConnectionOptions> {
-  for (const name of Object.keys(input)) {
+  for (const [name, value] of Object.entries(input)) {
+    // An unnamed boolean is one of Auth0's attribute or permission switches, valid for any strategy.
+    if (!NAMED.has(name) && typeof value === 'boolean') continue;
     if (!COMMON.has(name) && !ALLOWED[strategy].includes(name)) {
       throw managementErrors.invalidBody(`'Not an option of the ${strategy} strategy' on property options.${name}.`);
     }

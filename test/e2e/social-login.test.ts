@@ -126,6 +126,24 @@ describe('social connections through /api/v2/connections', () => {
   });
 });
 
+describe('social connections pasted from an Auth0 tenant', () => {
+  it("accepts Auth0's boolean attribute and permission switches and its profile-sync settings, and still refuses other unknown options", async () => {
+    const options = {
+      client_id: 'pasted-client', client_secret: 'pasted-secret-1234', issuer: provider.issuer,
+      email: true, profile: true, follow: false, read_user: true, gmail: false,
+      set_user_root_attributes: 'on_first_login', non_persistent_attrs: ['ethnicity'],
+    };
+    const created = await api.call('POST', '/api/v2/connections', { token: mgmtToken, body: { name: 'pasted-oidc', strategy: 'oidc', options } });
+    expect(created.status).toBe(201);
+    expect(created.body.options).toMatchObject({ read_user: true, follow: false, set_user_root_attributes: 'on_first_login', non_persistent_attrs: ['ethnicity'] });
+    const stringSwitch = await api.call('POST', '/api/v2/connections', { token: mgmtToken, body: { name: 'pasted-bad', strategy: 'oidc', options: { ...options, read_user: 'yes' } } });
+    expect(stringSwitch.status).toBe(400);
+    expect(stringSwitch.body.errorCode).toBe('invalid_body');
+    const badSync = await api.call('POST', '/api/v2/connections', { token: mgmtToken, body: { name: 'pasted-bad-2', strategy: 'oidc', options: { ...options, set_user_root_attributes: 'sometimes' } } });
+    expect(badSync.status).toBe(400);
+  });
+});
+
 describe('social connection PATCH', () => {
   it('keeps the secret for the same client and provider, and asks for it again when the provider host changes', async () => {
     const body = { name: 'patch-me', strategy: 'oidc', options: { client_id: 'c1', client_secret: 'first-secret-1234', issuer: provider.issuer } };
