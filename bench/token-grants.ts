@@ -138,7 +138,7 @@ export async function runTokenGrantsBench(): Promise<BenchReport> {
     // The password grant and bcrypt alone (at the configured cost, against the demo user's
     // stored hash) are measured interleaved, so both see the same machine load.
     const stored = await server.deps.users.getUserWithPassword(tenant, c.demoUser.user_id);
-    const hash = stored.password!.hash;
+    const hash = stored.password!.hash!;
     const bcryptCompare = async () => {
       if (!(await verifyPassword(c.demoUser.password, hash))) throw new Error('bcrypt mismatch');
     };

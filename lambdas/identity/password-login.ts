@@ -10,6 +10,7 @@ import type { UserWithPassword } from '../store/users-repository.js';
 import { bruteForceProtectionOf, IDENTIFIER_CEILING_FACTOR, isAllowlisted, suspiciousIpThrottlingOf } from './attack-protection.js';
 import { failureTiming, padUntil } from './failure-timing.js';
 import { dummyHash, verifyPassword } from './passwords.js';
+import { checkStoredPassword } from './stored-password.js';
 
 /** How long a check waits for the attempts that parallel checks of the same identifier hold (default). */
 const ATTEMPT_WAIT_MS = 5000;
@@ -105,7 +106,7 @@ async function checkPassword(
   const local = claim?.retired ? {} : holder;
 
   if (local.user && local.password) {
-    if (await verifyPassword(input.password, local.password.hash)) return { user: local.user, local };
+    if (await checkStoredPassword(deps, ctx.tenant, local.user.user_id, local.password, input.password)) return { user: local.user, local };
     return { failure: { reason: 'wrong_password', logType: 'fp', counts: true }, local };
   }
   const outcome =

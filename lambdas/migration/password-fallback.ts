@@ -11,7 +11,8 @@
  */
 import type { Deps } from '../deps.js';
 import { createUser, upstreamHostOf } from '../identity/create-user.js';
-import { hashPassword, verifyPassword } from '../identity/passwords.js';
+import { hashPassword } from '../identity/passwords.js';
+import { verifyStoredPassword } from '../identity/stored-password.js';
 import type { FallbackOutcome, PasswordFallback, PasswordLoginInput } from '../identity/password-login.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { UserRecord } from '../store/records.js';
@@ -196,7 +197,7 @@ async function existingPasswordMismatch(
   const { password: stored } = await deps.users.getUserWithPassword(tenant, user.user_id);
   if (!stored) return false;
   if (stored.hash === (await ourHash)) return false;
-  return !(await verifyPassword(password, stored.hash));
+  return !(await verifyStoredPassword(password, stored));
 }
 
 function logMigration(ctx: TenantContext, input: PasswordLoginInput, user: UserRecord, userCreated: boolean): void {

@@ -240,6 +240,11 @@ export interface UserRecord {
 }
 
 export interface PasswordRecord {
-  hash: string;
+  /** bcrypt; absent when only a custom (non-bcrypt) hash was imported. */
+  hash?: string;
+  /** Auth0's `custom_password_hash` import shape, stored verbatim; checked at login and replaced by bcrypt on the first success. */
+  custom_password_hash?: Record<string, unknown>;
+  /** How the password arrived; absent means a local password (older records). */
+  origin?: 'import' | 'local';
   updated_at: string;
 }

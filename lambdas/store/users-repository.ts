@@ -198,6 +198,43 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     },
 
     /**
+     * Makes an imported password local after its first successful login: a custom hash is
+     * replaced by `bcrypt`; an imported bcrypt hash is only marked local. Conditional on the item
+     * still being the one that was read, so a reset or change written meanwhile wins (false).
+     */
+    async settleImportedPassword(tenant: string, userId: string, read: PasswordRecord, bcrypt: string | undefined, now: string): Promise<boolean> {
+      const key = keys.password(tenant, userId);
+      try {
+        if (read.hash) {
+          await db.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              UpdateExpression: 'SET origin = :local',
+              ConditionExpression: '#hash = :h AND origin = :import',
+              ExpressionAttributeNames: { '#hash': 'hash' },
+              ExpressionAttributeValues: { ':h': read.hash, ':local': 'local', ':import': 'import' },
+            }),
+          );
+        } else {
+          await db.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: { ...key, hash: bcrypt, origin: 'local', updated_at: now },
+              ConditionExpression: 'attribute_not_exists(#hash) AND updated_at = :u',
+              ExpressionAttributeNames: { '#hash': 'hash' },
+              ExpressionAttributeValues: { ':u': read.updated_at },
+            }),
+          );
+        }
+        return true;
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return false;
+        throw err;
+      }
+    },
+
+    /**
      * Records the upstream a user came from, only when none is on record; answers the upstream
      * on record afterwards (this one, or the one another request recorded first).
      */

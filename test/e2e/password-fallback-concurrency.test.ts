@@ -44,7 +44,7 @@ describe('concurrent first logins of one upstream user', () => {
     expect(new Set(results.map((r) => decodeJwt(r.data!.id_token!).sub))).toEqual(new Set([remote.sub]));
     expect(await usersWithEmail(email)).toEqual([remote.sub]);
     const { password } = await service.deps.users.getUserWithPassword(service.credentials.tenant, remote.sub);
-    expect(await verifyPassword('Rush-hour-password', password!.hash)).toBe(true);
+    expect(await verifyPassword('Rush-hour-password', password!.hash!)).toBe(true);
     expect((await service.deps.migrationCounters.get(service.credentials.tenant, day)).password_fallback).toBe(1);
     expect(service.logLines.filter((l) => l.includes('"level":"ERROR"'))).toEqual([]);
   });

@@ -75,7 +75,7 @@ describe('password fallback to the upstream Auth0 (import mode)', () => {
       picture: remote.picture,
       upstream_profile: { updated_at: remote.updated_at },
     });
-    expect(await verifyPassword('Upstream-pass-1', password!.hash)).toBe(true);
+    expect(await verifyPassword('Upstream-pass-1', password!.hash!)).toBe(true);
 
     const events = authEvents(service, email.toLowerCase()).filter((e) => e.user_id === remote.sub);
     expect(events.filter((e) => e.type === 's' || e.type === 'sepft').map((e) => [e.type, e.migration])).toEqual([
@@ -163,7 +163,7 @@ describe('password fallback to the upstream Auth0 (import mode)', () => {
     expect(decodeJwt(res.data!.id_token!).sub).toBe(remote.sub);
     const { user, password } = await service.deps.users.getUserWithPassword(service.credentials.tenant, remote.sub);
     expect(user?.name).toBe('Made by re-mint');
-    expect(await verifyPassword('Upstream-pass-6', password!.hash)).toBe(true);
+    expect(await verifyPassword('Upstream-pass-6', password!.hash!)).toBe(true);
     const countersAfter = await service.deps.migrationCounters.get(service.credentials.tenant, today());
     expect(countersAfter.password_fallback ?? 0).toBe(countersBefore.password_fallback ?? 0);
     expect(await loginWithAuth0Client(service, email, 'Upstream-pass-6')).toMatchObject({ status: 200 });
