@@ -3,6 +3,7 @@ import { guardOutboundFetch } from './http/outbound-url.js';
 import type { RegistrationHooks } from './identity/create-user.js';
 import type { PasswordFallback } from './identity/password-login.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
+import type { ExportFileStore, JobRunner } from './jobs/job-ports.js';
 import type { LogSink } from './logs/log-sink.js';
 import type { Mailer } from './mail/mail-port.js';
 import { createBreakerRegistry, type BreakerRegistry } from './migration/circuit-breaker.js';
@@ -118,6 +119,8 @@ export interface Deps {
   postLogin?: { extension: PostLoginExtension; policy: PostLoginPolicy };
   /** Outgoing mail (password reset, e-mail verification): SES in AWS, an outbox folder locally. */
   mailer?: Mailer;
+  /** Background jobs (users exports): the runner and where export files go. */
+  jobs?: { runner: JobRunner; exportFiles: ExportFileStore };
 }
 
 /** Answers a refresh grant whose token this service did not issue; undefined: not handled. */

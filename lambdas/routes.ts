@@ -102,6 +102,8 @@ export const managementRoutes = [
   { method: 'POST', path: '/api/v2/tickets/password-change', fn: 'management' },
   { method: 'POST', path: '/api/v2/tickets/email-verification', fn: 'management' },
   { method: 'POST', path: '/api/v2/jobs/verification-email', fn: 'management' },
+  { method: 'POST', path: '/api/v2/jobs/users-exports', fn: 'management' },
+  { method: 'GET', path: '/api/v2/jobs/{id}', fn: 'management' },
 ] as const satisfies readonly RouteDefinition[];
 
 /**

@@ -10,6 +10,9 @@ import { withMigrationFlows } from '../../lambdas/compose.js';
 import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js';
 import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
 import { createOutboxMailer, type OutboxMailer } from '../../lambdas/mail/outbox-mailer.js';
+import { createInProcessJobRunner } from '../../lambdas/jobs/in-process-job-runner.js';
+import { createLocalExportFiles } from '../../lambdas/jobs/local-export-files.js';
+import { runUsersExport } from '../../lambdas/jobs/users-export.js';
 import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
 import { createDocumentClient, type RoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 import { countPartitionKeysOfTable, type PartitionKeyCounter } from '../../lambdas/store/partition-key-counter.js';
@@ -154,6 +157,11 @@ async function startOn(
     now: opts.now,
   }));
 
+  // Users exports run in this process; their files go to <dataDir>/exports (a temporary folder without one).
+  const tempExports = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'auth-exports-'));
+  const jobRunner = createInProcessJobRunner((job) => runUsersExport(deps, job));
+  deps.jobs = { runner: jobRunner, exportFiles: createLocalExportFiles(tempExports ?? join(opts.dataDir as string, 'exports')) };
+
   const credentialsFile = opts.dataDir ? join(opts.dataDir, 'dev-credentials.json') : undefined;
   let credentials = await seedDevTenant(deps, tenant, { demoPassword: opts.demoPassword });
   if (credentials && credentialsFile) writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
@@ -191,10 +199,12 @@ async function startOn(
             }),
         ),
       );
+      await jobRunner.idle();
       db.destroy();
       await engine.close();
       releaseLock();
       if (tempOutbox) rmSync(tempOutbox, { recursive: true, force: true });
+      if (tempExports) rmSync(tempExports, { recursive: true, force: true });
     },
   };
 }

@@ -12,6 +12,8 @@ import { connectionEndpoints } from '../management/connections.js';
 import { runManagementEndpoint, type ManagementEndpoint } from '../management/endpoint.js';
 import { managementBodyLimit, managementErrorResponses, managementErrors } from '../management/errors.js';
 import { hookEndpoints } from '../management/hooks.js';
+import { jobEndpoints } from '../management/jobs.js';
+import { exportJobEndpoints } from '../management/jobs-export.js';
 import { logEndpoints } from '../management/logs.js';
 import { migrationSourceEndpoints } from '../management/migration-sources.js';
 import { resourceServerEndpoints } from '../management/resource-servers.js';
@@ -86,6 +88,8 @@ export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpo
   'POST /api/v2/tickets/password-change': ticketEndpoints.passwordChange,
   'POST /api/v2/tickets/email-verification': ticketEndpoints.emailVerification,
   'POST /api/v2/jobs/verification-email': ticketEndpoints.verificationEmailJob,
+  'POST /api/v2/jobs/users-exports': exportJobEndpoints.create,
+  'GET /api/v2/jobs/{id}': jobEndpoints.get,
 };
 
 /** The management function: middy, body limit, JSON body, Auth0 error shaping, and the router. No logic. */

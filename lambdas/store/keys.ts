@@ -13,6 +13,8 @@ export const keys = {
   clientGrant: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `CLIENT_GRANT#${id}` }),
   migrationSource: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `MIGRATION_SOURCE#${id}` }),
   hook: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `HOOK#${id}` }),
+  /** A users-export job (`/api/v2/jobs/users-exports`), in a partition of its own. */
+  usersExportJob: (t: string, jobId: string) => ({ pk: `TENANT#${t}#JOB#${jobId}`, sk: 'USERS_EXPORT' }),
   role: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `ROLE#${id}` }),
   claimMapping: (t: string, id: string) => ({ pk: `TENANT#${t}`, sk: `CLAIM_MAPPING#${id}` }),
   domain: (host: string) => ({ pk: `DOMAIN#${host.toLowerCase()}`, sk: 'DOMAIN' }),

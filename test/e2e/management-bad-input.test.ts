@@ -77,6 +77,7 @@ const missing: Record<string, { absent: string; malformed: string }> = {
   'resource-servers': { absent: 'A'.repeat(24), malformed: 'short-id' },
   roles: { absent: 'rol_AAAAAAAAAAAAAAAA', malformed: 'role-1' },
   'claim-mappings': { absent: 'clm_AAAAAAAAAAAAAAAA', malformed: 'mapping-1' },
+  jobs: { absent: 'job_AAAAAAAAAAAAAAAA', malformed: 'job-1' },
 };
 const wrongType: Record<string, { create?: [Record<string, unknown>, string]; patch?: [Record<string, unknown>, string] }> = {
   connections: { create: [{ name: 123 }, 'name'], patch: [{ options: { import_mode: 'yes' } }, 'options.import_mode'] },

@@ -1,0 +1,20 @@
+/**
+ * The narrow ports of background jobs. A job is recorded first, then handed to the runner, which
+ * runs it out of the request: in process locally, an asynchronous invocation in AWS.
+ */
+export interface JobRef {
+  tenant: string;
+  id: string;
+  type: 'users_export';
+}
+
+export interface JobRunner {
+  enqueue(job: JobRef): Promise<void>;
+}
+
+/** Where export files go: a folder locally, an S3 bucket in AWS. */
+export interface ExportFileStore {
+  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** A URL the caller of the Management API can download the file from. */
+  location(key: string): Promise<string>;
+}

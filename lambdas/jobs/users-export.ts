@@ -1,0 +1,103 @@
+import { gzipSync } from 'node:zlib';
+import type { Deps } from '../deps.js';
+import { userView } from '../management/users.js';
+import { createExportJobsRepository, type ExportField, type UsersExportJob } from '../store/export-jobs-repository.js';
+import { readLoginStats, withLoginStats } from '../store/login-stats.js';
+import { createUsersIndex } from '../store/users-index.js';
+import type { JobRef } from './job-ports.js';
+
+/** Attributes of Auth0's user that an export can name (a field may go deeper: `user_metadata.plan`, `identities[0].connection`). */
+export const EXPORTABLE_ATTRIBUTES = [
+  'user_id', 'email', 'email_verified', 'username', 'name', 'nickname', 'given_name', 'family_name', 'picture',
+  'phone_number', 'identities', 'app_metadata', 'user_metadata', 'blocked', 'created_at', 'updated_at',
+  'last_login', 'last_ip', 'logins_count',
+] as const;
+
+/** The columns of an export that names none. */
+export const DEFAULT_EXPORT_FIELDS: ExportField[] = [
+  'user_id', 'email', 'email_verified', 'username', 'name', 'nickname', 'given_name', 'family_name', 'picture',
+  'phone_number', 'blocked', 'created_at', 'updated_at', 'last_login', 'last_ip', 'logins_count', 'identities',
+  'app_metadata', 'user_metadata',
+].map((name) => ({ name }));
+
+/** An export reads at most this many users (the whole listing is held in memory while the file is written). */
+export const MAX_EXPORT_USERS = 200_000;
+/** How long a job and its file are kept. */
+export const EXPORT_RETENTION_SECONDS = 7 * 24 * 3600;
+
+const FIELD_PATH = /^([A-Za-z_][A-Za-z0-9_]*)(\[\d{1,3}\])?(\.[A-Za-z0-9_-]{1,128}(\[\d{1,3}\])?){0,8}$/;
+
+/** Why a list of export fields is refused (Auth0's wording), or undefined when it is fine. */
+export function exportFieldsProblem(fields: ExportField[]): string | undefined {
+  const names = new Set<string>();
+  for (const [i, f] of fields.entries()) {
+    const m = FIELD_PATH.exec(f.name);
+    if (!m || !(EXPORTABLE_ATTRIBUTES as readonly string[]).includes(m[1])) return `'Invalid field name: ${f.name.slice(0, 128)}' on property fields.${i}.name.`;
+    const out = f.export_as ?? f.name;
+    if (names.has(out)) return `'Duplicate export name: ${out.slice(0, 128)}' on property fields.${i}.`;
+    names.add(out);
+  }
+  return undefined;
+}
+
+/** The value at `a.b[0].c` of an object, or undefined. */
+function valueAt(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    const m = /^([^[]+)(?:\[(\d+)\])?$/.exec(part);
+    if (!m || cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[m[1]];
+    if (m[2] !== undefined) cur = Array.isArray(cur) ? cur[Number(m[2])] : undefined;
+  }
+  return cur;
+}
+
+function csvCell(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The export file's text: one JSON object per line (ndjson), or a header row and one row per user (csv). */
+export function exportText(users: ReturnType<typeof userView>[], format: 'ndjson' | 'csv', fields: ExportField[]): string {
+  const columns = fields.map((f) => ({ path: f.name, as: f.export_as ?? f.name }));
+  if (format === 'ndjson') {
+    return users
+      .map((u) => JSON.stringify(Object.fromEntries(columns.map((c) => [c.as, valueAt(u, c.path)]).filter(([, v]) => v !== undefined))) + '\n')
+      .join('');
+  }
+  const rows = [columns.map((c) => csvCell(c.as)).join(',')];
+  for (const u of users) rows.push(columns.map((c) => csvCell(valueAt(u, c.path))).join(','));
+  return rows.join('\r\n') + '\r\n';
+}
+
+export const exportFileKey = (job: Pick<UsersExportJob, 'tenant' | 'id' | 'format'>) =>
+  `exports/${encodeURIComponent(job.tenant)}/${job.id}.${job.format === 'csv' ? 'csv' : 'json'}.gz`;
+
+/**
+ * Runs a users-export job: the users of its connection from the sharded listing (with their login
+ * statistics, as `GET /api/v2/users` shows them), its fields, gzipped into the export store.
+ * Idempotent: a retried or resumed run writes the same file again; a completed job is left alone.
+ */
+export async function runUsersExport(deps: Deps, ref: JobRef): Promise<void> {
+  const files = deps.jobs?.exportFiles;
+  const repo = createExportJobsRepository(deps.db, deps.tableName);
+  const job = await repo.get(ref.tenant, ref.id, Math.floor(deps.now() / 1000));
+  if (!job || job.status === 'completed' || job.status === 'failed') return;
+  if (!(await repo.transition(job.tenant, job.id, ['pending', 'processing'], 'processing'))) return;
+  try {
+    if (!files) throw new Error('no export store configured');
+    const index = createUsersIndex(deps.db, deps.tableName);
+    const max = Math.min(job.limit ?? MAX_EXPORT_USERS, MAX_EXPORT_USERS);
+    const found = await index.find(job.tenant, (u) => !job.connection_id || u.connection_id === job.connection_id, max);
+    const stats = await readLoginStats(deps.db, deps.tableName, job.tenant, found.map((u) => u.user_id));
+    const users = found.map((u) => userView(withLoginStats(u, stats.get(u.user_id))));
+    const key = exportFileKey(job);
+    await files.put(key, gzipSync(exportText(users, job.format, job.fields)), job.format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+    await repo.transition(job.tenant, job.id, ['processing'], 'completed', { file_key: key, users_exported: users.length });
+    deps.sink.info('users export completed', { tenant: job.tenant, job_id: job.id, users: users.length });
+  } catch (err) {
+    deps.sink.error('users export failed', { tenant: job.tenant, job_id: job.id, error: err instanceof Error ? err.message : String(err) });
+    await repo.transition(job.tenant, job.id, ['processing'], 'failed', { error: 'export_failed' });
+  }
+}
