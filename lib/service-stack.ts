@@ -7,6 +7,7 @@ import { AuthLogMetricFilters } from './auth-log-metric-filters.js';
 import { metricNamespace } from './auth-log-metrics.js';
 import type { DeploymentConfig } from './deployment-config.js';
 import { DrainDashboard } from './drain-dashboard.js';
+import { ExportBucket } from './export-bucket.js';
 import { healthWidgets } from './health-widgets.js';
 import { grantManagementSecrets, grantTokenSecrets } from './secret-access.js';
 import { ServiceAlarms } from './service-alarms.js';
@@ -25,6 +26,8 @@ export class ServiceStack extends Stack {
   readonly httpApi: ServiceHttpApi;
   readonly alarms: ServiceAlarms;
   readonly drainDashboard: DrainDashboard;
+  /** Users-export files (management function). */
+  readonly exportBucket: ExportBucket;
   /** Whether the functions are traced by X-Ray (the `tracing` setting). */
   readonly tracingEnabled: boolean;
   /** Where this stack's own metrics live (`Auth0Migration/<stackName>`). */
@@ -44,6 +47,7 @@ export class ServiceStack extends Stack {
     grantTokenSecrets(this, token.fn);
     grantManagementSecrets(this, management.fn);
     if (config.postLoginFunctionName) grantPostLoginInvoke(this, token.fn, config.postLoginFunctionName);
+    this.exportBucket = new ExportBucket(this, 'Exports', { managementFunction: management.fn });
 
     const functions: Record<FunctionName, typeof token.fn> = { token: token.fn, management: management.fn };
     this.httpApi = new ServiceHttpApi(this, 'Http', { config, functions });

@@ -2,6 +2,9 @@
  * The narrow ports of background jobs. A job is recorded first, then handed to the runner, which
  * runs it out of the request: in process locally, an asynchronous invocation in AWS.
  */
+/** How long an export job and its file are kept (the bucket's lifecycle expires files after as many days). */
+export const EXPORT_RETENTION_SECONDS = 7 * 24 * 3600;
+
 export interface JobRef {
   tenant: string;
   id: string;

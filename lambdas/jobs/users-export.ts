@@ -5,6 +5,7 @@ import { createExportJobsRepository, type ExportField, type UsersExportJob } fro
 import { readLoginStats, withLoginStats } from '../store/login-stats.js';
 import { createUsersIndex } from '../store/users-index.js';
 import type { JobRef } from './job-ports.js';
+export { EXPORT_RETENTION_SECONDS } from './job-ports.js';
 
 /** Attributes of Auth0's user that an export can name (a field may go deeper: `user_metadata.plan`, `identities[0].connection`). */
 export const EXPORTABLE_ATTRIBUTES = [
@@ -22,8 +23,6 @@ export const DEFAULT_EXPORT_FIELDS: ExportField[] = [
 
 /** An export reads at most this many users (the whole listing is held in memory while the file is written). */
 export const MAX_EXPORT_USERS = 200_000;
-/** How long a job and its file are kept. */
-export const EXPORT_RETENTION_SECONDS = 7 * 24 * 3600;
 
 const FIELD_PATH = /^([A-Za-z_][A-Za-z0-9_]*)(\[\d{1,3}\])?(\.[A-Za-z0-9_-]{1,128}(\[\d{1,3}\])?){0,8}$/;
 

@@ -222,6 +222,7 @@ describe('IAM', () => {
     secretArn(`${prefix}/*/connections/*`),
     secretArn(`${prefix}/*/migration-sources/*`),
     secretArn(`${prefix}/*/hooks/*`),
+    `<${stack.getLogicalId(stack.exportBucket.bucket.node.defaultChild as never)}.Arn>/exports/*`,
   ]);
 
   it.each(['token', 'management'] as const)('%s names only its log group, the table and its stack\'s secrets, without bare *', (fn) => {
@@ -293,6 +294,45 @@ describe('IAM', () => {
     for (const role of Object.values(resourcesOfType(template, 'AWS::IAM::Role'))) {
       expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
     }
+  });
+});
+
+describe('users-export bucket', () => {
+  const bucketId = stack.getLogicalId(stack.exportBucket.bucket.node.defaultChild as never);
+  const { statementsOf } = iamOf({ stack, template: templateOf } as ReturnType<typeof buildTestStack>);
+  const onBucket = (fn: FunctionName) => statementsOf(fn).filter((s) => [s.Resource].flat().some((r) => renderCfn(r).includes(`<${bucketId}.Arn>`)));
+
+  it('is encrypted, blocks public access, owns its objects and expires export files with their jobs', () => {
+    const bucket = resourcesOfType(template, 'AWS::S3::Bucket')[bucketId];
+    expect(bucket.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: { Rules: [{ Status: 'Enabled', Prefix: 'exports/', ExpirationInDays: 7, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }] },
+    });
+  });
+
+  it('refuses plain HTTP to the bucket', () => {
+    const policy = Object.values(resourcesOfType(template, 'AWS::S3::BucketPolicy')).find((p) => renderCfn(p.Properties!.Bucket) === `<${bucketId}>`)!;
+    const statements = (policy.Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+  });
+
+  it('lets the management function only put and get objects under exports/, and the token function nothing', () => {
+    expect(onBucket('token')).toEqual([]);
+    const statements = onBucket('management');
+    expect(statements.map((s) => [[s.Action].flat().sort(), [s.Resource].flat().map(renderCfn)])).toEqual([[['s3:GetObject', 's3:PutObject'], [`<${bucketId}.Arn>/exports/*`]]]);
+  });
+
+  it('lets the management function invoke itself (export jobs) and nothing else of Lambda', () => {
+    const invokes = statementsOf('management').filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
+    expect(invokes.map((s) => [[s.Action].flat(), [s.Resource].flat().map(renderCfn)])).toEqual([[['lambda:InvokeFunction'], [`<${functionLogicalId('management')}.Arn>`]]]);
+  });
+
+  it('is named to the management function only (EXPORT_BUCKET)', () => {
+    const env = (fn: FunctionName) => (resourcesOfType(template, 'AWS::Lambda::Function')[functionLogicalId(fn)].Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env('management').EXPORT_BUCKET).toEqual({ Ref: bucketId });
+    expect(env('token').EXPORT_BUCKET).toBeUndefined();
   });
 });
 
