@@ -253,8 +253,9 @@ function validate(value: unknown): CustomPasswordHash {
 }
 
 const nodeDigests = new Set(getHashes());
+/** md4 is gone from OpenSSL 3's default provider: hash-wasm computes it. */
 const digestOf = async (algorithm: Digest, data: Buffer): Promise<Buffer> =>
-  algorithm === 'md4' || !nodeDigests.has(algorithm) ? Buffer.from(await md4(data), 'hex') : createHash(algorithm).update(data).digest();
+  algorithm === 'md4' ? Buffer.from(await md4(data), 'hex') : createHash(algorithm).update(data).digest();
 
 const salted = (h: CustomPasswordHash, password: Buffer): Buffer => {
   if (!h.salt) return password;
