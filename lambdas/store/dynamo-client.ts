@@ -5,10 +5,18 @@ import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export interface RoundTripCounter {
   count: number;
   byOperation: Record<string, number>;
+  /** When present, each request's operation and its start and end (`performance.now()`). */
+  spans?: RoundTripSpan[];
 }
 
-export function createRoundTripCounter(): RoundTripCounter {
-  return { count: 0, byOperation: {} };
+export interface RoundTripSpan {
+  op: string;
+  startMs: number;
+  endMs: number;
+}
+
+export function createRoundTripCounter(opts: { spans?: boolean } = {}): RoundTripCounter {
+  return { count: 0, byOperation: {}, ...(opts.spans ? { spans: [] } : {}) };
 }
 
 export interface DocumentClientOptions {
@@ -38,7 +46,13 @@ export function createDocumentClient(opts: DocumentClientOptions = {}): DynamoDB
         counter.count++;
         const op = String(context.commandName ?? 'unknown').replace(/Command$/, '');
         counter.byOperation[op] = (counter.byOperation[op] ?? 0) + 1;
-        return next(args);
+        if (!counter.spans) return next(args);
+        const startMs = performance.now();
+        try {
+          return await next(args);
+        } finally {
+          counter.spans.push({ op, startMs, endMs: performance.now() });
+        }
       },
       { step: 'finalizeRequest', name: 'countRoundTrips' },
     );

@@ -1,0 +1,186 @@
+/**
+ * DynamoDB round trips per flow, and a re-mint's own cost over its upstream floor.
+ *
+ * Through the local HTTP server (the engine in its own process, as DynamoDB is a separate
+ * service), for the password grant, the refresh grant and a refresh-token re-mint (one migration
+ * source, `profile_from` "userinfo" and "id_token", a fake upstream adding a fixed latency to
+ * every call):
+ * - requests: DynamoDB requests the flow sends before its answer (and after it, if any);
+ * - sequential round trips: the longest chain of those requests each starting after the previous
+ *   one ended, i.e. what the answer waits for in turn (parallel requests count once);
+ * - own cost (re-mint): median latency minus the median of the same upstream calls made directly.
+ *
+ *   npm run bench -- round-trips
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
+import { startLocalServer, type LocalServer } from '../bin/local/server.js';
+import { createSilentSink } from '../lambdas/logs/log-sink.js';
+import { createRoundTripCounter, type RoundTripCounter, type RoundTripSpan } from '../lambdas/store/dynamo-client.js';
+import { startFakeUpstream, type FakeUpstream } from '../test/support/fake-upstream.js';
+import { addMigrationSource, removeMigrationSource } from '../test/support/migration-source.js';
+import { startEngineProcess } from './support/engine-process.js';
+import { median, postForm, round } from './support/stats.js';
+import type { BenchReport, BenchRow } from './token-grants.js';
+
+const UPSTREAM_LATENCY_MS = 20;
+const SAMPLES = Number(process.env.ROUND_TRIP_SAMPLES ?? 25);
+const WARMUP = 3;
+const SCOPE = 'openid profile email offline_access';
+const TARGETS = { remintSequential: 4, refreshSequential: 2, passwordRequests: 4, remintOwnCostMs: 10 };
+
+/** The longest chain of spans each starting at or after the previous one's end. */
+export function longestSequentialChain(spans: RoundTripSpan[]): number {
+  const sorted = [...spans].sort((a, b) => a.endMs - b.endMs);
+  const depth: number[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let best = 0;
+    for (let j = 0; j < i; j++) if (sorted[j].endMs <= sorted[i].startMs) best = Math.max(best, depth[j]);
+    depth.push(best + 1);
+  }
+  return Math.max(0, ...depth);
+}
+
+interface FlowSample {
+  ms: number;
+  requests: number;
+  after: number;
+  sequential: number;
+  ops: string;
+}
+
+/** Runs one request of a flow and reads what it cost in DynamoDB requests. */
+async function measure(counter: RoundTripCounter, run: () => Promise<void>): Promise<FlowSample> {
+  const spans = counter.spans!;
+  spans.length = 0;
+  const started = performance.now();
+  await run();
+  const answered = performance.now();
+  // Requests still in flight after the answer end shortly after it.
+  await new Promise((r) => setTimeout(r, 30));
+  const before = spans.filter((s) => s.startMs >= started && s.startMs < answered);
+  const after = spans.filter((s) => s.startMs >= answered);
+  const ops: Record<string, number> = {};
+  for (const s of before) ops[s.op] = (ops[s.op] ?? 0) + 1;
+  return {
+    ms: answered - started,
+    requests: before.length,
+    after: after.length,
+    sequential: longestSequentialChain(before),
+    ops: Object.entries(ops)
+      .map(([op, n]) => (n > 1 ? `${op}×${n}` : op))
+      .join(' + '),
+  };
+}
+
+async function sample(counter: RoundTripCounter, run: () => Promise<void>): Promise<FlowSample[]> {
+  for (let i = 0; i < WARMUP; i++) await run();
+  const samples: FlowSample[] = [];
+  for (let i = 0; i < SAMPLES; i++) samples.push(await measure(counter, run));
+  return samples;
+}
+
+/** The most frequent value (ties: the larger), so one request retried by the SDK does not skew it. */
+function mode(values: number[]): number {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0][0];
+}
+
+function row(flow: string, samples: FlowSample[], extra: Partial<BenchRow> = {}): BenchRow {
+  return {
+    flow,
+    requests: mode(samples.map((s) => s.requests)),
+    'after answer': mode(samples.map((s) => s.after)),
+    'sequential round trips': mode(samples.map((s) => s.sequential)),
+    'max sequential': Math.max(...samples.map((s) => s.sequential)),
+    'median ms': round(median(samples.map((s) => s.ms)), 1),
+    'upstream floor ms': '-',
+    'own cost ms': '-',
+    ...extra,
+    operations: samples[samples.length - 1].ops,
+  };
+}
+
+async function token(server: LocalServer, form: Record<string, string>) {
+  const res = await postForm(`${server.url}/oauth/token`, form);
+  if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as Record<string, string>;
+}
+
+/** The floor: the re-mint's upstream calls made directly, without this service in between. */
+async function upstreamFloor(upstream: FakeUpstream, withUserinfo: boolean): Promise<number> {
+  const clientId = `floor-${randomBytes(4).toString('hex')}`;
+  upstream.addClient({ client_id: clientId, client_secret: 'floor-secret' });
+  const times: number[] = [];
+  for (let i = 0; i < SAMPLES + WARMUP; i++) {
+    const user = upstream.addUser({ email: `floor-${randomBytes(5).toString('hex')}@example.com`, password: 'pw' });
+    const refreshToken = upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: SCOPE });
+    const started = performance.now();
+    const answer = await postForm(upstream.tokenEndpoint, { grant_type: 'refresh_token', client_id: clientId, client_secret: 'floor-secret', refresh_token: refreshToken });
+    if (withUserinfo) await (await fetch(upstream.userinfoEndpoint, { headers: { authorization: `Bearer ${answer.body.access_token}` } })).json();
+    if (i >= WARMUP) times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+async function remint(server: LocalServer, counter: RoundTripCounter, upstream: FakeUpstream, profileFrom: 'userinfo' | 'id_token') {
+  const { source, clientId } = await addMigrationSource(server, upstream, { profile_from: profileFrom });
+  const web = server.credentials.webClient;
+  try {
+    const samples = await sample(counter, async () => {
+      const user = upstream.addUser({ email: `rt-${randomBytes(5).toString('hex')}@example.com`, password: 'pw', email_verified: true });
+      const refreshToken = upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: SCOPE });
+      await token(server, { grant_type: 'refresh_token', client_id: web.client_id, client_secret: web.client_secret, refresh_token: refreshToken });
+    });
+    const floor = await upstreamFloor(upstream, profileFrom === 'userinfo');
+    const ms = median(samples.map((s) => s.ms));
+    return row(`re-mint (${profileFrom})`, samples, { 'upstream floor ms': round(floor, 1), 'own cost ms': round(ms - floor, 1) });
+  } finally {
+    await removeMigrationSource(server, source);
+  }
+}
+
+export async function runRoundTripsBench(): Promise<BenchReport> {
+  const counter = createRoundTripCounter({ spans: true });
+  const engine = await startEngineProcess();
+  const upstream = await startFakeUpstream({ latencyMs: UPSTREAM_LATENCY_MS });
+  const server = await startLocalServer({ counter, sink: createSilentSink(), config: { bcryptCost: 4 }, dynamoEndpoint: engine.endpoint });
+  try {
+    const c = server.credentials;
+    const web = { client_id: c.webClient.client_id, client_secret: c.webClient.client_secret };
+    let refreshToken = '';
+    const password = await sample(counter, async () => {
+      refreshToken = (await token(server, { grant_type: 'password', username: c.demoUser.email, password: c.demoUser.password, scope: SCOPE, ...web })).refresh_token;
+    });
+    const refresh = await sample(counter, async () => {
+      refreshToken = (await token(server, { grant_type: 'refresh_token', refresh_token: refreshToken, ...web })).refresh_token;
+    });
+    const rows = [row('password grant', password), row('refresh grant', refresh)];
+    rows.push(await remint(server, counter, upstream, 'userinfo'));
+    rows.push(await remint(server, counter, upstream, 'id_token'));
+    const [pw, rf, rmU, rmI] = rows;
+    const ownCost = (r: BenchRow) => Number(r['own cost ms']);
+    return {
+      name: 'round trips',
+      rows,
+      notes: [
+        `${SAMPLES} sequential requests per flow after ${WARMUP} warm-up ones (tenant configuration cached); fake upstream adds ${UPSTREAM_LATENCY_MS} ms per call; the engine in its own process; bcrypt cost 4`,
+        'requests / sequential round trips: the mode over the samples; "after answer": requests started once the answer was sent',
+        `node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg()[0].toFixed(1)} (own cost grows with the machine's load)`,
+      ],
+      targets: [
+        { target: `re-mint <= ${TARGETS.remintSequential} sequential round trips`, actual: `${rmU['sequential round trips']} (userinfo), ${rmI['sequential round trips']} (id_token)`, met: Math.max(Number(rmU['sequential round trips']), Number(rmI['sequential round trips'])) <= TARGETS.remintSequential },
+        { target: `refresh grant <= ${TARGETS.refreshSequential} sequential round trips`, actual: String(rf['sequential round trips']), met: Number(rf['sequential round trips']) <= TARGETS.refreshSequential },
+        { target: `password grant <= ${TARGETS.passwordRequests} requests (before and after the answer)`, actual: String(Number(pw.requests) + Number(pw['after answer'])), met: Number(pw.requests) + Number(pw['after answer']) <= TARGETS.passwordRequests },
+        { target: `re-mint own cost <= ${TARGETS.remintOwnCostMs} ms over its upstream floor`, actual: `${ownCost(rmU)} ms (userinfo), ${ownCost(rmI)} ms (id_token)`, met: Math.max(ownCost(rmU), ownCost(rmI)) <= TARGETS.remintOwnCostMs },
+      ],
+    };
+  } finally {
+    await server.close();
+    await upstream.close();
+    await engine.close();
+  }
+}
+
+export const bench = { name: 'round-trips', run: runRoundTripsBench };
