@@ -7,7 +7,9 @@
  * every call):
  * - requests: DynamoDB requests the flow sends before its answer (and after it, if any);
  * - sequential round trips: the longest chain of those requests each starting after the previous
- *   one ended, i.e. what the answer waits for in turn (parallel requests count once);
+ *   one ended, i.e. what the answer waits for in turn (parallel requests count once); a request
+ *   that ends while an upstream call is in flight is hidden behind it and not counted; "own" leaves
+ *   out the upstream call budget's bucket (one take per upstream call, before it);
  * - own cost (re-mint): median latency minus the median of the same upstream calls made directly.
  *
  *   npm run bench -- round-trips
@@ -29,6 +31,18 @@ const WARMUP = 3;
 const SCOPE = 'openid profile email offline_access';
 const TARGETS = { remintSequential: 4, refreshSequential: 2, passwordRequests: 4, remintOwnCostMs: 10 };
 
+/** What the upstream call budget reads and writes: one bucket item per upstream (`…#UPSTREAM#<host>`). */
+const isBudgetBucket = (s: RoundTripSpan) => /#UPSTREAM#/.test(s.pk ?? '');
+
+/**
+ * The DynamoDB requests the answer waits for: those not ending while an upstream call (`upstream`
+ * spans) is in flight; the longest chain of them, each starting after the previous one ended.
+ */
+export function waitedRoundTrips(spans: RoundTripSpan[], upstream: RoundTripSpan[]): number {
+  const hidden = (s: RoundTripSpan) => upstream.some((u) => u.startMs <= s.endMs && s.endMs <= u.endMs);
+  return longestSequentialChain(spans.filter((s) => !hidden(s)));
+}
+
 /** The longest chain of spans each starting at or after the previous one's end. */
 export function longestSequentialChain(spans: RoundTripSpan[]): number {
   const sorted = [...spans].sort((a, b) => a.endMs - b.endMs);
@@ -46,13 +60,27 @@ interface FlowSample {
   requests: number;
   after: number;
   sequential: number;
+  own: number;
   ops: string;
 }
 
+/** The service's calls to upstreams, timed (the fetch the local server is given). */
+function timedFetch(spans: RoundTripSpan[]): typeof fetch {
+  return async (input, init) => {
+    const startMs = performance.now();
+    try {
+      return await fetch(input, init);
+    } finally {
+      spans.push({ op: 'upstream', startMs, endMs: performance.now() });
+    }
+  };
+}
+
 /** Runs one request of a flow and reads what it cost in DynamoDB requests. */
-async function measure(counter: RoundTripCounter, run: () => Promise<void>): Promise<FlowSample> {
+async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[], run: () => Promise<void>): Promise<FlowSample> {
   const spans = counter.spans!;
   spans.length = 0;
+  upstreamSpans.length = 0;
   const started = performance.now();
   await run();
   const answered = performance.now();
@@ -66,17 +94,20 @@ async function measure(counter: RoundTripCounter, run: () => Promise<void>): Pro
     ms: answered - started,
     requests: before.length,
     after: after.length,
-    sequential: longestSequentialChain(before),
+    sequential: waitedRoundTrips(before, upstreamSpans),
+    own: waitedRoundTrips(before.filter((s) => !isBudgetBucket(s)), upstreamSpans),
     ops: Object.entries(ops)
       .map(([op, n]) => (n > 1 ? `${op}×${n}` : op))
       .join(' + '),
   };
 }
 
+const upstreamSpans: RoundTripSpan[] = [];
+
 async function sample(counter: RoundTripCounter, run: () => Promise<void>): Promise<FlowSample[]> {
   for (let i = 0; i < WARMUP; i++) await run();
   const samples: FlowSample[] = [];
-  for (let i = 0; i < SAMPLES; i++) samples.push(await measure(counter, run));
+  for (let i = 0; i < SAMPLES; i++) samples.push(await measure(counter, upstreamSpans, run));
   return samples;
 }
 
@@ -93,6 +124,7 @@ function row(flow: string, samples: FlowSample[], extra: Partial<BenchRow> = {})
     requests: mode(samples.map((s) => s.requests)),
     'after answer': mode(samples.map((s) => s.after)),
     'sequential round trips': mode(samples.map((s) => s.sequential)),
+    'own sequential': mode(samples.map((s) => s.own)),
     'max sequential': Math.max(...samples.map((s) => s.sequential)),
     'median ms': round(median(samples.map((s) => s.ms)), 1),
     'upstream floor ms': '-',
@@ -145,7 +177,7 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
   const counter = createRoundTripCounter({ spans: true });
   const engine = await startEngineProcess();
   const upstream = await startFakeUpstream({ latencyMs: UPSTREAM_LATENCY_MS });
-  const server = await startLocalServer({ counter, sink: createSilentSink(), config: { bcryptCost: 4 }, dynamoEndpoint: engine.endpoint });
+  const server = await startLocalServer({ counter, sink: createSilentSink(), config: { bcryptCost: 4 }, dynamoEndpoint: engine.endpoint, fetch: timedFetch(upstreamSpans) });
   try {
     const c = server.credentials;
     const web = { client_id: c.webClient.client_id, client_secret: c.webClient.client_secret };

@@ -102,7 +102,12 @@ export function createRequestLog(deps: {
    * until it is written, so a failed flush can be repeated (the writes are idempotent).
    */
   async function flush(extraItems: Record<string, unknown>[] = []): Promise<void> {
-    await Promise.all(counting.splice(0));
+    // The counts (never failing) are written alongside, not before: one round trip, not two.
+    const counted = Promise.all(counting.splice(0));
+    await Promise.all([writeQueued(extraItems), counted]);
+  }
+
+  async function writeQueued(extraItems: Record<string, unknown>[]): Promise<void> {
     const queued = { puts: pending.length, deletes: pendingDeletes.length };
     const writes: unknown[] = [
       ...[...extraItems, ...pending].map((Item) => ({ PutRequest: { Item } })),

@@ -11,6 +11,8 @@ export interface RoundTripCounter {
 
 export interface RoundTripSpan {
   op: string;
+  /** The partition key of a single-item request. */
+  pk?: string;
   startMs: number;
   endMs: number;
 }
@@ -51,7 +53,9 @@ export function createDocumentClient(opts: DocumentClientOptions = {}): DynamoDB
         try {
           return await next(args);
         } finally {
-          counter.spans.push({ op, startMs, endMs: performance.now() });
+          const input = args.input as { Key?: { pk?: { S?: unknown } }; Item?: { pk?: { S?: unknown } } };
+          const pk = (input.Key ?? input.Item)?.pk?.S;
+          counter.spans.push({ op, ...(typeof pk === 'string' ? { pk } : {}), startMs, endMs: performance.now() });
         }
       },
       { step: 'finalizeRequest', name: 'countRoundTrips' },
