@@ -163,7 +163,7 @@ export function createDeps(p: {
     config,
     tenantConfigs: createTenantConfigRepository(p.db, p.tableName),
     tenantConfigCache: createTenantConfigCache({ ttlMs: config.configCacheMs, now }),
-    users: createUsersRepository(p.db, p.tableName),
+    users: createUsersRepository(p.db, p.tableName, now),
     lockouts: createLockoutRepository(p.db, p.tableName),
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),

@@ -23,6 +23,12 @@ export type CreateUserOutcome =
   | { outcome: 'exists'; user: UserRecord }
   | { outcome: 'identifier_taken'; field: 'email' | 'username'; holder: string };
 
+/** Identifier claims `claimFreeIdentifiers` wrote for a user about to be created. */
+export interface TentativeClaims {
+  userId: string;
+  taken: ItemKey[];
+}
+
 /** A claim whose user is still missing this long after it was written was abandoned by a crash. */
 const ABANDONED_CLAIM_MS = 60_000;
 
@@ -39,7 +45,7 @@ function stripKeys<T>(item: Record<string, unknown> | undefined): T | undefined 
  * `attribute_not_exists`, then the user; a claim left behind by a crash between the two
  * points at a user that does not exist and is taken over by the next creation.
  */
-export function createUsersRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createUsersRepository(db: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now) {
   async function getUserWithPassword(tenant: string, userId: string): Promise<UserWithPassword> {
     const res = await db.send(
       new QueryCommand({
@@ -70,7 +76,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       await db.send(
         new PutCommand({
           TableName: tableName,
-          Item: { ...key, user_id: userId, claimed_at: Date.now() },
+          Item: { ...key, user_id: userId, claimed_at: now() },
           // A retired identifier (its user changed email or username) is free to take.
           ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u OR retired = :yes',
           ExpressionAttributeValues: { ':u': userId, ':yes': true },
@@ -87,13 +93,13 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     if (await getUser(tenantOfKey, holder)) return { ok: false, holder };
     // A young claim may belong to a creation still writing its user: not ours to take.
     const claimedAt = Number(existing.Item?.claimed_at ?? 0);
-    if (Date.now() - claimedAt < ABANDONED_CLAIM_MS) return { ok: false, holder };
+    if (now() - claimedAt < ABANDONED_CLAIM_MS) return { ok: false, holder };
     // The claim was left behind by a creation that never wrote its user: take it over.
     try {
       await db.send(
         new PutCommand({
           TableName: tableName,
-          Item: { ...key, user_id: userId, claimed_at: Date.now() },
+          Item: { ...key, user_id: userId, claimed_at: now() },
           ConditionExpression: 'user_id = :old',
           ExpressionAttributeValues: { ':old': holder },
         }),
@@ -105,9 +111,63 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     }
   }
 
+  const identifierClaimKeys = (user: UserRecord): Array<{ field: 'email' | 'username'; key: ItemKey }> => [
+    ...(user.email ? [{ field: 'email' as const, key: keys.emailClaim(user.tenant, user.connection_id, user.email) }] : []),
+    ...(user.username ? [{ field: 'username' as const, key: keys.usernameClaim(user.tenant, user.connection_id, user.username) }] : []),
+  ];
+
+  /** Deletes a claim of this user, unless it is retired (it then still guards the old identifier). */
+  async function releaseClaim(key: ItemKey, userId: string) {
+    await db
+      .send(
+        new DeleteCommand({
+          TableName: tableName,
+          Key: key,
+          ConditionExpression: 'user_id = :u AND (attribute_not_exists(retired) OR retired <> :yes)',
+          ExpressionAttributeValues: { ':u': userId, ':yes': true },
+        }),
+      )
+      .catch((err) => {
+        if (!isConditionalCheckFailed(err)) throw err;
+      });
+  }
+
   return {
     getUser,
     getUserWithPassword,
+
+    /**
+     * Claims a new user's identifiers where nobody holds them yet, while the caller looks the
+     * user up (one round trip instead of two on a first creation). `createUser` then skips
+     * what this took; `releaseTentativeClaims` gives back what the creation did not use.
+     * A claim held by anyone (this user included) is left as it is, for `createUser` to decide.
+     */
+    async claimFreeIdentifiers(user: UserRecord): Promise<TentativeClaims> {
+      const taken = await Promise.all(
+        identifierClaimKeys(user).map(async ({ key }) => {
+          try {
+            await db.send(
+              new PutCommand({
+                TableName: tableName,
+                Item: { ...key, user_id: user.user_id, claimed_at: now() },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              }),
+            );
+            return key;
+          } catch (err) {
+            if (isConditionalCheckFailed(err)) return undefined;
+            throw err;
+          }
+        }),
+      );
+      return { userId: user.user_id, taken: taken.filter((k): k is ItemKey => !!k) };
+    },
+
+    /** Gives back tentative claims the user does not hold by its identifiers (`keep`). */
+    async releaseTentativeClaims(claims: TentativeClaims, keep: Pick<UserRecord, 'tenant' | 'connection_id' | 'email' | 'username' | 'user_id'>) {
+      const kept = new Set(identifierClaimKeys(keep as UserRecord).map(({ key }) => `${key.pk}|${key.sk}`));
+      await Promise.all(claims.taken.filter((k) => !kept.has(`${k.pk}|${k.sk}`)).map((k) => releaseClaim(k, claims.userId)));
+    },
 
     /**
      * Reads the claim of a login identifier: the user it points at, and whether it is retired
@@ -155,14 +215,12 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
      * Idempotent by `user_id`: a user that already exists is returned as `exists`. Callers
      * look the user up first (lambdas/identity/create-user.ts), so this does not read again.
      */
-    async createUser(user: UserRecord): Promise<CreateUserOutcome> {
-      if (user.email) {
-        const res = await claim(keys.emailClaim(user.tenant, user.connection_id, user.email), user.user_id);
-        if (!res.ok) return { outcome: 'identifier_taken', field: 'email', holder: res.holder };
-      }
-      if (user.username) {
-        const res = await claim(keys.usernameClaim(user.tenant, user.connection_id, user.username), user.user_id);
-        if (!res.ok) return { outcome: 'identifier_taken', field: 'username', holder: res.holder };
+    async createUser(user: UserRecord, tentative?: TentativeClaims): Promise<CreateUserOutcome> {
+      const held = new Set(tentative?.userId === user.user_id ? tentative.taken.map((k) => `${k.pk}|${k.sk}`) : []);
+      for (const { field, key } of identifierClaimKeys(user)) {
+        if (held.has(`${key.pk}|${key.sk}`)) continue;
+        const res = await claim(key, user.user_id);
+        if (!res.ok) return { outcome: 'identifier_taken', field, holder: res.holder };
       }
       try {
         await db.send(
