@@ -57,6 +57,42 @@ export function createRequestLog(deps: {
   const events: StoredLogEvent[] = [];
 
   function add(event: AuthEvent): StoredLogEvent {
+    const { stored, item, at } = prepare(event);
+    publish(stored, at);
+    pending.push(item);
+    return stored;
+  }
+
+  /**
+   * An event stored with the request's final write before it is known to hold (the write runs
+   * alongside the step that decides it): its line is printed and it counts only once
+   * `confirm`ed; `withdraw` deletes its item with the next flush instead.
+   */
+  function addTentative(event: AuthEvent): { confirm(): StoredLogEvent; withdraw(): void } {
+    const { stored, item, at } = prepare(event);
+    pending.push(item);
+    return {
+      confirm: () => {
+        publish(stored, at);
+        return stored;
+      },
+      withdraw: () => {
+        const queued = pending.indexOf(item);
+        if (queued >= 0) pending.splice(queued, 1);
+        // Deleted even if a failed flush may not have written it: deleting nothing is harmless.
+        pendingDeletes.push({ pk: String(item.pk), sk: String(item.sk) });
+      },
+    };
+  }
+
+  function publish(stored: StoredLogEvent, at: number) {
+    events.push(stored);
+    deps.sink.info('auth_event', { ...stored });
+    const day = stored.date.slice(0, 10);
+    if (stored.migration_outcome && stored.migration) countAttempt(day, stored.migration, stored.migration_outcome, at);
+  }
+
+  function prepare(event: AuthEvent): { stored: StoredLogEvent; item: Record<string, unknown>; at: number } {
     const at = deps.now();
     const stored: StoredLogEvent = {
       description: logTypes[event.type],
@@ -69,18 +105,14 @@ export function createRequestLog(deps: {
       strategy_type: event.strategy ? 'database' : undefined,
       ...migrationAttemptOf(event),
     };
-    events.push(stored);
-    deps.sink.info('auth_event', { ...stored });
-    const day = stored.date.slice(0, 10);
-    if (stored.migration_outcome && stored.migration) countAttempt(day, stored.migration, stored.migration_outcome, at);
-    pending.push({
+    const item = {
       pk: logPartitionOf(deps.tenant, stored.date.slice(0, 10), stored.log_id),
       sk: stored.log_id,
       ...(stored.user_id ? { gsi1pk: keys.logsOfUser(deps.tenant, stored.user_id), gsi1sk: stored.log_id } : {}),
       ttl: Math.floor(at / 1000) + LOG_RETENTION_SECONDS,
       ...stored,
-    });
-    return stored;
+    };
+    return { stored, item, at };
   }
 
   /** Started at once, awaited by the next flush: a lost count only makes a drain figure a little low. */
@@ -143,7 +175,7 @@ export function createRequestLog(deps: {
     pendingDeletes.push(key);
   }
 
-  return { add, flush, flushDeletes, deleteOnFlush, events };
+  return { add, addTentative, flush, flushDeletes, deleteOnFlush, events };
 }
 
 export type RequestLog = ReturnType<typeof createRequestLog>;

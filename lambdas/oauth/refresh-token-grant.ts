@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { keys } from '../store/keys.js';
 import type { ClientRecord, UserRecord } from '../store/records.js';
-import { isExpiredRecord, type RefreshFamilyItem, type RefreshTokenItem } from '../store/refresh-token-repository.js';
+import { isExpiredRecord, type ConsumeOutcome, type RefreshFamilyItem, type RefreshTokenItem } from '../store/refresh-token-repository.js';
 import { newId, parseRefreshToken, secretMatches } from '../tokens/refresh-token-format.js';
 import { oauthErrors } from './errors.js';
 import { issueUserTokens, type TokenResponse } from './issue-tokens.js';
@@ -21,10 +21,17 @@ export function narrowScope(original: string, requested: string | undefined): st
 /**
  * `refresh_token` with Auth0's semantics: opaque tokens stored as hashes; per-client rotation;
  * reuse of a rotated token outside the leeway revokes the whole family (`ferrt`); absolute
- * lifetime fixed at first issue, idle lifetime renewed on use. Three DynamoDB round trips:
- * one BatchGet (token, family, user), one conditional update, one BatchWrite (new token + log).
+ * lifetime fixed at first issue, idle lifetime renewed on use. Two DynamoDB round trips:
+ * one BatchGet (token, family, user), then the conditional update that uses the token up
+ * alongside the BatchWrite of the new token and the log (taken back if the use was refused).
  * A token this service did not issue goes to the foreign-token handler (migration sources).
  */
+/** Renews the idle expiry of a non-rotating token (nothing to do for a non-expiring idle policy). */
+async function renewIdleExpiry(deps: Deps, token: RefreshTokenItem, family: RefreshFamilyItem, idleLifetime: number, nowSeconds: number) {
+  const idleExp = token.idle_exp !== undefined ? nowSeconds + idleLifetime : undefined;
+  await deps.refreshTokens.touch(token.token_id, idleExp, Math.min(idleExp ?? Infinity, family.absolute_exp ?? Infinity));
+}
+
 export async function refreshTokenGrant(
   deps: Deps,
   ctx: TenantContext,
@@ -77,48 +84,50 @@ export async function refreshTokenGrant(
   const policy = client.refresh_token;
 
   const successorId = newId();
-  if (policy.rotation_type === 'rotating') {
-    const outcome = await deps.refreshTokens.consumeRotating(token.token_id, nowSeconds, policy.leeway ?? 0, successorId);
-    if (outcome === 'reuse_detected') {
-      await deps.refreshTokens.revokeFamily(family.family_id, nowSeconds, 'reuse_detected');
-      ctx.log.add({ ...baseEvent, ...event, type: 'ferrt', reason: 'reuse_detected' });
-      await ctx.log.flush();
-      throw oauthErrors.invalidRefreshToken();
-    }
-  } else {
-    const idleExp = token.idle_exp !== undefined ? nowSeconds + policy.idle_token_lifetime : undefined;
-    await deps.refreshTokens.touch(token.token_id, idleExp, Math.min(idleExp ?? Infinity, family.absolute_exp ?? Infinity));
-  }
+  // Minted before anything is written: a failure here (e.g. the post-login extension denied)
+  // leaves the presented token as it was.
+  const issued = await issueUserTokens(deps, ctx, {
+    client,
+    user,
+    scope,
+    // The new refresh token keeps the family's full scope; only this response is narrowed.
+    refreshTokenScope: token.scope,
+    audience: token.audience,
+    grantType: 'refresh_token',
+    family: { family_id: family.family_id, absolute_exp: family.absolute_exp },
+    skipRefreshToken: policy.rotation_type !== 'rotating',
+    refreshTokenId: successorId,
+  });
 
-  let issued: Awaited<ReturnType<typeof issueUserTokens>>;
-  try {
-    issued = await issueUserTokens(deps, ctx, {
-      client,
-      user,
-      scope,
-      // The new refresh token keeps the family's full scope; only this response is narrowed.
-      refreshTokenScope: token.scope,
-      audience: token.audience,
-      grantType: 'refresh_token',
-      family: { family_id: family.family_id, absolute_exp: family.absolute_exp },
-      skipRefreshToken: policy.rotation_type !== 'rotating',
-      refreshTokenId: successorId,
-    });
-  } catch (err) {
-    // Nothing was issued (e.g. the post-login extension failed or denied): the presented token
-    // stays usable, so the client's retry is not taken for reuse.
-    if (policy.rotation_type === 'rotating') await deps.refreshTokens.restoreAfterFailedRotation(token.token_id, successorId).catch(() => {});
-    throw err;
+  // The token is used up and the new one stored at once (one round trip): the new token only
+  // counts, and its log event only holds, once the use is known to be valid.
+  const success = ctx.log.addTentative({ ...baseEvent, ...event, type: 'sertft', user_name: user.email });
+  const use: Promise<ConsumeOutcome> =
+    policy.rotation_type === 'rotating'
+      ? deps.refreshTokens.consumeRotating(token.token_id, nowSeconds, policy.leeway ?? 0, successorId)
+      : renewIdleExpiry(deps, token, family, policy.idle_token_lifetime, nowSeconds).then(() => 'consumed' as const);
+  const [used, stored] = await Promise.allSettled([use, ctx.log.flush(issued.items)]);
+  if (used.status === 'rejected' || used.value === 'reuse_detected') {
+    // Nobody holds the new token: it and the event go.
+    success.withdraw();
+    for (const item of issued.items) ctx.log.deleteOnFlush({ pk: String(item.pk), sk: String(item.sk) });
+    if (used.status === 'rejected') {
+      await ctx.log.flush().catch(() => {});
+      throw used.reason;
+    }
+    await deps.refreshTokens.revokeFamily(family.family_id, nowSeconds, 'reuse_detected');
+    ctx.log.add({ ...baseEvent, ...event, type: 'ferrt', reason: 'reuse_detected' });
+    await ctx.log.flush();
+    throw oauthErrors.invalidRefreshToken();
   }
-  ctx.log.add({ ...baseEvent, ...event, type: 'sertft', user_name: user.email });
-  try {
-    await ctx.log.flush(issued.items);
-  } catch (err) {
+  if (stored.status === 'rejected') {
     // The new token was not stored, so the client will retry with this one: give it back.
+    success.withdraw();
     if (policy.rotation_type === 'rotating') {
       await deps.refreshTokens.restoreAfterFailedRotation(token.token_id, successorId).catch(() => {});
     }
-    throw err;
+    throw stored.reason;
   }
+  success.confirm();
   return issued.response;
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashClientSecret } from '../../lambdas/oauth/client-auth.js';
 import { PASSWORD_REALM_GRANT } from '../../lambdas/oauth/password-grant.js';
 import { newClientRecord } from '../../lambdas/store/defaults.js';
+import { createLogsRepository } from '../../lambdas/store/logs-repository.js';
 import type { RefreshTokenPolicy } from '../../lambdas/store/records.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 
@@ -88,6 +89,18 @@ describe('rotating refresh tokens, leeway 0 (web client)', () => {
     const newest = await refresh(web, b);
     expect(newest).toMatchObject({ status: 403, body: invalidRefresh });
     expect(eventsSince(mark).at(-1)).toMatchObject({ type: 'fertft', reason: 'family_revoked' });
+  });
+
+  it('a refused replay stores no success event: the use and the new token are written at once, and taken back', async () => {
+    const web = service.credentials.webClient;
+    const logs = createLogsRepository(service.deps.db, service.deps.tableName);
+    const storedSuccesses = async () =>
+      (await logs.list(service.credentials.tenant, { types: ['sertft'], userId: service.credentials.demoUser.user_id }, 1000, clock)).length;
+    const a = await login(web);
+    await refresh(web, a);
+    const before = await storedSuccesses();
+    expect((await refresh(web, a)).status).toBe(403);
+    expect(await storedSuccesses()).toBe(before);
   });
 
   it('20 concurrent exchanges of one token: at most one succeeds and afterwards no token of the family works', async () => {
