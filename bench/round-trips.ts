@@ -202,7 +202,11 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
         `node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg()[0].toFixed(1)} (own cost grows with the machine's load)`,
       ],
       targets: [
-        { target: `re-mint <= ${TARGETS.remintSequential} sequential round trips`, actual: `${rmU['sequential round trips']} (userinfo), ${rmI['sequential round trips']} (id_token)`, met: Math.max(Number(rmU['sequential round trips']), Number(rmI['sequential round trips'])) <= TARGETS.remintSequential },
+        {
+          target: `re-mint <= ${TARGETS.remintSequential} sequential round trips of its own (the upstream budget's bucket apart)`,
+          actual: `${rmU['own sequential']} (userinfo), ${rmI['own sequential']} (id_token); with the budget's ${rmU['sequential round trips']} and ${rmI['sequential round trips']}`,
+          met: Math.max(Number(rmU['own sequential']), Number(rmI['own sequential'])) <= TARGETS.remintSequential,
+        },
         { target: `refresh grant <= ${TARGETS.refreshSequential} sequential round trips`, actual: String(rf['sequential round trips']), met: Number(rf['sequential round trips']) <= TARGETS.refreshSequential },
         { target: `password grant <= ${TARGETS.passwordRequests} requests (before and after the answer)`, actual: String(Number(pw.requests) + Number(pw['after answer'])), met: Number(pw.requests) + Number(pw['after answer']) <= TARGETS.passwordRequests },
         { target: `re-mint own cost <= ${TARGETS.remintOwnCostMs} ms over its upstream floor`, actual: `${ownCost(rmU)} ms (userinfo), ${ownCost(rmI)} ms (id_token)`, met: Math.max(ownCost(rmU), ownCost(rmI)) <= TARGETS.remintOwnCostMs },

@@ -23,6 +23,7 @@ import {
 } from './store/tenant-config-repository.js';
 import { createUpstreamBudgetRepository } from './store/upstream-budget-repository.js';
 import { createUsersRepository, type UsersRepository } from './store/users-repository.js';
+import { createLoginReads, type LoginReads } from './store/login-reads.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -95,6 +96,8 @@ export interface Deps {
   tenantConfigCache: TenantConfigCache;
   users: UsersRepository;
   lockouts: LockoutRepository;
+  /** The password check's combined reads (claim and IP bucket; user and failure ceiling). */
+  loginReads: LoginReads;
   refreshTokens: RefreshTokenRepository;
   migrationCounters: MigrationCountersRepository;
   roleMembers: RoleMembersRepository;
@@ -165,6 +168,7 @@ export function createDeps(p: {
     tenantConfigCache: createTenantConfigCache({ ttlMs: config.configCacheMs, now }),
     users: createUsersRepository(p.db, p.tableName, now),
     lockouts: createLockoutRepository(p.db, p.tableName),
+    loginReads: createLoginReads(p.db, p.tableName),
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
     roleMembers: createRoleMembersRepository(p.db, p.tableName),

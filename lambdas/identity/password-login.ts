@@ -193,22 +193,26 @@ export async function authenticateWithPassword(
 
   const perIdentifierOnly = bruteForce.mode === 'count_per_identifier';
   const nowSeconds = Math.floor(deps.now() / 1000);
-  const [firstClaim, ipFailures] = await Promise.all([
-    deps.users.claimOf(claimKey),
-    throttled ? deps.lockouts.bucketLevel(ipKey, preLogin.rate, deps.now()) : Promise.resolve(0),
-  ]);
+  const { claim: firstClaim, ipFailures } = await deps.loginReads.identifierAndIp(
+    claimKey,
+    throttled ? { key: ipKey, rateMs: preLogin.rate, nowMs: deps.now() } : undefined,
+  );
   if (ipFailures >= preLogin.max_attempts) return refuse('limit_sul', 'suspicious_ip', oauthErrors.suspiciousIp());
 
   // One counter per user whatever identifier they type; per identifier for the others.
   const subject = firstClaim && !firstClaim.retired ? `user:${firstClaim.user_id}` : `id:${identifier}`;
   const lockKey = keys.lockout(ctx.tenant, connection.id, subject, perIdentifierOnly ? '*' : (ip ?? '*'));
   const ceilingKey = keys.lockoutCeiling(ctx.tenant, connection.id, subject);
-  const readState = (claim: typeof firstClaim) =>
-    Promise.allSettled([
-      strikes && !perIdentifierOnly ? deps.lockouts.failuresOf(ceilingKey, nowSeconds) : Promise.resolve(0),
-      // Read even for an unknown identifier, so that it costs the same round trip as a known one.
-      deps.users.getUserWithPassword(ctx.tenant, claim?.user_id ?? UNKNOWN_USER),
-    ]);
+  const readState = async (claim: typeof firstClaim): Promise<[PromiseSettledResult<number>, PromiseSettledResult<UserWithPassword>]> => {
+    // Read even for an unknown identifier, so that it costs the same round trip as a known one.
+    const read = deps.loginReads.userAndCeiling(
+      ctx.tenant,
+      claim?.user_id ?? UNKNOWN_USER,
+      strikes && !perIdentifierOnly ? { key: ceilingKey, nowSeconds } : undefined,
+    );
+    const [ceiling, holder] = await Promise.allSettled([read.then((r) => r.ceilingFailures), read.then((r) => r.holder)]);
+    return [ceiling, holder];
+  };
   const [reserved, state] = await Promise.allSettled([
     strikes ? reserveAttempt(deps, lockKey, policy) : Promise.resolve({ reservation: { attempts: 0 }, waited: false }),
     readState(firstClaim),
@@ -220,8 +224,8 @@ export async function authenticateWithPassword(
   if (waited && reservation !== 'blocked' && reservation !== 'busy') {
     // Parallel checks ran meanwhile (a user's own concurrent logins): one of them may have
     // migrated the user, so look again; the rest are then checked locally.
-    const again = await Promise.allSettled([deps.users.claimOf(claimKey)]);
-    if (again[0].status === 'fulfilled') claim = again[0].value;
+    const again = await Promise.allSettled([deps.loginReads.identifierAndIp(claimKey, undefined)]);
+    if (again[0].status === 'fulfilled') claim = again[0].value.claim;
     [ceilingRead, holderRead] = await readState(claim);
   }
   return checkReserved(deps, ctx, input, fallback, {

@@ -78,11 +78,12 @@ export async function batchGetItems(
   db: DynamoDBDocumentClient,
   tableName: string,
   itemKeys: Array<{ pk: string; sk: string }>,
+  opts: { consistent?: boolean } = {},
 ): Promise<Map<string, Record<string, unknown>>> {
   const found = new Map<string, Record<string, unknown>>();
   let pending: Record<string, unknown>[] | undefined = itemKeys;
   for (let attempt = 0; pending && pending.length > 0 && attempt < 5; attempt++) {
-    const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+    const res = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ...(opts.consistent ? { ConsistentRead: true } : {}) } } }));
     for (const item of res.Responses?.[tableName] ?? []) found.set(`${item.pk}|${item.sk}`, item);
     pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
   }

@@ -25,6 +25,17 @@ export type Reservation = { attempts: number } | 'blocked' | 'busy';
  * attempt and counts a failure; a failure that must not count (the upstream was down) gives the
  * attempt back; a success deletes the counter (with the request's final write).
  */
+/** The failures a window counter item holds (none once its window has passed). */
+export function windowFailuresOf(item: Record<string, unknown> | undefined, nowSeconds: number): number {
+  return item && Number(item.ttl ?? 0) > nowSeconds ? Number(item.failures ?? 0) : 0;
+}
+
+/** The failures a leaky bucket item holds at `nowMs` (it drains one per `rateMs`). */
+export function bucketLevelOf(item: Record<string, unknown> | undefined, rateMs: number, nowMs: number): number {
+  const freeAt = Number(item?.free_at ?? 0);
+  return freeAt > nowMs ? Math.ceil((freeAt - nowMs) / rateMs) : 0;
+}
+
 export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: string) {
   return {
     /**
@@ -112,8 +123,7 @@ export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: s
     /** Failures counted on a window counter (the identifier-wide ceiling) and not yet expired. */
     async failuresOf(key: ItemKey, nowSeconds: number): Promise<number> {
       const res = await db.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-      const item = res.Item as { failures?: number; ttl?: number } | undefined;
-      return item && (item.ttl ?? 0) > nowSeconds ? Number(item.failures ?? 0) : 0;
+      return windowFailuresOf(res.Item, nowSeconds);
     },
 
     /** Counts one failure on a window counter (a new window when the last one has passed); returns the count. */
@@ -159,8 +169,7 @@ export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: s
      */
     async bucketLevel(key: ItemKey, rateMs: number, nowMs: number): Promise<number> {
       const res = await db.send(new GetCommand({ TableName: tableName, Key: key }));
-      const freeAt = Number(res.Item?.free_at ?? 0);
-      return freeAt > nowMs ? Math.ceil((freeAt - nowMs) / rateMs) : 0;
+      return bucketLevelOf(res.Item, rateMs, nowMs);
     },
 
     /** Adds one failure to a leaky bucket (one conditional update; a second when it was empty). */

@@ -23,6 +23,16 @@ export type CreateUserOutcome =
   | { outcome: 'exists'; user: UserRecord }
   | { outcome: 'identifier_taken'; field: 'email' | 'username'; holder: string };
 
+/** A user, its password and last login IP from the items of its partition. */
+export function userWithPasswordOf(items: Record<string, unknown>[]): UserWithPassword {
+  const logins = items.find((i) => i.sk === 'LOGINS');
+  return {
+    user: stripKeys<UserRecord>(items.find((i) => i.sk === 'USER')),
+    password: stripKeys<PasswordRecord>(items.find((i) => i.sk === 'PASSWORD')),
+    lastIp: (logins?.last_ip as string | null | undefined) ?? undefined,
+  };
+}
+
 /** Identifier claims `claimFreeIdentifiers` wrote for a user about to be created. */
 export interface TentativeClaims {
   userId: string;
@@ -54,13 +64,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
         ExpressionAttributeValues: { ':pk': keys.userPartition(tenant, userId) },
       }),
     );
-    const items = (res.Items ?? []) as Record<string, unknown>[];
-    const logins = items.find((i) => i.sk === 'LOGINS');
-    return {
-      user: stripKeys<UserRecord>(items.find((i) => i.sk === 'USER')),
-      password: stripKeys<PasswordRecord>(items.find((i) => i.sk === 'PASSWORD')),
-      lastIp: (logins?.last_ip as string | null | undefined) ?? undefined,
-    };
+    return userWithPasswordOf((res.Items ?? []) as Record<string, unknown>[]);
   }
 
   async function getUser(tenant: string, userId: string): Promise<UserRecord | undefined> {

@@ -10,9 +10,11 @@ beforeAll(async () => {
   service = await startTestService();
   service.deps.db.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = (args as { input?: { ExpressionAttributeValues?: Record<string, unknown> } }).input;
-      const readsUserPartition = /^Query/.test(String(context.commandName)) &&
-        String(input?.ExpressionAttributeValues?.[':pk'] ?? '').includes('#USER#');
+      const input = (args as { input?: { ExpressionAttributeValues?: Record<string, unknown>; RequestItems?: Record<string, { Keys?: { sk?: string }[] }> } }).input;
+      // The password check reads the user's partition (its password item among others).
+      const readsUserPartition =
+        (/^Query/.test(String(context.commandName)) && String(input?.ExpressionAttributeValues?.[':pk'] ?? '').includes('#USER#')) ||
+        (/^BatchGet/.test(String(context.commandName)) && Object.values(input?.RequestItems ?? {}).some((r) => r.Keys?.some((k) => k.sk === 'PASSWORD')));
       if (failUserReads > 0 && readsUserPartition) {
         failUserReads--;
         throw Object.assign(new Error('injected read failure'), { name: 'InternalServerError' });
