@@ -4,21 +4,35 @@ import { registrationHooks } from './identity/registration-hooks.js';
 import { createPasswordFallback } from './migration/password-fallback.js';
 import { createRefreshRemint } from './migration/refresh-remint.js';
 
-/** Registration hooks: every path that creates a user runs them (the management function's only flow). */
-export function withRegistrationHooks(deps: Deps): Deps {
-  deps.registrationHooks = registrationHooks;
+/**
+ * The composition roots, one per Lambda function: each returns a new, complete `Deps` built
+ * once per process from the core deps (`createDeps`), never changing it afterwards. The
+ * pluggable flows are bound to the composition they belong to, so a flow that creates a user
+ * runs that composition's registration hooks. AWS and `npm start` build them the same way.
+ */
+
+/** The management function: registration hooks (every path that creates a user runs them). */
+export function withRegistrationHooks(core: Deps): Deps {
+  const deps: Deps = { ...core, registrationHooks: hooksOf(() => deps) };
   return deps;
 }
 
-/**
- * The composition root of the token function and the local server: attaches the pluggable
- * flows (password fallback, refresh re-mint, registration hooks, the post-login extension) to the core deps, so AWS and
- * `npm start` run exactly the same code paths.
- */
-export function withMigrationFlows(deps: Deps): Deps {
-  withRegistrationHooks(deps);
-  deps.passwordFallback = createPasswordFallback();
-  deps.foreignRefreshToken = createRefreshRemint(deps);
-  deps.postLogin ??= postLoginFromConfig(deps.config.postLogin);
+/** The registration hooks, run with the composition `deps()` returns once it is built. */
+const hooksOf = (deps: () => Deps): NonNullable<Deps['registrationHooks']> => ({
+  pre: (tenant, user) => registrationHooks.pre(deps(), tenant, user),
+  post: (tenant, user) => registrationHooks.post(deps(), tenant, user),
+});
+
+/** The token function: registration hooks, password fallback, refresh re-mint, the post-login extension. */
+export function withMigrationFlows(core: Deps): Deps {
+  const passwordFallback = createPasswordFallback();
+  const remint = createRefreshRemint(core);
+  const deps: Deps = {
+    ...core,
+    registrationHooks: hooksOf(() => deps),
+    passwordFallback: (ctx, input, local) => passwordFallback(deps, ctx, input, local),
+    foreignRefreshToken: (ctx, p) => remint(deps, ctx, p),
+    postLogin: core.postLogin ?? postLoginFromConfig(core.config.postLogin),
+  };
   return deps;
 }

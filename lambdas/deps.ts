@@ -1,7 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { guardOutboundFetch } from './http/outbound-url.js';
-import type { RegistrationHooks } from './identity/create-user.js';
-import type { PasswordFallback } from './identity/password-login.js';
+import type { ForeignRefreshToken, PasswordFallback, RegistrationHooks } from './ports.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { ExportFileStore, JobRunner } from './jobs/job-ports.js';
 import type { LogSink } from './logs/log-sink.js';
@@ -115,7 +114,7 @@ export interface Deps {
   /** Upstream fallback for password logins without a local password (import mode). */
   passwordFallback?: PasswordFallback;
   /** Upstream redemption of refresh tokens this service did not issue (migration sources). */
-  foreignRefreshToken?: ForeignRefreshTokenHandler;
+  foreignRefreshToken?: ForeignRefreshToken;
   /** Registration hooks every user creation runs (pre may deny or add metadata). */
   registrationHooks?: RegistrationHooks;
   /** The post-login extension every user-token issuance runs (custom claims, deny). */
@@ -126,12 +125,8 @@ export interface Deps {
   jobs?: { runner: JobRunner; exportFiles: ExportFileStore };
 }
 
-/** Answers a refresh grant whose token this service did not issue; undefined: not handled. */
-export type ForeignRefreshTokenHandler = (
-  deps: Deps,
-  ctx: import('./http/tenant-context.js').TenantContext,
-  p: { client: import('./store/records.js').ClientRecord; refreshToken: string; scope?: string },
-) => Promise<import('./oauth/issue-tokens.js').TokenResponse | undefined>;
+/** @deprecated the port's name is `ForeignRefreshToken` (lambdas/ports.ts). */
+export type ForeignRefreshTokenHandler = ForeignRefreshToken;
 
 export function createDeps(p: {
   db: DynamoDBDocumentClient;
@@ -142,7 +137,7 @@ export function createDeps(p: {
   now?: () => number;
   fetch?: typeof fetch;
   passwordFallback?: PasswordFallback;
-  foreignRefreshToken?: ForeignRefreshTokenHandler;
+  foreignRefreshToken?: ForeignRefreshToken;
   registrationHooks?: RegistrationHooks;
   mailer?: Mailer;
 }): Deps {

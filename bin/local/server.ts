@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createManagementHandler } from '../../lambdas/handlers/create-management-handler.js';
 import { createTokenHandler } from '../../lambdas/handlers/create-token-handler.js';
-import { withMigrationFlows } from '../../lambdas/compose.js';
+import { withMigrationFlows, withRegistrationHooks } from '../../lambdas/compose.js';
 import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js';
 import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
 import { createOutboxMailer, type OutboxMailer } from '../../lambdas/mail/outbox-mailer.js';
@@ -42,6 +42,12 @@ export interface LocalServerOptions {
    * separate service) instead of starting the embedded engine in this process.
    */
   dynamoEndpoint?: string;
+  /**
+   * `separate` (default): the token and management functions each have their own composition,
+   * as in AWS; `one-composition`: they share one, so a management write is seen by the token
+   * function at once (tests that are not about cache staleness).
+   */
+  functions?: 'separate' | 'one-composition';
   /** Also serve HTTPS with this key and certificate (for clients that only speak https). */
   tls?: { key: string; cert: string };
 }
@@ -53,7 +59,10 @@ export interface LocalServer {
   httpsUrl?: string;
   /** Mail the service sent, as `.eml` files (`<dataDir>/outbox`, or a temporary folder). */
   outbox: OutboxMailer;
+  /** The token function's composition. */
   deps: Deps;
+  /** The management function's composition (the token function's with `functions: 'one-composition'`). */
+  managementDeps: Deps;
   credentials: DevCredentials;
   close(): Promise<void>;
 }
@@ -146,16 +155,24 @@ async function startOn(
     from: 'no-reply@localhost',
     now: opts.now,
   });
-  const deps = withMigrationFlows(createDeps({
-    mailer: outbox,
-    db,
-    tableName: DEFAULT_TABLE_NAME,
-    secrets: createLocalSecretStore(opts.dataDir ? join(opts.dataDir, 'secrets.json') : undefined),
-    sink: opts.sink ?? createStdoutSink('auth-local'),
-    config: { defaultTenant: tenant, allowLoopbackHttp: true, ...opts.config },
-    fetch: opts.fetch,
-    now: opts.now,
-  }));
+  const secrets = createLocalSecretStore(opts.dataDir ? join(opts.dataDir, 'secrets.json') : undefined);
+  const sink = opts.sink ?? createStdoutSink('auth-local');
+  const core = () =>
+    createDeps({
+      mailer: outbox,
+      db,
+      tableName: DEFAULT_TABLE_NAME,
+      secrets,
+      sink,
+      config: { defaultTenant: tenant, allowLoopbackHttp: true, ...opts.config },
+      fetch: opts.fetch,
+      now: opts.now,
+    });
+  // As in AWS, the two functions are two compositions with caches of their own (tenant
+  // configuration, domains, breakers): a management write reaches the token function when
+  // its configuration cache expires (`configCacheMs`), as it does in AWS.
+  const deps = withMigrationFlows(core());
+  const managementDeps = opts.functions === 'one-composition' ? deps : withRegistrationHooks(core());
 
   // Users exports run in this process; their files go to <dataDir>/exports (a temporary folder without one).
   const tempExports = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'auth-exports-'));
@@ -169,7 +186,7 @@ async function startOn(
   if (!credentials) throw new Error('the tenant exists but its dev credentials are unknown');
 
   handlers.token = createTokenHandler(deps) as unknown as LambdaHandler;
-  handlers.management = createManagementHandler(deps) as unknown as LambdaHandler;
+  handlers.management = createManagementHandler(managementDeps) as unknown as LambdaHandler;
   const { port } = server.address() as AddressInfo;
   const servers: Server[] = [server];
   let httpsUrl: string | undefined;
@@ -188,6 +205,7 @@ async function startOn(
     httpsUrl,
     outbox,
     deps,
+    managementDeps,
     credentials,
     async close() {
       await Promise.all(

@@ -5,16 +5,9 @@ import { clientIp, header, issuerOf, type HttpEvent } from './event.js';
 
 const DOMAIN_CACHE_MS = 60_000;
 
-/** What every request handler knows about the request's tenant and caller. */
-export interface TenantContext {
-  tenant: string;
-  config: TenantConfig;
-  issuer: string;
-  host: string;
-  ip?: string;
-  userAgent?: string;
-  log: RequestLog;
-}
+import type { TenantContext } from '../ports.js';
+
+export type { TenantContext } from '../ports.js';
 
 export class UnknownTenantError extends Error {
   constructor() {

@@ -48,13 +48,7 @@ export function upstreamHostOf(urlOrDomain: string): string {
   }
 }
 
-/** Hooks around user creation (registration hooks); set by the Management API's hooks module. */
-export interface RegistrationHooks {
-  /** May deny the creation (throws) or return metadata to merge into the new user. */
-  pre(deps: Deps, tenant: string, user: UserRecord): Promise<Partial<Pick<UserRecord, 'app_metadata' | 'user_metadata'>> | void>;
-  /** Runs after the user exists; a failure is logged by the hook runner and never fails creation. */
-  post(deps: Deps, tenant: string, user: UserRecord): Promise<void>;
-}
+export type { RegistrationHooks } from '../ports.js';
 
 export interface CreateUserParams {
   tenant: string;
@@ -131,7 +125,7 @@ export async function createUser(deps: Deps, p: CreateUserParams): Promise<Creat
   }
   let extra: Awaited<ReturnType<NonNullable<Deps['registrationHooks']>['pre']>>;
   try {
-    extra = await deps.registrationHooks?.pre(deps, p.tenant, user);
+    extra = await deps.registrationHooks?.pre(p.tenant, user);
   } catch (err) {
     await deps.users.releaseTentativeClaims(tentative, { ...user, email: undefined, username: undefined }).catch(() => {});
     throw err;
@@ -146,6 +140,6 @@ export async function createUser(deps: Deps, p: CreateUserParams): Promise<Creat
     return outcome;
   }
   if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
-  if (outcome.outcome === 'created') await deps.registrationHooks?.post(deps, p.tenant, outcome.user);
+  if (outcome.outcome === 'created') await deps.registrationHooks?.post(p.tenant, outcome.user);
   return outcome;
 }

@@ -5,7 +5,8 @@ import { oauthErrors } from '../oauth/errors.js';
 import { keys } from '../store/keys.js';
 import type { ItemKey } from '../store/keys.js';
 import type { Reservation } from '../store/lockout-repository.js';
-import type { ConnectionRecord, PasswordRecord, UserRecord } from '../store/records.js';
+import type { UserRecord } from '../store/records.js';
+import type { PasswordFallback, PasswordLoginInput } from '../ports.js';
 import type { UserWithPassword } from '../store/users-repository.js';
 import { bruteForceProtectionOf, IDENTIFIER_CEILING_FACTOR, isAllowlisted, suspiciousIpThrottlingOf } from './attack-protection.js';
 import { failureTiming, padUntil } from './failure-timing.js';
@@ -35,50 +36,7 @@ async function reserveAttempt(
 /** A user id no user has: the lookup of an unknown identifier reads it, as a known one reads its user. */
 const UNKNOWN_USER = 'unknown|-';
 
-export interface PasswordLoginInput {
-  connection: ConnectionRecord;
-  username: string;
-  password: string;
-  clientId: string;
-  clientName?: string;
-}
-
-/** What the local lookup found, handed to the upstream fallback on a miss. */
-export interface LocalLookup {
-  identifier: string;
-  user?: UserRecord;
-  password?: PasswordRecord;
-  attempts: number;
-}
-
-/**
- * The result of a fallback attempt: a user (migrated or found), or a failure that says
- * whether it counts toward the lockout (a real rejection does; an upstream outage does not).
- */
-export type FallbackOutcome =
-  | { ok: true; user: UserRecord }
-  | {
-      ok: false;
-      countsAsFailure: boolean;
-      reason: string;
-      logType?: 'fp' | 'fu';
-      /** Marks the failure event as one of a migration path (metric filters key on it). */
-      migration?: MigrationPath;
-      /** Extra facts for the failure event (e.g. the upstream error code and description). */
-      details?: Record<string, unknown>;
-      /** A bcrypt of this password was already spent (the upstream accepted it): no dummy compare. */
-      passwordHashed?: boolean;
-      /** The upstream is over its rate limit: answered 429 with this Retry-After, not as a wrong password. */
-      retryAfterSeconds?: number;
-    };
-
-/** A fallback to an upstream identity provider for identifiers without a local password. */
-export type PasswordFallback = (
-  deps: Deps,
-  ctx: TenantContext,
-  input: PasswordLoginInput,
-  local: LocalLookup,
-) => Promise<FallbackOutcome | undefined>;
+export type { FallbackOutcome, LocalLookup, PasswordFallback, PasswordLoginInput } from '../ports.js';
 
 type Failure = { reason: string; logType: 'fp' | 'fu'; counts: boolean; migration?: MigrationPath; details?: Record<string, unknown>; retryAfterSeconds?: number };
 
@@ -111,7 +69,7 @@ async function checkPassword(
   }
   const outcome =
     fallback && !retiredAndHeld
-      ? await fallback(deps, ctx, input, { identifier, user: local.user, password: local.password, attempts })
+      ? await fallback(ctx, input, { identifier, user: local.user, password: local.password, attempts })
       : undefined;
   if (outcome?.ok) return { user: outcome.user, local };
   // Failures that never reached the upstream (open circuit, pause) would otherwise answer at once.

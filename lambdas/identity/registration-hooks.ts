@@ -3,7 +3,6 @@ import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { isLoopbackHttpAllowed } from '../migration/upstream-client.js';
 import type { HookRecord, UserRecord } from '../store/records.js';
-import type { RegistrationHooks } from './create-user.js';
 
 /**
  * A pre-user-registration hook refused the creation (or could not be asked: pre hooks fail
@@ -104,7 +103,13 @@ async function hooksOf(deps: Deps, tenant: string, trigger: HookRecord['trigger'
  * exists; their failures are logged and never fail the creation. Requests are signed with
  * the hook's secret (HMAC-SHA256 of the body in `x-hook-signature`).
  */
-export const registrationHooks: RegistrationHooks = {
+/** The hook runner; a composition binds it to its deps (`RegistrationHooks` of ../ports.ts). */
+export interface RegistrationHookRunner {
+  pre(deps: Deps, tenant: string, user: UserRecord): Promise<Partial<Pick<UserRecord, 'app_metadata' | 'user_metadata'>> | void>;
+  post(deps: Deps, tenant: string, user: UserRecord): Promise<void>;
+}
+
+export const registrationHooks: RegistrationHookRunner = {
   async pre(deps, tenant, user) {
     const hooks = await hooksOf(deps, tenant, 'pre-user-registration');
     if (hooks.length === 0) return undefined;

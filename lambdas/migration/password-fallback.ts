@@ -13,7 +13,7 @@ import type { Deps } from '../deps.js';
 import { createUser, upstreamHostOf } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
 import { verifyStoredPassword } from '../identity/stored-password.js';
-import type { FallbackOutcome, PasswordFallback, PasswordLoginInput } from '../identity/password-login.js';
+import type { FallbackOutcome, PasswordFallback, PasswordLoginInput } from '../ports.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { UserRecord } from '../store/records.js';
 import { createConnectionUpstreamReader, type ConnectionUpstream, type ConnectionUpstreamReader } from './connection-upstream.js';
@@ -46,10 +46,13 @@ export interface PasswordFallbackOptions {
 }
 
 /**
- * The `PasswordFallback` of import-mode connections. Holds the per-process caches (upstream
- * secrets, upstream JWKS), so create it once per process: `deps.passwordFallback = createPasswordFallback()`.
+ * The `PasswordFallback` of import-mode connections, before its composition binds it to its
+ * deps (lambdas/compose.ts). Holds the per-process caches (upstream secrets, upstream JWKS), so
+ * it is created once per process.
  */
-export function createPasswordFallback(opts: PasswordFallbackOptions = {}): PasswordFallback {
+export type PasswordFallbackFlow = (deps: Deps, ...args: Parameters<PasswordFallback>) => ReturnType<PasswordFallback>;
+
+export function createPasswordFallback(opts: PasswordFallbackOptions = {}): PasswordFallbackFlow {
   const upstreams = opts.upstreams ?? createConnectionUpstreamReader();
   const verifiers = new WeakMap<Deps, UpstreamIdTokenVerifier>();
   const verifierFor =

@@ -9,7 +9,8 @@
  * accepted the token its answer is kept sealed until the local tokens are written, so the
  * client's retry completes without calling the upstream token endpoint again.
  */
-import type { Deps, ForeignRefreshTokenHandler } from '../deps.js';
+import type { Deps } from '../deps.js';
+import type { ForeignRefreshToken } from '../ports.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { createUser, upstreamHostOf } from '../identity/create-user.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
@@ -46,8 +47,11 @@ export interface RemintTools {
   sealer: UpstreamAnswerSealer;
 }
 
-/** The handler for `deps.foreignRefreshToken`, with its per-process caches (JWKS, secrets, keys). */
-export function createRefreshRemint(deps: Pick<Deps, 'fetch' | 'now' | 'config' | 'secrets'>): ForeignRefreshTokenHandler {
+/** The `ForeignRefreshToken` port before its composition binds it to its deps. */
+export type RefreshRemintFlow = (deps: Deps, ...args: Parameters<ForeignRefreshToken>) => ReturnType<ForeignRefreshToken>;
+
+/** The re-mint, with its per-process caches (JWKS, secrets, keys). */
+export function createRefreshRemint(deps: Pick<Deps, 'fetch' | 'now' | 'config' | 'secrets'>): RefreshRemintFlow {
   const tools: RemintTools = {
     verifier: createUpstreamIdTokenVerifier({ fetch: deps.fetch, now: deps.now, allowLoopbackHttp: deps.config.allowLoopbackHttp }),
     secrets: createSourceSecrets({ secrets: deps.secrets, now: deps.now, maxAgeMs: deps.config.configCacheMs }),

@@ -9,14 +9,9 @@ import { assembleTokenClaims } from './token-claims.js';
 
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', 'address', 'phone']);
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  scope?: string;
-  id_token?: string;
-  refresh_token?: string;
-}
+import type { TokenResponse } from '../ports.js';
+
+export type { TokenResponse } from '../ports.js';
 
 /** An existing family to continue (rotation) instead of starting a new one. */
 export interface FamilyToContinue {

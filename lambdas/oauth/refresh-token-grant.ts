@@ -48,7 +48,7 @@ export async function refreshTokenGrant(
 
   const parsed = parseRefreshToken(req.refresh_token);
   if (!parsed) {
-    const foreign = await deps.foreignRefreshToken?.(deps, ctx, { client, refreshToken: req.refresh_token, scope: req.scope });
+    const foreign = await deps.foreignRefreshToken?.(ctx, { client, refreshToken: req.refresh_token, scope: req.scope });
     if (foreign) return foreign;
     return fail('unknown_refresh_token');
   }

@@ -47,7 +47,9 @@ async function parse(res: Response) {
 export async function startTestService(opts: LocalServerOptions & { quiet?: boolean } = {}): Promise<TestService> {
   const forward: LogSink = createSilentSink();
   const sink = createRecordingSink(forward);
-  const server = await startLocalServer({ sink, tls: await testTls(), config: { bcryptCost: 4 }, ...opts, ...(opts.sink ? {} : { sink }) });
+  // One composition for both functions unless a test is about their separate caches: a
+  // management write is then seen by the token function at once.
+  const server = await startLocalServer({ sink, tls: await testTls(), config: { bcryptCost: 4 }, functions: 'one-composition', ...opts, ...(opts.sink ? {} : { sink }) });
   const url = server.url;
   return Object.assign(server, {
     logLines: sink.lines,
