@@ -275,14 +275,13 @@ async function mintForUpstreamUser(
     migration: 'refresh_remint',
     refreshTokenId,
   });
-  const familyItem = issued.items.find((i) => String(i.pk).startsWith('RTFAMILY#'));
   const minted = p.ledger.mintedItem(p.lease, {
     source_id: source.id,
     client_id: p.client.client_id,
     user_id: user.user_id,
     family_id: issued.familyId,
     refresh_token_id: refreshTokenId,
-    family_absolute_exp: familyItem?.absolute_exp as number | undefined,
+    family_absolute_exp: issued.familyAbsoluteExp,
     scope: granted,
     refresh_scope: refreshScope,
     audience,

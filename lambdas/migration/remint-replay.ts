@@ -12,9 +12,7 @@ import type { AuthEvent } from '../logs/request-log.js';
 import { oauthErrors } from '../oauth/errors.js';
 import { issueUserTokens, type TokenResponse } from '../oauth/issue-tokens.js';
 import { narrowScope } from '../oauth/refresh-token-grant.js';
-import { keys } from '../store/keys.js';
-import type { ClientRecord, UserRecord } from '../store/records.js';
-import type { RefreshFamilyItem } from '../store/refresh-token-repository.js';
+import type { ClientRecord } from '../store/records.js';
 import type { UpstreamTokenRecord } from '../store/upstream-token-repository.js';
 
 export async function answerRemintReplay(
@@ -40,14 +38,12 @@ export async function answerRemintReplay(
     return refuse('ferrt', 'reuse_detected');
   }
 
-  const userKey = keys.user(ctx.tenant, record.user_id);
-  const familyKey = record.family_id ? keys.refreshFamily(record.family_id) : undefined;
-  const mintedKey = record.refresh_token_id ? keys.refreshToken(record.refresh_token_id) : undefined;
-  const found = await deps.users.getMany([userKey, ...(familyKey ? [familyKey] : []), ...(mintedKey ? [mintedKey] : [])]);
-  const user = found.get(`${userKey.pk}|${userKey.sk}`) as UserRecord | undefined;
-  const family = familyKey ? (found.get(`${familyKey.pk}|${familyKey.sk}`) as RefreshFamilyItem | undefined) : undefined;
+  const { user, family, minted } = await deps.refreshTokens.readRemint(ctx.tenant, {
+    userId: record.user_id,
+    familyId: record.family_id,
+    tokenId: record.refresh_token_id,
+  });
   // As for a local rotating token: only while the token the mint issued is unused may the old one be replayed.
-  const minted = mintedKey ? found.get(`${mintedKey.pk}|${mintedKey.sk}`) : undefined;
   if (minted?.status === 'rotated') {
     if (record.family_id) await deps.refreshTokens.revokeFamily(record.family_id, nowSeconds, 'upstream_token_reuse');
     return refuse('ferrt', 'reuse_detected');

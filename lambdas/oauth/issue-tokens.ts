@@ -76,7 +76,7 @@ export async function issueUserTokens(
     /** Id of the new refresh token, when the caller already recorded it as a successor. */
     refreshTokenId?: string;
   },
-): Promise<{ response: TokenResponse; items: Record<string, unknown>[]; familyId?: string }> {
+): Promise<{ response: TokenResponse; items: Record<string, unknown>[]; familyId?: string; familyAbsoluteExp?: number }> {
   const nowSeconds = Math.floor(deps.now() / 1000);
   const key = await deps.signingKeys.current(ctx.tenant);
   const settings = ctx.config.settings;
@@ -113,6 +113,7 @@ export async function issueUserTokens(
   }
   const items: Record<string, unknown>[] = [];
   let familyId: string | undefined;
+  let familyAbsoluteExp: number | undefined;
   const refreshScope = p.refreshTokenScope ?? p.scope;
   if (!p.skipRefreshToken && refreshScope.split(' ').includes('offline_access') && p.client.grant_types.includes('refresh_token')) {
     const policy = p.client.refresh_token;
@@ -123,6 +124,7 @@ export async function issueUserTokens(
       : expiring && !policy.infinite_token_lifetime
         ? nowSeconds + policy.token_lifetime
         : undefined;
+    familyAbsoluteExp = absoluteExp;
     const idleExp = expiring && !policy.infinite_idle_token_lifetime ? nowSeconds + policy.idle_token_lifetime : undefined;
     // Expires with the first of its lifetimes; a token that may live indefinitely has no TTL.
     const lifetimes = [absoluteExp, idleExp].filter((t): t is number => t !== undefined);
@@ -164,5 +166,5 @@ export async function issueUserTokens(
       userId: p.user.user_id,
     });
   }
-  return { response, items, familyId };
+  return { response, items, familyId, familyAbsoluteExp };
 }

@@ -1,9 +1,9 @@
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { keys } from '../store/keys.js';
-import type { ClientRecord, UserRecord } from '../store/records.js';
-import { isExpiredRecord, type ConsumeOutcome, type RefreshFamilyItem, type RefreshTokenItem } from '../store/refresh-token-repository.js';
-import { newId, parseRefreshToken, secretMatches } from '../tokens/refresh-token-format.js';
+import type { ClientRecord } from '../store/records.js';
+import { type ConsumeOutcome, type RefreshFamilyItem, type RefreshTokenItem } from '../store/refresh-token-repository.js';
+import { newId, parseRefreshToken } from '../tokens/refresh-token-format.js';
+import { refreshValidity } from './refresh-validity.js';
 import { oauthErrors } from './errors.js';
 import { issueUserTokens, type TokenResponse } from './issue-tokens.js';
 import { parseFields, refreshRequest } from './token-request.js';
@@ -53,33 +53,18 @@ export async function refreshTokenGrant(
     return fail('unknown_refresh_token');
   }
 
-  const tokenKey = keys.refreshToken(parsed.tokenId);
-  const familyKey = keys.refreshFamily(parsed.familyId);
-  const userKey = keys.user(ctx.tenant, parsed.userId);
-  const found = await deps.users.getMany([tokenKey, familyKey, userKey]);
-  const token = found.get(`${tokenKey.pk}|${tokenKey.sk}`) as RefreshTokenItem | undefined;
-  const family = found.get(`${familyKey.pk}|${familyKey.sk}`) as RefreshFamilyItem | undefined;
-  const user = found.get(`${userKey.pk}|${userKey.sk}`) as UserRecord | undefined;
+  const read = await deps.refreshTokens.readExchange(ctx.tenant, parsed);
   const nowSeconds = Math.floor(deps.now() / 1000);
-
-  if (!token || !secretMatches(parsed.secret, token.hash) || token.tenant !== ctx.tenant) {
-    return fail('unknown_refresh_token');
-  }
-  const event = { user_id: token.user_id };
-  if (token.family_id !== parsed.familyId || token.user_id !== parsed.userId || !family) {
-    return fail('unknown_refresh_token', event);
-  }
-  if (token.client_id !== client.client_id) return fail('client_mismatch', event);
-  if (family.status !== 'active') return fail('family_revoked', event);
-  if (family.absolute_exp !== undefined && family.absolute_exp <= nowSeconds) return fail('expired', event);
-  if (token.idle_exp !== undefined && token.idle_exp <= nowSeconds) return fail('idle_expired', event);
-  if (isExpiredRecord(family, nowSeconds) || isExpiredRecord(token, nowSeconds)) return fail('expired', event);
-  if (!user) return fail('user_not_found', event);
-  if (user.blocked) {
+  const validity = refreshValidity({ parsed, ...read, tenant: ctx.tenant, clientId: client.client_id, nowSeconds });
+  if (!validity.ok) {
+    const event = validity.userId ? { user_id: validity.userId } : {};
+    if (validity.reason !== 'user_blocked') return fail(validity.reason, event);
     ctx.log.add({ ...baseEvent, ...event, type: 'fertft', reason: 'user_blocked' });
     await ctx.log.flush();
     throw oauthErrors.userBlockedOnRefresh();
   }
+  const { token, family, user } = validity;
+  const event = { user_id: token.user_id };
   const scope = narrowScope(token.scope, req.scope);
   const policy = client.refresh_token;
 

@@ -2,8 +2,6 @@ import type { Deps } from '../deps.js';
 import { header, type HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
-import { keys } from '../store/keys.js';
-import type { RefreshTokenItem } from '../store/refresh-token-repository.js';
 import { parseRefreshToken, secretMatches } from '../tokens/refresh-token-format.js';
 import { authenticateClient } from './client-auth.js';
 import { formBody } from './form-body.js';
@@ -25,8 +23,7 @@ export async function revokeEndpoint(deps: Deps, event: HttpEvent): Promise<Http
   });
   const parsed = parseRefreshToken(req.token);
   if (parsed) {
-    const found = await deps.users.getMany([keys.refreshToken(parsed.tokenId)]);
-    const token = [...found.values()][0] as unknown as RefreshTokenItem | undefined;
+    const token = await deps.refreshTokens.getToken(parsed.tokenId);
     if (
       token &&
       token.tenant === ctx.tenant &&

@@ -1,6 +1,7 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed } from './dynamo-client.js';
-import { keys } from './keys.js';
+import { batchGetItems, isConditionalCheckFailed } from './dynamo-client.js';
+import { keys, type ItemKey } from './keys.js';
+import type { UserRecord } from './records.js';
 
 export interface RefreshTokenItem {
   token_id: string;
@@ -54,8 +55,55 @@ export type ConsumeOutcome = 'consumed' | 'reused_within_leeway' | 'reuse_detect
  * Refresh tokens and their families. Issuing writes both items in the request's final
  * BatchWrite (see the request log); reading happens in one BatchGet together with the user.
  */
+/** Reads several items in one BatchGet; `item(key)` answers each one's item or undefined. */
+async function readTogether(db: DynamoDBDocumentClient, tableName: string, itemKeys: ItemKey[]) {
+  const found = await batchGetItems(db, tableName, itemKeys);
+  return <T>(key: ItemKey | undefined): T | undefined => (key ? (found.get(`${key.pk}|${key.sk}`) as T | undefined) : undefined);
+}
+
+function userOf(item: Record<string, unknown> | undefined): UserRecord | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...user } = item;
+  return user as unknown as UserRecord;
+}
+
 export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableName: string) {
   return {
+    /** What a refresh exchange decides on, in one BatchGet: the token, its family and its user. */
+    async readExchange(tenant: string, p: { tokenId: string; familyId: string; userId: string }) {
+      const tokenKey = keys.refreshToken(p.tokenId);
+      const familyKey = keys.refreshFamily(p.familyId);
+      const userKey = keys.user(tenant, p.userId);
+      const item = await readTogether(db, tableName, [tokenKey, familyKey, userKey]);
+      return {
+        token: item<RefreshTokenItem>(tokenKey),
+        family: item<RefreshFamilyItem>(familyKey),
+        user: userOf(item<Record<string, unknown>>(userKey)),
+      };
+    },
+
+    /**
+     * What a re-mint replay decides on, in one BatchGet: the user, the family the re-mint
+     * started and the refresh token it minted (when recorded).
+     */
+    async readRemint(tenant: string, p: { userId: string; familyId?: string; tokenId?: string }) {
+      const userKey = keys.user(tenant, p.userId);
+      const familyKey = p.familyId ? keys.refreshFamily(p.familyId) : undefined;
+      const tokenKey = p.tokenId ? keys.refreshToken(p.tokenId) : undefined;
+      const item = await readTogether(db, tableName, [userKey, ...(familyKey ? [familyKey] : []), ...(tokenKey ? [tokenKey] : [])]);
+      return {
+        user: userOf(item<Record<string, unknown>>(userKey)),
+        family: item<RefreshFamilyItem>(familyKey),
+        minted: item<RefreshTokenItem>(tokenKey),
+      };
+    },
+
+    /** A refresh token's record. */
+    async getToken(tokenId: string): Promise<RefreshTokenItem | undefined> {
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: keys.refreshToken(tokenId) }));
+      return res.Item as RefreshTokenItem | undefined;
+    },
+
     tokenItem: (t: RefreshTokenItem) => ({ ...keys.refreshToken(t.token_id), ...t }),
     familyItem: (f: RefreshFamilyItem) => ({ ...keys.refreshFamily(f.family_id), ...f }),
 
