@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { header, type HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContext } from '../http/tenant-context.js';
 import type { LogType } from '../logs/log-types.js';
 import { authorizationCodeGrant } from './authorization-code-grant.js';
 import { authenticateClient, ensureGrantAllowed } from './client-auth.js';
@@ -9,17 +9,27 @@ import { clientCredentialsGrant } from './client-credentials-grant.js';
 import type { ClientRecord } from '../store/records.js';
 import { OAuthError, oauthErrors } from './errors.js';
 import { formBody } from './form-body.js';
+import type { TokenResponse } from './issue-tokens.js';
 import { PASSWORD_REALM_GRANT, passwordGrant } from './password-grant.js';
 import { refreshTokenGrant } from './refresh-token-grant.js';
 import { baseTokenRequest, parseFields } from './token-request.js';
 
-/** The failed-exchange log code of each grant (a client that fails to authenticate, or may not use the grant). */
-const failedExchangeType: Record<string, LogType> = {
-  password: 'fepft',
-  [PASSWORD_REALM_GRANT]: 'fepft',
-  refresh_token: 'fertft',
-  client_credentials: 'feccft',
-  authorization_code: 'feacft',
+/** A grant: its handler, the log code of a failed exchange (client refused) and whether it needs a client secret. */
+interface Grant {
+  handle(deps: Deps, ctx: TenantContext, client: ClientRecord, body: Record<string, string>, grantType: string): Promise<TokenResponse>;
+  failedExchange: LogType;
+  secretRequired?: boolean;
+}
+
+const password: Grant = { handle: (deps, ctx, client, body, grantType) => passwordGrant(deps, ctx, client, grantType, body), failedExchange: 'fepft' };
+
+/** The grants `/oauth/token` serves, by `grant_type`: the one list of them. */
+const grants: Record<string, Grant> = {
+  password,
+  [PASSWORD_REALM_GRANT]: password,
+  refresh_token: { handle: refreshTokenGrant, failedExchange: 'fertft' },
+  client_credentials: { handle: clientCredentialsGrant, failedExchange: 'feccft', secretRequired: true },
+  authorization_code: { handle: authorizationCodeGrant, failedExchange: 'feacft' },
 };
 
 /** `POST /oauth/token`: authenticates the client, then hands over to the grant's own file. */
@@ -28,15 +38,15 @@ export async function tokenEndpoint(deps: Deps, event: HttpEvent): Promise<HttpR
   const base = parseFields(baseTokenRequest, body);
   const ctx = await resolveTenantContext(deps, event);
   const grantType = base.grant_type;
-  const knownGrants = ['password', PASSWORD_REALM_GRANT, 'refresh_token', 'client_credentials', 'authorization_code'];
-  if (!knownGrants.includes(grantType)) throw oauthErrors.unsupportedGrantType(grantType);
+  const grant = Object.hasOwn(grants, grantType) ? grants[grantType] : undefined;
+  if (!grant) throw oauthErrors.unsupportedGrantType(grantType);
   let client: ClientRecord;
   try {
     client = authenticateClient(ctx.config, {
       authorization: header(event, 'authorization'),
       clientId: base.client_id,
       clientSecret: base.client_secret,
-      secretRequired: grantType === 'client_credentials',
+      secretRequired: grant.secretRequired ?? false,
     });
     ensureGrantAllowed(client, grantType);
   } catch (err) {
@@ -44,7 +54,7 @@ export async function tokenEndpoint(deps: Deps, event: HttpEvent): Promise<HttpR
       // Only a known client id is logged: an unknown one may be anything the caller typed.
       const known = base.client_id !== undefined ? ctx.config.clients.get(base.client_id) : undefined;
       ctx.log.add({
-        type: failedExchangeType[grantType] ?? 'f',
+        type: grant.failedExchange,
         client_id: known?.client_id,
         client_name: known?.name,
         reason: err.status === 401 ? 'invalid_client' : 'unauthorized_client',
@@ -53,15 +63,5 @@ export async function tokenEndpoint(deps: Deps, event: HttpEvent): Promise<HttpR
     }
     throw err;
   }
-  switch (grantType) {
-    case 'password':
-    case PASSWORD_REALM_GRANT:
-      return json(200, await passwordGrant(deps, ctx, client, grantType, body));
-    case 'refresh_token':
-      return json(200, await refreshTokenGrant(deps, ctx, client, body));
-    case 'authorization_code':
-      return json(200, await authorizationCodeGrant(deps, ctx, client, body));
-    default:
-      return json(200, await clientCredentialsGrant(deps, ctx, client, body));
-  }
+  return json(200, await grant.handle(deps, ctx, client, body, grantType));
 }
