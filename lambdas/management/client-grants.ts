@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { managementAudience } from '../oauth/client-credentials-grant.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { ClientGrantRecord } from '../store/records.js';
@@ -8,7 +7,7 @@ import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { managementScopes } from './auth.js';
 import { CLIENT_ID } from './clients.js';
 import { created, currentConfig, noContent, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors } from './errors.js';
+import { managementErrors, writeExisting } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam } from './request.js';
 
 export const CLIENT_GRANT_ID = /^cgr_[A-Za-z0-9]{16}$/;
@@ -86,12 +85,7 @@ export const clientGrantEndpoints = {
       const body = parseBody(patchSchema, req.event);
       assertScopesExist(req, config, grant.audience, body.scope);
       const record: ClientGrantRecord = { ...grant, scope: [...new Set(body.scope)] };
-      try {
-        await req.deps.tenantConfigs.putClientGrant(req.ctx.tenant, record, { mustExist: true });
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_client_grant', 'The client grant does not exist');
-        throw err;
-      }
+      await writeExisting(req.deps.tenantConfigs.putClientGrant(req.ctx.tenant, record, { mustExist: true }), () => managementErrors.notFound('inexistent_client_grant', 'The client grant does not exist'));
       return ok(record);
     },
   },

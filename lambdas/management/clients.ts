@@ -6,7 +6,7 @@ import { newClientRecord, newClientSecret } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { ClientRecord } from '../store/records.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors } from './errors.js';
+import { managementErrors, writeExisting } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
 export const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -149,12 +149,7 @@ export const clientEndpoints = {
         refresh_token: { ...existing.refresh_token, ...refresh_token },
         updated_at: nowIso(req.deps),
       };
-      try {
-        await req.deps.tenantConfigs.putClient(req.ctx.tenant, record, { mustExist: true });
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_client', 'The client does not exist');
-        throw err;
-      }
+      await writeExisting(req.deps.tenantConfigs.putClient(req.ctx.tenant, record, { mustExist: true }), () => managementErrors.notFound('inexistent_client', 'The client does not exist'));
       return ok(clientView(record));
     },
   },

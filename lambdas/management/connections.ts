@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { secretNames } from '../secrets/secret-store.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { keys } from '../store/keys.js';
 import { newConnectionId } from '../store/defaults.js';
 import type { ConnectionOptions, ConnectionRecord, ConnectionUpstreamConfiguration } from '../store/records.js';
@@ -16,7 +15,7 @@ import {
   type ManagementEndpoint,
   type ManagementRequest,
 } from './endpoint.js';
-import { managementErrors } from './errors.js';
+import { managementErrors, writeExisting } from './errors.js';
 import { rateLimitSchema } from './migration-sources.js';
 import { isSocialStrategy, SOCIAL_STRATEGIES } from '../social/social-strategies.js';
 import { socialOptionsSchema, storedSocialOptions } from '../social/social-connection-options.js';
@@ -251,12 +250,7 @@ export const connectionEndpoints = {
           ? await storedSocialOptions(req, social, existing.id, optionsInput as z.infer<typeof socialOptionsSchema>, existing.options)
           : await storedOptions(req, existing.id, optionsInput as OptionsInput, existing.options.configuration);
       const record: ConnectionRecord = { ...existing, ...fields, options, updated_at: nowIso(req.deps) };
-      try {
-        await req.deps.tenantConfigs.putConnection(req.ctx.tenant, record, { mustExist: true });
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_connection', 'The connection does not exist');
-        throw err;
-      }
+      await writeExisting(req.deps.tenantConfigs.putConnection(req.ctx.tenant, record, { mustExist: true }), () => managementErrors.notFound('inexistent_connection', 'The connection does not exist'));
       const oldRef = existing.options.configuration?.client_secret_ref;
       if (oldRef && !options.configuration?.client_secret_ref) await req.deps.secrets.delete(oldRef);
       const oldManagementRef = existing.options.configuration?.management_api?.client_secret_ref;

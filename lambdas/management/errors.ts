@@ -5,6 +5,7 @@ import { rawBodyLength, type HttpEvent } from '../http/event.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../http/json-depth.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { UnknownTenantError } from '../http/tenant-context.js';
+import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 
 const statusTexts: Record<number, string> = {
   400: 'Bad Request',
@@ -113,4 +114,17 @@ export function managementErrorResponses(sink: LogSink): middy.MiddlewareObj<Htt
       request.response = new ManagementError(500, 'internal_error', 'An unexpected error occurred.').response();
     },
   };
+}
+
+/**
+ * Runs a write of an item that must already exist (`{ mustExist: true }`): when it is gone
+ * (ConditionalCheckFailed), answers `notFound` instead.
+ */
+export async function writeExisting<T>(write: Promise<T>, notFound: () => ManagementError): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) throw notFound();
+    throw err;
+  }
 }

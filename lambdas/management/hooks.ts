@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { secretNames } from '../secrets/secret-store.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { HookRecord } from '../store/records.js';
@@ -14,7 +13,7 @@ import {
   type ManagementEndpoint,
   type ManagementRequest,
 } from './endpoint.js';
-import { managementErrors } from './errors.js';
+import { managementErrors, writeExisting } from './errors.js';
 import { boolString, listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
 export const HOOK_ID = /^hk_[A-Za-z0-9]{16}$/;
@@ -97,12 +96,7 @@ export const hookEndpoints = {
       if (fields.url !== undefined) assertOutboundUrl(req.deps, fields.url, 'url');
       if (secret !== undefined) await req.deps.secrets.put(existing.secret_ref, secret);
       const record: HookRecord = { ...existing, ...fields, updated_at: nowIso(req.deps) };
-      try {
-        await req.deps.tenantConfigs.putHook(req.ctx.tenant, record, { mustExist: true });
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_hook', 'The hook does not exist');
-        throw err;
-      }
+      await writeExisting(req.deps.tenantConfigs.putHook(req.ctx.tenant, record, { mustExist: true }), () => managementErrors.notFound('inexistent_hook', 'The hook does not exist'));
       return ok(hookView(record));
     },
   },

@@ -1,12 +1,11 @@
 import * as z from 'zod/mini';
 import { secretNames } from '../secrets/secret-store.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { MigrationSourceRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { assertOutboundUrl, created, currentConfig, noContent, nowIso, ok, secretHint, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors } from './errors.js';
+import { managementErrors, writeExisting } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
 export const MIGRATION_SOURCE_ID = /^msrc_[A-Za-z0-9]{16}$/;
@@ -174,12 +173,7 @@ export const migrationSourceEndpoints = {
         ? await storedCredentials(req, existing.id, credentialsInput, existing.credentials)
         : existing.credentials;
       const record: MigrationSourceRecord = { ...existing, ...fields, credentials, updated_at: nowIso(req.deps) };
-      try {
-        await req.deps.tenantConfigs.putMigrationSource(req.ctx.tenant, record, { mustExist: true });
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_migration_source', 'The migration source does not exist');
-        throw err;
-      }
+      await writeExisting(req.deps.tenantConfigs.putMigrationSource(req.ctx.tenant, record, { mustExist: true }), () => managementErrors.notFound('inexistent_migration_source', 'The migration source does not exist'));
       return ok(migrationSourceView(record));
     },
   },

@@ -1,12 +1,11 @@
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { ResourceServerRecord } from '../store/records.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { created, currentConfig, noContent, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors } from './errors.js';
+import { managementErrors, writeExisting } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
 export const RESOURCE_SERVER_ID = /^[A-Za-z0-9]{24}$/;
@@ -149,12 +148,7 @@ export const resourceServerEndpoints = {
       const body = parseBody(patchSchema, req.event);
       assertUniqueScopes(body.scopes);
       const record: ResourceServerRecord = { ...api, ...body };
-      try {
-        await req.deps.tenantConfigs.putResourceServer(req.ctx.tenant, record, { mustExist: true });
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) throw managementErrors.notFound('inexistent_resource_server', 'The resource server does not exist');
-        throw err;
-      }
+      await writeExisting(req.deps.tenantConfigs.putResourceServer(req.ctx.tenant, record, { mustExist: true }), () => managementErrors.notFound('inexistent_resource_server', 'The resource server does not exist'));
       return ok(resourceServerView(record, req.ctx.config.settings.access_token_lifetime));
     },
   },

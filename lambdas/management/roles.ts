@@ -1,11 +1,10 @@
 import * as z from 'zod/mini';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { PermissionRef, RoleRecord, UserRecord } from '../store/records.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors } from './errors.js';
+import { managementErrors, writeExisting } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, text } from './request.js';
 import { USER_ID } from './users.js';
 
@@ -63,12 +62,7 @@ async function findRole(req: ManagementRequest): Promise<{ role: RoleRecord; con
 }
 
 async function saveRole(req: ManagementRequest, role: RoleRecord): Promise<void> {
-  try {
-    await req.deps.tenantConfigs.putRole(req.ctx.tenant, role, { mustExist: true });
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) throw roleNotFound();
-    throw err;
-  }
+  await writeExisting(req.deps.tenantConfigs.putRole(req.ctx.tenant, role, { mustExist: true }), roleNotFound);
 }
 
 /** The listed members of a role that really hold it (their own side of the membership exists). */
