@@ -1,8 +1,8 @@
 /**
  * The one route table. The CDK stack wires each route to its function's integration and the
  * local server dispatches by it, so the deployed API and `npm start` cannot drift apart.
- * Each handler file declares a handler for every route of its function (checked by the type
- * `RouteHandlers<'token'>` etc.).
+ * Each handler file declares a handler for every route of its function (checked by its
+ * `Record<RouteKey<'token'>, …>` table, e.g. `tokenEndpoints`).
  */
 export type FunctionName = 'token' | 'management';
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE' | 'OPTIONS';

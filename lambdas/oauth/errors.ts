@@ -1,4 +1,4 @@
-/** An OAuth error response `{error, error_description}` with its HTTP status (AUTH0-WIRE.md). */
+/** An OAuth error response `{error, error_description}` with its HTTP status (as Auth0's authentication API answers it). */
 export class OAuthError extends Error {
   constructor(
     readonly status: number,

@@ -1,5 +1,5 @@
 /**
- * Key builders of the single table, one place for every item kind (see DESIGN.md).
+ * Key builders of the single table, one place for every item kind.
  * Tenant-level configuration (settings, clients, connections, APIs, grants, migration
  * sources, hooks, domains) shares the partition `TENANT#t`, so one Query loads a tenant's
  * whole configuration.

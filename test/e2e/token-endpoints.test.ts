@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/local-service.js';
 
-/** Discovery, JWKS, userinfo and revocation as AUTH0-WIRE.md describes them. */
+/** Discovery, JWKS, userinfo and revocation as Auth0 answers them. */
 let service: TestService;
 let issuer: string;
 beforeAll(async () => {
