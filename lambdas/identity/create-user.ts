@@ -100,8 +100,7 @@ export async function createUser(deps: Deps, p: CreateUserParams): Promise<Creat
     logins_count: 0,
   };
   const hash = p.passwordHash ?? (p.password !== undefined ? hashPassword(p.password, deps.config.bcryptCost) : undefined);
-  // The identifiers are claimed (where free) while the user is looked up; unused claims are given back.
-  const [existing, tentative] = await Promise.all([deps.users.getUser(p.tenant, userId), deps.users.claimFreeIdentifiers(user)]);
+  const existing = await deps.users.getUser(p.tenant, userId);
   if (existing) {
     if (p.upstream && existing.upstream !== p.upstream) {
       // Two upstreams may hand out the same `sub`: the first one on record keeps it.
@@ -119,26 +118,16 @@ export async function createUser(deps: Deps, p: CreateUserParams): Promise<Creat
       // working; it just does not get that identifier.
       else deps.sink.warn('identifier_not_added', { tenant: p.tenant, user_id: userId, field, holder: added.holder });
     }
-    await deps.users.releaseTentativeClaims(tentative, existing);
     if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
     return { outcome: 'exists', user: existing };
   }
-  let extra: Awaited<ReturnType<NonNullable<Deps['registrationHooks']>['pre']>>;
-  try {
-    extra = await deps.registrationHooks?.pre(p.tenant, user);
-  } catch (err) {
-    await deps.users.releaseTentativeClaims(tentative, { ...user, email: undefined, username: undefined }).catch(() => {});
-    throw err;
-  }
+  const extra = await deps.registrationHooks?.pre(p.tenant, user);
   if (extra) {
     user.app_metadata = { ...user.app_metadata, ...extra.app_metadata };
     user.user_metadata = { ...user.user_metadata, ...extra.user_metadata };
   }
-  const outcome = await deps.users.createUser(user, tentative);
-  if (outcome.outcome === 'identifier_taken') {
-    await deps.users.releaseTentativeClaims(tentative, { ...user, email: undefined, username: undefined });
-    return outcome;
-  }
+  const outcome = await deps.users.createUser(user);
+  if (outcome.outcome === 'identifier_taken') return outcome;
   if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
   if (outcome.outcome === 'created') await deps.registrationHooks?.post(p.tenant, outcome.user);
   return outcome;

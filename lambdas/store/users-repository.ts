@@ -33,12 +33,6 @@ export function userWithPasswordOf(items: Record<string, unknown>[]): UserWithPa
   };
 }
 
-/** Identifier claims `claimFreeIdentifiers` wrote for a user about to be created. */
-export interface TentativeClaims {
-  userId: string;
-  taken: ItemKey[];
-}
-
 /** A claim whose user is still missing this long after it was written was abandoned by a crash. */
 const ABANDONED_CLAIM_MS = 60_000;
 
@@ -120,58 +114,9 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     ...(user.username ? [{ field: 'username' as const, key: keys.usernameClaim(user.tenant, user.connection_id, user.username) }] : []),
   ];
 
-  /** Deletes a claim of this user, unless it is retired (it then still guards the old identifier). */
-  async function releaseClaim(key: ItemKey, userId: string) {
-    await db
-      .send(
-        new DeleteCommand({
-          TableName: tableName,
-          Key: key,
-          ConditionExpression: 'user_id = :u AND (attribute_not_exists(retired) OR retired <> :yes)',
-          ExpressionAttributeValues: { ':u': userId, ':yes': true },
-        }),
-      )
-      .catch((err) => {
-        if (!isConditionalCheckFailed(err)) throw err;
-      });
-  }
-
   return {
     getUser,
     getUserWithPassword,
-
-    /**
-     * Claims a new user's identifiers where nobody holds them yet, while the caller looks the
-     * user up (one round trip instead of two on a first creation). `createUser` then skips
-     * what this took; `releaseTentativeClaims` gives back what the creation did not use.
-     * A claim held by anyone (this user included) is left as it is, for `createUser` to decide.
-     */
-    async claimFreeIdentifiers(user: UserRecord): Promise<TentativeClaims> {
-      const taken = await Promise.all(
-        identifierClaimKeys(user).map(async ({ key }) => {
-          try {
-            await db.send(
-              new PutCommand({
-                TableName: tableName,
-                Item: { ...key, user_id: user.user_id, claimed_at: now() },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              }),
-            );
-            return key;
-          } catch (err) {
-            if (isConditionalCheckFailed(err)) return undefined;
-            throw err;
-          }
-        }),
-      );
-      return { userId: user.user_id, taken: taken.filter((k): k is ItemKey => !!k) };
-    },
-
-    /** Gives back tentative claims the user does not hold by its identifiers (`keep`). */
-    async releaseTentativeClaims(claims: TentativeClaims, keep: Pick<UserRecord, 'tenant' | 'connection_id' | 'email' | 'username' | 'user_id'>) {
-      const kept = new Set(identifierClaimKeys(keep as UserRecord).map(({ key }) => `${key.pk}|${key.sk}`));
-      await Promise.all(claims.taken.filter((k) => !kept.has(`${k.pk}|${k.sk}`)).map((k) => releaseClaim(k, claims.userId)));
-    },
 
     /**
      * Reads the claim of a login identifier: the user it points at, and whether it is retired
@@ -219,10 +164,8 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
      * Idempotent by `user_id`: a user that already exists is returned as `exists`. Callers
      * look the user up first (lambdas/identity/create-user.ts), so this does not read again.
      */
-    async createUser(user: UserRecord, tentative?: TentativeClaims): Promise<CreateUserOutcome> {
-      const held = new Set(tentative?.userId === user.user_id ? tentative.taken.map((k) => `${k.pk}|${k.sk}`) : []);
+    async createUser(user: UserRecord): Promise<CreateUserOutcome> {
       for (const { field, key } of identifierClaimKeys(user)) {
-        if (held.has(`${key.pk}|${key.sk}`)) continue;
         const res = await claim(key, user.user_id);
         if (!res.ok) return { outcome: 'identifier_taken', field, holder: res.holder };
       }
