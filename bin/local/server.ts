@@ -174,10 +174,11 @@ async function startOn(
   const deps = withMigrationFlows(core());
   const managementDeps = opts.functions === 'one-composition' ? deps : withRegistrationHooks(core());
 
-  // Users exports run in this process; their files go to <dataDir>/exports (a temporary folder without one).
+  // Users exports run in this process, as jobs of the management function; their files go to
+  // <dataDir>/exports (a temporary folder without one).
   const tempExports = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'auth-exports-'));
-  const jobRunner = createInProcessJobRunner((job) => runUsersExport(deps, job));
-  deps.jobs = { runner: jobRunner, exportFiles: createLocalExportFiles(tempExports ?? join(opts.dataDir as string, 'exports')) };
+  const jobRunner = createInProcessJobRunner((job) => runUsersExport(managementDeps, job));
+  managementDeps.jobs = { runner: jobRunner, exportFiles: createLocalExportFiles(tempExports ?? join(opts.dataDir as string, 'exports')) };
 
   const credentialsFile = opts.dataDir ? join(opts.dataDir, 'dev-credentials.json') : undefined;
   let credentials = await seedDevTenant(deps, tenant, { demoPassword: opts.demoPassword });
