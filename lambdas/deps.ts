@@ -3,6 +3,7 @@ import { guardOutboundFetch } from './http/outbound-url.js';
 import type { ForeignRefreshToken, PasswordFallback, RegistrationHooks } from './ports.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { ExportFileStore, JobRunner } from './jobs/job-ports.js';
+import type { JobQueue } from './jobs/job-queue.js';
 import type { LogSink } from './logs/log-sink.js';
 import type { Mailer } from './mail/mail-port.js';
 import { createBreakerRegistry, type BreakerRegistry } from './migration/circuit-breaker.js';
@@ -123,6 +124,8 @@ export interface Deps {
   mailer?: Mailer;
   /** Background jobs (users exports): the runner and where export files go. */
   jobs?: { runner: JobRunner; exportFiles: ExportFileStore };
+  /** Where accepted jobs (bulk imports) go to run outside the request: SQS in AWS, in process locally. */
+  jobQueue?: JobQueue;
 }
 
 /** @deprecated the port's name is `ForeignRefreshToken` (lambdas/ports.ts). */

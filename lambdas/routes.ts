@@ -104,6 +104,8 @@ export const managementRoutes = [
   { method: 'POST', path: '/api/v2/jobs/verification-email', fn: 'management' },
   { method: 'POST', path: '/api/v2/jobs/users-exports', fn: 'management' },
   { method: 'GET', path: '/api/v2/jobs/{id}', fn: 'management' },
+  { method: 'POST', path: '/api/v2/jobs/users-imports', fn: 'management' },
+  { method: 'GET', path: '/api/v2/jobs/{id}/errors', fn: 'management' },
 ] as const satisfies readonly RouteDefinition[];
 
 /**

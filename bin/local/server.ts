@@ -8,6 +8,8 @@ import { createManagementHandler } from '../../lambdas/handlers/create-managemen
 import { createTokenHandler } from '../../lambdas/handlers/create-token-handler.js';
 import { withMigrationFlows, withRegistrationHooks } from '../../lambdas/compose.js';
 import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js';
+import { attachInProcessJobs } from '../../lambdas/jobs/in-process-jobs.js';
+import type { InProcessJobQueue } from '../../lambdas/jobs/job-queue.js';
 import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
 import { createOutboxMailer, type OutboxMailer } from '../../lambdas/mail/outbox-mailer.js';
 import { createInProcessJobRunner } from '../../lambdas/jobs/in-process-job-runner.js';
@@ -50,6 +52,8 @@ export interface LocalServerOptions {
   functions?: 'separate' | 'one-composition';
   /** Also serve HTTPS with this key and certificate (for clients that only speak https). */
   tls?: { key: string; cert: string };
+  /** Users a bulk-import batch imports at the same time (default 16). */
+  importConcurrency?: number;
 }
 
 export interface LocalServer {
@@ -63,6 +67,8 @@ export interface LocalServer {
   deps: Deps;
   /** The management function's composition (the token function's with `functions: 'one-composition'`). */
   managementDeps: Deps;
+  /** The in-process job queue (bulk imports): `idle()` waits for the queued batches. */
+  jobs: InProcessJobQueue;
   credentials: DevCredentials;
   close(): Promise<void>;
 }
@@ -186,6 +192,8 @@ async function startOn(
   if (!credentials && credentialsFile) credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as DevCredentials;
   if (!credentials) throw new Error('the tenant exists but its dev credentials are unknown');
 
+  // Bulk imports are jobs of the management function: its composition runs their batches.
+  const jobs = attachInProcessJobs(managementDeps, { concurrency: opts.importConcurrency });
   handlers.token = createTokenHandler(deps) as unknown as LambdaHandler;
   handlers.management = createManagementHandler(managementDeps) as unknown as LambdaHandler;
   const { port } = server.address() as AddressInfo;
@@ -207,6 +215,7 @@ async function startOn(
     outbox,
     deps,
     managementDeps,
+    jobs,
     credentials,
     async close() {
       await Promise.all(
@@ -219,6 +228,7 @@ async function startOn(
         ),
       );
       await jobRunner.idle();
+      await jobs.stop();
       db.destroy();
       await engine.close();
       releaseLock();

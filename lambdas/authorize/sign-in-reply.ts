@@ -6,6 +6,7 @@ import { issueAuthorizationCode, replyToClient } from './authorization-response.
 import type { AuthorizeRequest } from './authorize-request.js';
 import { isSecureIssuer } from './cookies.js';
 import { startLoginSession } from './session.js';
+import { countSignInAfterImport } from '../jobs/import-counters.js';
 
 /**
  * The end of every interactive login (login page, social callback): logs `s`, starts the login
@@ -24,7 +25,9 @@ export async function signInAndReply(
     [session] = await Promise.all([
       startLoginSession(deps, { tenant: ctx.tenant, userId: login.user.user_id, connectionId: p.connectionId, secure: isSecureIssuer(ctx.issuer) }),
       ctx.log.flush(),
-      deps.users.recordLogin(ctx.tenant, login.user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
+      deps.users
+        .recordLogin(ctx.tenant, login.user.user_id, new Date(deps.now()).toISOString(), ctx.ip)
+        .then((first) => countSignInAfterImport(deps, ctx.tenant, login.user, first)),
     ]);
     code = await issueAuthorizationCode(deps, ctx, request, login.user, session.session.auth_time, session.session.sid);
   } catch (err) {

@@ -218,7 +218,7 @@ async function migrateUpstreamUser(
   };
   let outcome;
   try {
-    outcome = await createUser(deps, { tenant: ctx.tenant, connection, profile, passwordHash });
+    outcome = await createUser(deps, { tenant: ctx.tenant, connection, profile, passwordHash, arrival: { via: 'password_reset' } });
   } catch (err) {
     // A registration hook denied the user (or could not be reached): nothing was created.
     deps.sink.warn('reset_migration_refused', { tenant: ctx.tenant, user_id: u.user_id, error_name: err instanceof Error ? err.name : 'unknown' });

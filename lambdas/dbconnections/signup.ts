@@ -101,7 +101,7 @@ export async function signupEndpoint(deps: Deps, event: HttpEvent): Promise<Http
 
   let outcome;
   try {
-    outcome = await createUser(deps, { tenant: ctx.tenant, connection, profile, password });
+    outcome = await createUser(deps, { tenant: ctx.tenant, connection, profile, password, arrival: { via: 'signup' } });
   } catch (err) {
     if (err instanceof RegistrationDeniedError) return fail(dbError(400, 'invalid_signup', err.userMessage), err.reason, email);
     throw err;

@@ -14,6 +14,7 @@ import { managementBodyLimit, managementErrorResponses, managementErrors } from 
 import { hookEndpoints } from '../management/hooks.js';
 import { jobEndpoints } from '../management/jobs.js';
 import { exportJobEndpoints } from '../management/jobs-export.js';
+import { IMPORT_REQUEST_MAX_BYTES, importJobEndpoints } from '../jobs/import-endpoints.js';
 import { logEndpoints } from '../management/logs.js';
 import { migrationSourceEndpoints } from '../management/migration-sources.js';
 import { resourceServerEndpoints } from '../management/resource-servers.js';
@@ -89,7 +90,9 @@ export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpo
   'POST /api/v2/tickets/email-verification': ticketEndpoints.emailVerification,
   'POST /api/v2/jobs/verification-email': ticketEndpoints.verificationEmailJob,
   'POST /api/v2/jobs/users-exports': exportJobEndpoints.create,
-  'GET /api/v2/jobs/{id}': jobEndpoints.get,
+  'GET /api/v2/jobs/{id}': importJobEndpoints.get,
+  'POST /api/v2/jobs/users-imports': importJobEndpoints.create,
+  'GET /api/v2/jobs/{id}/errors': importJobEndpoints.errors,
 };
 
 /** The management function: middy, body limit, JSON body, Auth0 error shaping, and the router. No logic. */
@@ -107,7 +110,7 @@ export function createManagementHandler(deps: Deps) {
   } as never);
   return middy<HttpEvent, APIGatewayProxyResultV2>()
     .use(managementErrorResponses(deps.sink))
-    .use(managementBodyLimit(deps.config.maxBodyBytes))
+    .use(managementBodyLimit(deps.config.maxBodyBytes, { 'POST /api/v2/jobs/users-imports': IMPORT_REQUEST_MAX_BYTES }))
     .use(httpJsonBodyParser({ disableContentTypeError: true }))
     .handler(router as never);
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
-import type { ConnectionRecord, UserRecord } from '../store/records.js';
+import type { ConnectionRecord, UserArrival, UserRecord } from '../store/records.js';
 import type { CreateUserOutcome } from '../store/users-repository.js';
 import { hashPassword } from './passwords.js';
 
@@ -61,6 +61,8 @@ export interface CreateUserParams {
   upstream?: string;
   /** The identity comes from a social provider (Auth0's `identities[].isSocial`). */
   isSocial?: boolean;
+  /** How the user arrives (recorded on the user with the time; shown as `arrival`). */
+  arrival?: Omit<UserArrival, 'at'>;
 }
 
 /**
@@ -95,6 +97,7 @@ export async function createUser(deps: Deps, p: CreateUserParams): Promise<Creat
     upstream_profile: p.profile.upstream_profile,
     ...(p.upstream ? { upstream: p.upstream } : {}),
     blocked: p.profile.blocked,
+    ...(p.arrival ? { arrival: { ...p.arrival, at } } : {}),
     created_at: at,
     updated_at: at,
     logins_count: 0,

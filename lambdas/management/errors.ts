@@ -63,11 +63,12 @@ export const managementErrors = {
 
 type Request = middy.Request<HttpEvent, unknown, unknown>;
 
-/** Refuses bodies over `maxBytes` before any parsing, in the Management error shape. */
-export function managementBodyLimit(maxBytes: number): middy.MiddlewareObj<HttpEvent> {
+/** Refuses bodies over `maxBytes` (or the route's own limit) before any parsing, in the Management error shape. */
+export function managementBodyLimit(maxBytes: number, perRoute: Record<string, number> = {}): middy.MiddlewareObj<HttpEvent> {
   return {
     before: async (request: Request) => {
-      if (rawBodyLength(request.event) > maxBytes) throw managementErrors.bodyTooLarge(maxBytes);
+      const limit = perRoute[request.event.routeKey] ?? maxBytes;
+      if (rawBodyLength(request.event) > limit) throw managementErrors.bodyTooLarge(limit);
       const body = request.event.body;
       if (typeof body === 'string') {
         const text = request.event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;

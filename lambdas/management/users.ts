@@ -98,6 +98,8 @@ export function userView(u: UserRecord) {
     last_login: u.last_login,
     last_ip: u.last_ip,
     logins_count: u.logins_count ?? 0,
+    /** How the user arrived here (import, password_fallback, refresh_remint, …), with source and time: not an Auth0 field. */
+    ...(u.arrival ? { arrival: u.arrival } : {}),
   };
 }
 
@@ -276,6 +278,7 @@ export const userEndpoints = {
         connection,
         profile: { ...profile, user_id: user_id ? `auth0|${user_id}` : undefined },
         password,
+        arrival: { via: 'management_api' },
       });
       if (outcome.outcome !== 'created') throw userExists();
       return created(userView(outcome.user));

@@ -117,6 +117,9 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     if (!claims.ok) return afterAcceptance(claims.failure);
 
     const profile = profileFromUpstream(claims.value);
+    // A user imported without a password is complete but for it: the upstream's yes gives the
+    // password to that user (found by the identifier), never to a second one under the upstream `sub`.
+    if (local.user && !local.password && local.user.arrival?.via === 'import') profile.user_id = local.user.user_id;
     // The upstream accepted this identifier for this user: keep it, so the next login finds it locally.
     if (local.identifier.includes('@')) profile.email ??= local.identifier;
     else profile.username ??= local.identifier;
@@ -128,7 +131,15 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
 
     let created;
     try {
-      created = await createUser(deps, { tenant: ctx.tenant, connection: input.connection, profile, passwordHash, upstream: upstreamHostOf(upstream.tokenEndpoint) });
+      const upstreamHost = upstreamHostOf(upstream.tokenEndpoint);
+      created = await createUser(deps, {
+        tenant: ctx.tenant,
+        connection: input.connection,
+        profile,
+        passwordHash,
+        upstream: upstreamHost,
+        arrival: { via: 'password_fallback', source: upstreamHost },
+      });
     } catch (err) {
       return afterAcceptance(failure('user_creation_failed', true, { error: err instanceof Error ? err.name : 'unknown' }));
     }
@@ -199,6 +210,7 @@ async function existingPasswordMismatch(
 ): Promise<boolean> {
   const { password: stored } = await deps.users.getUserWithPassword(tenant, user.user_id);
   if (!stored) return false;
+  if (stored.hash === undefined) return true;
   if (stored.hash === (await ourHash)) return false;
   return !(await verifyStoredPassword(password, stored));
 }

@@ -245,6 +245,7 @@ async function mintForUpstreamUser(
     profile,
     upstream: upstreamHostOf(source.credentials.domain),
     isSocial: social ? isSocialIdentity(social.strategy) : undefined,
+    arrival: { via: 'refresh_remint', source: source.id },
   });
   if (created.outcome === 'created' && whole.kind === 'ok') await assignRolesOrLog(deps, ctx, created.user, whole.roleNames);
   const userEvent = { user_id: claims.claims.sub, connection: connection.name, connection_id: connection.id, strategy: connection.strategy };

@@ -7,6 +7,7 @@ import { connectionByName } from '../store/tenant-config-repository.js';
 import { oauthErrors } from './errors.js';
 import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } from './issue-tokens.js';
 import { parseFields, passwordRequest } from './token-request.js';
+import { countSignInAfterImport } from '../jobs/import-counters.js';
 
 export const PASSWORD_REALM_GRANT = 'http://auth0.com/oauth/grant-type/password-realm';
 
@@ -45,7 +46,9 @@ export async function passwordGrant(
     logLoginSuccess(ctx, login, ['s', 'sepft']);
     await Promise.all([
       ctx.log.flush(issued.items),
-      deps.users.recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip),
+      deps.users
+        .recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip)
+        .then((login) => countSignInAfterImport(deps, ctx.tenant, user, login)),
     ]);
     return issued.response;
   } catch (err) {

@@ -51,7 +51,7 @@ export async function findOrCreateSocialUser(deps: Deps, ctx: TenantContext, con
     }
   }
   const create = (p: typeof profile) =>
-    createUser(deps, { tenant: ctx.tenant, connection, profile: p, isSocial: isSocialIdentity(connection.strategy) });
+    createUser(deps, { tenant: ctx.tenant, connection, profile: p, isSocial: isSocialIdentity(connection.strategy), arrival: { via: 'social', source: connection.name } });
   let outcome: Awaited<ReturnType<typeof create>>;
   try {
     outcome = await create(profile);

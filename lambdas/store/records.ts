@@ -237,6 +237,27 @@ export interface UserRecord {
   last_login?: string;
   last_ip?: string;
   logins_count: number;
+  /** How the user came to exist here (see UserArrival); absent on users created before it was recorded. */
+  arrival?: UserArrival;
+}
+
+/** The ways a user arrives: lazily from the upstream, by bulk import, or created here. */
+export type ArrivalPath =
+  | 'import'
+  | 'password_fallback'
+  | 'refresh_remint'
+  | 'password_reset'
+  | 'social'
+  | 'signup'
+  | 'management_api';
+
+/** How and when a user arrived; shown by the Management API as the user's `arrival`. */
+export interface UserArrival {
+  via: ArrivalPath;
+  /** Where from: the upstream host, the migration source id, the import job id, the social connection. */
+  source?: string;
+  /** When the user was created by that path (ISO). */
+  at: string;
 }
 
 export interface PasswordRecord {

@@ -266,15 +266,18 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
      * Counts a login on the user's login statistics item, apart from the user item: the user
      * item carries the listing index key, so updating it would write the index on every login.
      */
-    async recordLogin(tenant: string, userId: string, at: string, ip: string | undefined) {
-      await db.send(
+    async recordLogin(tenant: string, userId: string, at: string, ip: string | undefined): Promise<{ firstLogin: boolean }> {
+      const res = await db.send(
         new UpdateCommand({
           TableName: tableName,
           Key: keys.userLogins(tenant, userId),
           UpdateExpression: 'SET last_login = :at, last_ip = :ip ADD logins_count :one',
           ExpressionAttributeValues: { ':at': at, ':ip': ip ?? null, ':one': 1 },
+          // Whether this was the user's first login here (the drain view of imports counts it).
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
+      return { firstLogin: res.Attributes?.logins_count === undefined };
     },
 
     async putUser(user: UserRecord) {

@@ -1,0 +1,111 @@
+import type { Deps } from '../deps.js';
+import { createRequestLog } from '../logs/request-log.js';
+import { createImportCounters } from './import-counters.js';
+import { importOneUser, type ImportJobContext, type ImportOutcome } from './import-user.js';
+import { userForErrorReport } from './import-user-schema.js';
+import type { JobMessage } from './job-queue.js';
+import { createJobsRepository, type BatchResult, type ImportJobRecord } from './jobs-repository.js';
+
+/** Users of one batch imported at the same time. */
+const DEFAULT_CONCURRENCY = 16;
+
+/** Errors of the store (throttling, timeouts): the batch is run again, it is not the user's fault. */
+function isStoreFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && '$metadata' in err;
+}
+
+async function importAll(deps: Deps, job: ImportJobContext, users: unknown[], concurrency: number): Promise<BatchResult> {
+  const outcomes: ImportOutcome[] = new Array(users.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < users.length) {
+      const i = next++;
+      try {
+        outcomes[i] = await importOneUser(deps, job, users[i]);
+      } catch (err) {
+        if (isStoreFailure(err)) throw err;
+        // One user's surprise never stops the others.
+        deps.sink.warn('import_user_failed', { tenant: job.tenant, job_id: job.jobId, error: err instanceof Error ? err.name : 'unknown' });
+        outcomes[i] = { kind: 'failed', errors: [{ code: 'INTERNAL_ERROR', message: 'The user could not be imported', path: '' }] };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, users.length) }, worker));
+  const result: BatchResult = { inserted: 0, updated: 0, failed: 0, errors: [] };
+  outcomes.forEach((o, i) => {
+    if (o.kind === 'inserted') result.inserted++;
+    else if (o.kind === 'updated') result.updated++;
+    else {
+      result.failed++;
+      result.errors.push({ user: userForErrorReport(users[i]), errors: o.errors });
+    }
+  });
+  return result;
+}
+
+async function logJobEnd(deps: Deps, job: ImportJobRecord, type: 'sui' | 'fui', details: Record<string, unknown>) {
+  const log = createRequestLog({ db: deps.db, tableName: deps.tableName, sink: deps.sink, now: deps.now, tenant: job.tenant });
+  log.add({
+    type,
+    description: type === 'sui' ? 'Users import job completed' : 'Users import job failed',
+    connection: job.connection,
+    connection_id: job.connection_id,
+    strategy: 'auth0',
+    details: { job_id: job.id, ...(job.external_id ? { external_id: job.external_id } : {}), ...details },
+  });
+  await log.flush();
+}
+
+/**
+ * Runs one batch of an import job: every user of it, then its result, then (the last batch)
+ * the job's completion and its `sui` log. A batch that already has a result is not run again;
+ * one that failed half-way is run again whole (every user write is idempotent). Store failures
+ * throw, so the queue tries the batch again; a user's own errors are in the result.
+ */
+export async function runImportBatch(deps: Deps, m: JobMessage, opts: { concurrency?: number } = {}): Promise<void> {
+  const jobs = createJobsRepository(deps.db, deps.tableName);
+  const job = await jobs.getJob(m.tenant, m.jobId);
+  if (!job || job.status === 'completed' || job.status === 'failed') return;
+  if (!(await jobs.hasResult(m.tenant, m.jobId, m.batch))) {
+    await jobs.markProcessing(m.tenant, m.jobId);
+    const config = await deps.tenantConfigs.load(m.tenant);
+    const connection = config?.connections.get(job.connection_id);
+    if (!connection) {
+      if (await jobs.finish(m.tenant, m.jobId, 'failed', new Date(deps.now()).toISOString())) {
+        await logJobEnd(deps, job, 'fui', { reason: 'connection_not_found' });
+      }
+      return;
+    }
+    const text = await jobs.getBatch(m.tenant, m.jobId, m.batch);
+    const users = text ? (JSON.parse(text) as unknown[]) : [];
+    const ctx: ImportJobContext = { tenant: m.tenant, jobId: m.jobId, connection, upsert: job.upsert };
+    const result = await importAll({ ...deps, registrationHooks: undefined }, ctx, users, opts.concurrency ?? DEFAULT_CONCURRENCY);
+    if (await jobs.putResult(m.tenant, m.jobId, m.batch, result)) {
+      await createImportCounters(deps.db, deps.tableName)
+        .countImported(m.tenant, result.inserted)
+        .catch((err: unknown) => deps.sink.warn('imported users not counted', { tenant: m.tenant, error: (err as Error)?.name ?? 'unknown' }));
+    }
+  }
+  const summary = await jobs.summary(m.tenant, m.jobId);
+  if (summary.done < job.batches) return;
+  if (await jobs.finish(m.tenant, m.jobId, 'completed', new Date(deps.now()).toISOString())) {
+    const { done: _d, ...counts } = summary;
+    await logJobEnd(deps, job, 'sui', { summary: counts });
+  }
+}
+
+/** Queues the batches of jobs a crash left unfinished (the local server calls it at start). */
+export async function pendingJobMessages(deps: Deps): Promise<JobMessage[]> {
+  const jobs = createJobsRepository(deps.db, deps.tableName);
+  const messages: JobMessage[] = [];
+  for (const { tenant, id } of await jobs.pendingJobs()) {
+    const job = await jobs.getJob(tenant, id);
+    if (!job || job.status === 'completed' || job.status === 'failed') continue;
+    for (let n = 0; n < job.batches; n++) {
+      if (!(await jobs.hasResult(tenant, id, n))) messages.push({ tenant, jobId: id, batch: n });
+    }
+    // A job whose batches all have results but that was not marked completed: its last batch completes it.
+    if (job.batches > 0 && messages.every((msg) => msg.jobId !== id)) messages.push({ tenant, jobId: id, batch: job.batches - 1 });
+  }
+  return messages;
+}
