@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../deps.js';
 import { isConditionalCheckFailed } from '../store/dynamo-client.js';
-import { keys } from '../store/keys.js';
+import { keys, type ItemKey } from '../store/keys.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import { validateImportedUser, type ImportError, type ImportedUser } from './import-user-schema.js';
 
@@ -61,6 +61,22 @@ async function putImportedPassword(deps: Deps, tenant: string, userId: string, u
   }
 }
 
+/** Gives back an identifier the creation claimed for a user that turned out to exist with another one. */
+async function releaseClaim(deps: Deps, key: ItemKey, userId: string): Promise<void> {
+  await deps.db
+    .send(
+      new DeleteCommand({
+        TableName: deps.tableName,
+        Key: key,
+        ConditionExpression: 'user_id = :u AND attribute_not_exists(retired)',
+        ExpressionAttributeValues: { ':u': userId },
+      }),
+    )
+    .catch((err) => {
+      if (!isConditionalCheckFailed(err)) throw err;
+    });
+}
+
 function mergeTopLevel(current: Record<string, unknown> | undefined, patch: Record<string, unknown> | undefined) {
   return patch === undefined ? (current ?? {}) : { ...(current ?? {}), ...patch };
 }
@@ -68,6 +84,8 @@ function mergeTopLevel(current: Record<string, unknown> | undefined, patch: Reco
 /** Auth0's upsert: the profile fields the file gives replace the user's, metadata merges at the top level. */
 function upserted(existing: UserRecord, user: ImportedUser, at: string): UserRecord {
   const next: UserRecord = { ...existing, updated_at: at };
+  // A user without an email (created by a re-mint) gets the one the file gives: it was claimed for it.
+  if (!existing.email) next.email = user.email.toLowerCase();
   for (const field of UPSERT_FIELDS) {
     if (user[field] !== undefined) (next as unknown as Record<string, unknown>)[field] = user[field];
   }
@@ -101,8 +119,10 @@ export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unkn
   const at = new Date(deps.now()).toISOString();
   const userId = importedUserId(job.tenant, job.connection.id, user);
 
-  let existing = await deps.users.getUser(job.tenant, userId);
-  if (!existing) {
+  // Straight to the conditional writes (claim, then user): a new user costs two requests; an
+  // existing one is read only when the write says it exists.
+  let existing: UserRecord | undefined;
+  {
     const [provider, ...rest] = userId.split('|');
     const record: UserRecord = {
       user_id: userId,
@@ -145,6 +165,11 @@ export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unkn
       };
     }
     existing = created.user;
+    // The user exists under other identifiers: the ones just claimed for it are given back.
+    if (existing.email && existing.email !== user.email.toLowerCase()) await releaseClaim(deps, keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
+    if (user.username && existing.username && existing.username !== user.username) {
+      await releaseClaim(deps, keys.usernameClaim(job.tenant, job.connection.id, user.username), userId);
+    }
   }
   if (existing.arrival?.via === 'import' && existing.arrival.source === job.jobId) {
     // This job created the user on an earlier run of the batch: finish what that run may not have.
