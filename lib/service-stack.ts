@@ -9,6 +9,7 @@ import type { DeploymentConfig } from './deployment-config.js';
 import { DrainDashboard } from './drain-dashboard.js';
 import { ExportBucket } from './export-bucket.js';
 import { healthWidgets } from './health-widgets.js';
+import { ImportJobs } from './import-jobs.js';
 import { grantManagementSecrets, grantTokenSecrets } from './secret-access.js';
 import { ServiceAlarms } from './service-alarms.js';
 import { ServiceFunctions } from './service-functions.js';
@@ -28,6 +29,8 @@ export class ServiceStack extends Stack {
   readonly drainDashboard: DrainDashboard;
   /** Users-export files (management function). */
   readonly exportBucket: ExportBucket;
+  /** Bulk-import jobs: the queue, its dead-letter queue and the worker. */
+  readonly importJobs: ImportJobs;
   /** Whether the functions are traced by X-Ray (the `tracing` setting). */
   readonly tracingEnabled: boolean;
   /** Where this stack's own metrics live (`Auth0Migration/<stackName>`). */
@@ -48,6 +51,12 @@ export class ServiceStack extends Stack {
     grantManagementSecrets(this, management.fn);
     if (config.postLoginFunctionName) grantPostLoginInvoke(this, token.fn, config.postLoginFunctionName);
     this.exportBucket = new ExportBucket(this, 'Exports', { managementFunction: management.fn });
+    this.importJobs = new ImportJobs(this, 'ImportJobs', {
+      config,
+      table,
+      producer: management.fn,
+      grantTable: (worker) => this.serviceTable.grantHandlerAccess(worker),
+    });
 
     const functions: Record<FunctionName, typeof token.fn> = { token: token.fn, management: management.fn };
     this.httpApi = new ServiceHttpApi(this, 'Http', { config, functions });

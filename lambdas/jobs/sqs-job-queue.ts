@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Deps } from '../deps.js';
 import type { JobMessage, JobQueue } from './job-queue.js';
 
 /** The job queue in AWS: one SQS message per batch, sent ten at a time; failed entries are sent again. */
@@ -16,4 +17,10 @@ export function createSqsJobQueue(p: { client: SQSClient; queueUrl: string }): J
       }
     },
   };
+}
+
+/** Gives the deps the SQS job queue named by `JOB_QUEUE_URL` (the management function in AWS). */
+export function withSqsJobQueue(deps: Deps, client: SQSClient, env: NodeJS.ProcessEnv = process.env): Deps {
+  if (env.JOB_QUEUE_URL) deps.jobQueue = createSqsJobQueue({ client, queueUrl: env.JOB_QUEUE_URL });
+  return deps;
 }
