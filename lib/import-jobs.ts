@@ -121,6 +121,12 @@ export class ImportJobs extends Construct {
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
       reason: 'Queries on the table GSIs (gsi1) of the one service table; index names are not known to IAM otherwise',
     });
+    if (config.tracing) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (tracing=true) support no resource-level permissions',
+      });
+    }
     Validations.of(this.deadLetterQueue).acknowledge({ id: 'AwsSolutions::AwsSolutions-SQS3', reason: 'This is the dead-letter queue of the import queue' });
   }
 }
