@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { MigrationPath } from '../logs/log-types.js';
 import { MIGRATION_OUTCOMES, UPSTREAM_VERIFIED_OUTCOMES, type MigrationOutcome } from '../logs/migration-outcome.js';
 import type { MigrationAttemptCounts } from '../store/migration-counters-repository.js';
+import { createImportCounters } from '../jobs/import-counters.js';
 import { ok, type ManagementEndpoint } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { parseQuery } from './request.js';
@@ -50,7 +51,11 @@ export const statsEndpoints = {
       const counters = req.deps.migrationCounters;
       const dayNames: string[] = [];
       for (let at = from; at <= to; at += DAY_MS) dayNames.push(new Date(at).toISOString().slice(0, 10));
-      const [perDay, last] = await Promise.all([counters.attemptsOfDays(tenant, dayNames), counters.lastUpstreamVerification(tenant)]);
+      const [perDay, last, imported] = await Promise.all([
+        counters.attemptsOfDays(tenant, dayNames),
+        counters.lastUpstreamVerification(tenant),
+        createImportCounters(req.deps.db, req.deps.tableName).read(tenant),
+      ]);
 
       const totals = Object.fromEntries(PATHS.map((p) => [p, zeroCounts()])) as Record<MigrationPath, PathCounts>;
       const days = dayNames.map((date) => {
@@ -70,6 +75,13 @@ export const statsEndpoints = {
         last_upstream_verification: last ? { date: new Date(last.at).toISOString(), path: last.path } : null,
         days_since_last_upstream_verification: last ? Math.floor((now - last.at) / DAY_MS) : null,
         totals: { upstream_verifications: verificationsOf(totals), ...totals },
+        // Bulk imports since the start (not per day): who has not signed in since would depend on
+        // a reset, or on the upstream, at switch-off.
+        imported: {
+          users: imported.imported,
+          signed_in_since_import: imported.signed_in_since_import,
+          not_signed_in_since_import: Math.max(0, imported.imported - imported.signed_in_since_import),
+        },
         days,
       });
     },

@@ -184,3 +184,18 @@ describe('identifier claims of imported users', () => {
     expect(claim?.user_id).toMatch(/^auth0\|[0-9a-f]{24}$/);
   });
 });
+
+describe('the drain view of imports', () => {
+  it('counts imported users and takes out those who signed in since', async () => {
+    const api = managementApi(service);
+    const before = (await api.call('GET', '/api/v2/stats/migration', { token })).body.imported;
+    const users = [0, 1, 2].map((i) => ({ email: `drain${i}@example.com`, user_id: `drain0000${i}`, password_hash: '$2b$04$rSAWR57ejjPSO7pUnZGmZ.9AoWhOCYZupP5Pj786c5ico8hCgqNXy' }));
+    await importAndWait(service, token, { users: JSON.stringify(users), connection_id: service.credentials.connection.id });
+    await login('drain1@example.com', 'Imported-pw-1');
+    await login('drain1@example.com', 'Imported-pw-1'); // a second login is not a second user signing in
+    const after = (await api.call('GET', '/api/v2/stats/migration', { token })).body.imported;
+    expect(after.users - before.users).toBe(3);
+    expect(after.signed_in_since_import - before.signed_in_since_import).toBe(1);
+    expect(after.not_signed_in_since_import - before.not_signed_in_since_import).toBe(2);
+  });
+});
