@@ -11,6 +11,15 @@ export interface ImportJobContext {
   jobId: string;
   connection: ConnectionRecord;
   upsert: boolean;
+  /** The job's `external_id`: the same file part sent again under it (a client that crashed) is not a duplicate. */
+  externalId?: string;
+}
+
+/** This user was created by this job, or by an earlier submission of the same file part (same external_id). */
+function importedByThisJob(user: UserRecord | undefined, job: ImportJobContext): boolean {
+  const arrival = user?.arrival;
+  if (arrival?.via !== 'import') return false;
+  return arrival.source === job.jobId || (job.externalId !== undefined && arrival.external_id === job.externalId);
 }
 
 export type ImportOutcome = { kind: 'inserted' } | { kind: 'updated' } | { kind: 'failed'; errors: ImportError[] };
@@ -143,7 +152,7 @@ export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unkn
       app_metadata: user.app_metadata ?? {},
       user_metadata: user.user_metadata ?? {},
       ...(user.blocked ? { blocked: true } : {}),
-      arrival: { via: 'import', source: job.jobId, at },
+      arrival: { via: 'import', source: job.jobId, at, ...(job.externalId !== undefined ? { external_id: job.externalId } : {}) },
       created_at: at,
       updated_at: at,
       logins_count: 0,
@@ -157,7 +166,7 @@ export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unkn
       // The email or username belongs to another user (e.g. one who migrated lazily under the upstream `sub`).
       const holder = await deps.users.getUser(job.tenant, created.holder);
       if (holder && job.upsert && !user.user_id) return upsert(deps, job, holder, user, at);
-      if (holder?.arrival?.via === 'import' && holder.arrival.source === job.jobId && !user.user_id) return { kind: 'inserted' };
+      if (importedByThisJob(holder, job) && !user.user_id) return { kind: 'inserted' };
       if (!job.upsert) return duplicated();
       return {
         kind: 'failed',
@@ -171,8 +180,8 @@ export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unkn
       await releaseClaim(deps, keys.usernameClaim(job.tenant, job.connection.id, user.username), userId);
     }
   }
-  if (existing.arrival?.via === 'import' && existing.arrival.source === job.jobId) {
-    // This job created the user on an earlier run of the batch: finish what that run may not have.
+  if (importedByThisJob(existing, job)) {
+    // This job (or an earlier submission of the same part) created the user: finish what that run may not have.
     await putImportedPassword(deps, job.tenant, userId, user, at);
     return { kind: 'inserted' };
   }

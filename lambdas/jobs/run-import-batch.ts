@@ -78,7 +78,7 @@ export async function runImportBatch(deps: Deps, m: JobMessage, opts: { concurre
     }
     const text = await jobs.getBatch(m.tenant, m.jobId, m.batch);
     const users = text ? (JSON.parse(text) as unknown[]) : [];
-    const ctx: ImportJobContext = { tenant: m.tenant, jobId: m.jobId, connection, upsert: job.upsert };
+    const ctx: ImportJobContext = { tenant: m.tenant, jobId: m.jobId, connection, upsert: job.upsert, externalId: job.external_id };
     const result = await importAll({ ...deps, registrationHooks: undefined }, ctx, users, opts.concurrency ?? DEFAULT_CONCURRENCY);
     if (await jobs.putResult(m.tenant, m.jobId, m.batch, result)) {
       await createImportCounters(deps.db, deps.tableName)

@@ -258,6 +258,8 @@ export interface UserArrival {
   source?: string;
   /** When the user was created by that path (ISO). */
   at: string;
+  /** For imports: the job's `external_id`, when the client gave one. */
+  external_id?: string;
 }
 
 export interface PasswordRecord {
