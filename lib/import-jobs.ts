@@ -89,7 +89,7 @@ export class ImportJobs extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: config.logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.INFO,
-      environment: { ...handlerEnvironment(config, props.table.tableName, 'management', Stack.of(this).stackName), POWERTOOLS_SERVICE_NAME: 'auth0-migration-import-worker' },
+      environment: workerEnvironment(handlerEnvironment(config, props.table.tableName, 'management', Stack.of(this).stackName)),
       bundling: {
         format: OutputFormat.ESM,
         target: sharedBundling.target,
@@ -129,4 +129,10 @@ export class ImportJobs extends Construct {
     }
     Validations.of(this.deadLetterQueue).acknowledge({ id: 'AwsSolutions::AwsSolutions-SQS3', reason: 'This is the dead-letter queue of the import queue' });
   }
+}
+
+/** The worker reads the table and logs; it sends no mail and calls no upstream. */
+function workerEnvironment(env: Record<string, string>): Record<string, string> {
+  const { MAIL_FROM: _mail, UPSTREAM_TIMEOUT_MS: _t, UPSTREAM_BUDGET_MS: _b, HOOK_BUDGET_MS: _h, ...rest } = env;
+  return { ...rest, POWERTOOLS_SERVICE_NAME: 'auth0-migration-import-worker' };
 }
