@@ -1,3 +1,5 @@
+import { parseCustomPasswordHash } from '../identity/custom-password-hash.js';
+
 /**
  * Auth0's bulk-import user schema ("Bulk User Import Database Schema and Examples"), checked
  * user by user. Errors have the shape Auth0's job errors have (`{code, message, path}`, the
@@ -76,21 +78,12 @@ const E164 = /^\+[1-9][0-9]{6,14}$/;
 const MAX_METADATA_BYTES = 16 * 1024;
 
 /**
- * A minimal shape check of `custom_password_hash`: an object with a known `algorithm` and a
- * string `hash.value`. The full parser of every algorithm's options lives with the login-time
- * check (`lambdas/identity/custom-password-hash.ts`).
+ * Checks `custom_password_hash` with the login-time parser (every algorithm's options, encodings,
+ * salt and key), so a hash that could never be verified is refused at import, not at login.
  */
 export function validateImportedCustomHash(value: unknown): { ok: true } | { ok: false; message: string } {
-  if (!isObject(value)) return { ok: false, message: 'custom_password_hash must be an object' };
-  const algorithm = value.algorithm;
-  if (typeof algorithm !== 'string' || !(CUSTOM_HASH_ALGORITHMS as readonly string[]).includes(algorithm)) {
-    return { ok: false, message: `custom_password_hash.algorithm must be one of ${CUSTOM_HASH_ALGORITHMS.join(', ')}` };
-  }
-  const hash = value.hash;
-  if (!isObject(hash) || typeof hash.value !== 'string' || hash.value.length === 0 || hash.value.length > 2048) {
-    return { ok: false, message: 'custom_password_hash.hash.value must be a non-empty string' };
-  }
-  return { ok: true };
+  const parsed = parseCustomPasswordHash(value);
+  return parsed.ok ? { ok: true } : { ok: false, message: parsed.message };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
