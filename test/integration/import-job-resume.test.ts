@@ -36,7 +36,7 @@ describe('a crashed import job', () => {
     started.push(first);
     const token = await managementApi(first).token(first.credentials.machineClient);
     // The worker crashes after a part of the first batch: its queue takes the messages and loses them.
-    first.deps.jobQueue = { send: async () => {} };
+    first.managementDeps.jobQueue = { send: async () => {} };
     const posted = await postImport(first, token, { users: file, connection_id: first.credentials.connection.id });
     expect(posted.status).toBe(201);
     const job = await createJobsRepository(first.deps.db, first.deps.tableName).getJob(first.credentials.tenant, posted.body.id);

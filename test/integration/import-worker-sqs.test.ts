@@ -57,7 +57,7 @@ describe('the import worker', () => {
   it('runs each queued batch; a failed record is reported alone and completes the job when delivered again', async () => {
     sqs.reset();
     sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({ Successful: input.Entries.map((e) => ({ Id: e.Id })), Failed: [] }));
-    service.deps.jobQueue = createSqsJobQueue({ client: new SQSClient({ region: 'eu-west-1' }), queueUrl: QUEUE_URL });
+    service.managementDeps.jobQueue = createSqsJobQueue({ client: new SQSClient({ region: 'eu-west-1' }), queueUrl: QUEUE_URL });
     const N = 700;
     const file = JSON.stringify(Array.from({ length: N }, (_, i) => ({ email: `sqs${i}@example.com`, user_metadata: { pad: 'y'.repeat(400) } })));
     const posted = await postImport(service, token, { users: file, connection_id: service.credentials.connection.id });
