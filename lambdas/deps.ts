@@ -104,7 +104,7 @@ export interface Deps {
   signingKeys: SigningKeyProvider;
   /** host → tenant, cached for a minute (custom domains change rarely). */
   domainCache: Map<string, { tenant: string | undefined; at: number }>;
-  /** Circuit breakers per upstream (connection id or migration source id), per process. */
+  /** Circuit breakers per upstream (connection id or migration source id); the upstream clients share their open state across the fleet (migration/fleet-breakers.ts). */
   breakers: BreakerRegistry;
   /** The fleet-wide call budget per upstream (a token bucket in the table), spent by every upstream call. */
   upstreamBudget: UpstreamBudget;
@@ -186,6 +186,7 @@ export function createDeps(p: {
     upstreamManagement: createUpstreamManagementApi({
       fetch: fetchImpl,
       breakers,
+      budget: upstreamBudget,
       perCallTimeoutMs: config.upstreamTimeoutMs,
       allowLoopbackHttp: config.allowLoopbackHttp,
       now,

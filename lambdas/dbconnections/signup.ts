@@ -95,7 +95,9 @@ export async function signupEndpoint(deps: Deps, event: HttpEvent): Promise<Http
     if (upstream.kind === 'found') return fail(dbError(400, 'user_exists', 'The user already exists.'), 'exists_upstream', email);
     if (upstream.kind !== 'none') {
       // Unknown whether the upstream has this email: never risk a second identity.
-      return fail(json(503, { name: 'ServiceUnavailableError', code: 'temporarily_unavailable', description: 'Sign up is not available right now. Try again later.', statusCode: 503 }), 'upstream_lookup_failed', email);
+      const retryAfter: Record<string, string> = upstream.kind === 'failed' && upstream.retryAfterSeconds ? { 'retry-after': String(upstream.retryAfterSeconds) } : {};
+      const body = { name: 'ServiceUnavailableError', code: 'temporarily_unavailable', description: 'Sign up is not available right now. Try again later.', statusCode: 503 };
+      return fail(json(503, body, retryAfter), 'upstream_lookup_failed', email);
     }
   }
 

@@ -14,7 +14,7 @@ export type UpstreamLookup =
   | { kind: 'not_configured' }
   | { kind: 'none' }
   | { kind: 'found'; user: UpstreamFullUser['user'] }
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string; retryAfterSeconds?: number };
 
 /** Whether the connection migrates from an upstream and can look its users up by email. */
 export function upstreamLookupConfigured(connection: ConnectionRecord): boolean {
@@ -29,6 +29,8 @@ export async function findUpstreamUserByEmail(deps: Deps, ctx: TenantContext, co
   if (!secret) return { kind: 'failed', reason: 'upstream_management_secret_missing' };
   const res = await deps.upstreamManagement.usersByEmail(
     {
+      tenant: ctx.tenant,
+      requestsPerSecond: config.rate_limit?.requests_per_second,
       breakerKey: `${ctx.tenant}:${connection.id}:management`,
       domain: config.domain,
       clientId: config.client_id,
@@ -37,7 +39,11 @@ export async function findUpstreamUserByEmail(deps: Deps, ctx: TenantContext, co
     },
     email,
   );
-  if (!res.ok) return { kind: 'failed', reason: `upstream_${res.failure.kind}` };
+  if (!res.ok) {
+    const f = res.failure;
+    const retry = f.kind === 'rate_limited' ? { retryAfterSeconds: f.retryAfterSeconds } : f.kind === 'unavailable' && f.retryAfterSeconds ? { retryAfterSeconds: f.retryAfterSeconds } : {};
+    return { kind: 'failed', reason: `upstream_${res.failure.kind}`, ...retry };
+  }
   const user = res.value.find(
     (u) =>
       String(u.email ?? '').toLowerCase() === email.toLowerCase() &&

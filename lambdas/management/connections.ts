@@ -36,6 +36,8 @@ const configurationSchema = z.strictObject({
       domain: z.string().check(z.maxLength(255), z.regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'Expected an Auth0 domain')),
       client_id: z.string().check(z.regex(CLIENT_ID, 'Expected a client id')),
       client_secret: z.optional(z.string().check(z.minLength(8), z.maxLength(512))),
+      /** The upstream Management API's own budget (Auth0 limits it apart from the Authentication API); default 12 per second. */
+      rate_limit: z.optional(rateLimitSchema),
     }),
   ),
   rate_limit: z.optional(rateLimitSchema),
@@ -158,7 +160,7 @@ async function storedOptions(
 async function storedManagementApi(
   req: ManagementRequest,
   connectionId: string,
-  input: { domain: string; client_id: string; client_secret?: string } | undefined,
+  input: { domain: string; client_id: string; client_secret?: string; rate_limit?: { requests_per_second: number } } | undefined,
   previous: ConnectionUpstreamConfiguration['management_api'],
 ): Promise<ConnectionUpstreamConfiguration['management_api']> {
   if (!input) return undefined;

@@ -11,9 +11,12 @@ export type BreakerCheck =
   | { open: true; retryAfterMs: number; reason: 'failures' | 'rate_limited' };
 
 export interface BreakerRegistry {
+  /** How long a breaker stays open after failures. */
+  readonly coolDownMs: number;
   check(key: string): BreakerCheck;
   recordSuccess(key: string): void;
-  recordFailure(key: string): void;
+  /** Returns the instant the breaker stays open until when this failure opened it. */
+  recordFailure(key: string): number | undefined;
   pauseFor(key: string, ms: number): void;
   /** A caller that was let through by `check` but made no call after all hands its half-open trial back. */
   release(key: string): void;
@@ -58,6 +61,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   };
 
   return {
+    coolDownMs,
     check(key) {
       const state = states.get(key);
       if (!state || state.openUntil === undefined) return { open: false };
@@ -92,7 +96,9 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
       state.consecutiveFailures += 1;
       if (state.trialInFlight || state.consecutiveFailures >= failureThreshold) {
         open(state, coolDownMs, 'failures');
+        return state.openUntil;
       }
+      return undefined;
     },
 
     release(key) {

@@ -88,7 +88,23 @@ export function parseRetryAfterSeconds(header: string | null, nowMs: number): nu
 export function isGlobalLimit(json: unknown, headers: Headers): boolean {
   if (headers.get('x-ratelimit-remaining')?.trim() === '0') return true;
   if (!isObject(json)) return false;
-  return json.error === 'too_many_requests' || /global limit/i.test(String(json.error_description ?? ''));
+  // Authentication API: {error, error_description}; Management API: {statusCode, error, message, errorCode}.
+  return json.error === 'too_many_requests' || json.errorCode === 'too_many_requests' || /global limit/i.test(String(json.error_description ?? json.message ?? ''));
+}
+
+/** A global-limit pause never lasts longer than this (Auth0's limits reset every second or minute). */
+const MAX_GLOBAL_PAUSE_MS = 60_000;
+/** A 429 that does not say it is the global limit pauses everyone for at most this long. */
+const MAX_UNKNOWN_PAUSE_MS = 3_000;
+
+/** How long a 429 (or a 500 "Global limit has been reached") pauses its API's budget, and whether it is the global limit. */
+export function rateLimitPause(json: unknown, headers: Headers, now: number): { pauseMs: number; global: boolean } {
+  const global = isGlobalLimit(json, headers);
+  const retryAfterMs = parseRetryAfterSeconds(headers.get('retry-after'), now) * 1000;
+  const resetAt = Number(headers.get('x-ratelimit-reset'));
+  const resetMs = Number.isFinite(resetAt) && resetAt > 0 ? resetAt * 1000 - now : 0;
+  const pauseMs = global ? Math.min(MAX_GLOBAL_PAUSE_MS, Math.max(retryAfterMs, resetMs, 1000)) : Math.min(MAX_UNKNOWN_PAUSE_MS, retryAfterMs);
+  return { pauseMs, global };
 }
 
 export function isTimeout(err: unknown): boolean {

@@ -13,7 +13,7 @@
  * the interactive ones, and is told when to come back instead: its place in a virtual queue plus
  * jitter, so the Retry-After grows with the queue and spreads clients out.
  */
-import type { BudgetCost, BudgetKey, BudgetSchedule, LeaseResult, UpstreamBudgetRepository } from '../store/upstream-budget-repository.js';
+import type { BudgetCost, BudgetKey, BudgetSchedule, LeaseResult, SharedBreakers, UpstreamApi, UpstreamBudgetRepository } from '../store/upstream-budget-repository.js';
 
 export type BudgetPriority = 'interactive' | 'background';
 
@@ -21,6 +21,8 @@ export interface BudgetRequest {
   tenant: string;
   /** The upstream host: every path to one upstream tenant shares its budget. */
   upstream: string;
+  /** The upstream's Authentication API (default) or its Management API: each has its own bucket. */
+  api?: UpstreamApi;
   requestsPerSecond: number;
   priority: BudgetPriority;
   /** How long an interactive caller may wait for its call (background callers never wait long). */
@@ -38,7 +40,21 @@ export interface UpstreamBudget {
   /** What the shared bucket cost this process so far. */
   readonly cost: BudgetCost;
   /** The upstream said its global limit is reached: nobody calls it before `untilMs`. */
-  pause(r: Pick<BudgetRequest, 'tenant' | 'upstream' | 'requestsPerSecond'> & { untilMs: number }): Promise<void>;
+  pause(r: Pick<BudgetRequest, 'tenant' | 'upstream' | 'api' | 'requestsPerSecond'> & { untilMs: number }): Promise<void>;
+  /** Breakers kept on the bucket's item (fleet-wide), as this instance last read them. */
+  readonly breakers: SharedBreakerStore;
+}
+
+/** The fleet-wide state of circuit breakers, kept on the budget item of their upstream. */
+export interface SharedBreakerStore {
+  /** Open-until of a breaker as last read (a lease returns it for free); undefined: closed. */
+  known(key: BudgetKey, breakerKey: string): number | undefined;
+  /** Opens a breaker fleet-wide until `until` (never shortens a longer opening). */
+  open(key: BudgetKey, breakerKey: string, until: number): Promise<void>;
+  /** Claims the half-open trial of a breaker seen open until `seen`: true when this instance makes it. */
+  claimTrial(key: BudgetKey, breakerKey: string, seen: number, trialUntil: number): Promise<boolean>;
+  /** The trial succeeded: the breaker closes fleet-wide (unless another instance reopened it). */
+  close(key: BudgetKey, breakerKey: string, expected: number): Promise<void>;
 }
 
 export const DEFAULT_REQUESTS_PER_SECOND = 20;
@@ -59,6 +75,7 @@ interface BucketState {
   pausedUntil: number;
   waiting: Record<BudgetPriority, number>;
   leasing: Partial<Record<BudgetPriority, Promise<LeaseResult>>>;
+  breakers: SharedBreakers;
 }
 
 export function scheduleOf(requestsPerSecond: number): BudgetSchedule {
@@ -82,17 +99,17 @@ export function createUpstreamBudget(opts: {
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
   const stateOf = (k: BudgetKey): BucketState => {
-    const id = `${k.tenant}\n${k.upstream}`;
+    const id = `${k.tenant}\n${k.upstream}\n${k.api ?? 'authentication'}`;
     let st = states.get(id);
     if (!st) {
-      st = { slots: [], pausedUntil: 0, waiting: { interactive: 0, background: 0 }, leasing: {} };
+      st = { slots: [], pausedUntil: 0, waiting: { interactive: 0, background: 0 }, leasing: {}, breakers: {} };
       states.set(id, st);
     }
     return st;
   };
 
   async function take(r: BudgetRequest): Promise<BudgetGrant> {
-    const key = { tenant: r.tenant, upstream: r.upstream };
+    const key = { tenant: r.tenant, upstream: r.upstream, api: r.api };
     const st = stateOf(key);
     const schedule = scheduleOf(r.requestsPerSecond);
     const interactive = r.priority === 'interactive';
@@ -152,6 +169,7 @@ export function createUpstreamBudget(opts: {
       ...(interactive ? {} : { queueCost: (r.calls ?? 1) * schedule.intervalMs }),
     });
     st.hint = Math.max(st.hint ?? 0, result.tat);
+    if (result.breakers) st.breakers = result.breakers;
     // Slots are counted from when the lease came back: a slow round trip must not make them stale.
     const arrived = now();
     if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, arrived))].sort((a, b) => a - b);
@@ -166,8 +184,35 @@ export function createUpstreamBudget(opts: {
     return { ok: false, reason: 'exhausted', retryAfterMs: turn + random() * Math.max(1000, turn / 10) + schedule.intervalMs };
   }
 
+  const breakers: SharedBreakerStore = {
+    known: (key, breakerKey) => stateOf(key).breakers[breakerKey],
+    async open(key, breakerKey, until) {
+      const st = stateOf(key);
+      st.breakers = { ...st.breakers, [breakerKey]: Math.max(until, st.breakers[breakerKey] ?? 0) };
+      const res = await opts.repo.setBreaker(key, breakerKey, { until, now: now() });
+      if (!res.set && res.current !== undefined) st.breakers = { ...st.breakers, [breakerKey]: res.current };
+    },
+    async claimTrial(key, breakerKey, seen, trialUntil) {
+      const st = stateOf(key);
+      const res = await opts.repo.setBreaker(key, breakerKey, { until: trialUntil, expected: seen, now: now() });
+      const { [breakerKey]: _seen, ...others } = st.breakers;
+      const current = res.set ? trialUntil : res.current;
+      st.breakers = current === undefined ? others : { ...others, [breakerKey]: current };
+      return res.set;
+    },
+    async close(key, breakerKey, expected) {
+      const st = stateOf(key);
+      if (st.breakers[breakerKey] === expected) {
+        const { [breakerKey]: _closed, ...others } = st.breakers;
+        st.breakers = others;
+      }
+      await opts.repo.closeBreaker(key, breakerKey, { expected });
+    },
+  };
+
   return {
     take,
+    breakers,
     cost: opts.repo.cost,
     async pause(r) {
       const st = stateOf(r);
@@ -182,4 +227,10 @@ export function createUpstreamBudget(opts: {
       }
     },
   };
+}
+
+/** A call to `url` outside the upstream client (the JWKS download) spends from the same budget: true when granted. */
+export function spenderFor(budget: UpstreamBudget, r: Omit<BudgetRequest, 'upstream' | 'maxWaitMs'> & { url: string; maxWaitMs?: number }): () => Promise<boolean> {
+  const { url, ...request } = r;
+  return async () => (await budget.take({ maxWaitMs: 1_000, ...request, upstream: new URL(url).host })).ok;
 }

@@ -10,6 +10,7 @@ import type { MigrationSourceRecord } from '../store/records.js';
 import type { Deadline } from './deadline.js';
 import { upstreamEndpoints } from './migration-sources.js';
 import { sourceRate } from './redeem-at-sources.js';
+import { spenderFor } from './upstream-budget.js';
 import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
 import type { UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import type { UpstreamClaims } from './upstream-profile.js';
@@ -20,7 +21,7 @@ export type ClaimsResult =
   | { ok: false; failure: TransientFailure };
 
 export async function claimsFromUpstream(
-  deps: Pick<Deps, 'upstream' | 'config'>,
+  deps: Pick<Deps, 'upstream' | 'upstreamBudget' | 'config'>,
   p: { tenant: string; source: MigrationSourceRecord; answer: UpstreamTokenResponse; deadline: Deadline; verifier: UpstreamIdTokenVerifier },
 ): Promise<ClaimsResult> {
   const endpoints = upstreamEndpoints(p.source.credentials.domain, deps.config.allowLoopbackHttp);
@@ -31,6 +32,8 @@ export async function claimsFromUpstream(
       issuer: endpoints.issuer,
       audience: p.source.credentials.client_id,
       jwksUri: endpoints.jwksUri,
+      // The upstream token is spent already: finishing this re-mint comes first.
+      spend: spenderFor(deps.upstreamBudget, { tenant: p.tenant, url: endpoints.jwksUri, requestsPerSecond: sourceRate(p.source), priority: 'interactive' }),
     });
     return verified.ok ? { ok: true, claims: verified.claims, via: 'id_token' } : undefined;
   };

@@ -7,10 +7,12 @@
  */
 import type { BreakerRegistry } from './circuit-breaker.js';
 import type { Deadline } from './deadline.js';
+import { createFleetBreakers, type BreakerScope } from './fleet-breakers.js';
 import type { BudgetPriority, UpstreamBudget } from './upstream-budget.js';
 import {
   isGlobalLimit,
   isLoopbackHttpAllowed,
+  rateLimitPause,
   isObject,
   isTimeout,
   parseJson,
@@ -50,6 +52,8 @@ export interface UpstreamClientOptions {
   log?: (line: Record<string, unknown>) => void;
   /** Clock used for latency and HTTP-date Retry-After; default Date.now. */
   now?: () => number;
+  /** The breakers' shared state could not be read or written (the instance's own breaker still works). */
+  onSharedStateError?: (err: unknown) => void;
 }
 
 export interface PasswordRealmParams {
@@ -95,10 +99,6 @@ export interface UpstreamClient {
 
 export const PASSWORD_REALM_GRANT = 'http://auth0.com/oauth/grant-type/password-realm';
 const DEFAULT_PER_CALL_TIMEOUT_MS = 2500;
-/** A global-limit pause never lasts longer than this (Auth0's limits reset every second or minute). */
-const MAX_GLOBAL_PAUSE_MS = 60_000;
-/** A 429 that does not say it is the global limit pauses everyone for at most this long. */
-const MAX_UNKNOWN_PAUSE_MS = 3_000;
 /** An interactive caller waits at most this long for a call from the budget. */
 const MAX_INTERACTIVE_WAIT_MS = 3_000;
 /** What an interactive caller keeps of its time budget for the call itself. */
@@ -120,7 +120,11 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   const perCallTimeoutMs = opts.perCallTimeoutMs ?? DEFAULT_PER_CALL_TIMEOUT_MS;
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => {});
-  const { breakers } = opts;
+  const breakers = createFleetBreakers({ local: opts.breakers, budget: opts.budget, now, onError: opts.onSharedStateError });
+  const scopeOf = (spec: CallSpec<unknown>): BreakerScope => ({
+    breakerKey: spec.breakerKey,
+    ...(opts.budget && spec.budget ? { bucket: { tenant: spec.budget.tenant, upstream: new URL(spec.url).host } } : {}),
+  });
 
   /** One call; an interactive call refused by the global limit tries once more if the pause ends within its budget. */
   async function perform<T>(spec: CallSpec<T>): Promise<UpstreamResult<T>> {
@@ -149,13 +153,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   /** The upstream's 429 (or 500 "Global limit has been reached"): pause the fleet for as long as it means. */
   async function rateLimited(spec: CallSpec<unknown>, headers: Headers, json: unknown): Promise<Extract<UpstreamFailure, { kind: 'rate_limited' }>> {
     const t = now();
-    const global = isGlobalLimit(json, headers);
-    const retryAfterMs = parseRetryAfterSeconds(headers.get('retry-after'), t) * 1000;
-    const resetAt = Number(headers.get('x-ratelimit-reset'));
-    const resetMs = Number.isFinite(resetAt) && resetAt > 0 ? resetAt * 1000 - t : 0;
-    const pauseMs = global
-      ? Math.min(MAX_GLOBAL_PAUSE_MS, Math.max(retryAfterMs, resetMs, 1000))
-      : Math.min(MAX_UNKNOWN_PAUSE_MS, retryAfterMs);
+    const { pauseMs, global } = rateLimitPause(json, headers, t);
     if (opts.budget && spec.budget) {
       await opts.budget.pause({ tenant: spec.budget.tenant, upstream: new URL(spec.url).host, requestsPerSecond: spec.budget.requestsPerSecond, untilMs: t + pauseMs });
     }
@@ -176,19 +174,26 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
     if (!isLoopbackHttpAllowed(spec.url, opts.allowLoopbackHttp)) {
       return finish(unavailable('insecure_endpoint'));
     }
-    const gate = breakers.check(spec.breakerKey);
+    const scope = scopeOf(spec);
+    const gate = await breakers.check(scope);
     if (gate.open) {
       return finish(unavailable('circuit_open', { retryAfterSeconds: Math.ceil(gate.retryAfterMs / 1000) }));
     }
     const refused = await spend(spec);
     if (refused) {
-      breakers.release(spec.breakerKey);
+      breakers.release(scope);
       return finish({ ok: false, failure: refused });
+    }
+    // The lease may have brought news of the breaker from another instance.
+    const learnt = breakers.stillClosed(scope);
+    if (learnt.open) {
+      breakers.release(scope);
+      return finish(unavailable('circuit_open', { retryAfterSeconds: Math.ceil(learnt.retryAfterMs / 1000) }));
     }
     if (spec.deadline.expired() || (spec.call === 'refresh_token' && spec.deadline.remainingMs() < perCallTimeoutMs)) {
       // A refresh token is spent upstream the moment it is redeemed: never start that call
       // without the time to read its answer, or a cut-short call loses the session.
-      breakers.release(spec.breakerKey);
+      breakers.release(scope);
       return finish(unavailable('budget_exhausted'));
     }
     const remaining = spec.deadline.remainingMs();
@@ -211,13 +216,13 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       if (isTimeout(err)) {
         if (limitedByBudget) {
           // The request ran out of budget; that says nothing about the upstream's health.
-          breakers.release(spec.breakerKey);
+          breakers.release(scope);
           return finish(unavailable('budget_exhausted'));
         }
-        breakers.recordFailure(spec.breakerKey);
+        await breakers.recordFailure(scope);
         return finish(unavailable('timeout'));
       }
-      breakers.recordFailure(spec.breakerKey);
+      await breakers.recordFailure(scope);
       return finish(unavailable('network'));
     }
 
@@ -225,32 +230,32 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
     if (status >= 200 && status < 300) {
       const value = json === undefined ? undefined : spec.readValue(json);
       if (value === undefined) {
-        breakers.recordFailure(spec.breakerKey);
+        await breakers.recordFailure(scope);
         return finish(unavailable('malformed_response', { status }), status);
       }
-      breakers.recordSuccess(spec.breakerKey);
+      await breakers.recordSuccess(scope);
       return finish({ ok: true, value }, status);
     }
     if (status === 429 && isObject(json) && json.error === 'too_many_attempts') {
       // One account blocked upstream: that user's answer, nobody else's concern.
-      breakers.release(spec.breakerKey);
+      breakers.release(scope);
       return finish({ ok: false, failure: readRejection(status, json, headers)! }, status);
     }
     if (status === 429 || (status === 500 && isObject(json) && json.error === 'access_denied' && isGlobalLimit(json, headers))) {
-      breakers.release(spec.breakerKey);
+      breakers.release(scope);
       return finish({ ok: false, failure: await rateLimited(spec, headers, json) }, status);
     }
     if (status >= 400 && status < 500) {
       const rejection = readRejection(status, json, headers);
       if (rejection) {
         // The upstream answered properly: it is healthy, whatever it thinks of the user.
-        breakers.recordSuccess(spec.breakerKey);
+        await breakers.recordSuccess(scope);
         return finish({ ok: false, failure: rejection }, status);
       }
-      breakers.recordFailure(spec.breakerKey);
+      await breakers.recordFailure(scope);
       return finish(unavailable('unexpected_status', { status }), status);
     }
-    breakers.recordFailure(spec.breakerKey);
+    await breakers.recordFailure(scope);
     return finish(unavailable(status >= 500 ? 'server_error' : 'unexpected_status', { status }), status);
   }
 

@@ -15,6 +15,8 @@ export interface IdTokenExpectations {
   issuer: string;
   audience: string;
   jwksUri: string;
+  /** Spends one call of the upstream's budget before the JWKS is downloaded; false: no call now (a cached set is used if any). */
+  spend?: () => Promise<boolean>;
 }
 
 export interface UpstreamIdTokenVerifierOptions {
@@ -66,18 +68,19 @@ export function createUpstreamIdTokenVerifier(opts: UpstreamIdTokenVerifierOptio
     }
   }
 
-  function load(jwksUri: string): Promise<CachedJwks | undefined> {
+  function load(jwksUri: string, spend?: () => Promise<boolean>): Promise<CachedJwks | undefined> {
     const running = inFlight.get(jwksUri);
     if (running) return running;
-    const started = download(jwksUri).finally(() => inFlight.delete(jwksUri));
+    const fetched = spend ? spend().then((granted) => (granted ? download(jwksUri) : undefined)) : download(jwksUri);
+    const started = fetched.finally(() => inFlight.delete(jwksUri));
     inFlight.set(jwksUri, started);
     return started;
   }
 
-  async function jwksFor(jwksUri: string): Promise<CachedJwks | undefined> {
+  async function jwksFor(jwksUri: string, spend?: () => Promise<boolean>): Promise<CachedJwks | undefined> {
     const cached = cache.get(jwksUri);
     if (cached && now() - cached.fetchedAt < cacheMs) return cached;
-    return (await load(jwksUri)) ?? cached; // a stale set beats none while the tenant's JWKS is down
+    return (await load(jwksUri, spend)) ?? cached; // a stale set beats none while the tenant's JWKS is down
   }
 
   async function verifyWith(idToken: string, keys: JSONWebKeySet, expected: IdTokenExpectations): Promise<IdTokenVerification> {
@@ -103,12 +106,12 @@ export function createUpstreamIdTokenVerifier(opts: UpstreamIdTokenVerifierOptio
       if (!isLoopbackHttpAllowed(expected.jwksUri, opts.allowLoopbackHttp ?? false)) {
         return { ok: false, reason: 'insecure_endpoint' };
       }
-      const jwks = await jwksFor(expected.jwksUri);
+      const jwks = await jwksFor(expected.jwksUri, expected.spend);
       if (!jwks) return { ok: false, reason: 'jwks_unavailable' };
       const first = await verifyWith(idToken, jwks.keys, expected);
       const keyMissing = !first.ok && first.detail === 'ERR_JWKS_NO_MATCHING_KEY';
       if (!keyMissing || now() - jwks.fetchedAt < MIN_REFETCH_INTERVAL_MS) return first;
-      const refreshed = await load(expected.jwksUri);
+      const refreshed = await load(expected.jwksUri, expected.spend);
       return refreshed ? verifyWith(idToken, refreshed.keys, expected) : first;
     },
   };

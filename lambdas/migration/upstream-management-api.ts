@@ -4,15 +4,37 @@
  * Each call is made like the other upstream calls (see upstream-client.ts): the injected fetch,
  * a per-call timeout within the request's budget, the circuit breaker of the connection, https
  * only (loopback http only locally), results classified as ok / rejected / rate_limited /
- * unavailable, and one `upstream_call` log line without tokens or bodies. It is its own module
- * so the shared upstream gateway can take these calls over without changing their callers.
+ * unavailable, and one `upstream_call` log line without tokens or bodies.
+ *
+ * Every call, the token included, spends from the fleet-wide budget of the upstream's Management
+ * API (its own bucket: Auth0 limits the Management API apart from the Authentication API), and a
+ * global-limit answer pauses that bucket only. The breaker is shared by the fleet as the
+ * Authentication API's are (fleet-breakers.ts).
  */
 import type { BreakerRegistry } from './circuit-breaker.js';
 import type { Deadline } from './deadline.js';
-import { isLoopbackHttpAllowed, parseRetryAfterSeconds, type UpstreamFailure, type UpstreamResult } from './upstream-answers.js';
+import { createFleetBreakers, type BreakerScope } from './fleet-breakers.js';
+import { isLoopbackHttpAllowed, rateLimitPause, type UpstreamFailure, type UpstreamResult } from './upstream-answers.js';
+import type { BudgetPriority, UpstreamBudget } from './upstream-budget.js';
 import { upstreamEndpoints } from './migration-sources.js';
 
+/**
+ * The default budget of Management API calls: 80 % of Auth0's sustained limit for production
+ * self-service and enterprise tenants (16 per second); free tenants have 2 and should say so.
+ */
+export const DEFAULT_MANAGEMENT_REQUESTS_PER_SECOND = 12;
+/** An interactive caller waits at most this long for a call from the budget. */
+const MAX_WAIT_MS = 3_000;
+/** What a caller keeps of its time budget for the call itself. */
+const CALL_RESERVE_MS = 1_000;
+
 export interface UpstreamManagementTarget {
+  /** The local tenant whose budget the calls spend from. */
+  tenant: string;
+  /** The configured Management API rate (`management_api.rate_limit`), default 12 per second. */
+  requestsPerSecond?: number;
+  /** Interactive callers wait for a call within their budget; background ones take only free capacity. */
+  priority?: BudgetPriority;
   breakerKey: string;
   /** The upstream tenant's Auth0 domain (`old-tenant.eu.auth0.com`), not a custom domain. */
   domain: string;
@@ -32,12 +54,16 @@ const TOKEN_MARGIN_MS = 60_000;
 export function createUpstreamManagementApi(opts: {
   fetch: typeof fetch;
   breakers: BreakerRegistry;
+  budget?: UpstreamBudget;
   perCallTimeoutMs: number;
   allowLoopbackHttp: boolean;
   now: () => number;
   log: (line: Record<string, unknown>) => void;
 }) {
   const tokens = new Map<string, { token: Promise<UpstreamResult<string>>; expiresAt: number }>();
+  const breakers = createFleetBreakers({ local: opts.breakers, budget: opts.budget, now: opts.now });
+  const bucketOf = (t: UpstreamManagementTarget, url: string) => ({ tenant: t.tenant, upstream: new URL(url).host, api: 'management' as const });
+  const rateOf = (t: UpstreamManagementTarget) => t.requestsPerSecond ?? DEFAULT_MANAGEMENT_REQUESTS_PER_SECOND;
 
   async function call(
     name: string,
@@ -63,10 +89,27 @@ export function createUpstreamManagementApi(opts: {
       failure: { kind: 'unavailable', reason, ...(status !== undefined ? { status } : {}) },
     });
     if (!isLoopbackHttpAllowed(url, opts.allowLoopbackHttp)) return finish(unavailable('insecure_endpoint'));
-    const gate = opts.breakers.check(t.breakerKey);
+    const scope: BreakerScope = { breakerKey: t.breakerKey, ...(opts.budget ? { bucket: bucketOf(t, url) } : {}) };
+    const gate = await breakers.check(scope);
     if (gate.open) return finish(unavailable('circuit_open'));
+    if (opts.budget) {
+      const grant = await opts.budget.take({
+        ...bucketOf(t, url),
+        requestsPerSecond: rateOf(t),
+        priority: t.priority ?? 'interactive',
+        maxWaitMs: Math.min(MAX_WAIT_MS, Math.max(0, t.deadline.remainingMs() - CALL_RESERVE_MS)),
+      });
+      if (!grant.ok) {
+        breakers.release(scope);
+        return finish({ ok: false, failure: { kind: 'rate_limited', status: 429, scope: 'budget', retryAfterSeconds: Math.max(1, Math.ceil(grant.retryAfterMs / 1000)) } });
+      }
+      if (breakers.stillClosed(scope).open) {
+        breakers.release(scope);
+        return finish(unavailable('circuit_open'));
+      }
+    }
     if (t.deadline.expired()) {
-      opts.breakers.release(t.breakerKey);
+      breakers.release(scope);
       return finish(unavailable('budget_exhausted'));
     }
     const limitedByBudget = t.deadline.remainingMs() < opts.perCallTimeoutMs;
@@ -78,10 +121,10 @@ export function createUpstreamManagementApi(opts: {
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
       if (timedOut && limitedByBudget) {
-        opts.breakers.release(t.breakerKey);
+        breakers.release(scope);
         return finish(unavailable('budget_exhausted'));
       }
-      opts.breakers.recordFailure(t.breakerKey);
+      await breakers.recordFailure(scope);
       return finish(unavailable(timedOut ? 'timeout' : 'network'));
     }
     let json: unknown;
@@ -92,22 +135,26 @@ export function createUpstreamManagementApi(opts: {
     }
     const status = response.status;
     if (status >= 200 && status < 300 && json !== undefined) {
-      opts.breakers.recordSuccess(t.breakerKey);
+      await breakers.recordSuccess(scope);
       return finish({ ok: true, value: json }, status);
     }
     if (status === 429) {
-      const retryAfterSeconds = parseRetryAfterSeconds(response.headers.get('retry-after'), opts.now());
-      opts.breakers.pauseFor(t.breakerKey, retryAfterSeconds * 1000);
-      return finish({ ok: false, failure: { kind: 'rate_limited', status: 429, retryAfterSeconds, scope: 'unknown' } }, status);
+      // The Management API's limit: its own bucket pauses (fleet-wide), the Authentication API's calls go on.
+      breakers.release(scope);
+      const t0 = opts.now();
+      const { pauseMs, global } = rateLimitPause(json, response.headers, t0);
+      if (opts.budget) await opts.budget.pause({ ...bucketOf(t, url), requestsPerSecond: rateOf(t), untilMs: t0 + pauseMs });
+      const retryAfterSeconds = Math.max(1, Math.ceil(pauseMs / 1000));
+      return finish({ ok: false, failure: { kind: 'rate_limited', status: 429, retryAfterSeconds, scope: global ? 'global' : 'unknown' } }, status);
     }
     if (status >= 400 && status < 500) {
       // Auth0 Management errors: {statusCode, error, message, errorCode}; OAuth errors: {error}.
       const body = (json ?? {}) as Record<string, unknown>;
       const error = typeof body.errorCode === 'string' ? body.errorCode : typeof body.error === 'string' ? body.error : `http_${status}`;
-      opts.breakers.recordSuccess(t.breakerKey);
+      await breakers.recordSuccess(scope);
       return finish({ ok: false, failure: { kind: 'rejected', status, error } }, status);
     }
-    opts.breakers.recordFailure(t.breakerKey);
+    await breakers.recordFailure(scope);
     return finish(unavailable(status >= 500 ? 'server_error' : 'malformed_response', status), status);
   }
 

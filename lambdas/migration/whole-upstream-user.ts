@@ -31,7 +31,15 @@ export async function readWholeUpstreamUser(
   const secret = await deps.secrets.get(config.client_secret_ref).catch(() => undefined);
   if (!secret) return { kind: 'failed', reason: 'upstream_management_secret_missing' };
   const res = await deps.upstreamManagement.fullUser(
-    { breakerKey: `${ctx.tenant}:${connection.id}:management`, domain: config.domain, clientId: config.client_id, clientSecret: secret, deadline },
+    {
+      tenant: ctx.tenant,
+      requestsPerSecond: config.rate_limit?.requests_per_second,
+      breakerKey: `${ctx.tenant}:${connection.id}:management`,
+      domain: config.domain,
+      clientId: config.client_id,
+      clientSecret: secret,
+      deadline,
+    },
     userId,
   );
   if (!res.ok) {

@@ -88,7 +88,7 @@ export interface ConnectionUpstreamConfiguration {
   client_secret_hint?: string;
   profile_from?: 'userinfo' | 'id_token';
   /** Client credentials with `read:users` (and `read:roles`) on the upstream's Management API: migrations bring the whole user. */
-  management_api?: { domain: string; client_id: string; client_secret_ref: string; client_secret_hint?: string };
+  management_api?: { domain: string; client_id: string; client_secret_ref: string; client_secret_hint?: string; rate_limit?: UpstreamRateLimit };
   /** The fleet-wide budget of calls to this upstream (default 20 per second). */
   rate_limit?: UpstreamRateLimit;
   [key: string]: unknown;

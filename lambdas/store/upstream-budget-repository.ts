@@ -16,6 +16,13 @@ import { keys } from './keys.js';
  * - `queue_at`: epoch ms; the back of the virtual queue of callers that were told to come back
  *   later (re-mints), so their Retry-After spreads them out in order instead of all at once.
  * - `ttl`: the item goes away a day after its last use.
+ * - `brk_<breaker key>`: epoch ms until which that breaker is open fleet-wide (see
+ *   ../migration/fleet-breakers.ts). Leases return the whole item, so instances learn the
+ *   breakers' state from round trips they make anyway.
+ *
+ * Auth0 limits its Authentication API and its Management API separately, so an upstream has two
+ * items: `BUDGET` (logins, refresh tokens, /userinfo, JWKS) and `BUDGET#MANAGEMENT` (the
+ * Management API read by the whole-user copy and the signup and reset look-ups).
  */
 export interface BudgetSchedule {
   /** Milliseconds between two calls at the configured rate (1000 / requests per second). */
@@ -24,11 +31,14 @@ export interface BudgetSchedule {
   burstMs: number;
 }
 
+/** Breaker key → epoch ms until which it is open (or its half-open trial runs), as last read from the item. */
+export type SharedBreakers = Record<string, number>;
+
 export type LeaseResult =
   /** Times (epoch ms) from which each leased call may be made, in order. */
-  | { ok: true; slots: number[]; tat: number }
+  | { ok: true; slots: number[]; tat: number; breakers?: SharedBreakers }
   /** Nothing within reach: the next call would be free at `nextFreeAt`. */
-  | { ok: false; nextFreeAt: number; tat: number; turnAt?: number };
+  | { ok: false; nextFreeAt: number; tat: number; turnAt?: number; breakers?: SharedBreakers };
 
 /** What the budget cost so far in this process (the flip-day bench reports it). */
 export interface BudgetCost {
@@ -58,12 +68,35 @@ export interface UpstreamBudgetRepository {
   enqueue(key: BudgetKey, s: BudgetSchedule, p: { cost: number; now: number }): Promise<{ turnAt: number; tat: number }>;
   /** No call before `until` (epoch ms), fleet-wide; a later pause already in place is kept. */
   pauseUntil(key: BudgetKey, s: BudgetSchedule, p: { until: number; now: number }): Promise<void>;
+  /**
+   * Sets a breaker's open-until to `until` if it is now `expected` (without `expected`: if it is
+   * absent or earlier, so opening never shortens a longer opening). When not set, returns the
+   * value in place (undefined: closed), read back with a second request.
+   */
+  setBreaker(key: BudgetKey, breakerKey: string, p: { until: number; expected?: number; now: number }): Promise<{ set: true } | { set: false; current?: number }>;
+  /** Closes a breaker if its open-until is still `expected` (its trial call succeeded). */
+  closeBreaker(key: BudgetKey, breakerKey: string, p: { expected: number }): Promise<void>;
 }
 
 export interface BudgetKey {
   tenant: string;
   /** The upstream's host (`tenant.eu.auth0.com`), so every path to one upstream shares one budget. */
   upstream: string;
+  /** Which of the upstream's APIs (Auth0 limits each on its own); default the Authentication API. */
+  api?: UpstreamApi;
+}
+
+export type UpstreamApi = 'authentication' | 'management';
+
+const BREAKER_PREFIX = 'brk_';
+
+/** The breakers' open-until times among an item's attributes. */
+function breakersOf(item: Record<string, unknown> | undefined): SharedBreakers {
+  const out: SharedBreakers = {};
+  for (const [name, value] of Object.entries(item ?? {})) {
+    if (name.startsWith(BREAKER_PREFIX) && typeof value === 'number') out[name.slice(BREAKER_PREFIX.length)] = value;
+  }
+  return out;
 }
 
 const DAY_SECONDS = 86_400;
@@ -77,10 +110,15 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
     }) as DynamoDBDocumentClient['send'],
   };
   const ttlOf = (now: number) => Math.floor(now / 1000) + DAY_SECONDS;
-  const keyOf = (k: BudgetKey) => keys.upstreamBudget(k.tenant, k.upstream);
+  /** The Authentication API's bucket, and the Management API's beside it. */
+  const keyOf = (k: BudgetKey) => {
+    const key = keys.upstreamBudget(k.tenant, k.upstream);
+    return k.api === 'management' ? { ...key, sk: `${key.sk}#MANAGEMENT` } : key;
+  };
+  const breakerName = (breakerKey: string) => `${BREAKER_PREFIX}${breakerKey}`;
 
   /** The bucket has a backlog (tat ≥ now): add to it if the first leased call is within reach. */
-  async function extend(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number }) {
+  async function extend(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number }): Promise<LeaseResult> {
     const callsCost = p.count * s.intervalMs;
     const res = await db.send(
       new UpdateCommand({
@@ -90,17 +128,17 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
         ConditionExpression: 'tat >= :now AND tat <= :latest',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: { ':cost': callsCost, ':now': p.now, ':latest': p.now + s.burstMs + p.maxWaitMs, ':ttl': ttlOf(p.now) },
-        ReturnValues: 'UPDATED_NEW',
+        ReturnValues: 'ALL_NEW',
       }),
     );
     const tat = Number(res.Attributes?.tat);
-    return slotsFrom(tat - callsCost, p.count, s, tat);
+    return { ...slotsFrom(tat - callsCost, p.count, s, tat), breakers: breakersOf(res.Attributes) };
   }
 
   /** The bucket is idle (no item, or tat in the past): start its schedule at now. */
-  async function restart(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number }) {
+  async function restart(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number }): Promise<LeaseResult> {
     const tat = p.now + p.count * s.intervalMs;
-    await db.send(
+    const res = await db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: keyOf(k),
@@ -108,9 +146,43 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
         ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: { ':tat': tat, ':now': p.now, ':ttl': ttlOf(p.now) },
+        ReturnValues: 'ALL_NEW',
       }),
     );
-    return slotsFrom(p.now, p.count, s, tat);
+    return { ...slotsFrom(p.now, p.count, s, tat), breakers: breakersOf(res.Attributes) };
+  }
+
+  async function enqueue(k: BudgetKey, s: BudgetSchedule, p: { cost: number; now: number }) {
+    const res = await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyOf(k),
+        UpdateExpression: 'SET queue_at = if_not_exists(queue_at, :now) + :cost, tat = if_not_exists(tat, :now), #ttl = :ttl',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':now': p.now, ':cost': p.cost, ':ttl': ttlOf(p.now) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const tat = Number(res.Attributes?.tat ?? p.now);
+    let turnAt = Number(res.Attributes?.queue_at ?? p.now);
+    if (p.cost > 0 && turnAt - p.cost <= p.now) {
+      // The queue had drained: it starts again behind the bucket's own backlog.
+      turnAt = Math.max(p.now, tat - s.burstMs) + p.cost;
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyOf(k),
+            UpdateExpression: 'SET queue_at = :turn',
+            ConditionExpression: 'queue_at < :turn',
+            ExpressionAttributeValues: { ':turn': turnAt },
+          }),
+        )
+        .catch((err: unknown) => {
+          if (!isConditionalCheckFailed(err)) throw err;
+        });
+    }
+    return { turnAt, tat, breakers: breakersOf(res.Attributes) };
   }
 
   const granted = (result: LeaseResult): LeaseResult => {
@@ -138,46 +210,18 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
         }
       }
       if (p.queueCost !== undefined) {
-        const { turnAt, tat } = await repo.enqueue(k, s, { cost: p.queueCost, now: p.now });
+        const { turnAt, tat, breakers } = await enqueue(k, s, { cost: p.queueCost, now: p.now });
         if (tat <= latest && attempts.length === 0) return repo.lease(k, s, { ...p, hint: tat, queueCost: undefined });
-        return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, turnAt });
+        return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, turnAt, breakers });
       }
-      const res = await db.send(new GetCommand({ TableName: tableName, Key: keyOf(k), ConsistentRead: true, ProjectionExpression: 'tat' }));
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: keyOf(k), ConsistentRead: true }));
       const tat = Number(res.Item?.tat ?? p.now);
       if (tat <= latest && attempts.length === 0) return repo.lease(k, s, { ...p, hint: tat });
-      return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat });
+      return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, breakers: breakersOf(res.Item) });
     },
 
     async enqueue(k, s, p) {
-      const res = await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keyOf(k),
-          UpdateExpression: 'SET queue_at = if_not_exists(queue_at, :now) + :cost, tat = if_not_exists(tat, :now), #ttl = :ttl',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':now': p.now, ':cost': p.cost, ':ttl': ttlOf(p.now) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const tat = Number(res.Attributes?.tat ?? p.now);
-      let turnAt = Number(res.Attributes?.queue_at ?? p.now);
-      if (p.cost > 0 && turnAt - p.cost <= p.now) {
-        // The queue had drained: it starts again behind the bucket's own backlog.
-        turnAt = Math.max(p.now, tat - s.burstMs) + p.cost;
-        await db
-          .send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: keyOf(k),
-              UpdateExpression: 'SET queue_at = :turn',
-              ConditionExpression: 'queue_at < :turn',
-              ExpressionAttributeValues: { ':turn': turnAt },
-            }),
-          )
-          .catch((err: unknown) => {
-            if (!isConditionalCheckFailed(err)) throw err;
-          });
-      }
+      const { turnAt, tat } = await enqueue(k, s, p);
       return { turnAt, tat };
     },
 
@@ -197,11 +241,48 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
         if (!isConditionalCheckFailed(err)) throw err;
       }
     },
+
+    async setBreaker(k, breakerKey, p) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyOf(k),
+            UpdateExpression: 'SET #b = :until, #ttl = if_not_exists(#ttl, :ttl)',
+            ConditionExpression: p.expected === undefined ? 'attribute_not_exists(#b) OR #b < :until' : '#b = :expected',
+            ExpressionAttributeNames: { '#b': breakerName(breakerKey), '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':until': p.until, ':ttl': ttlOf(p.now), ...(p.expected === undefined ? {} : { ':expected': p.expected }) },
+          }),
+        );
+        return { set: true };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+      }
+      const res = await db.send(new GetCommand({ TableName: tableName, Key: keyOf(k), ConsistentRead: true }));
+      return { set: false, current: breakersOf(res.Item)[breakerKey] };
+    },
+
+    async closeBreaker(k, breakerKey, p) {
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyOf(k),
+            UpdateExpression: 'REMOVE #b',
+            ConditionExpression: '#b = :expected',
+            ExpressionAttributeNames: { '#b': breakerName(breakerKey) },
+            ExpressionAttributeValues: { ':expected': p.expected },
+          }),
+        )
+        .catch((err: unknown) => {
+          if (!isConditionalCheckFailed(err)) throw err;
+        });
+    },
   };
   return repo;
 }
 
-function slotsFrom(start: number, count: number, s: BudgetSchedule, tat: number): LeaseResult {
+function slotsFrom(start: number, count: number, s: BudgetSchedule, tat: number): Extract<LeaseResult, { ok: true }> {
   const slots: number[] = [];
   for (let i = 0; i < count; i++) slots.push(start + i * s.intervalMs - s.burstMs);
   return { ok: true, slots, tat };
