@@ -217,6 +217,24 @@ const extraCases: Case[] = [
       }),
       field: `options.configuration.${field ?? 'rate_limit.requests_per_second'}`,
     },
+    {
+      method: 'PATCH',
+      path: '/api/v2/connections/{conn}',
+      why: `upstream Management API rate_limit ${why}`,
+      body: () => ({
+        options: {
+          import_mode: true,
+          configuration: {
+            token_endpoint: 'https://old.auth0.com/oauth/token',
+            userinfo_endpoint: 'https://old.auth0.com/userinfo',
+            client_id: 'c1',
+            client_secret: 'long-enough-secret',
+            management_api: { domain: 'old.auth0.com', client_id: 'm1', client_secret: 'long-enough-secret', rate_limit },
+          },
+        },
+      }),
+      field: `options.configuration.management_api.${field ?? 'rate_limit.requests_per_second'}`,
+    },
   ]),
   {
     method: 'POST',
