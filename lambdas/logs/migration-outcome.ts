@@ -74,7 +74,8 @@ const VERIFIED_THEN_REFUSED = new Set([
 /**
  * The drain fields of an auth event, or undefined when the event is not the one line that
  * records a migration attempt (each attempt has exactly one: `ss` or a failure for the password
- * fallback, whose later `s`/`sepft` lines repeat the path; `sertft` or `fertft` for the re-mint).
+ * fallback, whose later `s`/`sepft` lines repeat the path; `sertft` or `fertft` for the re-mint;
+ * `scp` for a reset that migrated an upstream-only user).
  */
 export function migrationAttemptOf(event: MigrationEvent): MigrationAttempt | undefined {
   if (!event.migration) return undefined;
@@ -92,6 +93,8 @@ const SOCIAL_UPSTREAM: Record<string, MigrationOutcome> = { found: 'migrated', a
 
 function outcomeOf(event: MigrationEvent, path: MigrationPath): MigrationOutcome | undefined {
   const details = event.details ?? {};
+  // A reset that created an upstream-only user: the upstream's look-up found it, the new password migrated it.
+  if (path === 'password_reset') return event.type === 'scp' ? 'migrated' : undefined;
   if (path === 'social') {
     if (event.type === 's') return SOCIAL_UPSTREAM[String(details.upstream_user)] ?? 'not_called';
     if (event.type !== 'f' || !event.reason) return undefined;
@@ -117,7 +120,7 @@ function outcomeOfReason(reason: string): MigrationOutcome {
 }
 
 function sourceOf(event: MigrationEvent, path: MigrationPath): string {
-  const raw = path === 'password_fallback' || path === 'social' ? event.connection : (event.details?.migration_source ?? onlySourceOf(event.details?.sources));
+  const raw = path === 'password_fallback' || path === 'social' || path === 'password_reset' ? event.connection : (event.details?.migration_source ?? onlySourceOf(event.details?.sources));
   return typeof raw === 'string' && raw !== '' ? raw.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) : 'none';
 }
 

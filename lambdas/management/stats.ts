@@ -10,7 +10,7 @@ import { parseQuery } from './request.js';
 const DAY_MS = 24 * 3600 * 1000;
 const MAX_DAYS = 400;
 const DEFAULT_DAYS = 30;
-const PATHS: readonly MigrationPath[] = ['password_fallback', 'refresh_remint', 'social'];
+const PATHS: readonly MigrationPath[] = ['password_fallback', 'refresh_remint', 'social', 'password_reset'];
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 const statsQuery = z.strictObject({

@@ -7,6 +7,7 @@ import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.j
 import { authEvents, linkUpstream, loginWithAuth0Client, updateConnectionOptions } from '../support/import-mode.js';
 import { httpsToLocalFetch, startTestService, type TestService } from '../support/local-service.js';
 import { lastMailTo, mailCount, resetThroughPage } from '../support/password-reset.js';
+import { managementApi } from './management-helpers.js';
 
 /**
  * A reset migrates: in import mode with upstream look-up credentials, an email known only
@@ -62,6 +63,14 @@ describe('password reset of a user who exists only upstream', () => {
     expect(scp).toMatchObject({ user_id: up.sub, migration: 'password_reset' });
     const day = new Date().toISOString().slice(0, 10);
     expect((await service.deps.migrationCounters.get(service.credentials.tenant, day)).password_reset).toBe(1);
+    // The drain counts it: the event carries its outcome, and the stats endpoint an upstream verification.
+    expect(scp).toMatchObject({ migration_outcome: 'migrated', migration_source: service.credentials.connection.name });
+    const api = managementApi(service);
+    const stats = await api.call('GET', '/api/v2/stats/migration', { token: await api.token(service.credentials.machineClient) });
+    const today = stats.body.days.find((d: { date: string }) => d.date === day);
+    expect(today.password_reset).toMatchObject({ migrated: 1 });
+    expect(today.upstream_verifications).toBeGreaterThanOrEqual(1);
+    expect(stats.body.last_upstream_verification.path).toBe('password_reset');
   });
 
   it('an email that exists nowhere gets the same answer and no mail', async () => {
