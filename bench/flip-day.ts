@@ -9,6 +9,7 @@
  *   npm run bench -- flip-day
  *   FLIP_REMINTS=5000 FLIP_LOGINS=500 FLIP_LIMIT_S=900 npm run bench -- flip-day   (full size; far too slow on 2 shared cores)
  *   FLEET_LOG=1 ...   (the servers' log lines on stdout)
+ *   FLIP_SUSPECT=0 ...   (logins from an IP with recent failures keep their place at the budget: the attacker's calls compete with everyone's)
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
@@ -33,6 +34,8 @@ const ATTACKER_PER_SECOND = 20;
 const ARRIVAL_SPREAD_MS = 10_000;
 /** A run stops here; clients still without tokens count as lost. */
 const RUN_LIMIT_MS = Number(process.env.FLIP_LIMIT_S ?? 120) * 1000;
+/** The service's `suspectIpFailures` (default: the service's own, 10). */
+const SUSPECT_IP_FAILURES = process.env.FLIP_SUSPECT === undefined ? undefined : Number(process.env.FLIP_SUSPECT);
 const PASSWORD = 'Flip-day-password-1';
 const SCOPE = 'openid profile email offline_access';
 
@@ -103,7 +106,7 @@ async function flipDayRun(withAttacker: boolean) {
   let fleet: Fleet | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: 200 });
   try {
-    fleet = await startServerFleet({ engineEndpoint: engine.endpoint, size: SERVERS });
+    fleet = await startServerFleet({ engineEndpoint: engine.endpoint, size: SERVERS, config: SUSPECT_IP_FAILURES === undefined ? undefined : { suspectIpFailures: SUSPECT_IP_FAILURES } });
     const admin = fleet.admin;
     await linkUpstream(admin, upstream, { requestsPerSecond: CONFIGURED_RATE });
     const { clientId } = await addMigrationSource(admin, upstream, { requestsPerSecond: CONFIGURED_RATE, profile_from: 'id_token' });
@@ -172,6 +175,7 @@ async function flipDayRun(withAttacker: boolean) {
       attemptsPerClient: all.reduce((n, o) => n + o.attempts, 0) / all.length,
       upstreamCalls: upstream.requests.filter((r) => r.endpoint === 'token' || r.endpoint === 'userinfo').length,
       attackerRequests: withAttacker ? attackerSent : 0,
+      attackerCalls: upstream.requests.filter((r) => r.endpoint === 'token' && r.body.grant_type === PASSWORD_REALM_GRANT && !r.body.username?.startsWith('login-')).length,
       dynamoPerMigration: (after.count - before.count) / Math.max(1, migrations),
       budgetPerMigration: (after.budgetRoundTrips - before.budgetRoundTrips) / Math.max(1, migrations),
       budgetShare: (after.budgetRoundTrips - before.budgetRoundTrips) / Math.max(1, after.count - before.count),
@@ -217,7 +221,8 @@ export const bench = {
         `Fake upstream: global limit ${UPSTREAM_LIMIT} calls per calendar second, ${UPSTREAM_LATENCY_MS} ms per call; rate_limit ${CONFIGURED_RATE}/s on the connection and the source (one bucket).`,
         `Floor = upstream calls needed (${REMINTS + 2 * LOGINS}) / ${UPSTREAM_LIMIT}; at the configured ${CONFIGURED_RATE}/s it is ${round((REMINTS + 2 * LOGINS) / CONFIGURED_RATE)} s.`,
         `Sessions lost: refresh tokens refused (invalid_grant) or logins answered 403; unfinished: clients still retrying when the run stopped at ${RUN_LIMIT_MS / 1000} s.`,
-        `Attacker run: ${attacked.attackerRequests} random-email logins from 127.0.0.2, each one upstream call until suspicious-IP throttling stops its IP (by default after 100 failures).`,
+        `Attacker run: ${attacked.attackerRequests} random-email logins from 127.0.0.2, ${attacked.attackerCalls} of them reached the upstream; suspicious-IP throttling stops the IP after 100 failures,`,
+        `and from its ${SUSPECT_IP_FAILURES ?? 10}th failure on its logins come last at the budget (suspectIpFailures${SUSPECT_IP_FAILURES === 0 ? ' = 0: off' : ''}).`,
         `DynamoDB/migration counts every request of the servers (attacker's included) per successful migration; bucket/migration those on the budget item`,
         `(${round(attacked.budgetShare * 100)} % / ${round(quiet.budgetShare * 100)} % of all requests); ${attacked.budgetRefusals} / ${quiet.budgetRefusals} re-mint refusals.`,
       ],

@@ -37,6 +37,10 @@ export interface ServiceConfig {
   upstreamBudgetMs: number;
   /** How long a login waits for the lockout attempts its own parallel logins hold (default 5 s). */
   attemptWaitMs?: number;
+  /** A login from a client IP with this many recent failures comes last at the upstream budget (default 10; 0: never). */
+  suspectIpFailures?: number;
+  /** A reset request (`change_password`, the forgot-password page) is answered no sooner than this (default 1000 ms; 0: off). */
+  resetAnswerFloorMs?: number;
   /** Time all registration hooks of one trigger may take together (each also has its own timeout). */
   hookBudgetMs: number;
   bcryptCost: number;

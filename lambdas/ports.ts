@@ -54,6 +54,8 @@ export interface LocalLookup {
   user?: UserRecord;
   password?: PasswordRecord;
   attempts: number;
+  /** Recent failed attempts of the client IP across identifiers (the suspicious-IP bucket's level). */
+  ipFailures?: number;
 }
 
 /**

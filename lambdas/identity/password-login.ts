@@ -57,6 +57,7 @@ async function checkPassword(
   holder: UserWithPassword,
   attempts: number,
   fallback: PasswordFallback | undefined,
+  ipFailures: number,
 ): Promise<Verdict> {
   // A retired identifier (its user moved to another one) is refused here, never sent upstream,
   // while that user still has a local password; once the user is gone or has none, it is free.
@@ -188,7 +189,7 @@ export async function authenticateWithPassword(
   }
   return checkReserved(deps, ctx, input, fallback, {
     identifier, ip, policy, strikes, throttled, preLogin, ipKey, lockKey, ceilingKey, perIdentifierOnly, nowSeconds, startedAt,
-    claim, reservation, ceilingRead, holderRead, refuse, baseEvent,
+    claim, reservation, ceilingRead, holderRead, refuse, baseEvent, ipFailures,
   });
 }
 
@@ -217,6 +218,7 @@ async function checkReserved(
     holderRead: PromiseSettledResult<UserWithPassword>;
     refuse: (type: 'limit_wc' | 'limit_sul', reason: string) => Promise<never>;
     baseEvent: Record<string, unknown>;
+    ipFailures: number;
   },
 ): Promise<UserRecord> {
   const { identifier, ip, policy, strikes, throttled, preLogin, ipKey, lockKey, ceilingKey, perIdentifierOnly, nowSeconds, startedAt, claim, reservation, ceilingRead, holderRead, refuse, baseEvent } = p;
@@ -240,7 +242,7 @@ async function checkReserved(
 
   let verdict: Verdict;
   try {
-    verdict = await checkPassword(deps, ctx, input, identifier, claim, holder, Math.max(0, reservation.attempts - 1), fallback);
+    verdict = await checkPassword(deps, ctx, input, identifier, claim, holder, Math.max(0, reservation.attempts - 1), fallback, p.ipFailures);
   } catch (err) {
     // The check broke (storage, an unexpected error): the attempt it took is given back.
     await giveBack();

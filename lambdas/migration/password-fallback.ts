@@ -36,6 +36,12 @@ export const PASSWORD_FALLBACK_SCOPE = 'openid profile email';
 const PASSWORD_REJECTIONS = new Set(['invalid_grant', 'too_many_attempts']);
 /** Rejections that mean the upstream client credentials are wrong: the cached secret is dropped. */
 const CLIENT_REJECTIONS = new Set(['access_denied', 'invalid_client', 'unauthorized']);
+/**
+ * Recent failed attempts of a client IP (across identifiers) from which its logins come last at
+ * the upstream budget: users mistype, someone trying random emails fails every time. Auth0's
+ * suspicious-IP throttling still blocks the IP at its own limit (100 by default).
+ */
+const SUSPECT_IP_FAILURES = 10;
 
 type Failure = Extract<FallbackOutcome, { ok: false }>;
 
@@ -81,7 +87,9 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     const upstream = lookup.upstream;
     const deadline = createDeadline(deps.config.upstreamBudgetMs, deps.now);
 
-    const budget = { tenant: ctx.tenant, requestsPerSecond: upstream.requestsPerSecond, priority: 'interactive' as const };
+    // An IP with recent failures (most likely trying random emails) comes after legitimate logins and re-mints.
+    const suspect = (deps.config.suspectIpFailures ?? SUSPECT_IP_FAILURES) > 0 && (local.ipFailures ?? 0) >= (deps.config.suspectIpFailures ?? SUSPECT_IP_FAILURES);
+    const budget = { tenant: ctx.tenant, requestsPerSecond: upstream.requestsPerSecond, priority: suspect ? ('low' as const) : ('interactive' as const) };
     const granted = await deps.upstream.passwordRealm({
       breakerKey: upstream.breakerKey,
       budget,

@@ -12,10 +12,16 @@
  * a background caller (a re-mint's redemption) takes only free capacity, leaves a reserve for
  * the interactive ones, and is told when to come back instead: its place in a virtual queue plus
  * jitter, so the Retry-After grows with the queue and spreads clients out.
+ *
+ * A `low` caller (a login from an IP with recent failures: most likely someone trying random
+ * emails) comes last: it gets a call only while the bucket is nearly idle, never from calls its
+ * instance leased for others, never joins the queue, and is refused without a round trip while
+ * the instance knows the bucket busy. Legitimate logins and re-mints go first; Auth0's own
+ * suspicious-IP limits stay as they are.
  */
 import type { BudgetCost, BudgetKey, BudgetSchedule, LeaseResult, SharedBreakers, UpstreamApi, UpstreamBudgetRepository } from '../store/upstream-budget-repository.js';
 
-export type BudgetPriority = 'interactive' | 'background';
+export type BudgetPriority = 'interactive' | 'background' | 'low';
 
 export interface BudgetRequest {
   tenant: string;
@@ -67,6 +73,10 @@ const SLOT_VALIDITY_MS = 250;
 /** A background caller waits at most this long for a call leased by its instance. */
 const BACKGROUND_WAIT_MS = 250;
 const DEFAULT_MAX_LEASE = 10;
+/** Share of the burst a `low` caller leaves to the others: it is served only while the bucket is nearly idle. */
+const LOW_RESERVE = 0.8;
+/** After a `low` caller found the bucket busy, the next ones are refused without a round trip for this long. */
+const LOW_RECHECK_MS = 1000;
 
 interface BucketState {
   slots: number[];
@@ -76,6 +86,8 @@ interface BucketState {
   waiting: Record<BudgetPriority, number>;
   leasing: Partial<Record<BudgetPriority, Promise<LeaseResult>>>;
   breakers: SharedBreakers;
+  /** `low` callers are refused without a round trip until then (the bucket was last seen busy). */
+  lowRefusedUntil: number;
 }
 
 export function scheduleOf(requestsPerSecond: number): BudgetSchedule {
@@ -102,7 +114,7 @@ export function createUpstreamBudget(opts: {
     const id = `${k.tenant}\n${k.upstream}\n${k.api ?? 'authentication'}`;
     let st = states.get(id);
     if (!st) {
-      st = { slots: [], pausedUntil: 0, waiting: { interactive: 0, background: 0 }, leasing: {}, breakers: {} };
+      st = { slots: [], pausedUntil: 0, waiting: { interactive: 0, background: 0, low: 0 }, leasing: {}, breakers: {}, lowRefusedUntil: 0 };
       states.set(id, st);
     }
     return st;
@@ -112,6 +124,7 @@ export function createUpstreamBudget(opts: {
     const key = { tenant: r.tenant, upstream: r.upstream, api: r.api };
     const st = stateOf(key);
     const schedule = scheduleOf(r.requestsPerSecond);
+    if (r.priority === 'low') return takeLow(key, st, schedule);
     const interactive = r.priority === 'interactive';
     const startedAt = now();
     const reachMs = () => (interactive ? Math.max(0, startedAt + r.maxWaitMs - now()) : BACKGROUND_WAIT_MS);
@@ -154,6 +167,35 @@ export function createUpstreamBudget(opts: {
     } finally {
       st.waiting[r.priority] -= 1;
     }
+  }
+
+  /** One call for a `low` caller, if the bucket is nearly idle; its own lease, never the instance's pool. */
+  async function takeLow(key: BudgetKey, st: BucketState, schedule: BudgetSchedule): Promise<BudgetGrant> {
+    const t = now();
+    if (st.pausedUntil > t) return { ok: false, reason: 'paused', retryAfterMs: st.pausedUntil - t + random() * 1000 };
+    const reserve = schedule.burstMs * LOW_RESERVE;
+    const busyUntil = (tat: number) => tat - (schedule.burstMs - reserve);
+    const refuse = (until: number): BudgetGrant => {
+      st.lowRefusedUntil = Math.max(st.lowRefusedUntil, until, t + LOW_RECHECK_MS);
+      return { ok: false, reason: 'exhausted', retryAfterMs: st.lowRefusedUntil - t + random() * 1000 };
+    };
+    // The bucket is known to be busy: refused without a round trip.
+    if (st.lowRefusedUntil > t || (st.hint !== undefined && busyUntil(st.hint) > t)) return refuse(busyUntil(st.hint ?? t));
+    // One round trip at most: a fresh schedule if the bucket looks idle, else a place in its spare capacity.
+    const idle = st.hint === undefined || st.hint < t;
+    let result: LeaseResult | undefined;
+    try {
+      result = await opts.repo.lease(key, schedule, { count: 1, now: t, maxWaitMs: -reserve, hint: idle ? st.hint : t, single: true });
+    } catch (err) {
+      opts.onError?.(err);
+      return { ok: true, waitedMs: now() - t };
+    }
+    if (!result.ok) return refuse(busyUntil(result.tat));
+    st.hint = Math.max(st.hint ?? 0, result.tat);
+    if (result.breakers) st.breakers = result.breakers;
+    const wait = result.slots[0] - now();
+    if (wait > 0) await sleep(wait);
+    return { ok: true, waitedMs: now() - t };
   }
 
   async function leaseFor(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number, reachMs: number): Promise<LeaseResult> {

@@ -57,12 +57,14 @@ export interface UpstreamBudgetRepository {
    * Leases `count` calls if the first of them can be made by `now + maxWaitMs` (negative: that
    * much capacity is kept for others). `hint` is the caller's last known `tat`, to try the likely
    * update first (one round trip in the common case). With `queueCost`, a caller that gets
-   * nothing is put at the back of the virtual queue in the same round trip (`turnAt`).
+   * nothing is put at the back of the virtual queue in the same round trip (`turnAt`). With
+   * `single`, one request at most: the update the hint points to, and no read-back when it fails
+   * (the result's `tat` is then only a lower bound).
    */
   lease(
     key: BudgetKey,
     s: BudgetSchedule,
-    p: { count: number; now: number; maxWaitMs: number; hint?: number; queueCost?: number },
+    p: { count: number; now: number; maxWaitMs: number; hint?: number; queueCost?: number; single?: boolean },
   ): Promise<LeaseResult>;
   /** Puts a caller at the back of the virtual queue; returns when its turn comes (epoch ms) and the bucket's `tat`. */
   enqueue(key: BudgetKey, s: BudgetSchedule, p: { cost: number; now: number }): Promise<{ turnAt: number; tat: number }>;
@@ -201,7 +203,8 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
       // `tat` never moves back, so a hint beyond reach means the lease would fail, and a hint
       // at or after now means the bucket is not idle.
       const latest = p.now + s.burstMs + p.maxWaitMs;
-      const attempts = p.hint === undefined || p.hint < p.now ? [restart, extend] : p.hint <= latest ? [extend] : [];
+      const likely = p.hint === undefined || p.hint < p.now ? [restart, extend] : p.hint <= latest ? [extend] : [];
+      const attempts = p.single ? likely.slice(0, 1) : likely;
       for (const attempt of attempts) {
         try {
           return granted(await attempt(k, s, p));
@@ -209,6 +212,7 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
           if (!isConditionalCheckFailed(err)) throw err;
         }
       }
+      if (p.single) return granted({ ok: false, nextFreeAt: p.now, tat: Math.max(p.hint ?? p.now, p.now + s.burstMs) });
       if (p.queueCost !== undefined) {
         const { turnAt, tat, breakers } = await enqueue(k, s, { cost: p.queueCost, now: p.now });
         if (tat <= latest && attempts.length === 0) return repo.lease(k, s, { ...p, hint: tat, queueCost: undefined });
