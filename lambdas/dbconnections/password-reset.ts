@@ -9,6 +9,7 @@ import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { createUser, type NewUserProfile } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
+import { padUntil } from '../identity/failure-timing.js';
 import { checkPassword, passwordPolicyOf } from '../identity/password-policy.js';
 import { renderEmail } from '../mail/templates.js';
 import { keys } from '../store/keys.js';
@@ -64,14 +65,33 @@ export async function issueTicket(
 }
 
 /**
+ * A reset request is answered no sooner than this after it arrived: a local user (ticket and
+ * mail), an upstream-only one (the upstream look-up too) and an unknown email (reads only) then
+ * take the same time, so the answer's timing does not tell which the email is. It covers the
+ * work's usual length (a few DynamoDB requests, an upstream look-up, an SES send); work that
+ * runs longer shows, so the floor is a setting (`resetAnswerFloorMs`).
+ */
+export const DEFAULT_RESET_ANSWER_FLOOR_MS = 1000;
+
+/**
  * `change_password`: mails a reset link when the email belongs to a user (local, or upstream
- * only in import mode), does nothing visible otherwise. Logs `scpr` / `fcpr`.
+ * only in import mode), does nothing visible otherwise. Logs `scpr` / `fcpr`. Answered no
+ * sooner than the floor above, whichever it was.
  */
 export async function requestPasswordReset(
   deps: Deps,
   ctx: TenantContext,
   p: { client: ClientRecord; connection: ConnectionRecord; email: string },
 ): Promise<void> {
+  const startedAt = performance.now();
+  try {
+    await requestReset(deps, ctx, p);
+  } finally {
+    await padUntil(startedAt, deps.config.resetAnswerFloorMs ?? DEFAULT_RESET_ANSWER_FLOOR_MS);
+  }
+}
+
+async function requestReset(deps: Deps, ctx: TenantContext, p: { client: ClientRecord; connection: ConnectionRecord; email: string }): Promise<void> {
   const email = p.email.toLowerCase();
   const base = { client_id: p.client.client_id, client_name: p.client.name, connection: p.connection.name, connection_id: p.connection.id, user_name: email };
   const target = await resetTargetOf(deps, ctx, p.connection, email);
