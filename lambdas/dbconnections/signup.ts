@@ -9,7 +9,7 @@ import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { createUser, type NewUserProfile } from '../identity/create-user.js';
-import { checkPassword, describePolicy, passwordPolicyOf } from '../identity/password-policy.js';
+import { checkPassword, describePolicy, NOT_IN_DICTIONARY, passwordPolicyOf } from '../identity/password-policy.js';
 import { isAllowlisted, suspiciousIpThrottlingOf } from '../identity/attack-protection.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import { createRateLimitRepository, type RateLimit } from '../store/rate-limit-repository.js';
@@ -61,6 +61,11 @@ export async function signupEndpoint(deps: Deps, event: HttpEvent): Promise<Http
 
   const policy = passwordPolicyOf(connection);
   const broken = checkPassword(policy, password, profile);
+  if (broken.length === 1 && broken[0] === NOT_IN_DICTIONARY) {
+    // Auth0 names a dictionary word apart from the strength rules.
+    const body = { name: 'PasswordDictionaryError', message: 'Password is too common', code: 'password_dictionary_error', description: 'Password is too common', statusCode: 400 };
+    return fail(json(400, body), 'password_dictionary', email);
+  }
   if (broken.length) {
     const rules = describePolicy(policy);
     return fail(

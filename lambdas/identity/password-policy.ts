@@ -1,4 +1,5 @@
 import type { ConnectionRecord } from '../store/records.js';
+import { COMMON_PASSWORDS } from './common-passwords.js';
 
 /** Auth0's password strength levels (connection option `passwordPolicy`, or `password_policy`). */
 export type PasswordStrength = 'none' | 'low' | 'fair' | 'good' | 'excellent';
@@ -7,7 +8,14 @@ export interface PasswordPolicy {
   strength: PasswordStrength;
   minLength: number;
   noPersonalInfo: boolean;
+  /** Auth0's `password_dictionary`: common passwords and the connection's own words refused (whole password, any case). */
+  dictionary?: ReadonlySet<string>;
 }
+
+let common: ReadonlySet<string> | undefined;
+/** The shipped list of common passwords, split on first use. */
+const commonPasswords = (): ReadonlySet<string> => (common ??= new Set(COMMON_PASSWORDS.split('\n')));
+export const NOT_IN_DICTIONARY = 'Not a common password or a word of the dictionary';
 
 const LEVELS: Record<PasswordStrength, { minLength: number; classes: number; noRepeats: boolean }> = {
   none: { minLength: 1, classes: 0, noRepeats: false },
@@ -27,7 +35,11 @@ export function passwordPolicyOf(connection: ConnectionRecord): PasswordPolicy {
   const minLength = Number.isInteger(min) && min >= 1 && min <= 128 ? Math.max(min, 1) : LEVELS[strength].minLength;
   const personal = o.password_no_personal_info as { enable?: unknown } | boolean | undefined;
   const noPersonalInfo = typeof personal === 'object' ? personal?.enable === true : personal === true;
-  return { strength, minLength, noPersonalInfo };
+  const dictionaryOption = o.password_dictionary as { enable?: unknown; dictionary?: unknown } | undefined;
+  if (dictionaryOption?.enable !== true) return { strength, minLength, noPersonalInfo };
+  const custom = Array.isArray(dictionaryOption.dictionary) ? dictionaryOption.dictionary.filter((w): w is string => typeof w === 'string' && w !== '') : [];
+  const dictionary = custom.length ? new Set([...commonPasswords(), ...custom.map((w) => w.toLowerCase())]) : commonPasswords();
+  return { strength, minLength, noPersonalInfo, dictionary };
 }
 
 const THREE_OF_FOUR =
@@ -43,6 +55,7 @@ export function describePolicy(p: PasswordPolicy): string[] {
     rules.push(THREE_OF_FOUR);
   if (level.noRepeats) rules.push(NO_REPEATS);
   if (p.noPersonalInfo) rules.push('Not contain your e-mail address, username or name');
+  if (p.dictionary) rules.push(NOT_IN_DICTIONARY);
   return rules;
 }
 
@@ -67,5 +80,6 @@ export function checkPassword(
       .map((w) => w.toLowerCase());
     if (words.some((w) => lower.includes(w))) broken.push('Not contain your e-mail address, username or name');
   }
+  if (p.dictionary?.has(password.toLowerCase())) broken.push(NOT_IN_DICTIONARY);
   return broken;
 }

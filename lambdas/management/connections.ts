@@ -51,6 +51,13 @@ const optionsSchema = z.strictObject({
   brute_force_protection: z.optional(z.boolean()),
   requires_username: z.optional(z.boolean()),
   passwordPolicy: z.optional(z.nullable(z.enum(['none', 'low', 'fair', 'good', 'excellent']))),
+  /** Auth0's shape: common passwords refused, plus up to 200 words of the connection's own (each at most 50 characters). */
+  password_dictionary: z.optional(
+    z.strictObject({
+      enable: z.boolean(),
+      dictionary: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(50))).check(z.maxLength(200))),
+    }),
+  ),
 });
 
 const clientIds = z.array(z.string().check(z.regex(CLIENT_ID, 'Expected a client id'))).check(z.maxLength(100));

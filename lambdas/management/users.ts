@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import { createUser } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
+import { passwordPolicyOf } from '../identity/password-policy.js';
 import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { keys, type ItemKey } from '../store/keys.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
@@ -142,6 +143,9 @@ function minPasswordLength(connection: ConnectionRecord): number {
 function assertPasswordPolicy(connection: ConnectionRecord, password: string): void {
   if (password.length < minPasswordLength(connection)) {
     throw managementErrors.badRequest('password_strength_error', 'PasswordStrengthError: Password is too weak');
+  }
+  if (passwordPolicyOf(connection).dictionary?.has(password.toLowerCase())) {
+    throw managementErrors.badRequest('password_dictionary_error', 'PasswordDictionaryError: Password is too common');
   }
 }
 

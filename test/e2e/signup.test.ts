@@ -87,6 +87,29 @@ describe('POST /dbconnections/signup', () => {
     expect((await signUp({ email: fresh(), password: 'Long-enough-pass-1' })).status).toBe(200);
   });
 
+  it("refuses a common password and the connection's own words (password_dictionary, set through the Management API) with Auth0's PasswordDictionaryError", async () => {
+    const api = managementApi(service);
+    const token = await api.token(service.credentials.machineClient);
+    const patched = await api.call('PATCH', `/api/v2/connections/${service.credentials.connection.id}`, {
+      token,
+      body: { options: { password_dictionary: { enable: true, dictionary: ['Acme-Rocket-2024'] } } },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.options.password_dictionary).toEqual({ enable: true, dictionary: ['Acme-Rocket-2024'] });
+
+    for (const password of ['Password123', 'acme-rocket-2024']) {
+      const refused = await signUp({ email: fresh(), password });
+      expect([refused.status, refused.error]).toEqual([400, 'password_dictionary_error']);
+      expect(refused.body).toMatchObject({ name: 'PasswordDictionaryError', description: 'Password is too common' });
+    }
+    expect((await signUp({ email: fresh(), password: 'Acme-Rocket-2024-x' })).status).toBe(200);
+    const tooMany = await api.call('PATCH', `/api/v2/connections/${service.credentials.connection.id}`, {
+      token,
+      body: { options: { password_dictionary: { enable: true, dictionary: Array.from({ length: 201 }, (_, i) => `word-${i}`) } } },
+    });
+    expect(tooMany.status).toBe(400);
+  });
+
   it('sends a verification e-mail when the connection asks for it (verify_email_on_signup), not otherwise', async () => {
     const before = service.outbox.files().length;
     await signUp({ email: fresh() });
