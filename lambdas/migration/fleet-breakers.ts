@@ -17,6 +17,12 @@ import type { BudgetKey } from '../store/upstream-budget-repository.js';
 import type { BreakerCheck, BreakerRegistry } from './circuit-breaker.js';
 import type { UpstreamBudget } from './upstream-budget.js';
 
+/**
+ * How long the fleet waits for a claimed trial call (at most the cool-down): the others refuse
+ * meanwhile, then read the breaker again (closed by the trial's success, or open once more).
+ */
+const TRIAL_WINDOW_MS = 5_000;
+
 /** Which breaker, and the budget item that carries its shared state (none: per instance only). */
 export interface BreakerScope {
   breakerKey: string;
@@ -65,7 +71,7 @@ export function createFleetBreakers(opts: {
         return openFor(until);
       }
       // Open elsewhere and cooled down: one instance of the fleet makes the trial call.
-      const trialUntil = t + local.coolDownMs;
+      const trialUntil = t + Math.min(TRIAL_WINDOW_MS, local.coolDownMs);
       const claimed = await safely(() => shared.claimTrial(scope.bucket!, scope.breakerKey, until, trialUntil), true);
       if (claimed) {
         trials.set(idOf(scope), trialUntil);
