@@ -74,7 +74,9 @@ async function checkPassword(
       : undefined;
   if (outcome?.ok) return { user: outcome.user, local };
   // Failures that never reached the upstream (open circuit, pause) would otherwise answer at once.
-  if (!(outcome && !outcome.ok && outcome.passwordHashed)) await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
+  // A 429 (the upstream's limit or its budget) says nothing of the identifier: no need to look like a wrong password.
+  const answeredAsLimit = outcome && !outcome.ok && outcome.retryAfterSeconds !== undefined;
+  if (!(outcome && !outcome.ok && outcome.passwordHashed) && !answeredAsLimit) await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
   if (outcome) {
     return {
       failure: {
