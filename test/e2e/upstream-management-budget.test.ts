@@ -104,7 +104,7 @@ describe("the upstream Management API's own fleet-wide budget and breaker", () =
 
   it('a signup that finds the bucket empty gets a retryable 503 with Retry-After, and succeeds on retry', async () => {
     await lookupAt(1);
-    const sends = Array.from({ length: 6 }, () => signUp(0, '127.0.0.12'));
+    const sends = Array.from({ length: 8 }, () => signUp(0, '127.0.0.12'));
 
     const firstTry = await Promise.all(sends.map((send) => send()));
     const refused = firstTry.filter((a) => a.status === 503);
