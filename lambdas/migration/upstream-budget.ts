@@ -212,9 +212,10 @@ export function createUpstreamBudget(opts: {
     });
     st.hint = Math.max(st.hint ?? 0, result.tat);
     if (result.breakers) st.breakers = result.breakers;
-    // Slots are counted from when the lease came back: a slow round trip must not make them stale.
-    const arrived = now();
-    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, arrived))].sort((a, b) => a - b);
+    // Slots are counted from when the lease came back: a slow round trip must neither make them
+    // stale nor bunch them beyond the bucket's burst (they keep their spacing, shifted by the delay).
+    const delay = Math.max(0, now() - t);
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t) + delay)].sort((a, b) => a - b);
     return result;
   }
 
