@@ -70,7 +70,7 @@ async function checkPassword(
   }
   const outcome =
     fallback && !retiredAndHeld
-      ? await fallback(ctx, input, { identifier, user: local.user, password: local.password, attempts })
+      ? await fallback(ctx, input, { identifier, user: local.user, password: local.password, attempts, ipFailures })
       : undefined;
   if (outcome?.ok) return { user: outcome.user, local };
   // Failures that never reached the upstream (open circuit, pause) would otherwise answer at once.
