@@ -59,28 +59,31 @@ export interface LocalLookup {
 }
 
 /**
- * The result of a fallback attempt: a user (migrated or found), or a failure that says
- * whether it counts toward the lockout (a real rejection does; an upstream outage does not).
+ * Why a password was not accepted, as the log tells it: the reason and event type, and whether
+ * it counts toward the lockout (a wrong password does; an upstream outage does not).
  */
-export type FallbackOutcome =
-  | { ok: true; user: UserRecord }
-  | {
-      ok: false;
-      countsAsFailure: boolean;
-      reason: string;
-      logType?: 'fp' | 'fu';
-      /** Marks the failure event as one of a migration path (metric filters key on it). */
-      migration?: MigrationPath;
-      /** Extra facts for the failure event (e.g. the upstream error code and description). */
-      details?: Record<string, unknown>;
-      /** A bcrypt of this password was already spent (the upstream accepted it): no dummy compare. */
-      passwordHashed?: boolean;
-      /** The upstream is over its rate limit: answered 429 with this Retry-After, not as a wrong password. */
-      retryAfterSeconds?: number;
-    };
+export interface PasswordFailure {
+  reason: string;
+  logType: 'fp' | 'fu';
+  countsAsFailure: boolean;
+  /** Marks the failure event as one of a migration path (metric filters key on it). */
+  migration?: MigrationPath;
+  /** Extra facts for the failure event (e.g. the upstream error code and description). */
+  details?: Record<string, unknown>;
+  /** A bcrypt of this password was already spent (the upstream accepted it): no dummy compare. */
+  passwordHashed?: boolean;
+  /** The upstream is over its rate limit: the client may come back after this many seconds. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * The verdict on a password, from the local hash or the upstream fallback alike: the user it
+ * belongs to (migrated or found), or why not.
+ */
+export type PasswordVerdict = { ok: true; user: UserRecord } | ({ ok: false } & PasswordFailure);
 
 /** A fallback to an upstream identity provider for identifiers without a local password. */
-export type PasswordFallback = (ctx: TenantContext, input: PasswordLoginInput, local: LocalLookup) => Promise<FallbackOutcome | undefined>;
+export type PasswordFallback = (ctx: TenantContext, input: PasswordLoginInput, local: LocalLookup) => Promise<PasswordVerdict | undefined>;
 
 /** Answers a refresh grant whose token this service did not issue; undefined: not handled. */
 export type ForeignRefreshToken = (

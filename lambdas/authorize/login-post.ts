@@ -2,10 +2,8 @@ import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
 import { resolveTenantContext } from '../http/tenant-context.js';
-import { passwordLoginSuccess, refuseBlockedUser } from '../identity/login-outcome.js';
-import { authenticateWithPassword } from '../identity/password-login.js';
-import { OAuthError } from '../oauth/errors.js';
-import type { UserRecord } from '../store/records.js';
+import { givingBackAttemptOnFailure } from '../identity/login-outcome.js';
+import { authenticateWithPassword, type PasswordLoginOutcome } from '../identity/password-login.js';
 import { isSecureIssuer } from './cookies.js';
 import { checkCsrf, clearCsrfCookie } from './csrf.js';
 import { errorPage } from './html.js';
@@ -24,11 +22,18 @@ import { socialConnectionsOf, startSocialFromPage } from '../social/social-butto
 
 export const CSRF_FAILURE = 'The login form could not be verified. Return to the application and sign in again.';
 
-/** The page message of a failed password authentication: one message for every credential failure. */
-function failureMessage(err: OAuthError): { status: number; message: string } {
-  if (err.error === 'too_many_attempts') return { status: 429, message: LOCKED_OUT_MESSAGE };
-  if (err.status === 503 || err.error === 'too_many_requests') return { status: 503, message: UNAVAILABLE_MESSAGE };
-  return { status: 400, message: WRONG_CREDENTIALS_MESSAGE };
+/** The page message of a failed password login: one message for every credential failure. */
+export function pageMessageOf(outcome: Exclude<PasswordLoginOutcome, { kind: 'ok' }>): { status: number; message: string } {
+  switch (outcome.kind) {
+    case 'too_many_attempts':
+      return { status: 429, message: LOCKED_OUT_MESSAGE };
+    case 'upstream_unavailable':
+      return { status: 503, message: UNAVAILABLE_MESSAGE };
+    case 'blocked':
+      return { status: 401, message: BLOCKED_MESSAGE };
+    case 'wrong_credentials':
+      return { status: 400, message: WRONG_CREDENTIALS_MESSAGE };
+  }
 }
 
 /**
@@ -75,25 +80,17 @@ export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEven
   }
 
   const input = { connection, username: email, password, clientId: client.client_id, clientName: client.name };
-  let user: UserRecord;
-  try {
-    user = await authenticateWithPassword(deps, ctx, input, deps.passwordFallback);
-  } catch (err) {
-    if (!(err instanceof OAuthError)) throw err;
-    const { status, message } = failureMessage(err);
+  const outcome = await authenticateWithPassword(deps, ctx, input, deps.passwordFallback);
+  if (outcome.kind !== 'ok') {
+    const { status, message } = pageMessageOf(outcome);
     return again(status, message);
   }
-  const login = passwordLoginSuccess(ctx, input, user);
-  if (await refuseBlockedUser(ctx, login)) return again(401, BLOCKED_MESSAGE);
+  const { login } = outcome;
   // The password was right: whatever happens next, the lockout attempt it took is given back.
-  try {
-    if (!(await completeLoginTransaction(deps, ctx.tenant, tx.id))) {
-      await ctx.log.flushDeletes();
-      return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
-    }
-  } catch (err) {
-    await ctx.log.flushDeletes().catch(() => {});
-    throw err;
+  const completed = await givingBackAttemptOnFailure(ctx, () => completeLoginTransaction(deps, ctx.tenant, tx.id));
+  if (!completed) {
+    await ctx.log.flushDeletes();
+    return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
   }
   const secure = isSecureIssuer(ctx.issuer);
   return signInAndReply(deps, ctx, { request, login, connectionId: connection.id, cookies: [clearCsrfCookie(tx.id, secure)] });

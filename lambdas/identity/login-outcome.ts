@@ -1,7 +1,8 @@
 import type { TenantContext } from '../http/tenant-context.js';
+import { countSignInAfterImport } from '../jobs/import-counters.js';
 import type { LogType, MigrationPath } from '../logs/log-types.js';
+import type { PasswordFailure, PasswordLoginInput, UsersStore } from '../ports.js';
 import type { UserRecord } from '../store/records.js';
-import type { PasswordLoginInput } from './password-login.js';
 
 /** A password check that succeeded: the user, the log fields of its events and the migration that served it. */
 export interface PasswordLoginSuccess {
@@ -19,6 +20,26 @@ export interface PasswordLoginSuccess {
   migration?: MigrationPath;
 }
 
+/**
+ * What a password login came to, for every entry point to say in its own words (an OAuth error
+ * for the password grants, a page message for the login page). The log already says why.
+ */
+export type PasswordLoginOutcome =
+  | { kind: 'ok'; login: PasswordLoginSuccess }
+  /** Every credential failure alike: unknown identifier, wrong password, refused upstream… */
+  | { kind: 'wrong_credentials' }
+  /** The password was right but the user is blocked. */
+  | { kind: 'blocked'; login: PasswordLoginSuccess }
+  /** A limit was reached before any password check: the strike counter (`lockout`) or the client IP's (`suspicious_ip`). */
+  | { kind: 'too_many_attempts'; limit: 'lockout' | 'suspicious_ip' }
+  /** The upstream (or the fleet's budget for it) is over its rate limit: come back after `retryAfterSeconds`. */
+  | { kind: 'upstream_unavailable'; retryAfterSeconds: number };
+
+/** The outcome of a password that was not accepted: only an upstream rate limit differs from a wrong password. */
+export function outcomeOfFailure(f: Pick<PasswordFailure, 'retryAfterSeconds'>): PasswordLoginOutcome {
+  return f.retryAfterSeconds !== undefined ? { kind: 'upstream_unavailable', retryAfterSeconds: f.retryAfterSeconds } : { kind: 'wrong_credentials' };
+}
+
 /** The log fields of every event about a password login of `user`. */
 export function loginEventFields(input: PasswordLoginInput, user: UserRecord): PasswordLoginSuccess['event'] {
   return {
@@ -32,7 +53,7 @@ export function loginEventFields(input: PasswordLoginInput, user: UserRecord): P
   };
 }
 
-/** Describes a successful `authenticateWithPassword` for the password grants and the login page alike. */
+/** Describes a password login that succeeded, for the password grants and the login page alike. */
 export function passwordLoginSuccess(ctx: TenantContext, input: PasswordLoginInput, user: UserRecord): PasswordLoginSuccess {
   return {
     user,
@@ -51,6 +72,41 @@ export async function refuseBlockedUser(ctx: TenantContext, login: PasswordLogin
 }
 
 /** Adds the success events (`s`, and `sepft` for the grant) with the migration detail. */
-export function logLoginSuccess(ctx: TenantContext, login: PasswordLoginSuccess, types: LogType[]): void {
+function logLoginSuccess(ctx: TenantContext, login: PasswordLoginSuccess, types: LogType[]): void {
   for (const type of types) ctx.log.add({ ...login.event, type, migration: login.migration });
+}
+
+/**
+ * The steps after every successful login (password grants, login page, social callback), in one
+ * place: the success events, the request's final write (events, `items` such as refresh tokens,
+ * and the lockout counter the check gave back) and the user's login stats (last login, count, IP),
+ * counting an imported user's first sign-in.
+ */
+export async function recordSuccessfulLogin(
+  deps: { users: Pick<UsersStore, 'recordLogin'>; now: () => number } & Parameters<typeof countSignInAfterImport>[0],
+  ctx: TenantContext,
+  login: PasswordLoginSuccess,
+  types: LogType[],
+  items?: Record<string, unknown>[],
+): Promise<void> {
+  logLoginSuccess(ctx, login, types);
+  await Promise.all([
+    ctx.log.flush(items),
+    deps.users
+      .recordLogin(ctx.tenant, login.user.user_id, new Date(deps.now()).toISOString(), ctx.ip)
+      .then((recorded) => countSignInAfterImport(deps, ctx.tenant, login.user, recorded)),
+  ]);
+}
+
+/**
+ * Runs what follows a right password; if it fails, the lockout attempt the check took is given
+ * back all the same (its queued delete is written) before the error goes on.
+ */
+export async function givingBackAttemptOnFailure<T>(ctx: TenantContext, steps: () => Promise<T>): Promise<T> {
+  try {
+    return await steps();
+  } catch (err) {
+    await ctx.log.flushDeletes().catch(() => {});
+    throw err;
+  }
 }

@@ -1,15 +1,14 @@
 import type { Deps } from '../deps.js';
-import type { MigrationPath } from '../logs/log-types.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { oauthErrors } from '../oauth/errors.js';
 import { keys } from '../store/keys.js';
 import type { ItemKey } from '../store/keys.js';
 import type { Reservation } from '../store/lockout-repository.js';
-import type { UserRecord } from '../store/records.js';
-import type { PasswordFallback, PasswordLoginInput } from '../ports.js';
+import type { PasswordRecord, UserRecord } from '../store/records.js';
+import type { PasswordFailure, PasswordFallback, PasswordLoginInput, PasswordVerdict } from '../ports.js';
 import type { UserWithPassword } from '../store/users-repository.js';
 import { bruteForceProtectionOf, IDENTIFIER_CEILING_FACTOR, isAllowlisted, suspiciousIpThrottlingOf } from './attack-protection.js';
 import { failureTiming, padUntil } from './failure-timing.js';
+import { outcomeOfFailure, passwordLoginSuccess, refuseBlockedUser, type PasswordLoginOutcome } from './login-outcome.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 import { checkStoredPassword } from './stored-password.js';
 
@@ -36,16 +35,37 @@ async function reserveAttempt(
 /** A user id no user has: the lookup of an unknown identifier reads it, as a known one reads its user. */
 const UNKNOWN_USER = 'unknown|-';
 
-export type { FallbackOutcome, LocalLookup, PasswordFallback, PasswordLoginInput } from '../ports.js';
+export type { LocalLookup, PasswordFallback, PasswordLoginInput, PasswordVerdict } from '../ports.js';
+export type { PasswordLoginOutcome } from './login-outcome.js';
 
-type Failure = { reason: string; logType: 'fp' | 'fu'; counts: boolean; migration?: MigrationPath; details?: Record<string, unknown>; retryAfterSeconds?: number };
+/**
+ * How a password is checked, decided from the identifier's claim and what its user holds: against
+ * the local hash, through the fallback (`unanswered` if the fallback does not handle it), or
+ * refused at once. `user` is the user the identifier points at, if any (for the failure event).
+ */
+export type PasswordCheckPlan =
+  | { kind: 'local'; user: UserRecord; password: PasswordRecord }
+  | { kind: 'fallback'; user?: UserRecord; password?: PasswordRecord; unanswered: PasswordFailure }
+  | { kind: 'refuse'; user?: UserRecord; failure: PasswordFailure };
 
-interface Verdict {
-  user?: UserRecord;
-  failure?: Failure;
-  /** The user the identifier points at, if any (for the failure event). */
-  local: { user?: UserRecord };
+export function planPasswordCheck(
+  claim: { user_id: string; retired: boolean } | undefined,
+  holder: UserWithPassword,
+  hasFallback: boolean,
+): PasswordCheckPlan {
+  // A retired identifier (its user moved to another one) is refused here, never sent upstream,
+  // while that user still has a local password; once the user is gone or has none, it is free.
+  const retiredAndHeld = !!claim?.retired && !!holder.user && !!holder.password;
+  const local = claim?.retired ? {} : holder;
+  if (local.user && local.password) return { kind: 'local', user: local.user, password: local.password };
+  const failure: PasswordFailure = local.user
+    ? { reason: 'no_local_password', logType: 'fp', countsAsFailure: true }
+    : { reason: retiredAndHeld ? 'retired_identifier' : 'unknown_user', logType: 'fu', countsAsFailure: true };
+  if (hasFallback && !retiredAndHeld) return { kind: 'fallback', user: local.user, password: local.password, unanswered: failure };
+  return { kind: 'refuse', user: local.user, failure };
 }
+
+export const WRONG_PASSWORD: PasswordFailure = { reason: 'wrong_password', logType: 'fp', countsAsFailure: true };
 
 /** Compares the password: locally, else through the fallback, else against the dummy hash. */
 async function checkPassword(
@@ -53,49 +73,26 @@ async function checkPassword(
   ctx: TenantContext,
   input: PasswordLoginInput,
   identifier: string,
-  claim: { user_id: string; retired: boolean } | undefined,
-  holder: UserWithPassword,
+  plan: PasswordCheckPlan,
   attempts: number,
   fallback: PasswordFallback | undefined,
   ipFailures: number,
-): Promise<Verdict> {
-  // A retired identifier (its user moved to another one) is refused here, never sent upstream,
-  // while that user still has a local password; once the user is gone or has none, it is free.
-  const retiredAndHeld = !!claim?.retired && !!holder.user && !!holder.password;
-  const local = claim?.retired ? {} : holder;
-
-  if (local.user && local.password) {
-    if (await checkStoredPassword(deps, ctx.tenant, local.user.user_id, local.password, input.password)) return { user: local.user, local };
-    return { failure: { reason: 'wrong_password', logType: 'fp', counts: true }, local };
+): Promise<PasswordVerdict> {
+  if (plan.kind === 'local') {
+    if (await checkStoredPassword(deps, ctx.tenant, plan.user.user_id, plan.password, input.password)) return { ok: true, user: plan.user };
+    return { ok: false, ...WRONG_PASSWORD };
   }
-  const outcome =
-    fallback && !retiredAndHeld
-      ? await fallback(ctx, input, { identifier, user: local.user, password: local.password, attempts, ipFailures })
+  const verdict =
+    plan.kind === 'fallback' && fallback
+      ? await fallback(ctx, input, { identifier, user: plan.user, password: plan.password, attempts, ipFailures })
       : undefined;
-  if (outcome?.ok) return { user: outcome.user, local };
+  if (verdict?.ok) return verdict;
   // Failures that never reached the upstream (open circuit, pause) would otherwise answer at once.
   // A 429 (the upstream's limit or its budget) says nothing of the identifier: no need to look like a wrong password.
-  const answeredAsLimit = outcome && !outcome.ok && outcome.retryAfterSeconds !== undefined;
-  if (!(outcome && !outcome.ok && outcome.passwordHashed) && !answeredAsLimit) await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
-  if (outcome) {
-    return {
-      failure: {
-        reason: outcome.reason,
-        logType: outcome.logType ?? 'fp',
-        counts: outcome.countsAsFailure,
-        migration: outcome.migration,
-        details: outcome.details,
-        retryAfterSeconds: outcome.retryAfterSeconds,
-      },
-      local,
-    };
-  }
-  return {
-    failure: local.user
-      ? { reason: 'no_local_password', logType: 'fp', counts: true }
-      : { reason: retiredAndHeld ? 'retired_identifier' : 'unknown_user', logType: 'fu', counts: true },
-    local,
-  };
+  const answeredAsLimit = verdict?.retryAfterSeconds !== undefined;
+  if (!verdict?.passwordHashed && !answeredAsLimit) await verifyPassword(input.password, await dummyHash(deps.config.bcryptCost));
+  if (verdict) return verdict;
+  return { ok: false, ...(plan.kind === 'fallback' ? plan.unanswered : plan.failure) };
 }
 
 /**
@@ -112,14 +109,16 @@ async function checkPassword(
  * 3. A local password hash is verified; an unknown identifier, and every failed fallback, is
  *    compared against a dummy hash so that it takes at least as long as a wrong password.
  * 4. Without a local password, `fallback` (the upstream, for import mode) may answer.
- * Every failure gives the same `invalid_grant` / `Wrong email or password.`; the log says which.
+ * 5. A blocked user with the right password is refused (logged `f`).
+ * Every credential failure is the same `wrong_credentials` outcome; the log says which. Storage
+ * errors are thrown (the attempt taken is given back).
  */
 export async function authenticateWithPassword(
   deps: Deps,
   ctx: TenantContext,
   input: PasswordLoginInput,
   fallback?: PasswordFallback,
-): Promise<UserRecord> {
+): Promise<PasswordLoginOutcome> {
   const { connection } = input;
   const startedAt = performance.now();
   const identifier = input.username.trim().toLowerCase();
@@ -146,10 +145,10 @@ export async function authenticateWithPassword(
     strategy: connection.strategy,
     user_name: identifier,
   };
-  const refuse = async (type: 'limit_wc' | 'limit_sul', reason: string, error = oauthErrors.tooManyAttempts()): Promise<never> => {
+  const refuse = async (type: 'limit_wc' | 'limit_sul', reason: string): Promise<PasswordLoginOutcome> => {
     ctx.log.add({ ...baseEvent, type, reason });
     await ctx.log.flush();
-    throw error;
+    return { kind: 'too_many_attempts', limit: type === 'limit_sul' ? 'suspicious_ip' : 'lockout' };
   };
 
   const perIdentifierOnly = bruteForce.mode === 'count_per_identifier';
@@ -158,7 +157,7 @@ export async function authenticateWithPassword(
     claimKey,
     throttled ? { key: ipKey, rateMs: preLogin.rate, nowMs: deps.now() } : undefined,
   );
-  if (ipFailures >= preLogin.max_attempts) return refuse('limit_sul', 'suspicious_ip', oauthErrors.suspiciousIp());
+  if (ipFailures >= preLogin.max_attempts) return refuse('limit_sul', 'suspicious_ip');
 
   // One counter per user whatever identifier they type; per identifier for the others.
   const subject = firstClaim && !firstClaim.retired ? `user:${firstClaim.user_id}` : `id:${identifier}`;
@@ -218,11 +217,11 @@ async function checkReserved(
     reservation: Reservation;
     ceilingRead: PromiseSettledResult<number>;
     holderRead: PromiseSettledResult<UserWithPassword>;
-    refuse: (type: 'limit_wc' | 'limit_sul', reason: string) => Promise<never>;
+    refuse: (type: 'limit_wc' | 'limit_sul', reason: string) => Promise<PasswordLoginOutcome>;
     baseEvent: Record<string, unknown>;
     ipFailures: number;
   },
-): Promise<UserRecord> {
+): Promise<PasswordLoginOutcome> {
   const { identifier, ip, policy, strikes, throttled, preLogin, ipKey, lockKey, ceilingKey, perIdentifierOnly, nowSeconds, startedAt, claim, reservation, ceilingRead, holderRead, refuse, baseEvent } = p;
   const { connection } = input;
   if (reservation === 'blocked' || reservation === 'busy') {
@@ -242,25 +241,25 @@ async function checkReserved(
     return refuse('limit_wc', 'identifier_ceiling');
   }
 
-  let verdict: Verdict;
+  const plan = planPasswordCheck(claim, holder, !!fallback);
+  let verdict: PasswordVerdict;
   try {
-    verdict = await checkPassword(deps, ctx, input, identifier, claim, holder, Math.max(0, reservation.attempts - 1), fallback, p.ipFailures);
+    verdict = await checkPassword(deps, ctx, input, identifier, plan, Math.max(0, reservation.attempts - 1), fallback, p.ipFailures);
   } catch (err) {
     // The check broke (storage, an unexpected error): the attempt it took is given back.
     await giveBack();
     throw err;
   }
-  const { user, failure, local } = verdict;
 
-  if (failure || !user) {
-    const f = failure ?? { reason: 'unknown', logType: 'fp' as const, counts: true };
+  if (!verdict.ok) {
+    const f = verdict;
     ctx.log.add({
       ...baseEvent,
       type: f.logType,
-      user_id: local.user?.user_id,
+      user_id: plan.user?.user_id,
       reason: f.reason,
-      ...('migration' in f && f.migration ? { migration: f.migration } : {}),
-      ...('details' in f && f.details ? { details: f.details } : {}),
+      ...(f.migration ? { migration: f.migration } : {}),
+      ...(f.details ? { details: f.details } : {}),
     });
     const timingKey = `${ctx.tenant}/${connection.id}`;
     if (f.reason.startsWith('upstream_rejected')) {
@@ -269,7 +268,7 @@ async function checkReserved(
       // Import mode: a failure answered locally waits as long as a typical upstream rejection.
       await padUntil(startedAt, failureTiming.typicalUpstreamFailureMs(timingKey));
     }
-    if (!f.counts) {
+    if (!f.countsAsFailure) {
       await giveBack();
     } else {
       const [failures] = await Promise.all([
@@ -278,15 +277,16 @@ async function checkReserved(
         throttled ? deps.lockouts.addToBucket(ipKey, preLogin.rate, deps.now()) : undefined,
       ]);
       if (strikes && failures === policy.max_attempts) {
-        ctx.log.add({ ...baseEvent, type: 'limit_wc', user_id: local.user?.user_id, reason: 'max_attempts_reached' });
+        ctx.log.add({ ...baseEvent, type: 'limit_wc', user_id: plan.user?.user_id, reason: 'max_attempts_reached' });
       }
     }
     await ctx.log.flush();
-    if (f.retryAfterSeconds !== undefined) throw oauthErrors.tooManyRequests(f.retryAfterSeconds);
-    throw oauthErrors.wrongCredentials();
+    return outcomeOfFailure(f);
   }
 
   // The success gives the counter back: the caller's final write (ctx.log.flush) deletes it.
   if (strikes) ctx.log.deleteOnFlush(lockKey);
-  return user;
+  const login = passwordLoginSuccess(ctx, input, verdict.user);
+  if (await refuseBlockedUser(ctx, login)) return { kind: 'blocked', login };
+  return { kind: 'ok', login };
 }

@@ -5,15 +5,15 @@
  * through `createUser` (registration hooks included) and stores the bcrypt hash, so the next
  * login is local.
  *
- * Every failure becomes the ordinary wrong-password answer (authenticateWithPassword shapes
- * it); the log carries the real reason, which starts with `upstream_` for upstream failures.
+ * Every failure is a verdict (authenticateWithPassword turns it into an outcome: a wrong
+ * password, or an upstream to come back to); the log carries the real reason, which starts with `upstream_` for upstream failures.
  * Only a real upstream rejection of the password counts toward the lockout.
  */
 import type { Deps } from '../deps.js';
 import { createUser, upstreamHostOf } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
 import { verifyStoredPassword } from '../identity/stored-password.js';
-import type { FallbackOutcome, PasswordFallback, PasswordLoginInput } from '../ports.js';
+import type { PasswordFallback, PasswordLoginInput, PasswordVerdict } from '../ports.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { UserRecord } from '../store/records.js';
 import { createConnectionUpstreamReader, type ConnectionUpstream, type ConnectionUpstreamReader } from './connection-upstream.js';
@@ -43,7 +43,7 @@ const CLIENT_REJECTIONS = new Set(['access_denied', 'invalid_client', 'unauthori
  */
 const SUSPECT_IP_FAILURES = 10;
 
-type Failure = Extract<FallbackOutcome, { ok: false }>;
+type Failure = Extract<PasswordVerdict, { ok: false }>;
 
 export interface PasswordFallbackOptions {
   /** Where the connection's upstream and secret are read (secret cached ≤ 5 s). */
@@ -246,7 +246,7 @@ async function countMigration(deps: Deps, tenant: string): Promise<void> {
 }
 
 function failure(reason: string, countsAsFailure: boolean, details?: Record<string, unknown>): Failure {
-  return { ok: false, countsAsFailure, reason, migration: 'password_fallback', ...(details ? { details } : {}) };
+  return { ok: false, countsAsFailure, reason, logType: 'fp', migration: 'password_fallback', ...(details ? { details } : {}) };
 }
 
 /** The failure of the password-realm call, as a log reason (`upstream_…`) and whether it counts toward the lockout. */

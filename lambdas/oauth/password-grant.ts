@@ -1,15 +1,28 @@
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { logLoginSuccess, passwordLoginSuccess, refuseBlockedUser } from '../identity/login-outcome.js';
-import { authenticateWithPassword } from '../identity/password-login.js';
+import { givingBackAttemptOnFailure, recordSuccessfulLogin } from '../identity/login-outcome.js';
+import { authenticateWithPassword, type PasswordLoginOutcome } from '../identity/password-login.js';
 import type { ClientRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
-import { oauthErrors } from './errors.js';
+import { oauthErrors, type OAuthError } from './errors.js';
 import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } from './issue-tokens.js';
 import { parseFields, passwordRequest } from './token-request.js';
-import { countSignInAfterImport } from '../jobs/import-counters.js';
 
 export const PASSWORD_REALM_GRANT = 'http://auth0.com/oauth/grant-type/password-realm';
+
+/** The OAuth error a failed password login answers with (as Auth0's authentication API does). */
+export function oauthErrorOf(outcome: Exclude<PasswordLoginOutcome, { kind: 'ok' }>): OAuthError {
+  switch (outcome.kind) {
+    case 'wrong_credentials':
+      return oauthErrors.wrongCredentials();
+    case 'blocked':
+      return oauthErrors.userBlocked();
+    case 'too_many_attempts':
+      return outcome.limit === 'suspicious_ip' ? oauthErrors.suspiciousIp() : oauthErrors.tooManyAttempts();
+    case 'upstream_unavailable':
+      return oauthErrors.tooManyRequests(outcome.retryAfterSeconds);
+  }
+}
 
 /**
  * `password` and `password-realm`: resource-owner password grants against a database
@@ -38,22 +51,12 @@ export async function passwordGrant(
   const scope = grantableScope(ctx, req.scope, audience);
 
   const input = { connection, username: req.username, password: req.password, clientId: client.client_id, clientName: client.name };
-  const user = await authenticateWithPassword(deps, ctx, input, deps.passwordFallback);
-  const login = passwordLoginSuccess(ctx, input, user);
-  if (await refuseBlockedUser(ctx, login)) throw oauthErrors.userBlocked();
-  try {
-    const issued = await issueUserTokens(deps, ctx, { client, user, scope, audience, grantType: 'password' });
-    logLoginSuccess(ctx, login, ['s', 'sepft']);
-    await Promise.all([
-      ctx.log.flush(issued.items),
-      deps.users
-        .recordLogin(ctx.tenant, user.user_id, new Date(deps.now()).toISOString(), ctx.ip)
-        .then((login) => countSignInAfterImport(deps, ctx.tenant, user, login)),
-    ]);
+  const outcome = await authenticateWithPassword(deps, ctx, input, deps.passwordFallback);
+  if (outcome.kind !== 'ok') throw oauthErrorOf(outcome);
+  const { login } = outcome;
+  return givingBackAttemptOnFailure(ctx, async () => {
+    const issued = await issueUserTokens(deps, ctx, { client, user: login.user, scope, audience, grantType: 'password' });
+    await recordSuccessfulLogin(deps, ctx, login, ['s', 'sepft'], issued.items);
     return issued.response;
-  } catch (err) {
-    // The password was right: whatever failed after it, the lockout attempt it took is given back.
-    await ctx.log.flushDeletes().catch(() => {});
-    throw err;
-  }
+  });
 }
