@@ -7,7 +7,7 @@
  * (lambdas/compose.ts): callers hand them only the request's context.
  */
 import type { MigrationPath } from './logs/log-types.js';
-import type { RequestLog } from './logs/request-log.js';
+import type { RequestWrites } from './logs/request-writes.js';
 import type { ClientRecord, ConnectionRecord, PasswordRecord, UserRecord } from './store/records.js';
 import type { TenantConfig } from './store/tenant-config-repository.js';
 
@@ -27,7 +27,8 @@ export interface TenantContext {
   host: string;
   ip?: string;
   userAgent?: string;
-  log: RequestLog;
+  /** The request's auth log and final write (events, issued items, counter resets). */
+  log: RequestWrites;
 }
 
 /** The body of a successful token response. */

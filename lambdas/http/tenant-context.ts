@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { createRequestLog, type RequestLog } from '../logs/request-log.js';
+import { createRequestWrites, type RequestWrites } from '../logs/request-writes.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { clientIp, header, issuerOf, type HttpEvent } from './event.js';
 
@@ -51,7 +51,7 @@ export async function resolveTenantContext(deps: Deps, event: HttpEvent): Promis
     host,
     ip,
     userAgent,
-    log: createRequestLog({
+    log: createRequestWrites({
       db: deps.db,
       tableName: deps.tableName,
       sink: deps.sink,

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { createRequestLog } from '../logs/request-log.js';
+import { createRequestWrites } from '../logs/request-writes.js';
 import { createImportCounters } from './import-counters.js';
 import { importOneUser, type ImportJobContext, type ImportOutcome } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
@@ -44,7 +44,7 @@ async function importAll(deps: Deps, job: ImportJobContext, users: unknown[], co
 }
 
 async function logJobEnd(deps: Deps, job: ImportJobRecord, type: 'sui' | 'fui', details: Record<string, unknown>) {
-  const log = createRequestLog({ db: deps.db, tableName: deps.tableName, sink: deps.sink, now: deps.now, tenant: job.tenant });
+  const log = createRequestWrites({ db: deps.db, tableName: deps.tableName, sink: deps.sink, now: deps.now, tenant: job.tenant });
   log.add({
     type,
     description: type === 'sui' ? 'Users import job completed' : 'Users import job failed',

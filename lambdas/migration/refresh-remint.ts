@@ -14,7 +14,7 @@ import type { ForeignRefreshToken } from '../ports.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { createUser, upstreamHostOf } from '../identity/create-user.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
-import type { AuthEvent } from '../logs/request-log.js';
+import type { AuthEvent } from '../logs/request-writes.js';
 import { OAuthError, oauthErrors } from '../oauth/errors.js';
 import { assignRolesOrLog, readWholeUpstreamUser } from './whole-upstream-user.js';
 import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } from '../oauth/issue-tokens.js';

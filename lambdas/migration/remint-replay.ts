@@ -8,7 +8,7 @@
  */
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import type { AuthEvent } from '../logs/request-log.js';
+import type { AuthEvent } from '../logs/request-writes.js';
 import { oauthErrors } from '../oauth/errors.js';
 import { issueUserTokens, type TokenResponse } from '../oauth/issue-tokens.js';
 import { narrowScope } from '../oauth/refresh-token-grant.js';

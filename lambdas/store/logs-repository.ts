@@ -1,6 +1,6 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { decodeTime, isValid } from 'ulid';
-import type { StoredLogEvent } from '../logs/request-log.js';
+import type { StoredLogEvent } from '../logs/request-writes.js';
 import { keys } from './keys.js';
 import { mergeQueries, type KeyQuery } from './merged-query.js';
 import { allShards, shardCounts, shardOf } from './shards.js';
@@ -30,7 +30,7 @@ export function logPartitionOf(tenant: string, day: string, logId: string, shard
 }
 
 /**
- * The read side of the auth log written by `lambdas/logs/request-log.ts`. A tenant's day is
+ * The read side of the auth log written by `lambdas/logs/request-writes.ts`. A tenant's day is
  * spread over `shardCounts.logs` partitions (`TENANT#t#LOG#<yyyy-mm-dd>#<shard>`, the shard
  * derived from the ULID log id, the sort key), so a tenant's logins are not capped by one
  * partition key's write rate; reads merge the day's partitions by log id (ULIDs sort by time).

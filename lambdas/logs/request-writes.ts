@@ -36,11 +36,13 @@ export interface StoredLogEvent extends AuthEvent, Partial<MigrationAttempt> {
 }
 
 /**
- * The auth log of one request: each event is printed at once as a JSON line and kept, so the
- * request's single final BatchWrite stores the events together with the items the request
- * creates (refresh tokens, families). Nothing here ever receives a password or a token.
+ * What one request writes, gathered for its single final BatchWrite: the auth log events (each
+ * also printed at once as a JSON line), the items the request creates (refresh tokens, families,
+ * handed to `flush`) and the items it deletes (`deleteOnFlush`: a lockout counter reset after a
+ * right password). Request handlers reach it as `ctx.log`. Nothing here ever receives a password
+ * or a token.
  */
-export function createRequestLog(deps: {
+export function createRequestWrites(deps: {
   db: DynamoDBDocumentClient;
   tableName: string;
   sink: LogSink;
@@ -178,4 +180,4 @@ export function createRequestLog(deps: {
   return { add, addTentative, flush, flushDeletes, deleteOnFlush, events };
 }
 
-export type RequestLog = ReturnType<typeof createRequestLog>;
+export type RequestWrites = ReturnType<typeof createRequestWrites>;
