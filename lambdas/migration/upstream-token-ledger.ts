@@ -33,6 +33,28 @@ export interface TransientFailure {
   retry_after?: number;
 }
 
+/**
+ * What a claim does with the record another request left (the ledger's transitions, pure):
+ * answer with a final or passing outcome, wait for a live lease, or take the record over (a
+ * stale lease, an expired record, a passing failure past its retry time, sources not yet
+ * tried) — resuming from the sealed answer of a `redeemed` record instead of asking again.
+ */
+export type ClaimStep = { kind: 'minted' | 'rejected' | 'transient' | 'wait' | 'take_over' | 'resume' };
+
+export function nextClaimStep(
+  seen: UpstreamTokenRecord,
+  at: { nowMs: number; nowS: number; sourceIds: string[]; waited: boolean },
+): ClaimStep {
+  const live = seen.ttl > at.nowS;
+  if (live) {
+    if (seen.status === 'minted') return { kind: 'minted' };
+    if (seen.status === 'rejected' && at.sourceIds.every((id) => seen.rejected_by?.includes(id))) return { kind: 'rejected' };
+    if (seen.status === 'transient' && (at.waited || (seen.retry_at ?? 0) > at.nowMs)) return { kind: 'transient' };
+    if ((seen.status === 'redeeming' || seen.status === 'redeemed') && (seen.lease_until ?? 0) > at.nowMs) return { kind: 'wait' };
+  }
+  return { kind: live && seen.status === 'redeemed' && !!seen.sealed_answer ? 'resume' : 'take_over' };
+}
+
 export function upstreamTokenHash(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -73,24 +95,16 @@ export function createUpstreamTokenLedger(
       }
       const seen = await repo.get(p.tenant, hash);
       if (!seen) continue;
-      if (seen.ttl > nowS()) {
-        if (seen.status === 'minted') return { kind: 'minted', record: seen, waited };
-        if (seen.status === 'rejected' && sourceIds.every((id) => seen.rejected_by?.includes(id))) {
-          return { kind: 'rejected', record: seen, waited };
-        }
-        if (seen.status === 'transient' && (waited || (seen.retry_at ?? 0) > nowMs)) {
-          return { kind: 'transient', record: seen, waited };
-        }
-        if ((seen.status === 'redeeming' || seen.status === 'redeemed') && (seen.lease_until ?? 0) > nowMs) {
-          if (deadline.remainingMs() <= pollMs) return { kind: 'busy' };
-          await new Promise((resolve) => setTimeout(resolve, pollMs));
-          pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
-          waited = true;
-          continue;
-        }
+      const step = nextClaimStep(seen, { nowMs, nowS: nowS(), sourceIds, waited });
+      if (step.kind === 'minted' || step.kind === 'rejected' || step.kind === 'transient') return { kind: step.kind, record: seen, waited };
+      if (step.kind === 'wait') {
+        if (deadline.remainingMs() <= pollMs) return { kind: 'busy' };
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+        waited = true;
+        continue;
       }
-      // Take over: a stale lease, an expired record, a passing failure, or new sources to try.
-      const resume = seen.ttl > nowS() && seen.status === 'redeemed' && !!seen.sealed_answer;
+      const resume = step.kind === 'resume';
       const next: UpstreamTokenRecord = resume
         ? { ...seen, ...lease, version: seen.version + 1, updated_at: nowMs }
         : { ...fresh, version: seen.version + 1 };
