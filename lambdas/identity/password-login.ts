@@ -65,7 +65,7 @@ export function planPasswordCheck(
   return { kind: 'refuse', user: local.user, failure };
 }
 
-export const WRONG_PASSWORD: PasswordFailure = { reason: 'wrong_password', logType: 'fp', countsAsFailure: true };
+const WRONG_PASSWORD: PasswordFailure = { reason: 'wrong_password', logType: 'fp', countsAsFailure: true };
 
 /** Compares the password: locally, else through the fallback, else against the dummy hash. */
 async function checkPassword(
