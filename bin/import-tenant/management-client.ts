@@ -27,8 +27,11 @@ export async function connectManagementApi(p: { base: string; clientId: string; 
   const authorization = `Bearer ${tokenBody.access_token}`;
 
   async function call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
-    const res = await doFetch(`${base}/api/v2/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // A form goes as multipart (fetch sets its boundary); anything else as JSON.
+    const isForm = body instanceof FormData;
+    const headers: Record<string, string> = { authorization, ...(body === undefined || isForm ? {} : { 'content-type': 'application/json' }) };
+    const payload = body === undefined ? undefined : isForm ? body : JSON.stringify(body);
+    const res = await doFetch(`${base}/api/v2/${path}`, { method, headers, body: payload });
     const text = await res.text();
     let json: unknown;
     try {
@@ -46,6 +49,8 @@ export async function connectManagementApi(p: { base: string; clientId: string; 
   return {
     get: (path: string) => call('GET', path),
     post: (path: string, body: unknown) => call('POST', path, body),
+    /** A multipart/form-data POST (file uploads such as users-imports). */
+    postForm: (path: string, form: FormData) => call('POST', path, form),
     patch: (path: string, body: unknown) => call('PATCH', path, body),
     /** Every item of a paged list (`include_totals` paging, 100 a page). */
     async getAll<T>(path: string, key: string): Promise<T[]> {
