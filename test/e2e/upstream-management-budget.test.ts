@@ -95,8 +95,10 @@ describe("the upstream Management API's own fleet-wide budget and breaker", () =
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
     const after = managementCalls();
     expect(after.count - before).toBeGreaterThanOrEqual(14);
-    // The bucket lets a quarter of a second's calls through at once on top of the rate.
-    expect(after.busiestSecond).toBeLessThanOrEqual(RATE + RATE / 4);
+    // The bucket lets a quarter of a second's calls through at once on top of the rate; calls are
+    // counted when they arrive, so one released just before a second's edge may land just after it
+    // on a loaded machine. Each process alone would allow RATE + RATE / 4: together, twice that.
+    expect(after.busiestSecond).toBeLessThanOrEqual(RATE + RATE / 4 + 1);
     // Only the Management API's bucket was spent: the Authentication API's has no schedule.
     expect((await budgetItem('management'))?.tat).toBeGreaterThan(0);
     expect((await budgetItem('authentication'))?.tat).toBeUndefined();
