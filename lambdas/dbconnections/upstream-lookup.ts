@@ -8,6 +8,7 @@ import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { createDeadline } from '../migration/deadline.js';
 import type { UpstreamFullUser } from '../migration/upstream-management-api.js';
+import { upstreamManagementTargetOf } from '../migration/upstream-management-target.js';
 import type { ConnectionRecord } from '../store/records.js';
 
 export type UpstreamLookup =
@@ -23,22 +24,9 @@ export function upstreamLookupConfigured(connection: ConnectionRecord): boolean 
 
 /** The upstream user of this connection (same connection name upstream) with this email. */
 export async function findUpstreamUserByEmail(deps: Deps, ctx: TenantContext, connection: ConnectionRecord, email: string): Promise<UpstreamLookup> {
-  const config = connection.options.configuration?.management_api;
-  if (!config) return { kind: 'not_configured' };
-  const secret = await deps.secrets.get(config.client_secret_ref).catch(() => undefined);
-  if (!secret) return { kind: 'failed', reason: 'upstream_management_secret_missing' };
-  const res = await deps.upstreamManagement.usersByEmail(
-    {
-      tenant: ctx.tenant,
-      requestsPerSecond: config.rate_limit?.requests_per_second,
-      breakerKey: `${ctx.tenant}:${connection.id}:management`,
-      domain: config.domain,
-      clientId: config.client_id,
-      clientSecret: secret,
-      deadline: createDeadline(deps.config.upstreamBudgetMs, deps.now),
-    },
-    email,
-  );
+  const target = await upstreamManagementTargetOf(deps, ctx.tenant, connection, createDeadline(deps.config.upstreamBudgetMs, deps.now));
+  if (target.kind !== 'ready') return target;
+  const res = await deps.upstreamManagement.usersByEmail(target.target, email);
   if (!res.ok) {
     const f = res.failure;
     const retry = f.kind === 'rate_limited' ? { retryAfterSeconds: f.retryAfterSeconds } : f.kind === 'unavailable' && f.retryAfterSeconds ? { retryAfterSeconds: f.retryAfterSeconds } : {};

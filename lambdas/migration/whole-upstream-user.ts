@@ -10,6 +10,7 @@ import type { NewUserProfile } from '../identity/create-user.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import type { Deadline } from './deadline.js';
 import type { UpstreamFailure } from './upstream-client.js';
+import { upstreamManagementTargetOf } from './upstream-management-target.js';
 
 export type WholeUpstreamUser =
   | { kind: 'not_configured' }
@@ -26,22 +27,9 @@ export async function readWholeUpstreamUser(
   userId: string,
   deadline: Deadline,
 ): Promise<WholeUpstreamUser> {
-  const config = connection.options.configuration?.management_api;
-  if (!config) return { kind: 'not_configured' };
-  const secret = await deps.secrets.get(config.client_secret_ref).catch(() => undefined);
-  if (!secret) return { kind: 'failed', reason: 'upstream_management_secret_missing' };
-  const res = await deps.upstreamManagement.fullUser(
-    {
-      tenant: ctx.tenant,
-      requestsPerSecond: config.rate_limit?.requests_per_second,
-      breakerKey: `${ctx.tenant}:${connection.id}:management`,
-      domain: config.domain,
-      clientId: config.client_id,
-      clientSecret: secret,
-      deadline,
-    },
-    userId,
-  );
+  const target = await upstreamManagementTargetOf(deps, ctx.tenant, connection, deadline);
+  if (target.kind !== 'ready') return target;
+  const res = await deps.upstreamManagement.fullUser(target.target, userId);
   if (!res.ok) {
     if (res.failure.kind === 'rejected' && res.failure.status === 404) return { kind: 'ok', extra: {}, roleNames: [], absent: true };
     return { kind: 'failed', reason: 'upstream_management_failed', failure: res.failure };
