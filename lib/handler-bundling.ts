@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { FunctionName } from '../lambdas/routes.js';
 
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -41,6 +42,22 @@ export const sharedBundling = {
 export const aliasEsbuildArgs = Object.fromEntries(
   Object.entries(sharedBundling.alias).map(([from, to]) => [`--alias:${from}`, to]),
 );
+
+/** NodejsFunction `bundling` for every function of the stack, from the shared settings. */
+export function nodejsBundling(): BundlingOptions {
+  return {
+    format: OutputFormat.ESM,
+    target: sharedBundling.target,
+    minify: sharedBundling.minify,
+    sourceMap: sharedBundling.sourceMap,
+    sourcesContent: sharedBundling.sourcesContent,
+    mainFields: [...sharedBundling.mainFields],
+    banner: sharedBundling.banner,
+    externalModules: [...sharedBundling.externalModules],
+    esbuildArgs: aliasEsbuildArgs,
+    forceDockerBundling: false,
+  };
+}
 
 /** The file name NodejsFunction gives an ESM bundle; the handler is `index.handler`. */
 export const bundleFileName = 'index.mjs';

@@ -2,14 +2,14 @@ import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aw
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { DeploymentConfig } from './deployment-config.js';
-import { aliasEsbuildArgs, projectRoot, sharedBundling } from './handler-bundling.js';
+import { nodejsBundling, projectRoot } from './handler-bundling.js';
 import { handlerEnvironment, retentionDays } from './service-functions.js';
 
 /** The worker's entry (not a route: it reads the queue). */
@@ -90,18 +90,7 @@ export class ImportJobs extends Construct {
       applicationLogLevelV2: config.logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.INFO,
       environment: workerEnvironment(handlerEnvironment(config, props.table.tableName, 'management', Stack.of(this).stackName)),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: sharedBundling.target,
-        minify: sharedBundling.minify,
-        sourceMap: sharedBundling.sourceMap,
-        sourcesContent: sharedBundling.sourcesContent,
-        mainFields: [...sharedBundling.mainFields],
-        banner: sharedBundling.banner,
-        externalModules: [...sharedBundling.externalModules],
-        esbuildArgs: aliasEsbuildArgs,
-        forceDockerBundling: false,
-      },
+      bundling: nodejsBundling(),
     });
     this.worker.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 5, reportBatchItemFailures: true, maxConcurrency: 2 }),

@@ -1,14 +1,14 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { FunctionName } from '../lambdas/routes.js';
 import { TOKEN_TIMEOUT_MS, type DeploymentConfig } from './deployment-config.js';
 import { secretPrefixOf } from './secret-access.js';
-import { aliasEsbuildArgs, handlerEntries, projectRoot, sharedBundling } from './handler-bundling.js';
+import { handlerEntries, nodejsBundling, projectRoot } from './handler-bundling.js';
 
 /** Per-function sizing: bcrypt (cost 10) is CPU bound and Lambda CPU scales with memory. */
 const functionSizing: Record<FunctionName, { memorySize: number; timeout: Duration; description: string }> = {
@@ -128,18 +128,7 @@ export class ServiceFunctions extends Construct {
       applicationLogLevelV2: config.logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.INFO,
       environment: handlerEnvironment(config, tableName, name, Stack.of(this).stackName),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: sharedBundling.target,
-        minify: sharedBundling.minify,
-        sourceMap: sharedBundling.sourceMap,
-        sourcesContent: sharedBundling.sourcesContent,
-        mainFields: [...sharedBundling.mainFields],
-        banner: sharedBundling.banner,
-        externalModules: [...sharedBundling.externalModules],
-        esbuildArgs: aliasEsbuildArgs,
-        forceDockerBundling: false,
-      },
+      bundling: nodejsBundling(),
     });
     return { fn, logGroup };
   }
