@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../deps.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
-import { keys, type ItemKey } from '../store/keys.js';
+import { createImportedUsersRepository, type ImportedPassword, type NewImportedUser } from '../store/imported-users-repository.js';
+import { keys } from '../store/keys.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import { validateImportedUser, type ImportError, type ImportedUser } from './import-user-schema.js';
 
@@ -44,47 +43,19 @@ export function importedUserId(tenant: string, connectionId: string, user: Impor
   return `auth0|${digest.slice(0, 24)}`;
 }
 
-/**
- * Stores the imported password unless the user has a local one: written only when there is no
- * password item or the one there was imported too. A password set here (fallback, reset,
- * change) always wins over an imported hash.
- */
-async function putImportedPassword(deps: Deps, tenant: string, userId: string, user: ImportedUser, at: string): Promise<void> {
-  if (!user.password_hash && !user.custom_password_hash) return;
-  try {
-    await deps.db.send(
-      new PutCommand({
-        TableName: deps.tableName,
-        Item: {
-          ...keys.password(tenant, userId),
-          ...(user.password_hash ? { hash: user.password_hash } : { custom_password_hash: user.custom_password_hash }),
-          origin: 'import',
-          updated_at: at,
-        },
-        ConditionExpression: 'attribute_not_exists(pk) OR origin = :import',
-        ExpressionAttributeValues: { ':import': 'import' },
-      }),
-    );
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
-  }
+/** The imported password of a user of the file, as it is stored, or undefined without one. */
+function importedPassword(user: ImportedUser): ImportedPassword | undefined {
+  if (user.password_hash) return { hash: user.password_hash };
+  if (user.custom_password_hash) return { custom_password_hash: user.custom_password_hash };
+  return undefined;
 }
 
-/** Gives back an identifier the creation claimed for a user that turned out to exist with another one. */
-async function releaseClaim(deps: Deps, key: ItemKey, userId: string): Promise<void> {
-  await deps.db
-    .send(
-      new DeleteCommand({
-        TableName: deps.tableName,
-        Key: key,
-        ConditionExpression: 'user_id = :u AND attribute_not_exists(retired)',
-        ExpressionAttributeValues: { ':u': userId },
-      }),
-    )
-    .catch((err) => {
-      if (!isConditionalCheckFailed(err)) throw err;
-    });
+async function putImportedPassword(deps: Deps, tenant: string, userId: string, user: ImportedUser, at: string): Promise<void> {
+  const password = importedPassword(user);
+  if (password) await importedUsers(deps).putImportedPassword(tenant, userId, password, at);
 }
+
+const importedUsers = (deps: Deps) => createImportedUsersRepository(deps.db, deps.tableName);
 
 function mergeTopLevel(current: Record<string, unknown> | undefined, patch: Record<string, unknown> | undefined) {
   return patch === undefined ? (current ?? {}) : { ...(current ?? {}), ...patch };
@@ -116,69 +87,70 @@ async function upsert(deps: Deps, job: ImportJobContext, existing: UserRecord, u
   return { kind: 'updated' };
 }
 
-/**
- * Imports one user of a job's file. Idempotent: running it again (a batch redelivered after a
- * crash) finds the user this job created and answers `inserted` again without writing a second
- * one. An existing user is an error without `upsert`, and merged with it.
- */
-export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unknown): Promise<ImportOutcome> {
-  const checked = validateImportedUser(raw);
-  if (!checked.ok) return { kind: 'failed', errors: checked.errors };
-  const user = checked.user;
-  const at = new Date(deps.now()).toISOString();
-  const userId = importedUserId(job.tenant, job.connection.id, user);
+/** The user item an imported user gets when it is new. */
+function newUserRecord(job: ImportJobContext, user: ImportedUser, userId: string, at: string): UserRecord {
+  const [provider, ...rest] = userId.split('|');
+  return {
+    user_id: userId,
+    tenant: job.tenant,
+    connection_id: job.connection.id,
+    connection: job.connection.name,
+    email: user.email.toLowerCase(),
+    // Auth0: an imported email is unverified unless the file says otherwise.
+    email_verified: user.email_verified ?? false,
+    username: user.username,
+    name: user.name,
+    nickname: user.nickname,
+    given_name: user.given_name,
+    family_name: user.family_name,
+    picture: user.picture,
+    phone_number: user.phone_number,
+    identities: [{ provider, user_id: rest.join('|'), connection: job.connection.name, isSocial: false }],
+    app_metadata: user.app_metadata ?? {},
+    user_metadata: user.user_metadata ?? {},
+    ...(user.blocked ? { blocked: true } : {}),
+    arrival: { via: 'import', source: job.jobId, at, ...(job.externalId !== undefined ? { external_id: job.externalId } : {}) },
+    created_at: at,
+    updated_at: at,
+    logins_count: 0,
+  };
+}
 
-  // Straight to the conditional writes (claim, then user): a new user costs two requests; an
-  // existing one is read only when the write says it exists.
-  let existing: UserRecord | undefined;
-  {
-    const [provider, ...rest] = userId.split('|');
-    const record: UserRecord = {
-      user_id: userId,
-      tenant: job.tenant,
-      connection_id: job.connection.id,
-      connection: job.connection.name,
-      email: user.email.toLowerCase(),
-      // Auth0: an imported email is unverified unless the file says otherwise.
-      email_verified: user.email_verified ?? false,
-      username: user.username,
-      name: user.name,
-      nickname: user.nickname,
-      given_name: user.given_name,
-      family_name: user.family_name,
-      picture: user.picture,
-      phone_number: user.phone_number,
-      identities: [{ provider, user_id: rest.join('|'), connection: job.connection.name, isSocial: false }],
-      app_metadata: user.app_metadata ?? {},
-      user_metadata: user.user_metadata ?? {},
-      ...(user.blocked ? { blocked: true } : {}),
-      arrival: { via: 'import', source: job.jobId, at, ...(job.externalId !== undefined ? { external_id: job.externalId } : {}) },
-      created_at: at,
-      updated_at: at,
-      logins_count: 0,
-    };
-    const created = await deps.users.createUser(record);
-    if (created.outcome === 'created') {
-      await putImportedPassword(deps, job.tenant, userId, user, at);
-      return { kind: 'inserted' };
-    }
-    if (created.outcome === 'identifier_taken') {
-      // The email or username belongs to another user (e.g. one who migrated lazily under the upstream `sub`).
-      const holder = await deps.users.getUser(job.tenant, created.holder);
-      if (holder && job.upsert && !user.user_id) return upsert(deps, job, holder, user, at);
-      if (importedByThisJob(holder, job) && !user.user_id) return { kind: 'inserted' };
-      if (!job.upsert) return duplicated();
-      return {
-        kind: 'failed',
-        errors: [{ code: 'CONFLICT', message: `The ${created.field} is held by another user`, path: created.field }],
-      };
-    }
-    existing = created.user;
-    // The user exists under other identifiers: the ones just claimed for it are given back.
-    if (existing.email && existing.email !== user.email.toLowerCase()) await releaseClaim(deps, keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
-    if (user.username && existing.username && existing.username !== user.username) {
-      await releaseClaim(deps, keys.usernameClaim(job.tenant, job.connection.id, user.username), userId);
-    }
+/** The email or username of a user of the file belongs to another user (e.g. one who migrated lazily under the upstream `sub`). */
+async function whenIdentifierTaken(
+  deps: Deps,
+  job: ImportJobContext,
+  user: ImportedUser,
+  taken: { field: 'email' | 'username'; holder: string },
+  at: string,
+): Promise<ImportOutcome> {
+  const outcome = await (async (): Promise<ImportOutcome> => {
+    const holder = await deps.users.getUser(job.tenant, taken.holder);
+    if (holder && job.upsert && !user.user_id) return upsert(deps, job, holder, user, at);
+    if (importedByThisJob(holder, job) && !user.user_id) return { kind: 'inserted' };
+    if (!job.upsert) return duplicated();
+    return { kind: 'failed', errors: [{ code: 'CONFLICT', message: `The ${taken.field} is held by another user`, path: taken.field }] };
+  })();
+  if (outcome.kind === 'failed' && taken.field === 'username') {
+    // The email was claimed before the username was found taken: a user who failed gives it back
+    // (unless its user_id already has that email).
+    const userId = importedUserId(job.tenant, job.connection.id, user);
+    const own = await deps.users.getUser(job.tenant, userId);
+    if (own?.email !== user.email.toLowerCase()) await importedUsers(deps).releaseClaim(keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
+  }
+  return outcome;
+}
+
+/**
+ * The user_id of a user of the file exists, after its identifiers were claimed for it: the
+ * claims of identifiers that user does not have are given back, and it is this job's own user
+ * (a batch run again), an upsert, or a duplicate.
+ */
+async function whenUserExists(deps: Deps, job: ImportJobContext, user: ImportedUser, userId: string, existing: UserRecord, at: string): Promise<ImportOutcome> {
+  const repo = importedUsers(deps);
+  if (existing.email && existing.email !== user.email.toLowerCase()) await repo.releaseClaim(keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
+  if (user.username && existing.username && existing.username !== user.username) {
+    await repo.releaseClaim(keys.usernameClaim(job.tenant, job.connection.id, user.username), userId);
   }
   if (importedByThisJob(existing, job)) {
     // This job (or an earlier submission of the same part) created the user: finish what that run may not have.
@@ -187,4 +159,115 @@ export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unkn
   }
   if (!job.upsert) return duplicated();
   return upsert(deps, job, existing, user, at);
+}
+
+/**
+ * Imports one user of a job's file on its own (single-item conditional writes: claims, then
+ * the user). Idempotent: running it again finds the user this job created and answers
+ * `inserted` again without writing a second one.
+ */
+export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unknown): Promise<ImportOutcome> {
+  const checked = validateImportedUser(raw);
+  if (!checked.ok) return { kind: 'failed', errors: checked.errors };
+  const user = checked.user;
+  const at = new Date(deps.now()).toISOString();
+  const userId = importedUserId(job.tenant, job.connection.id, user);
+  const created = await deps.users.createUser(newUserRecord(job, user, userId, at));
+  if (created.outcome === 'created') {
+    await putImportedPassword(deps, job.tenant, userId, user, at);
+    return { kind: 'inserted' };
+  }
+  if (created.outcome === 'identifier_taken') return whenIdentifierTaken(deps, job, user, created, at);
+  return whenUserExists(deps, job, user, userId, created.user, at);
+}
+
+/** Errors of the store (throttling, timeouts): the batch is run again, it is not the user's fault. */
+export function isStoreFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && '$metadata' in err;
+}
+
+/** Runs `fn` over the items, at most `concurrency` at once. */
+async function eachAtMost<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+interface Claimed {
+  index: number;
+  user: ImportedUser;
+  userId: string;
+  record: UserRecord;
+}
+
+/**
+ * Imports the users of one batch of a file, with the same outcomes as `importOneUser` for each,
+ * in fewer requests: each user's identifiers are claimed with a conditional write (uniqueness
+ * needs one per user); then one consistent BatchGet per 50 claimed users tells which user_ids
+ * exist; the new ones are written 25 to a BatchWrite. A user_id that exists goes through the
+ * single-item path (never overwritten: its claims are given back unless it has those
+ * identifiers, and it is an upsert or a duplicate). A user_id given twice in the batch is
+ * imported on its own after the batch's writes. Store failures throw (the batch runs again and
+ * finds what it wrote); any other surprise fails only its user.
+ */
+export async function importUsers(deps: Deps, job: ImportJobContext, raws: unknown[], opts: { concurrency: number }): Promise<ImportOutcome[]> {
+  const outcomes: ImportOutcome[] = new Array(raws.length);
+  const at = new Date(deps.now()).toISOString();
+  const claimed: Claimed[] = [];
+  const settle = async (index: number, step: () => Promise<ImportOutcome | undefined>) => {
+    try {
+      const outcome = await step();
+      if (outcome) outcomes[index] = outcome;
+    } catch (err) {
+      if (isStoreFailure(err)) throw err;
+      // One user's surprise never stops the others.
+      deps.sink.warn('import_user_failed', { tenant: job.tenant, job_id: job.jobId, error: err instanceof Error ? err.name : 'unknown' });
+      outcomes[index] = { kind: 'failed', errors: [{ code: 'INTERNAL_ERROR', message: 'The user could not be imported', path: '' }] };
+    }
+  };
+
+  // 1. Each user's identifiers, claimed for its user_id.
+  await eachAtMost([...raws.keys()], opts.concurrency, (index) =>
+    settle(index, async () => {
+      const checked = validateImportedUser(raws[index]);
+      if (!checked.ok) return { kind: 'failed', errors: checked.errors };
+      const user = checked.user;
+      const userId = importedUserId(job.tenant, job.connection.id, user);
+      const record = newUserRecord(job, user, userId, at);
+      const claim = await deps.users.claimIdentifiers(record);
+      if (!claim.ok) return whenIdentifierTaken(deps, job, user, claim, at);
+      claimed.push({ index, user, userId, record });
+      return undefined;
+    }),
+  );
+
+  // 2. Which of their user_ids exist; the others are written in batches.
+  claimed.sort((a, b) => a.index - b.index);
+  const seen = new Set<string>();
+  const first = claimed.filter((c) => !seen.has(c.userId) && seen.add(c.userId));
+  const repeated = claimed.filter((c) => !first.includes(c));
+  const repo = importedUsers(deps);
+  const found = await repo.readForImport(job.tenant, first.map((c) => c.userId));
+  const fresh: Claimed[] = [];
+  const existing: Array<Claimed & { existing: UserRecord }> = [];
+  for (const c of first) {
+    const items = found.get(c.userId);
+    if (items?.user) existing.push({ ...c, existing: items.user });
+    else fresh.push(c);
+  }
+  const writes: NewImportedUser[] = fresh.map((c) => {
+    const password = importedPassword(c.user);
+    // A password item without its user (never left by this service's own writes) is kept unless it was imported.
+    const local = found.get(c.userId)?.password && found.get(c.userId)?.password?.origin !== 'import';
+    return { user: c.record, ...(password && !local ? { password } : {}) };
+  });
+  await repo.writeNewUsers(writes, at);
+  for (const c of fresh) outcomes[c.index] = { kind: 'inserted' };
+
+  // 3. The users whose user_id exists, and the user_ids given twice, one by one.
+  await eachAtMost(existing, opts.concurrency, (c) => settle(c.index, () => whenUserExists(deps, job, c.user, c.userId, c.existing, at)));
+  for (const c of repeated) await settle(c.index, () => importOneUser(deps, job, raws[c.index]));
+  return outcomes;
 }

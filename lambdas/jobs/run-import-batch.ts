@@ -1,36 +1,16 @@
 import type { Deps } from '../deps.js';
 import { createRequestWrites } from '../logs/request-writes.js';
 import { createImportCounters } from './import-counters.js';
-import { importOneUser, type ImportJobContext, type ImportOutcome } from './import-user.js';
+import { importUsers, type ImportJobContext } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
 import type { JobMessage } from './job-queue.js';
 import { createJobsRepository, type BatchResult, type ImportJobRecord } from './jobs-repository.js';
 
-/** Users of one batch imported at the same time. */
+/** Users of one batch claimed (and, when they exist, imported one by one) at the same time. */
 const DEFAULT_CONCURRENCY = 16;
 
-/** Errors of the store (throttling, timeouts): the batch is run again, it is not the user's fault. */
-function isStoreFailure(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && '$metadata' in err;
-}
-
 async function importAll(deps: Deps, job: ImportJobContext, users: unknown[], concurrency: number): Promise<BatchResult> {
-  const outcomes: ImportOutcome[] = new Array(users.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < users.length) {
-      const i = next++;
-      try {
-        outcomes[i] = await importOneUser(deps, job, users[i]);
-      } catch (err) {
-        if (isStoreFailure(err)) throw err;
-        // One user's surprise never stops the others.
-        deps.sink.warn('import_user_failed', { tenant: job.tenant, job_id: job.jobId, error: err instanceof Error ? err.name : 'unknown' });
-        outcomes[i] = { kind: 'failed', errors: [{ code: 'INTERNAL_ERROR', message: 'The user could not be imported', path: '' }] };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, users.length) }, worker));
+  const outcomes = await importUsers(deps, job, users, { concurrency });
   const result: BatchResult = { inserted: 0, updated: 0, failed: 0, errors: [] };
   outcomes.forEach((o, i) => {
     if (o.kind === 'inserted') result.inserted++;

@@ -114,9 +114,24 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     ...(user.username ? [{ field: 'username' as const, key: keys.usernameClaim(user.tenant, user.connection_id, user.username) }] : []),
   ];
 
+  /** Claims the user's email and username for its user_id, in that order (the first step of a creation). */
+  async function claimIdentifiers(user: UserRecord): Promise<{ ok: true } | { ok: false; field: 'email' | 'username'; holder: string }> {
+    for (const { field, key } of identifierClaimKeys(user)) {
+      const res = await claim(key, user.user_id);
+      if (!res.ok) return { ok: false, field, holder: res.holder };
+    }
+    return { ok: true };
+  }
+
   return {
     getUser,
     getUserWithPassword,
+    /**
+     * The claims of a creation without its user write: a bulk import claims each user's
+     * identifiers one by one, then writes the users it may create in batches
+     * (imported-users-repository.ts).
+     */
+    claimIdentifiers,
 
     /**
      * Reads the claim of a login identifier: the user it points at, and whether it is retired
@@ -165,10 +180,8 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
      * look the user up first (lambdas/identity/create-user.ts), so this does not read again.
      */
     async createUser(user: UserRecord): Promise<CreateUserOutcome> {
-      for (const { field, key } of identifierClaimKeys(user)) {
-        const res = await claim(key, user.user_id);
-        if (!res.ok) return { outcome: 'identifier_taken', field, holder: res.holder };
-      }
+      const claimed = await claimIdentifiers(user);
+      if (!claimed.ok) return { outcome: 'identifier_taken', field: claimed.field, holder: claimed.holder };
       try {
         await db.send(
           new PutCommand({
