@@ -2,7 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { guardOutboundFetch } from './http/outbound-url.js';
 import type { ForeignRefreshToken, PasswordFallback, RegistrationHooks } from './ports.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
-import type { ExportFileStore, JobRunner } from './jobs/job-ports.js';
+import type { ExportFileStore } from './jobs/job-ports.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import type { LogSink } from './logs/log-sink.js';
 import type { Mailer } from './mail/mail-port.js';
@@ -126,8 +126,8 @@ export interface Deps {
   postLogin?: { extension: PostLoginExtension; policy: PostLoginPolicy };
   /** Outgoing mail (password reset, e-mail verification): SES in AWS, an outbox folder locally. */
   mailer?: Mailer;
-  /** Background jobs (users exports): the runner and where export files go. */
-  jobs?: { runner: JobRunner; exportFiles: ExportFileStore };
+  /** Where users-export files go (written by the job worker, located by the management function). */
+  jobs?: { exportFiles: ExportFileStore };
   /** Where accepted jobs (bulk imports) go to run outside the request: SQS in AWS, in process locally. */
   jobQueue?: JobQueue;
 }

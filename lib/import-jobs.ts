@@ -28,13 +28,14 @@ export interface ImportJobsProps {
 }
 
 /**
- * Bulk-import jobs out of the request: the management function stores a job's file in the table
- * and sends one message per batch to an SQS queue; the worker Lambda imports each batch and
- * reports failed records (`ReportBatchItemFailures`), so only those are delivered again; after
- * five deliveries a batch goes to the dead-letter queue (kept 14 days; redrive it to resume the
- * job). Both queues are encrypted and refuse plain-http access. The producer may only send to
- * the queue; the worker may only read the table and consume the queue (granted by the event
- * source mapping); neither gets anything else.
+ * Bulk-import and users-export jobs out of the request: the management function stores a job
+ * (an import's file in the table) and sends one message per import batch or export to an SQS
+ * queue; the worker Lambda runs each and reports failed records (`ReportBatchItemFailures`), so
+ * only those are delivered again; after five deliveries a message goes to the dead-letter queue,
+ * which the worker also reads to end that job `failed` (so none stays `processing`). Both queues
+ * are encrypted and refuse plain-http access. The producer may only send to the queue; the
+ * worker may only use the table, consume both queues (granted by the event source mappings) and
+ * write export files (lib/export-bucket.ts); neither gets anything else.
  */
 export class ImportJobs extends Construct {
   readonly queue: Queue;
@@ -49,6 +50,8 @@ export class ImportJobs extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      // The worker reads it too (to end the job `failed`): as long as a run may take.
+      visibilityTimeout: Duration.seconds(WORKER_TIMEOUT.toSeconds() * 6),
     });
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -81,7 +84,7 @@ export class ImportJobs extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: 512,
       timeout: WORKER_TIMEOUT,
-      description: 'Bulk user import: one batch of a job per message',
+      description: 'Jobs: one bulk-import batch or one users export per message',
       // Two batches at a time per tenant-wide queue: the import never crowds out logins.
       ...(config.tracing ? { tracing: Tracing.ACTIVE } : {}),
       role,
@@ -95,6 +98,10 @@ export class ImportJobs extends Construct {
     this.worker.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 5, reportBatchItemFailures: true, maxConcurrency: 2 }),
     );
+    // A message that failed every delivery comes back from the dead-letter queue once more: the
+    // worker ends its job `failed` (a timeout or a crash on the last delivery included).
+    this.worker.addEventSource(new SqsEventSource(this.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }));
+    this.worker.addEnvironment('JOB_DEAD_LETTER_QUEUE_ARN', this.deadLetterQueue.queueArn);
     props.grantTable(this.worker);
     this.queue.grantSendMessages(props.producer);
     if ('addEnvironment' in props.producer) {
@@ -120,7 +127,7 @@ export class ImportJobs extends Construct {
   }
 }
 
-/** The worker reads the table and logs; it sends no mail and calls no upstream. */
+/** The worker uses the table, logs and writes export files; it sends no mail and calls no upstream. */
 function workerEnvironment(env: Record<string, string>): Record<string, string> {
   const { MAIL_FROM: _mail, UPSTREAM_TIMEOUT_MS: _t, UPSTREAM_BUDGET_MS: _b, HOOK_BUDGET_MS: _h, ...rest } = env;
   return { ...rest, POWERTOOLS_SERVICE_NAME: 'auth0-migration-import-worker' };

@@ -66,11 +66,15 @@ export function acknowledgeNagFindings(stack: ServiceStack): void {
   const exportBucket = stack.exportBucket.bucket;
   Validations.of(exportBucket).acknowledge({
     id: `${PACK}AwsSolutions-S1`,
-    reason: 'Export files are written and presigned only by the management function (its requests are in its logs and CloudTrail) and expire within days; access logs would need a second bucket',
+    reason: 'Export files are written only by the job worker and presigned only by the management function (their requests are in their logs and CloudTrail) and expire within days; access logs would need a second bucket',
   });
   Validations.of(stack.serviceFunctions.functions.management.fn.role!).acknowledge({
     id: `${PACK}AwsSolutions-IAM5[Resource::<${stack.getLogicalId(exportBucket.node.defaultChild as CfnElement)}.Arn>/exports/*]`,
-    reason: 'Export files are named per tenant and job at run time; only objects under exports/ of the export bucket, put and get only',
+    reason: 'Export files are named per tenant and job at run time; only objects under exports/ of the export bucket, get only (presigned downloads)',
+  });
+  Validations.of(stack.importJobs.worker.role!).acknowledge({
+    id: `${PACK}AwsSolutions-IAM5[Resource::<${stack.getLogicalId(exportBucket.node.defaultChild as CfnElement)}.Arn>/exports/*]`,
+    reason: 'Export files are named per tenant and job at run time; only objects under exports/ of the export bucket, put (multipart) and abort only',
   });
 
   const topic = stack.alarms.topic;

@@ -27,9 +27,9 @@ export class ServiceStack extends Stack {
   readonly httpApi: ServiceHttpApi;
   readonly alarms: ServiceAlarms;
   readonly drainDashboard: DrainDashboard;
-  /** Users-export files (management function). */
+  /** Users-export files (written by the job worker, presigned by the management function). */
   readonly exportBucket: ExportBucket;
-  /** Bulk-import jobs: the queue, its dead-letter queue and the worker. */
+  /** Bulk-import and users-export jobs: the queue, its dead-letter queue and the worker. */
   readonly importJobs: ImportJobs;
   /** Whether the functions are traced by X-Ray (the `tracing` setting). */
   readonly tracingEnabled: boolean;
@@ -50,13 +50,13 @@ export class ServiceStack extends Stack {
     grantTokenSecrets(this, token.fn);
     grantManagementSecrets(this, management.fn);
     if (config.postLoginFunctionName) grantPostLoginInvoke(this, token.fn, config.postLoginFunctionName);
-    this.exportBucket = new ExportBucket(this, 'Exports', { managementFunction: management.fn });
     this.importJobs = new ImportJobs(this, 'ImportJobs', {
       config,
       table,
       producer: management.fn,
       grantTable: (worker) => this.serviceTable.grantHandlerAccess(worker),
     });
+    this.exportBucket = new ExportBucket(this, 'Exports', { managementFunction: management.fn, worker: this.importJobs.worker });
 
     const functions: Record<FunctionName, typeof token.fn> = { token: token.fn, management: management.fn };
     this.httpApi = new ServiceHttpApi(this, 'Http', { config, functions });

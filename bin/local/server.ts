@@ -12,9 +12,7 @@ import { attachInProcessJobs } from '../../lambdas/jobs/in-process-jobs.js';
 import type { InProcessJobQueue } from '../../lambdas/jobs/job-queue.js';
 import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
 import { createOutboxMailer, type OutboxMailer } from '../../lambdas/mail/outbox-mailer.js';
-import { createInProcessJobRunner } from '../../lambdas/jobs/in-process-job-runner.js';
 import { createLocalExportFiles } from '../../lambdas/jobs/local-export-files.js';
-import { runUsersExport } from '../../lambdas/jobs/users-export.js';
 import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
 import { createDocumentClient, type RoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 import { countPartitionKeysOfTable, type PartitionKeyCounter } from '../../lambdas/store/partition-key-counter.js';
@@ -180,11 +178,10 @@ async function startOn(
   const deps = withMigrationFlows(core());
   const managementDeps = opts.functions === 'one-composition' ? deps : withRegistrationHooks(core());
 
-  // Users exports run in this process, as jobs of the management function; their files go to
+  // Users exports run on the in-process job queue with the imports; their files go to
   // <dataDir>/exports (a temporary folder without one).
   const tempExports = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'auth-exports-'));
-  const jobRunner = createInProcessJobRunner((job) => runUsersExport(managementDeps, job));
-  managementDeps.jobs = { runner: jobRunner, exportFiles: createLocalExportFiles(tempExports ?? join(opts.dataDir as string, 'exports')) };
+  managementDeps.jobs = { exportFiles: createLocalExportFiles(tempExports ?? join(opts.dataDir as string, 'exports')) };
 
   const credentialsFile = opts.dataDir ? join(opts.dataDir, 'dev-credentials.json') : undefined;
   let credentials = await seedDevTenant(deps, tenant, { demoPassword: opts.demoPassword });
@@ -192,7 +189,7 @@ async function startOn(
   if (!credentials && credentialsFile) credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as DevCredentials;
   if (!credentials) throw new Error('the tenant exists but its dev credentials are unknown');
 
-  // Bulk imports are jobs of the management function: its composition runs their batches.
+  // Bulk imports and users exports are jobs of the management function: its composition runs them.
   const jobs = attachInProcessJobs(managementDeps, { concurrency: opts.importConcurrency });
   handlers.token = createTokenHandler(deps) as unknown as LambdaHandler;
   handlers.management = createManagementHandler(managementDeps) as unknown as LambdaHandler;
@@ -227,7 +224,6 @@ async function startOn(
             }),
         ),
       );
-      await jobRunner.idle();
       await jobs.stop();
       db.destroy();
       await engine.close();

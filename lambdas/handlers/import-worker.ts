@@ -1,6 +1,7 @@
 import { createAwsDeps } from '../aws-deps.js';
-import { createImportWorker } from '../jobs/import-worker.js';
+import { withAwsJobs } from '../jobs/aws-jobs.js';
+import { createJobWorker } from '../jobs/import-worker.js';
 
-/** Lambda entry of the import worker: the SQS queue of bulk-import batches. */
-const deps = createAwsDeps('auth-import-worker', (d) => d);
-export const handler = createImportWorker(deps);
+/** Lambda entry of the job worker: the SQS queue of bulk-import batches and users exports, and its dead-letter queue. */
+const deps = createAwsDeps('auth-import-worker', (d) => withAwsJobs(d));
+export const handler = createJobWorker(deps, { deadLetterQueueArn: process.env.JOB_DEAD_LETTER_QUEUE_ARN || undefined });

@@ -1,21 +1,29 @@
 import type { Deps } from '../deps.js';
-import { createInProcessJobQueue, type InProcessJobQueue } from './job-queue.js';
-import { pendingJobMessages, runImportBatch } from './run-import-batch.js';
+import { createInProcessJobQueue, describeMessage, type InProcessJobQueue } from './job-queue.js';
+import { pendingJobMessages } from './run-import-batch.js';
+import { failJobForGood, runJob } from './run-job.js';
 
 /**
- * Jobs for the local server: the in-process queue runs each batch after the request that
- * queued it has been answered, and the jobs a stopped or crashed server left unfinished are
- * queued again at start (their progress is in the table).
+ * Jobs for the local server: the in-process queue runs each import batch and each users export
+ * after the request that queued it has been answered; a message that fails every attempt ends
+ * its job `failed`. The import jobs a stopped or crashed server left unfinished are queued again
+ * at start (their progress is in the table).
  */
-export function attachInProcessJobs(deps: Deps, opts: { concurrency?: number } = {}): InProcessJobQueue {
+export function attachInProcessJobs(deps: Deps, opts: { concurrency?: number; attempts?: number } = {}): InProcessJobQueue {
   const queue = createInProcessJobQueue({
-    run: (m) => runImportBatch(deps, m, opts),
-    onGiveUp: (m, err) =>
-      deps.sink.error('job_batch_abandoned', { tenant: m.tenant, job_id: m.jobId, batch: m.batch, error: err instanceof Error ? err.name : 'unknown' }),
+    run: (m) => runJob(deps, m, opts),
+    attempts: opts.attempts,
+    onGiveUp: (m, err) => {
+      deps.sink.error('job_message_abandoned', { ...describeMessage(m), error: err instanceof Error ? err.name : 'unknown' });
+      void failJobForGood(deps, m, 'attempts_exhausted').catch((e: unknown) =>
+        deps.sink.warn('job not marked failed', { ...describeMessage(m), error: e instanceof Error ? e.name : 'unknown' }),
+      );
+    },
   });
   deps.jobQueue = queue;
-  void pendingJobMessages(deps)
+  const resumed = pendingJobMessages(deps)
     .then((messages) => queue.send(messages))
     .catch((err: unknown) => deps.sink.warn('pending jobs not resumed', { error: err instanceof Error ? err.name : 'unknown' }));
-  return queue;
+  // Idle also waits for the jobs being resumed to be queued (and run).
+  return { ...queue, idle: () => resumed.then(() => queue.idle()) };
 }

@@ -1,6 +1,9 @@
+import type { Readable } from 'node:stream';
+
 /**
- * The narrow ports of background jobs. A job is recorded first, then handed to the runner, which
- * runs it out of the request: in process locally, an asynchronous invocation in AWS.
+ * The narrow ports of background jobs. A job is recorded first, then a message for it goes to
+ * the job queue (job-queue.ts), which runs it out of the request: the worker Lambda in AWS, in
+ * process locally.
  */
 /** How long an export job and its file are kept (the bucket's lifecycle expires files after as many days). */
 export const EXPORT_RETENTION_SECONDS = 7 * 24 * 3600;
@@ -11,13 +14,10 @@ export interface JobRef {
   type: 'users_export';
 }
 
-export interface JobRunner {
-  enqueue(job: JobRef): Promise<void>;
-}
-
 /** Where export files go: a folder locally, an S3 bucket in AWS. */
 export interface ExportFileStore {
-  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** Writes the file from a stream of its (gzipped) bytes, without holding it whole; nothing is left when it fails. */
+  write(key: string, body: Readable, contentType: string): Promise<void>;
   /** A URL the caller of the Management API can download the file from. */
   location(key: string): Promise<string>;
 }

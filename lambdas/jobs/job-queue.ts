@@ -1,13 +1,28 @@
 /**
- * The port between the endpoint that accepts a job and the worker that runs it: one message
- * per batch of the job's file. In AWS an SQS queue feeds the worker Lambda (sqs-job-queue.ts);
- * locally the batches run in the server's own process, after the request has been answered.
+ * The port between the endpoints that accept jobs and the worker that runs them: one message
+ * per batch of an import job's file, one per users-export job. In AWS an SQS queue feeds the
+ * worker Lambda (sqs-job-queue.ts); locally the jobs run in the server's own process, after the
+ * request has been answered.
  */
-export interface JobMessage {
+export interface ImportBatchMessage {
   tenant: string;
   jobId: string;
   batch: number;
 }
+
+export interface ExportJobMessage {
+  tenant: string;
+  jobId: string;
+  type: 'users_export';
+}
+
+export type JobMessage = ImportBatchMessage | ExportJobMessage;
+
+export const isExportMessage = (m: JobMessage): m is ExportJobMessage => 'type' in m && m.type === 'users_export';
+
+/** What a log line says of a message. */
+export const describeMessage = (m: JobMessage) =>
+  isExportMessage(m) ? { tenant: m.tenant, job_id: m.jobId, type: m.type } : { tenant: m.tenant, job_id: m.jobId, batch: m.batch };
 
 export interface JobQueue {
   send(messages: JobMessage[]): Promise<void>;
@@ -15,10 +30,10 @@ export interface JobQueue {
 
 export function parseJobMessage(body: string): JobMessage | undefined {
   try {
-    const m = JSON.parse(body) as Partial<JobMessage>;
-    if (typeof m.tenant === 'string' && typeof m.jobId === 'string' && Number.isInteger(m.batch) && (m.batch as number) >= 0) {
-      return { tenant: m.tenant, jobId: m.jobId, batch: m.batch as number };
-    }
+    const m = JSON.parse(body) as Partial<ImportBatchMessage & { type: string }>;
+    if (typeof m.tenant !== 'string' || typeof m.jobId !== 'string') return undefined;
+    if (m.type === 'users_export') return { tenant: m.tenant, jobId: m.jobId, type: 'users_export' };
+    if (m.type === undefined && Number.isInteger(m.batch) && (m.batch as number) >= 0) return { tenant: m.tenant, jobId: m.jobId, batch: m.batch as number };
   } catch {
     /* not a job message */
   }
@@ -35,7 +50,7 @@ export interface InProcessJobQueue extends JobQueue {
 /**
  * The local queue: messages run one after the other in this process, outside the request that
  * sent them. A failed message is tried again (`attempts` in all, as SQS's redrive would), then
- * reported to `onGiveUp`; the job's progress is in the table, so a restart resumes it.
+ * reported to `onGiveUp` (which ends the job `failed`, as the dead-letter queue does in AWS).
  */
 export function createInProcessJobQueue(p: {
   run: (m: JobMessage) => Promise<void>;

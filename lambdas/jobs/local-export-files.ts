@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import type { ExportFileStore } from './job-ports.js';
 
@@ -12,10 +13,15 @@ export function createLocalExportFiles(dir: string): ExportFileStore {
     return path;
   };
   return {
-    async put(key, body) {
+    async write(key, body) {
       const path = pathOf(key);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, body, { mode: 0o600 });
+      try {
+        await pipeline(body, createWriteStream(path, { mode: 0o600 }));
+      } catch (err) {
+        rmSync(path, { force: true });
+        throw err;
+      }
     },
     async location(key) {
       return pathToFileURL(pathOf(key)).href;

@@ -3,7 +3,7 @@ import { createRequestWrites } from '../logs/request-writes.js';
 import { createImportCounters } from './import-counters.js';
 import { importUsers, type ImportJobContext } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
-import type { JobMessage } from './job-queue.js';
+import type { ImportBatchMessage } from './job-queue.js';
 import { createJobsRepository, type BatchResult, type ImportJobRecord } from './jobs-repository.js';
 
 /** Users of one batch claimed (and, when they exist, imported one by one) at the same time. */
@@ -42,7 +42,7 @@ async function logJobEnd(deps: Deps, job: ImportJobRecord, type: 'sui' | 'fui', 
  * one that failed half-way is run again whole (every user write is idempotent). Store failures
  * throw, so the queue tries the batch again; a user's own errors are in the result.
  */
-export async function runImportBatch(deps: Deps, m: JobMessage, opts: { concurrency?: number } = {}): Promise<void> {
+export async function runImportBatch(deps: Deps, m: ImportBatchMessage, opts: { concurrency?: number } = {}): Promise<void> {
   const jobs = createJobsRepository(deps.db, deps.tableName);
   const job = await jobs.getJob(m.tenant, m.jobId);
   if (!job || job.status === 'completed' || job.status === 'failed') return;
@@ -74,10 +74,23 @@ export async function runImportBatch(deps: Deps, m: JobMessage, opts: { concurre
   }
 }
 
-/** Queues the batches of jobs a crash left unfinished (the local server calls it at start). */
-export async function pendingJobMessages(deps: Deps): Promise<JobMessage[]> {
+/**
+ * Ends an import job `failed` when one of its batches failed for good (its last delivery, or
+ * the dead-letter queue): the job never stays `processing`. Logged `fui` once.
+ */
+export async function failImportJob(deps: Deps, m: ImportBatchMessage, reason: string): Promise<void> {
   const jobs = createJobsRepository(deps.db, deps.tableName);
-  const messages: JobMessage[] = [];
+  const job = await jobs.getJob(m.tenant, m.jobId);
+  if (!job) return;
+  if (await jobs.finish(m.tenant, m.jobId, 'failed', new Date(deps.now()).toISOString())) {
+    await logJobEnd(deps, job, 'fui', { reason, batch: m.batch });
+  }
+}
+
+/** Queues the batches of jobs a crash left unfinished (the local server calls it at start). */
+export async function pendingJobMessages(deps: Deps): Promise<ImportBatchMessage[]> {
+  const jobs = createJobsRepository(deps.db, deps.tableName);
+  const messages: ImportBatchMessage[] = [];
   for (const { tenant, id } of await jobs.pendingJobs()) {
     const job = await jobs.getJob(tenant, id);
     if (!job || job.status === 'completed' || job.status === 'failed') continue;

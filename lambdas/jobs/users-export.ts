@@ -1,4 +1,5 @@
-import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import type { Deps } from '../deps.js';
 import { userView } from '../management/users.js';
 import { createExportJobsRepository, type ExportField, type UsersExportJob } from '../store/export-jobs-repository.js';
@@ -21,8 +22,10 @@ export const DEFAULT_EXPORT_FIELDS: ExportField[] = [
   'app_metadata', 'user_metadata',
 ].map((name) => ({ name }));
 
-/** An export reads at most this many users (the whole listing is held in memory while the file is written). */
+/** An export reads at most this many users. */
 export const MAX_EXPORT_USERS = 200_000;
+/** Users read, given their login statistics and written to the file at a time. */
+const EXPORT_PAGE = 100;
 
 const FIELD_PATH = /^([A-Za-z_][A-Za-z0-9_]*)(\[\d{1,3}\])?(\.[A-Za-z0-9_-]{1,128}(\[\d{1,3}\])?){0,8}$/;
 
@@ -57,46 +60,67 @@ function csvCell(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The export file's text: one JSON object per line (ndjson), or a header row and one row per user (csv). */
-export function exportText(users: ReturnType<typeof userView>[], format: 'ndjson' | 'csv', fields: ExportField[]): string {
+/** The export file's text for some users: one JSON object per line (ndjson), or one row per user (csv; the header is `csvHeader`). */
+export function exportLines(users: ReturnType<typeof userView>[], format: 'ndjson' | 'csv', fields: ExportField[]): string {
   const columns = fields.map((f) => ({ path: f.name, as: f.export_as ?? f.name }));
   if (format === 'ndjson') {
     return users
       .map((u) => JSON.stringify(Object.fromEntries(columns.map((c) => [c.as, valueAt(u, c.path)]).filter(([, v]) => v !== undefined))) + '\n')
       .join('');
   }
-  const rows = [columns.map((c) => csvCell(c.as)).join(',')];
-  for (const u of users) rows.push(columns.map((c) => csvCell(valueAt(u, c.path))).join(','));
-  return rows.join('\r\n') + '\r\n';
+  return users.map((u) => columns.map((c) => csvCell(valueAt(u, c.path))).join(',') + '\r\n').join('');
 }
+
+const csvHeader = (fields: ExportField[]) => fields.map((f) => csvCell(f.export_as ?? f.name)).join(',') + '\r\n';
 
 export const exportFileKey = (job: Pick<UsersExportJob, 'tenant' | 'id' | 'format'>) =>
   `exports/${encodeURIComponent(job.tenant)}/${job.id}.${job.format === 'csv' ? 'csv' : 'json'}.gz`;
 
 /**
- * Runs a users-export job: the users of its connection from the sharded listing (with their login
- * statistics, as `GET /api/v2/users` shows them), its fields, gzipped into the export store.
- * Idempotent: a retried or resumed run writes the same file again; a completed job is left alone.
+ * The text of an export, page by page: the users of its connection from the sharded listing (with
+ * their login statistics, as `GET /api/v2/users` shows them), `EXPORT_PAGE` users at a time.
+ * `counted` receives how many users were written.
  */
-export async function runUsersExport(deps: Deps, ref: JobRef): Promise<void> {
-  const files = deps.jobs?.exportFiles;
+async function* exportChunks(deps: Deps, job: UsersExportJob, counted: { users: number }): AsyncGenerator<string> {
+  if (job.format === 'csv') yield csvHeader(job.fields);
+  const index = createUsersIndex(deps.db, deps.tableName);
+  const max = Math.min(job.limit ?? MAX_EXPORT_USERS, MAX_EXPORT_USERS);
+  for await (const page of index.pages(job.tenant, (u) => !job.connection_id || u.connection_id === job.connection_id, max, EXPORT_PAGE)) {
+    const stats = await readLoginStats(deps.db, deps.tableName, job.tenant, page.map((u) => u.user_id));
+    counted.users += page.length;
+    yield exportLines(page.map((u) => userView(withLoginStats(u, stats.get(u.user_id)))), job.format, job.fields);
+  }
+}
+
+/**
+ * Runs a users-export job in the job worker: the users streamed page by page through gzip into
+ * the export store (never the whole listing in memory). Idempotent: a redelivered run writes the
+ * same file again; a finished job is left alone. A failure throws, so the queue tries again; the
+ * last delivery (or the dead-letter queue) ends the job `failed` (`failExportJob`).
+ */
+export async function runUsersExport(deps: Deps, ref: Omit<JobRef, 'type'>): Promise<void> {
   const repo = createExportJobsRepository(deps.db, deps.tableName);
   const job = await repo.get(ref.tenant, ref.id, Math.floor(deps.now() / 1000));
   if (!job || job.status === 'completed' || job.status === 'failed') return;
   if (!(await repo.transition(job.tenant, job.id, ['pending', 'processing'], 'processing'))) return;
-  try {
-    if (!files) throw new Error('no export store configured');
-    const index = createUsersIndex(deps.db, deps.tableName);
-    const max = Math.min(job.limit ?? MAX_EXPORT_USERS, MAX_EXPORT_USERS);
-    const found = await index.find(job.tenant, (u) => !job.connection_id || u.connection_id === job.connection_id, max);
-    const stats = await readLoginStats(deps.db, deps.tableName, job.tenant, found.map((u) => u.user_id));
-    const users = found.map((u) => userView(withLoginStats(u, stats.get(u.user_id))));
-    const key = exportFileKey(job);
-    await files.put(key, gzipSync(exportText(users, job.format, job.fields)), job.format === 'csv' ? 'text/csv' : 'application/x-ndjson');
-    await repo.transition(job.tenant, job.id, ['processing'], 'completed', { file_key: key, users_exported: users.length });
-    deps.sink.info('users export completed', { tenant: job.tenant, job_id: job.id, users: users.length });
-  } catch (err) {
-    deps.sink.error('users export failed', { tenant: job.tenant, job_id: job.id, error: err instanceof Error ? err.message : String(err) });
+  const files = deps.jobs?.exportFiles;
+  if (!files) {
+    deps.sink.error('users export failed', { tenant: job.tenant, job_id: job.id, error: 'no export store configured' });
     await repo.transition(job.tenant, job.id, ['processing'], 'failed', { error: 'export_failed' });
+    return;
+  }
+  const key = exportFileKey(job);
+  const counted = { users: 0 };
+  const gzipped = Readable.from(exportChunks(deps, job, counted)).pipe(createGzip());
+  await files.write(key, gzipped, job.format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+  await repo.transition(job.tenant, job.id, ['processing'], 'completed', { file_key: key, users_exported: counted.users });
+  deps.sink.info('users export completed', { tenant: job.tenant, job_id: job.id, users: counted.users });
+}
+
+/** Ends an export job `failed` after its last attempt (or from the dead-letter queue): never stuck in `processing`. */
+export async function failExportJob(deps: Deps, ref: Omit<JobRef, 'type'>, reason: string): Promise<void> {
+  const repo = createExportJobsRepository(deps.db, deps.tableName);
+  if (await repo.transition(ref.tenant, ref.id, ['pending', 'processing'], 'failed', { error: 'export_failed' })) {
+    deps.sink.error('users export failed', { tenant: ref.tenant, job_id: ref.id, reason });
   }
 }

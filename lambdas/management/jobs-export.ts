@@ -36,16 +36,16 @@ export function exportJobView(job: UsersExportJob) {
 
 export const exportJobEndpoints = {
   /**
-   * `POST /api/v2/jobs/users-exports`: records a `pending` job and hands it to the job runner,
-   * which writes the gzipped file out of the request (ndjson or csv, Auth0's `fields`).
+   * `POST /api/v2/jobs/users-exports`: records a `pending` job and sends it to the job queue; the
+   * worker streams the gzipped file out of the request (ndjson or csv, Auth0's `fields`).
    */
   create: {
     scopes: ['read:users'],
     write: { description: 'Create a users export job', config: false },
     async run(req) {
       const body = parseBody(exportSchema, req.event);
-      const jobs = req.deps.jobs;
-      if (!jobs) throw managementErrors.badRequest('operation_not_supported', 'Users exports are not configured on this deployment.');
+      const queue = req.deps.jobQueue;
+      if (!req.deps.jobs || !queue) throw managementErrors.badRequest('operation_not_supported', 'Users exports are not configured on this deployment.');
       const fields = body.fields ?? DEFAULT_EXPORT_FIELDS;
       const problem = exportFieldsProblem(fields);
       if (problem) throw managementErrors.invalidBody(problem);
@@ -67,7 +67,7 @@ export const exportJobEndpoints = {
         ttl: Math.floor(req.deps.now() / 1000) + EXPORT_RETENTION_SECONDS,
       };
       await createExportJobsRepository(req.deps.db, req.deps.tableName).create(job);
-      await jobs.runner.enqueue({ tenant: job.tenant, id: job.id, type: job.type });
+      await queue.send([{ tenant: job.tenant, jobId: job.id, type: job.type }]);
       return created(exportJobView(job));
     },
   },

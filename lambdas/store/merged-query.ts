@@ -23,6 +23,20 @@ export async function mergeQueries(
   tableName: string,
   p: { queries: KeyQuery[]; sortKey: string; forward: boolean; accept: (item: Record<string, unknown>) => boolean; max: number },
 ): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for await (const item of mergedItems(db, tableName, p)) out.push(item);
+  return out;
+}
+
+/**
+ * The merge of `mergeQueries`, item by item as the caller reads them: at most a page per
+ * partition is held at once, so a whole tenant can be streamed (users exports).
+ */
+export async function* mergedItems(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  p: { queries: KeyQuery[]; sortKey: string; forward: boolean; accept: (item: Record<string, unknown>) => boolean; max: number },
+): AsyncGenerator<Record<string, unknown>> {
   type Cursor = { q: KeyQuery; buffer: Record<string, unknown>[]; startKey?: Record<string, unknown>; done: boolean };
   const cursors: Cursor[] = p.queries.map((q) => ({ q, buffer: [], done: false }));
   // Items spread evenly over the shards, so the first pages need not each hold `max` items:
@@ -47,16 +61,14 @@ export async function mergeQueries(
     }
   };
   const head = (c: Cursor) => String(c.buffer[0][p.sortKey]);
-  const out: Record<string, unknown>[] = [];
-  while (out.length < p.max) {
+  for (let n = 0; n < p.max; n++) {
     await Promise.all(cursors.map(refill));
     let next: Cursor | undefined;
     for (const c of cursors) {
       if (c.buffer.length === 0) continue;
       if (!next || (p.forward ? head(c) < head(next) : head(c) > head(next))) next = c;
     }
-    if (!next) break;
-    out.push(next.buffer.shift()!);
+    if (!next) return;
+    yield next.buffer.shift()!;
   }
-  return out;
 }

@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from './keys.js';
-import { mergeQueries } from './merged-query.js';
+import { mergedItems, mergeQueries } from './merged-query.js';
 import type { UserRecord } from './records.js';
 import { allShards, shardCounts, shardOf } from './shards.js';
 
@@ -36,6 +36,26 @@ export function createUsersIndex(db: DynamoDBDocumentClient, tableName: string, 
         max,
       });
       return items.map(stripKeys);
+    },
+
+    /** The same users as `find`, `size` at a time, read only as far as the caller goes. */
+    async *pages(tenant: string, accept: (u: UserRecord) => boolean, max: number, size: number): AsyncGenerator<UserRecord[]> {
+      const listingKeys = [...allShards(shards).map((n) => keys.usersIndexShard(tenant, n)), keys.usersIndex(tenant)];
+      let page: UserRecord[] = [];
+      for await (const item of mergedItems(db, tableName, {
+        queries: listingKeys.map((key) => ({ index: 'gsi1', keyCondition: 'gsi1pk = :p', values: { ':p': key } })),
+        sortKey: 'gsi1sk',
+        forward: true,
+        accept: (i) => i.sk === 'USER' && accept(stripKeys(i)),
+        max,
+      })) {
+        page.push(stripKeys(item));
+        if (page.length >= size) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length) yield page;
     },
   };
 }

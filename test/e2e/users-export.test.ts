@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importAndWait } from '../support/import-jobs.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 import { managementApi, tableSnapshot } from './management-helpers.js';
 
@@ -138,6 +139,45 @@ describe('POST /api/v2/jobs/users-exports', () => {
     const job = await completed(res.body.id);
     const emails = fileText(job.location).trimEnd().split('\n').map((l) => JSON.parse(l).email);
     expect(emails).toEqual(expect.arrayContaining(['ada@example.com', service.credentials.demoUser.email]));
+  });
+
+  it('streams more users than a page (250 more, imported): each once, in the listing order', async () => {
+    const users = Array.from({ length: 250 }, (_, i) => ({ email: `paged${String(i).padStart(3, '0')}@example.com`, user_id: `paged${String(i).padStart(3, '0')}` }));
+    const imported = await importAndWait(service, token, { users: JSON.stringify(users), connection_id: connection.id });
+    expect(imported.summary).toMatchObject({ inserted: 250, failed: 0 });
+    const res = await api.call('POST', '/api/v2/jobs/users-exports', { token, body: { connection_id: connection.id, format: 'csv', fields: [{ name: 'user_id' }, { name: 'email' }] } });
+    const job = await completed(res.body.id);
+    expect(job.status).toBe('completed');
+    const rows = fileText(job.location).split('\r\n').filter(Boolean);
+    expect(rows[0]).toBe('user_id,email');
+    const ids = rows.slice(1).map((r) => r.split(',')[0]);
+    expect(ids).toHaveLength(253);
+    expect(ids).toEqual([...ids].sort());
+    expect(new Set(ids)).toEqual(new Set([...users.map((u) => `auth0|${u.user_id}`), ...(await listing()).filter((u) => !u.user_id.startsWith('auth0|paged')).map((u) => u.user_id)]));
+  });
+
+  it('a job whose worker fails every attempt ends failed, never stuck in processing, and has no location', async () => {
+    const files = service.managementDeps.jobs!.exportFiles;
+    let writes = 0;
+    service.managementDeps.jobs = {
+      exportFiles: {
+        ...files,
+        async write() {
+          writes++;
+          throw Object.assign(new Error('SlowDown'), { name: 'SlowDown', $metadata: {} });
+        },
+      },
+    };
+    try {
+      const res = await api.call('POST', '/api/v2/jobs/users-exports', { token, body: { connection_id: connection.id } });
+      expect(res.status).toBe(201);
+      const job = await completed(res.body.id);
+      expect(job.status).toBe('failed');
+      expect(job.location).toBeUndefined();
+      expect(writes).toBeGreaterThan(1);
+    } finally {
+      service.managementDeps.jobs = { exportFiles: files };
+    }
   });
 
   it.each([

@@ -41,13 +41,23 @@ describe('import jobs', () => {
 
   it('feeds the worker from the queue with partial batch failures (only the failed records come back)', () => {
     const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping'));
-    expect(mappings).toHaveLength(1);
-    expect(mappings[0].Properties).toMatchObject({
+    expect(mappings).toHaveLength(2);
+    const fromQueue = mappings.find((m) => renderCfn(m.Properties!.EventSourceArn) === `<${queueId}.Arn>`)!;
+    expect(fromQueue.Properties).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
       FunctionName: { Ref: idOf(stack.importJobs.worker) },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 2 },
     });
+  });
+
+  it('feeds the worker from the dead-letter queue too, and tells it which queue that is (a job failed for good ends failed)', () => {
+    const mappings = Object.values(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping'));
+    const fromDlq = mappings.find((m) => renderCfn(m.Properties!.EventSourceArn) === `<${dlqId}.Arn>`)!;
+    expect(fromDlq.Properties).toMatchObject({ FunctionName: { Ref: idOf(stack.importJobs.worker) }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    const worker = resourcesOfType(template, 'AWS::Lambda::Function')[idOf(stack.importJobs.worker)].Properties as any;
+    expect(renderCfn(worker.Environment.Variables.JOB_DEAD_LETTER_QUEUE_ARN)).toBe(`<${dlqId}.Arn>`);
+    expect(renderCfn(worker.Environment.Variables.EXPORT_BUCKET)).toBe(`<${idOf(stack.exportBucket.bucket)}>`);
   });
 
   it('runs Node 22 on arm64, tells the worker the table, and the management function the queue', () => {
@@ -59,16 +69,24 @@ describe('import jobs', () => {
     expect(renderCfn(management.Environment.Variables.JOB_QUEUE_URL)).toBe(`<${queueId}>`);
   });
 
-  it('gives the worker only its log group, the table and consuming its queue; the management function only sending to it', () => {
+  it('gives the worker only its log group, the table, consuming its queues and writing export files; the management function only sending to the queue', () => {
     const tableId = idOf(stack.serviceTable.table);
     const workerStatements = statementsOfRole(idOf(stack.importJobs.worker.role!));
     for (const s of workerStatements) {
       for (const resource of [s.Resource].flat().map(renderCfn)) {
         expect(resource).not.toBe('*');
-        expect(resource.startsWith(`<${tableId}.Arn>`) || resource === `<${queueId}.Arn>` || resource.includes(idOf(stack.importJobs.logGroup))).toBe(true);
+        expect(
+          resource.startsWith(`<${tableId}.Arn>`) ||
+            resource === `<${queueId}.Arn>` ||
+            resource === `<${dlqId}.Arn>` ||
+            resource === `<${idOf(stack.exportBucket.bucket)}.Arn>/exports/*` ||
+            resource.includes(idOf(stack.importJobs.logGroup)),
+        ).toBe(true);
       }
     }
-    const onQueue = workerStatements.filter((s) => renderCfn(s.Resource) === `<${queueId}.Arn>`).flatMap((s) => [s.Action].flat());
+    const on = (id: string) => workerStatements.filter((s) => [s.Resource].flat().map(renderCfn).includes(`<${id}.Arn>`)).flatMap((s) => [s.Action].flat());
+    expect(on(dlqId).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']);
+    const onQueue = on(queueId);
     expect(onQueue.sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']);
     expect(workerStatements.flatMap((s) => [s.Action].flat()).some((a) => a.startsWith('secretsmanager:'))).toBe(false);
 

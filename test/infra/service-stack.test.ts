@@ -318,15 +318,19 @@ describe('users-export bucket', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
   });
 
-  it('lets the management function only put and get objects under exports/, and the token function nothing', () => {
+  it('lets the job worker only put (part by part) and abort objects under exports/, the management function only get them, and the token function nothing', () => {
     expect(onBucket('token')).toEqual([]);
-    const statements = onBucket('management');
-    expect(statements.map((s) => [[s.Action].flat().sort(), [s.Resource].flat().map(renderCfn)])).toEqual([[['s3:GetObject', 's3:PutObject'], [`<${bucketId}.Arn>/exports/*`]]]);
+    expect(onBucket('management').map((s) => [[s.Action].flat().sort(), [s.Resource].flat().map(renderCfn)])).toEqual([[['s3:GetObject'], [`<${bucketId}.Arn>/exports/*`]]]);
+    const workerRole = stack.getLogicalId(stack.importJobs.worker.role!.node.defaultChild as never);
+    const onBucketOfWorker = Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
+      .filter((p) => (p.Properties!.Roles as Array<{ Ref: string }>).some((r) => r.Ref === workerRole))
+      .flatMap((p) => (p.Properties!.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement)
+      .filter((s) => [s.Resource].flat().some((r) => renderCfn(r).includes(`<${bucketId}.Arn>`)));
+    expect(onBucketOfWorker.map((s) => [[s.Action].flat().sort(), [s.Resource].flat().map(renderCfn)])).toEqual([[['s3:AbortMultipartUpload', 's3:PutObject'], [`<${bucketId}.Arn>/exports/*`]]]);
   });
 
-  it('lets the management function invoke itself (export jobs) and nothing else of Lambda', () => {
-    const invokes = statementsOf('management').filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
-    expect(invokes.map((s) => [[s.Action].flat(), [s.Resource].flat().map(renderCfn)])).toEqual([[['lambda:InvokeFunction'], [`<${functionLogicalId('management')}.Arn>`]]]);
+  it('the management function no longer invokes Lambda (export jobs go to the job queue)', () => {
+    expect(statementsOf('management').filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')))).toEqual([]);
   });
 
   it('is named to the management function only (EXPORT_BUCKET)', () => {

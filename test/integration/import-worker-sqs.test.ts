@@ -2,9 +2,9 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImportWorker } from '../../lambdas/jobs/import-worker.js';
+import { createJobWorker } from '../../lambdas/jobs/import-worker.js';
 import { createSqsJobQueue } from '../../lambdas/jobs/sqs-job-queue.js';
-import type { JobMessage } from '../../lambdas/jobs/job-queue.js';
+import type { ImportBatchMessage } from '../../lambdas/jobs/job-queue.js';
 import { getJson, postImport } from '../support/import-jobs.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 import { managementApi } from '../e2e/management-helpers.js';
@@ -28,7 +28,12 @@ afterAll(async () => {
   await service?.close();
 });
 
-const record = (body: string, id: string): SQSRecord => ({ messageId: id, body } as SQSRecord);
+const DLQ_ARN = 'arn:aws:sqs:eu-west-1:123456789012:import-dlq';
+const QUEUE_ARN = 'arn:aws:sqs:eu-west-1:123456789012:import';
+const record = (body: string, id: string, from = QUEUE_ARN): SQSRecord => ({ messageId: id, body, eventSourceARN: from } as SQSRecord);
+const sentBodies = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => e.MessageBody!));
+const acceptAll = () =>
+  sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({ Successful: input.Entries.map((e) => ({ Id: e.Id })), Failed: [] }));
 
 describe('the SQS job queue', () => {
   it('sends ten messages per call and sends again only the entries SQS failed', async () => {
@@ -48,7 +53,7 @@ describe('the SQS job queue', () => {
     expect(calls.map((c) => c.Entries!.length)).toEqual([10, 1, 10, 3]);
     expect(calls.every((c) => c.QueueUrl === QUEUE_URL)).toBe(true);
     // Every message arrived once: the first call's accepted nine, the failed one again, then the rest.
-    const sent = [...calls[0].Entries!.slice(1), ...calls.slice(1).flatMap((c) => c.Entries!)].map((e) => JSON.parse(e.MessageBody!) as JobMessage);
+    const sent = [...calls[0].Entries!.slice(1), ...calls.slice(1).flatMap((c) => c.Entries!)].map((e) => JSON.parse(e.MessageBody!) as ImportBatchMessage);
     expect(sent.map((m) => m.batch).sort((a, b) => a - b)).toEqual(messages.map((m) => m.batch));
   });
 });
@@ -78,7 +83,7 @@ describe('the import worker', () => {
         },
       },
     };
-    const worker = createImportWorker(flaky);
+    const worker = createJobWorker(flaky);
     const event: SQSEvent = { Records: [...bodies.map((b, i) => record(b, `m${i}`)), record('not a job message', 'garbage')] };
     expect(await worker(event)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
     expect((await getJson(service, token, `/api/v2/jobs/${posted.body.id}`)).body.status).toBe('processing');
@@ -86,5 +91,38 @@ describe('the import worker', () => {
     expect(await worker({ Records: [record(bodies[0], 'm0-again')] })).toEqual({ batchItemFailures: [] });
     const job = (await getJson(service, token, `/api/v2/jobs/${posted.body.id}`)).body;
     expect(job).toMatchObject({ status: 'completed', summary: { inserted: N, failed: 0, total: N } });
+  });
+});
+
+describe('jobs whose worker fails for good', () => {
+  it('a users export runs in the worker from its queue message, and a message from the dead-letter queue ends a job failed', async () => {
+    sqs.reset();
+    acceptAll();
+    service.managementDeps.jobQueue = createSqsJobQueue({ client: new SQSClient({ region: 'eu-west-1' }), queueUrl: QUEUE_URL });
+    const api = managementApi(service);
+    const worker = createJobWorker(service.managementDeps, { deadLetterQueueArn: DLQ_ARN });
+
+    const exported = await api.call('POST', '/api/v2/jobs/users-exports', { token, body: { format: 'ndjson', fields: [{ name: 'email' }] } });
+    expect(exported.status).toBe(201);
+    const [exportBody] = sentBodies();
+    expect(JSON.parse(exportBody)).toEqual({ tenant: service.credentials.tenant, jobId: exported.body.id, type: 'users_export' });
+    expect((await api.call('GET', `/api/v2/jobs/${exported.body.id}`, { token })).body.status).toBe('pending');
+    expect(await worker({ Records: [record(exportBody, 'e1')] })).toEqual({ batchItemFailures: [] });
+    expect((await api.call('GET', `/api/v2/jobs/${exported.body.id}`, { token })).body).toMatchObject({ status: 'completed', location: expect.any(String) });
+
+    // An export and an import whose messages failed every delivery (e.g. the worker timed out): the DLQ feeds the worker.
+    sqs.reset();
+    acceptAll();
+    const stuckExport = await api.call('POST', '/api/v2/jobs/users-exports', { token, body: { format: 'csv' } });
+    const stuckImport = await postImport(service, token, { users: JSON.stringify([{ email: 'dlq@example.com' }]), connection_id: service.credentials.connection.id });
+    expect(stuckImport.status).toBe(201);
+    const bodies = sentBodies();
+    expect(bodies).toHaveLength(2);
+    expect(await worker({ Records: bodies.map((b, i) => record(b, `d${i}`, DLQ_ARN)) })).toEqual({ batchItemFailures: [] });
+    expect((await api.call('GET', `/api/v2/jobs/${stuckExport.body.id}`, { token })).body.status).toBe('failed');
+    expect((await getJson(service, token, `/api/v2/jobs/${stuckImport.body.id}`)).body.status).toBe('failed');
+    // A redrive after that changes nothing: a failed job stays failed.
+    expect(await worker({ Records: [record(bodies[1], 'again')] })).toEqual({ batchItemFailures: [] });
+    expect((await getJson(service, token, `/api/v2/jobs/${stuckImport.body.id}`)).body.status).toBe('failed');
   });
 });

@@ -1,49 +1,72 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withAwsJobs } from '../../lambdas/jobs/aws-jobs.js';
-import { createLambdaJobRunner, isJobInvocation } from '../../lambdas/jobs/lambda-job-runner.js';
 import { createS3ExportFiles } from '../../lambdas/jobs/s3-export-files.js';
 import type { Deps } from '../../lambdas/deps.js';
 
-/** The AWS side of export jobs (no local engine for Lambda or S3 here): what is sent, and the presigned location. */
-const lambda = mockClient(LambdaClient);
+/** The AWS side of export files (no local engine for S3 here): the part-by-part upload, and the presigned location. */
 const s3 = mockClient(S3Client);
-afterEach(() => {
-  lambda.reset();
-  s3.reset();
-});
+afterEach(() => s3.reset());
 
 const credentials = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-example' };
+const client = () => new S3Client({ region: 'eu-west-1', credentials });
 
-describe('export jobs in AWS', () => {
-  it('enqueues a job as an asynchronous invocation of the function, with the job as payload', async () => {
-    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    await createLambdaJobRunner(new LambdaClient({ region: 'eu-west-1', credentials }), 'stack-management').enqueue({ tenant: 't1', id: 'job_0123456789abcdef', type: 'users_export' });
-    const [call] = lambda.commandCalls(InvokeCommand);
-    expect(call.args[0].input).toMatchObject({ FunctionName: 'stack-management', InvocationType: 'Event' });
-    const payload = JSON.parse(Buffer.from(call.args[0].input.Payload as Uint8Array).toString('utf8'));
-    expect(payload).toEqual({ job: { tenant: 't1', id: 'job_0123456789abcdef', type: 'users_export' } });
-    expect(isJobInvocation(payload)).toBe(true);
-  });
+function uploadAccepted() {
+  s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-1' });
+  s3.on(UploadPartCommand).callsFake((input: { PartNumber: number }) => ({ ETag: `"etag-${input.PartNumber}"` }));
+  s3.on(CompleteMultipartUploadCommand).resolves({});
+}
 
-  it('tells a job invocation from an API Gateway event', () => {
-    expect(isJobInvocation({ requestContext: { http: {} }, job: {} })).toBe(false);
-    expect(isJobInvocation({ version: '2.0', rawPath: '/api/v2/jobs/x' })).toBe(false);
-  });
-
-  it('writes export files gzip-encoded to the bucket, and locates them by a presigned GET URL of an hour', async () => {
-    s3.on(PutObjectCommand).resolves({});
-    const files = createS3ExportFiles(new S3Client({ region: 'eu-west-1', credentials }), 'export-bucket');
-    await files.put('exports/t1/job_1.json.gz', Buffer.from([31, 139]), 'application/x-ndjson');
-    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({
+describe('export files in S3', () => {
+  it('uploads the stream part by part as parts fill (never the whole file at once), gzip-encoded, and completes the upload', async () => {
+    uploadAccepted();
+    const files = createS3ExportFiles(client(), 'export-bucket', 1000);
+    const chunks = Array.from({ length: 25 }, (_, i) => Buffer.alloc(100, i));
+    await files.write('exports/t1/job_1.json.gz', Readable.from(chunks), 'application/x-ndjson');
+    expect(s3.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toMatchObject({
       Bucket: 'export-bucket',
       Key: 'exports/t1/job_1.json.gz',
       ContentType: 'application/x-ndjson',
       ContentEncoding: 'gzip',
     });
-    const url = new URL(await files.location('exports/t1/job_1.json.gz'));
+    const parts = s3.commandCalls(UploadPartCommand).map((c) => c.args[0].input);
+    expect(parts.map((p) => (p.Body as Buffer).length)).toEqual([1000, 1000, 500]);
+    expect(Buffer.concat(parts.map((p) => p.Body as Buffer))).toEqual(Buffer.concat(chunks));
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input).toMatchObject({
+      UploadId: 'up-1',
+      MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"etag-${n}"` })) },
+    });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('an empty or small file is one part; a stream that fails aborts the upload and the write fails', async () => {
+    uploadAccepted();
+    await createS3ExportFiles(client(), 'export-bucket').write('exports/t1/small.json.gz', Readable.from([Buffer.from('x')]), 'text/csv');
+    expect(s3.commandCalls(UploadPartCommand)).toHaveLength(1);
+
+    s3.reset();
+    uploadAccepted();
+    s3.on(AbortMultipartUploadCommand).resolves({});
+    async function* failing() {
+      yield Buffer.alloc(10);
+      throw new Error('the listing failed');
+    }
+    await expect(createS3ExportFiles(client(), 'export-bucket').write('exports/t1/bad.json.gz', Readable.from(failing()), 'text/csv')).rejects.toThrow('the listing failed');
+    expect(s3.commandCalls(AbortMultipartUploadCommand)[0].args[0].input).toMatchObject({ Bucket: 'export-bucket', Key: 'exports/t1/bad.json.gz', UploadId: 'up-1' });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('locates files by a presigned GET URL of an hour', async () => {
+    const url = new URL(await createS3ExportFiles(client(), 'export-bucket').location('exports/t1/job_1.json.gz'));
     expect(url.protocol).toBe('https:');
     expect(url.hostname).toContain('export-bucket');
     expect(url.pathname).toBe('/exports/t1/job_1.json.gz');
@@ -52,7 +75,7 @@ describe('export jobs in AWS', () => {
   });
 
   it('offers exports only when the stack gave the function a bucket', () => {
-    expect(withAwsJobs({} as Deps, { AWS_LAMBDA_FUNCTION_NAME: 'fn' }).jobs).toBeUndefined();
-    expect(withAwsJobs({} as Deps, { AWS_LAMBDA_FUNCTION_NAME: 'fn', EXPORT_BUCKET: 'b' }).jobs).toBeDefined();
+    expect(withAwsJobs({} as Deps, {}).jobs).toBeUndefined();
+    expect(withAwsJobs({} as Deps, { EXPORT_BUCKET: 'b' }).jobs).toBeDefined();
   });
 });
