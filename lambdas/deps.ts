@@ -47,6 +47,8 @@ export interface ServiceConfig {
   /** How long a process keeps a tenant's configuration before reading it again. */
   configCacheMs: number;
   maxBodyBytes: number;
+  /** The operator's address (the stack's `alarmEmail`): import completion e-mails of a tenant without `support_email` go there. */
+  operatorEmail?: string;
   /** The post-login extension: a Lambda function (AWS) or a JS module (locally), its time budget and failure mode. */
   postLogin?: { functionName?: string; modulePath?: string; timeoutMs: number; failureMode: 'open' | 'closed' };
 }
@@ -74,6 +76,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     bcryptCost: num(env.BCRYPT_COST, defaultServiceConfig.bcryptCost),
     configCacheMs: num(env.CONFIG_CACHE_MS, defaultServiceConfig.configCacheMs),
     maxBodyBytes: num(env.MAX_BODY_BYTES, defaultServiceConfig.maxBodyBytes),
+    ...(env.OPERATOR_EMAIL ? { operatorEmail: env.OPERATOR_EMAIL } : {}),
     ...(env.POST_LOGIN_FUNCTION_NAME || env.POST_LOGIN_MODULE
       ? {
           postLogin: {

@@ -75,6 +75,18 @@ export class ImportJobs extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
+    if (config.mailFrom) {
+      // Import completion e-mails, only from the sender identity (as the service functions send theirs).
+      const identities = [config.mailFrom, config.mailFrom.split('@')[1]].filter((x): x is string => !!x);
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'SendMailFromSenderIdentity',
+          effect: Effect.ALLOW,
+          actions: ['ses:SendEmail'],
+          resources: identities.map((i) => Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: i })),
+        }),
+      );
+    }
     this.worker = new NodejsFunction(this, 'Worker', {
       entry: importWorkerEntry,
       handler: 'handler',
@@ -92,7 +104,7 @@ export class ImportJobs extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: config.logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.INFO,
-      environment: workerEnvironment(handlerEnvironment(config, props.table.tableName, 'management', Stack.of(this).stackName)),
+      environment: workerEnvironment(handlerEnvironment(config, props.table.tableName, 'management', Stack.of(this).stackName), config),
       bundling: nodejsBundling(),
     });
     this.worker.addEventSource(
@@ -127,8 +139,11 @@ export class ImportJobs extends Construct {
   }
 }
 
-/** The worker uses the table, logs and writes export files; it sends no mail and calls no upstream. */
-function workerEnvironment(env: Record<string, string>): Record<string, string> {
-  const { MAIL_FROM: _mail, UPSTREAM_TIMEOUT_MS: _t, UPSTREAM_BUDGET_MS: _b, HOOK_BUDGET_MS: _h, ...rest } = env;
-  return { ...rest, POWERTOOLS_SERVICE_NAME: 'auth0-migration-import-worker' };
+/**
+ * The worker uses the table, logs, writes export files and mails import completions (to the
+ * tenant's support_email, else the operator's `alarmEmail`); it calls no upstream.
+ */
+function workerEnvironment(env: Record<string, string>, config: DeploymentConfig): Record<string, string> {
+  const { UPSTREAM_TIMEOUT_MS: _t, UPSTREAM_BUDGET_MS: _b, HOOK_BUDGET_MS: _h, ...rest } = env;
+  return { ...rest, ...(config.alarmEmail ? { OPERATOR_EMAIL: config.alarmEmail } : {}), POWERTOOLS_SERVICE_NAME: 'auth0-migration-import-worker' };
 }

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { createRequestWrites } from '../logs/request-writes.js';
 import { createImportCounters } from './import-counters.js';
+import { sendImportCompletionEmail } from './import-completion-email.js';
 import { importUsers, type ImportJobContext } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
 import type { ImportBatchMessage } from './job-queue.js';
@@ -53,6 +54,7 @@ export async function runImportBatch(deps: Deps, m: ImportBatchMessage, opts: { 
     if (!connection) {
       if (await jobs.finish(m.tenant, m.jobId, 'failed', new Date(deps.now()).toISOString())) {
         await logJobEnd(deps, job, 'fui', { reason: 'connection_not_found' });
+        await sendImportCompletionEmail(deps, job, { status: 'failed' });
       }
       return;
     }
@@ -71,6 +73,7 @@ export async function runImportBatch(deps: Deps, m: ImportBatchMessage, opts: { 
   if (await jobs.finish(m.tenant, m.jobId, 'completed', new Date(deps.now()).toISOString())) {
     const { done: _d, ...counts } = summary;
     await logJobEnd(deps, job, 'sui', { summary: counts });
+    await sendImportCompletionEmail(deps, job, { status: 'completed', summary: counts });
   }
 }
 
@@ -84,6 +87,8 @@ export async function failImportJob(deps: Deps, m: ImportBatchMessage, reason: s
   if (!job) return;
   if (await jobs.finish(m.tenant, m.jobId, 'failed', new Date(deps.now()).toISOString())) {
     await logJobEnd(deps, job, 'fui', { reason, batch: m.batch });
+    const { done: _d, ...counts } = await jobs.summary(m.tenant, m.jobId);
+    await sendImportCompletionEmail(deps, job, { status: 'failed', summary: counts });
   }
 }
 

@@ -43,6 +43,8 @@ export interface TenantSettings {
   access_token_lifetime: number;
   id_token_lifetime: number;
   domains?: string[];
+  /** Auth0's tenant setting: where mail about the tenant goes (here: the completion e-mail of import jobs). */
+  support_email?: string;
   /** Per-tenant overrides of the e-mail templates (subject, text, html; Auth0's placeholders). */
   email_templates?: Partial<Record<import('../mail/templates.js').EmailTemplateName, Partial<import('../mail/templates.js').EmailTemplate>>>;
 }

@@ -20,10 +20,19 @@ describe('mail sender in the stack', () => {
     expect(JSON.stringify(t.toJSON())).not.toContain('MAIL_FROM');
   });
 
-  it('with mailFrom: both functions get MAIL_FROM and ses:SendEmail on that identity (and its domain) only', () => {
+  it("gives the job worker the operator's address (alarmEmail) for import completion e-mails, only when it is set", () => {
+    const workerEnv = (t: ReturnType<ReturnType<typeof buildTestStack>['template']>) =>
+      Object.values(resourcesOfType(t, 'AWS::Lambda::Function'))
+        .map((f) => (f.Properties!.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {})
+        .find((v) => v.POWERTOOLS_SERVICE_NAME === 'auth0-migration-import-worker')!;
+    expect(workerEnv(buildTestStack().template()).OPERATOR_EMAIL).toBeUndefined();
+    expect(workerEnv(buildTestStack({ alarmEmail: 'ops@example.com' }).template()).OPERATOR_EMAIL).toBe('ops@example.com');
+  });
+
+  it('with mailFrom: both functions and the job worker (import completion e-mails) get MAIL_FROM and ses:SendEmail on that identity (and its domain) only', () => {
     const t = buildTestStack({ mailFrom: 'auth@example.com' }).template();
     const statements = sesStatements(t);
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
     for (const s of statements) {
       expect(s.Action).toBe('ses:SendEmail');
       const resources = (s.Resource as unknown[]).map(renderCfn);
@@ -32,11 +41,7 @@ describe('mail sender in the stack', () => {
       expect(resources[1]).toMatch(/:ses:.*:identity\/example\.com$/);
     }
     const all = Object.values(resourcesOfType(t, 'AWS::Lambda::Function')).filter((f) => JSON.stringify(f.Properties).includes('TABLE_NAME'));
-    // The import worker reads the table but sends no mail.
-    const isWorker = (f: (typeof all)[number]) => JSON.stringify(f.Properties).includes('auth0-migration-import-worker');
-    expect(all.filter(isWorker).every((f) => !JSON.stringify(f.Properties).includes('MAIL_FROM'))).toBe(true);
-    const fns = all.filter((f) => !isWorker(f));
-    expect(fns).toHaveLength(2);
-    for (const f of fns) expect((f.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.MAIL_FROM).toBe('auth@example.com');
+    expect(all).toHaveLength(3);
+    for (const f of all) expect((f.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.MAIL_FROM).toBe('auth@example.com');
   });
 });
