@@ -68,7 +68,12 @@ async function run(server: LocalServer, token: string, label: string, prefix: st
     const form = new FormData();
     form.set('users', new Blob([users], { type: 'application/json' }), 'users.json');
     form.set('connection_id', server.credentials.connection.id);
-    const res = await fetch(`${server.url}/api/v2/jobs/users-imports`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    let res = await fetch(`${server.url}/api/v2/jobs/users-imports`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    // Two active import jobs per tenant (Auth0's limit): the next file waits until one ends.
+    while (res.status === 429) {
+      await new Promise((r) => setTimeout(r, 20));
+      res = await fetch(`${server.url}/api/v2/jobs/users-imports`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    }
     if (res.status !== 201) throw new Error(`import refused: ${res.status} ${await res.text()}`);
   }
   await server.jobs.idle();

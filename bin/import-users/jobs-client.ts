@@ -28,7 +28,16 @@ export async function connectJobsApi(p: { base: string; clientId: string; client
       form.set('upsert', String(p.upsert));
       form.set('external_id', p.externalId);
       form.set('send_completion_email', 'false');
-      return (await api.postForm('jobs/users-imports', form)) as JobState;
+      // The service allows two active import jobs per tenant (Auth0's limit): another run's jobs
+      // answer 429 until one ends, so wait and ask again.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return (await api.postForm('jobs/users-imports', form)) as JobState;
+        } catch (err) {
+          if (!(err instanceof ManagementCallError) || err.status !== 429 || attempt >= 120) throw err;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
     },
     getJob: async (id: string) => (await api.get(`jobs/${id}`)) as JobState,
     async jobErrors(id: string): Promise<unknown[]> {

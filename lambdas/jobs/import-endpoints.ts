@@ -4,6 +4,7 @@ import { ManagementError, managementErrors } from '../management/errors.js';
 import { jobEndpoints } from '../management/jobs.js';
 import { pathParam } from '../management/request.js';
 import { randomAlnum } from '../store/defaults.js';
+import { createImportSlotsRepository, MAX_ACTIVE_IMPORT_JOBS } from '../store/import-slots-repository.js';
 import { createJobsRepository, type ImportJobRecord } from './jobs-repository.js';
 
 /** Auth0's limit of the users file. */
@@ -14,6 +15,12 @@ export const IMPORT_REQUEST_MAX_BYTES = IMPORT_FILE_MAX_BYTES + 16 * 1024;
 const BATCH_MAX_BYTES = 256 * 1024;
 const JOB_ID = /^job_[A-Za-z0-9]{16}$/;
 
+const tooManyActiveJobs = () =>
+  new ManagementError(
+    429,
+    'too_many_requests',
+    `There are ${MAX_ACTIVE_IMPORT_JOBS} active import users jobs, please wait until some of them are finished and try again`,
+  );
 const fileTooLarge = () =>
   new ManagementError(413, 'payload_too_large', `Payload validation error: 'The users file is larger than ${IMPORT_FILE_MAX_BYTES} bytes (500 KB)' on property users.`);
 const invalidFile = (why: string) => managementErrors.invalidBody(`'${why}' on property users.`);
@@ -134,7 +141,16 @@ export const importJobEndpoints = {
       };
       const { batches } = cutIntoBatches(users);
       job.batches = batches.length;
-      await createJobsRepository(req.deps.db, req.deps.tableName).createImportJob(job, batches);
+      const jobs = createJobsRepository(req.deps.db, req.deps.tableName);
+      // Auth0's limit of active import jobs per tenant, fleet-wide: a slot first, then the job.
+      const slots = createImportSlotsRepository(req.deps.db, req.deps.tableName, req.deps.now);
+      if (!(await slots.take(job.tenant, job.id, async (id) => (await jobs.getJob(job.tenant, id))?.status))) throw tooManyActiveJobs();
+      try {
+        await jobs.createImportJob(job, batches);
+      } catch (err) {
+        await slots.release(job.tenant, job.id).catch(() => {});
+        throw err;
+      }
       await queue.send(batches.map((_, batch) => ({ tenant: job.tenant, jobId: job.id, batch })));
       return created(jobView(job));
     },

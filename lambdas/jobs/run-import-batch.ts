@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { createRequestWrites } from '../logs/request-writes.js';
+import { createImportSlotsRepository } from '../store/import-slots-repository.js';
 import { createImportCounters } from './import-counters.js';
 import { sendImportCompletionEmail } from './import-completion-email.js';
 import { importUsers, type ImportJobContext } from './import-user.js';
@@ -22,6 +23,16 @@ async function importAll(deps: Deps, job: ImportJobContext, users: unknown[], co
     }
   });
   return result;
+}
+
+/**
+ * Ends the job once (answers whether this call did), then gives back its slot among the tenant's
+ * active import jobs. A crash in between leaves a slot whose job has ended: the next job takes it over.
+ */
+async function finishJob(deps: Deps, m: ImportBatchMessage, status: 'completed' | 'failed'): Promise<boolean> {
+  if (!(await createJobsRepository(deps.db, deps.tableName).finish(m.tenant, m.jobId, status, new Date(deps.now()).toISOString()))) return false;
+  await createImportSlotsRepository(deps.db, deps.tableName, deps.now).release(m.tenant, m.jobId);
+  return true;
 }
 
 async function logJobEnd(deps: Deps, job: ImportJobRecord, type: 'sui' | 'fui', details: Record<string, unknown>) {
@@ -52,7 +63,7 @@ export async function runImportBatch(deps: Deps, m: ImportBatchMessage, opts: { 
     const config = await deps.tenantConfigs.load(m.tenant);
     const connection = config?.connections.get(job.connection_id);
     if (!connection) {
-      if (await jobs.finish(m.tenant, m.jobId, 'failed', new Date(deps.now()).toISOString())) {
+      if (await finishJob(deps, m, 'failed')) {
         await logJobEnd(deps, job, 'fui', { reason: 'connection_not_found' });
         await sendImportCompletionEmail(deps, job, { status: 'failed' });
       }
@@ -70,7 +81,7 @@ export async function runImportBatch(deps: Deps, m: ImportBatchMessage, opts: { 
   }
   const summary = await jobs.summary(m.tenant, m.jobId);
   if (summary.done < job.batches) return;
-  if (await jobs.finish(m.tenant, m.jobId, 'completed', new Date(deps.now()).toISOString())) {
+  if (await finishJob(deps, m, 'completed')) {
     const { done: _d, ...counts } = summary;
     await logJobEnd(deps, job, 'sui', { summary: counts });
     await sendImportCompletionEmail(deps, job, { status: 'completed', summary: counts });
@@ -85,7 +96,7 @@ export async function failImportJob(deps: Deps, m: ImportBatchMessage, reason: s
   const jobs = createJobsRepository(deps.db, deps.tableName);
   const job = await jobs.getJob(m.tenant, m.jobId);
   if (!job) return;
-  if (await jobs.finish(m.tenant, m.jobId, 'failed', new Date(deps.now()).toISOString())) {
+  if (await finishJob(deps, m, 'failed')) {
     await logJobEnd(deps, job, 'fui', { reason, batch: m.batch });
     const { done: _d, ...counts } = await jobs.summary(m.tenant, m.jobId);
     await sendImportCompletionEmail(deps, job, { status: 'failed', summary: counts });
