@@ -88,6 +88,7 @@ async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[]
   await new Promise((r) => setTimeout(r, 30));
   const before = spans.filter((s) => s.startMs >= started && s.startMs < answered);
   const after = spans.filter((s) => s.startMs >= answered);
+  if (TRACE) lastTrace = traceOf(started, answered, [...before, ...after, ...upstreamSpans]);
   const ops: Record<string, number> = {};
   for (const s of before) ops[s.op] = (ops[s.op] ?? 0) + 1;
   return {
@@ -104,10 +105,22 @@ async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[]
 
 const upstreamSpans: RoundTripSpan[] = [];
 
+/** `ROUND_TRIP_TRACE=1`: prints each flow's last sample as a timeline (ms from the request's start). */
+const TRACE = process.env.ROUND_TRIP_TRACE === '1';
+let lastTrace = '';
+function traceOf(started: number, answered: number, spans: RoundTripSpan[]): string {
+  const at = (ms: number) => (ms - started).toFixed(1).padStart(6);
+  const lines = [...spans]
+    .sort((a, b) => a.startMs - b.startMs)
+    .map((s) => `${at(s.startMs)} → ${at(s.endMs)}  ${s.op.padEnd(15)} ${(s.pk ?? '').replace(/[0-9a-f]{16,}/g, '…')}`);
+  return [...lines, `${at(answered)}  answered`].join('\n');
+}
+
 async function sample(counter: RoundTripCounter, run: () => Promise<void>): Promise<FlowSample[]> {
   for (let i = 0; i < WARMUP; i++) await run();
   const samples: FlowSample[] = [];
   for (let i = 0; i < SAMPLES; i++) samples.push(await measure(counter, upstreamSpans, run));
+  if (TRACE) console.log(`${lastTrace}\n`);
   return samples;
 }
 
