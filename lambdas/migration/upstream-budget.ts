@@ -5,8 +5,9 @@
  * all of them until its reset.
  *
  * Cost: an instance leases a few calls per round trip (as many as it has callers waiting, up to
- * `maxLease`), serves the next callers from the lease, and remembers the bucket's schedule, so a
- * caller refused while the bucket is full costs one round trip.
+ * `maxLease`, plus the further calls a background piece of work says it will make), serves the
+ * next callers from the lease, and remembers the bucket's schedule, so a caller refused while the
+ * bucket is full costs one round trip.
  *
  * Priorities: an interactive caller (a password login) waits for a call within its time budget;
  * a background caller (a re-mint's redemption) takes only free capacity, leaves a reserve for
@@ -33,7 +34,7 @@ export interface BudgetRequest {
   priority: BudgetPriority;
   /** How long an interactive caller may wait for its call (background callers never wait long). */
   maxWaitMs: number;
-  /** Calls the background work needs in all (its place in the queue); default 1. */
+  /** Calls the background work needs in all (its place in the queue, and what its first lease holds); default 1. */
   calls?: number;
 }
 
@@ -201,8 +202,10 @@ export function createUpstreamBudget(opts: {
   async function leaseFor(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number, reachMs: number): Promise<LeaseResult> {
     const now = opts.now ?? Date.now;
     const waiting = st.waiting[r.priority];
-    const count = Math.max(1, Math.min(maxLease, waiting));
     const interactive = r.priority === 'interactive';
+    // Background work leases the calls it goes on to make (a re-mint's /userinfo after its token
+    // call) with its first one: the later calls are served from this lease, without a round trip.
+    const count = Math.max(1, Math.min(maxLease, waiting + (interactive ? 0 : Math.max(0, (r.calls ?? 1) - 1))));
     const result = await opts.repo.lease(key, schedule, {
       count,
       now: t,

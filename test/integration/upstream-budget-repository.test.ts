@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
-import { scheduleOf } from '../../lambdas/migration/upstream-budget.js';
+import { createUpstreamBudget, scheduleOf } from '../../lambdas/migration/upstream-budget.js';
 import { createDocumentClient, createRoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 import { createUpstreamBudgetRepository, type UpstreamBudgetRepository } from '../../lambdas/store/upstream-budget-repository.js';
 
@@ -85,5 +85,24 @@ describe('upstream budget repository', () => {
     const refused = await repo.lease(key, schedule, { count: 1, now: T0 + 10, maxWaitMs: 0, hint: firstRefusal.tat, queueCost: 100 });
     expect(refused.ok).toBe(false);
     expect(counter.count - refusedAt).toBe(1);
+  });
+
+  it("background work that makes two calls leases both with its first: the second costs no round trip of its own", async () => {
+    const upstream = `up${++seq}.example.com`;
+    const budget = createUpstreamBudget({ repo: createUpstreamBudgetRepository(db, TABLE), now: () => T0 });
+    const request = { tenant: 't', upstream, requestsPerSecond: 1000, maxWaitMs: 1000 };
+    expect(await budget.take({ ...request, priority: 'background', calls: 2 })).toMatchObject({ ok: true });
+    expect(budget.cost).toMatchObject({ leases: 1, leasedCalls: 2 });
+    const leaseTrips = budget.cost.roundTrips;
+    // The re-mint's /userinfo after its token call.
+    expect(await budget.take({ ...request, priority: 'interactive' })).toMatchObject({ ok: true });
+    expect(budget.cost.roundTrips).toBe(leaseTrips);
+    // Without it, the second call leases again.
+    const single = createUpstreamBudget({ repo: createUpstreamBudgetRepository(db, TABLE), now: () => T0 });
+    const other = { ...request, upstream: `up${++seq}.example.com` };
+    await single.take({ ...other, priority: 'background' });
+    const trips = single.cost.roundTrips;
+    await single.take({ ...other, priority: 'interactive' });
+    expect(single.cost.roundTrips).toBeGreaterThan(trips);
   });
 });
