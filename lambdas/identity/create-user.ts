@@ -103,13 +103,20 @@ export async function createUser(deps: Deps, p: CreateUserParams): Promise<Creat
     logins_count: 0,
   };
   const hash = p.passwordHash ?? (p.password !== undefined ? hashPassword(p.password, deps.config.bcryptCost) : undefined);
-  const existing = await deps.users.getUser(p.tenant, userId);
+  // The look-up claims a new user's free identifiers in the same round trip; claims the user
+  // turns out not to need are given back below.
+  const { existing, claims } = await deps.users.lookUpClaiming(user);
   if (existing) {
     if (p.upstream && existing.upstream !== p.upstream) {
       // Two upstreams may hand out the same `sub`: the first one on record keeps it.
       const recorded = existing.upstream ?? (await deps.users.recordUpstream(p.tenant, userId, p.upstream));
-      if (recorded && recorded !== p.upstream) return { outcome: 'upstream_mismatch', recorded };
+      if (recorded && recorded !== p.upstream) {
+        if (claims.taken.length > 0) await deps.users.giveBackClaims(claims);
+        return { outcome: 'upstream_mismatch', recorded };
+      }
     }
+    // Kept: the claims of identifiers the user lacks (added below); the others go back.
+    if (claims.taken.length > 0) await deps.users.giveBackClaims(claims, existing);
     // Identifiers the user lacks (a re-mint created it without an email, say) are added, so
     // the next login with them is found locally and never goes upstream again.
     for (const field of ['email', 'username'] as const) {
@@ -124,12 +131,20 @@ export async function createUser(deps: Deps, p: CreateUserParams): Promise<Creat
     if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
     return { outcome: 'exists', user: existing };
   }
-  const extra = await deps.registrationHooks?.pre(p.tenant, user);
+  const extra = await deps.registrationHooks?.pre(p.tenant, user).catch(async (err: unknown) => {
+    // Denied (or the hooks could not be asked): nothing is created, the claims go back. (A write
+    // that fails later keeps them: the user may have been written; a crash-left claim is repaired.)
+    await deps.users.giveBackClaims(claims).catch(() => {});
+    throw err;
+  });
   if (extra) {
     user.app_metadata = { ...user.app_metadata, ...extra.app_metadata };
     user.user_metadata = { ...user.user_metadata, ...extra.user_metadata };
   }
-  const outcome = await deps.users.createUser(user);
+  const outcome = await deps.users.createUser(user, claims);
+  if (outcome.outcome !== 'created' && claims.taken.length > 0) {
+    await deps.users.giveBackClaims(claims, outcome.outcome === 'exists' ? outcome.user : undefined);
+  }
   if (outcome.outcome === 'identifier_taken') return outcome;
   if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
   if (outcome.outcome === 'created') await deps.registrationHooks?.post(p.tenant, outcome.user);

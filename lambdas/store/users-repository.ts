@@ -33,7 +33,21 @@ export function userWithPasswordOf(items: Record<string, unknown>[]): UserWithPa
   };
 }
 
-/** A claim whose user is still missing this long after it was written was abandoned by a crash. */
+/**
+ * The identifiers a creation claimed while it looked its user up (`lookUpClaiming`): each one was
+ * free and is now held for `userId` as of `claimedAt`, until the user is written or the claim is
+ * given back (`giveBackClaims`).
+ */
+export interface EarlyClaims {
+  userId: string;
+  taken: Array<{ field: 'email' | 'username'; key: ItemKey; claimedAt: number }>;
+}
+
+/**
+ * A claim whose user is still missing, or no longer carries the identifier, this long after it
+ * was written was abandoned by a crash (between a claim and its user's write, or a claim taken
+ * early and its giving back).
+ */
 const ABANDONED_CLAIM_MS = 60_000;
 
 function stripKeys<T>(item: Record<string, unknown> | undefined): T | undefined {
@@ -88,11 +102,13 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     const holder = existing.Item?.user_id as string | undefined;
     if (!holder) return claim(key, userId);
     const tenantOfKey = key.pk.split('#')[1];
-    if (await getUser(tenantOfKey, holder)) return { ok: false, holder };
+    const held = await getUser(tenantOfKey, holder);
+    if (held && carries(held, key)) return { ok: false, holder };
     // A young claim may belong to a creation still writing its user: not ours to take.
     const claimedAt = Number(existing.Item?.claimed_at ?? 0);
     if (now() - claimedAt < ABANDONED_CLAIM_MS) return { ok: false, holder };
-    // The claim was left behind by a creation that never wrote its user: take it over.
+    // The claim was left behind by a creation that never wrote its user (or never gave back a
+    // claim its existing user did not need): take it over.
     try {
       await db.send(
         new PutCommand({
@@ -123,6 +139,43 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     return { ok: true };
   }
 
+  /** Whether the user's record carries the identifier this claim is for. */
+  const carries = (user: UserRecord, key: ItemKey) => identifierClaimKeys(user).some((c) => c.key.pk === key.pk);
+
+  /** Claims an identifier only if nobody holds it (one conditional write); the time it was taken, or undefined. */
+  async function claimIfFree(key: ItemKey, userId: string): Promise<number | undefined> {
+    const claimedAt = now();
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...key, user_id: userId, claimed_at: claimedAt },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return claimedAt;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      return undefined;
+    }
+  }
+
+  /** Deletes a claim taken early if it is still that very claim (a later claim of the same user is kept). */
+  async function giveBack(claimUserId: string, c: EarlyClaims['taken'][number]): Promise<void> {
+    await db
+      .send(
+        new DeleteCommand({
+          TableName: tableName,
+          Key: c.key,
+          ConditionExpression: 'user_id = :u AND claimed_at = :at',
+          ExpressionAttributeValues: { ':u': claimUserId, ':at': c.claimedAt },
+        }),
+      )
+      .catch((err) => {
+        if (!isConditionalCheckFailed(err)) throw err;
+      });
+  }
+
   return {
     getUser,
     getUserWithPassword,
@@ -142,6 +195,29 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       return res.Item ? { user_id: String(res.Item.user_id), retired: res.Item.retired === true } : undefined;
     },
 
+
+    /**
+     * Looks a user about to be created up by its user_id and, in the same round trip, claims its
+     * identifiers that nobody holds yet (the usual case for a new user), so that `createUser`
+     * need not claim them afterwards. Claims that turn out unused must be given back
+     * (`giveBackClaims`); one a crash leaves behind is taken over like any abandoned claim.
+     */
+    async lookUpClaiming(user: UserRecord): Promise<{ existing?: UserRecord; claims: EarlyClaims }> {
+      const wanted = identifierClaimKeys(user);
+      const [existing, ...claimedAt] = await Promise.all([getUser(user.tenant, user.user_id), ...wanted.map((c) => claimIfFree(c.key, user.user_id))]);
+      const taken = wanted.flatMap((c, i) => (claimedAt[i] === undefined ? [] : [{ ...c, claimedAt: claimedAt[i]! }]));
+      return { existing, claims: { userId: user.user_id, taken } };
+    },
+
+    /**
+     * Gives back the claims taken early that `keep` (the user found or written after all) does
+     * not use: all of them without `keep`; those for an identifier `keep` holds with another
+     * value. An identifier `keep` lacks stays claimed, for it to be added (`addIdentifier`).
+     */
+    async giveBackClaims(claims: EarlyClaims, keep?: UserRecord): Promise<void> {
+      const unused = claims.taken.filter((c) => !keep || (keep[c.field] !== undefined && !carries(keep, c.key)));
+      await Promise.all(unused.map((c) => giveBack(claims.userId, c)));
+    },
 
     /**
      * Gives an existing user a login identifier it lacks (e.g. a user created by a refresh
@@ -175,13 +251,18 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     getMany,
 
     /**
-     * Creates a user with the given `user_id`, claiming its email and username first.
-     * Idempotent by `user_id`: a user that already exists is returned as `exists`. Callers
-     * look the user up first (lambdas/identity/create-user.ts), so this does not read again.
+     * Creates a user with the given `user_id`, claiming its email and username first (but those
+     * `early` holds, claimed while it was looked up). Idempotent by `user_id`: a user that already
+     * exists is returned as `exists`. Callers look the user up first
+     * (lambdas/identity/create-user.ts), so this does not read again.
      */
-    async createUser(user: UserRecord): Promise<CreateUserOutcome> {
-      const claimed = await claimIdentifiers(user);
-      if (!claimed.ok) return { outcome: 'identifier_taken', field: claimed.field, holder: claimed.holder };
+    async createUser(user: UserRecord, early?: EarlyClaims): Promise<CreateUserOutcome> {
+      const claimedEarly = new Set(early?.userId === user.user_id ? early.taken.map((c) => c.key.pk) : []);
+      for (const { field, key } of identifierClaimKeys(user)) {
+        if (claimedEarly.has(key.pk)) continue;
+        const res = await claim(key, user.user_id);
+        if (!res.ok) return { outcome: 'identifier_taken', field, holder: res.holder };
+      }
       try {
         await db.send(
           new PutCommand({

@@ -8,6 +8,7 @@ import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store
 import { newDatabaseConnection } from '../../lambdas/store/defaults.js';
 import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
 import { keys } from '../../lambdas/store/keys.js';
+import { createUsersRepository } from '../../lambdas/store/users-repository.js';
 
 /** Identifier claims keep (connection, email) unique without transactions. */
 const TABLE = 'claims-test';
@@ -64,5 +65,63 @@ describe('an existing user given an identifier another user holds', () => {
     expect(outcome.outcome === 'exists' && outcome.user.email).toBeFalsy();
     expect((await deps.users.getUserWithPassword('t', 'auth0|noemail1')).password).toBeTruthy();
     expect((await deps.users.claimOf(keys.emailClaim('t', connection.id, 'held@example.com')))?.user_id).toBe('auth0|holder1');
+  });
+});
+
+describe('identifiers claimed while the user is looked up', () => {
+  const claimOf = (email: string) => deps.users.claimOf(keys.emailClaim('t', connection.id, email));
+
+  it('a user that exists under another email gets no claim of the new one: it is given back, and another user may take it', async () => {
+    await create('auth0|moved1', 'current@example.com');
+    const again = await create('auth0|moved1', 'upstream-old@example.com');
+    expect(again).toMatchObject({ outcome: 'exists', user: { email: 'current@example.com' } });
+    expect(await claimOf('upstream-old@example.com')).toBeUndefined();
+    expect((await create('auth0|taker1', 'upstream-old@example.com')).outcome).toBe('created');
+  });
+
+  it('a user of another upstream (same user_id): the claims taken for it are given back', async () => {
+    await createUser(deps, { tenant: 't', connection, profile: { user_id: 'auth0|twin1' }, upstream: 'one.example.com' });
+    const other = await createUser(deps, { tenant: 't', connection, profile: { user_id: 'auth0|twin1', email: 'twin@example.com' }, upstream: 'two.example.com' });
+    expect(other).toMatchObject({ outcome: 'upstream_mismatch', recorded: 'one.example.com' });
+    expect(await claimOf('twin@example.com')).toBeUndefined();
+  });
+
+  it('a creation a registration hook denies leaves no claim behind', async () => {
+    const denying = { ...deps, registrationHooks: { pre: async () => { throw new Error('denied'); }, post: async () => {} } };
+    await expect(createUser(denying, { tenant: 't', connection, profile: { user_id: 'auth0|denied1', email: 'denied@example.com' } })).rejects.toThrow('denied');
+    expect(await claimOf('denied@example.com')).toBeUndefined();
+  });
+
+  it('an email the user lacks stays claimed and is added to it', async () => {
+    await createUser(deps, { tenant: 't', connection, profile: { user_id: 'auth0|bare1' } });
+    const outcome = await create('auth0|bare1', 'added@example.com');
+    expect(outcome).toMatchObject({ outcome: 'exists', user: { email: 'added@example.com' } });
+    expect((await claimOf('added@example.com'))?.user_id).toBe('auth0|bare1');
+  });
+
+  it('a claim left pointing at an existing user that does not carry it (a crash before it was given back) is taken over once old', async () => {
+    await create('auth0|carrier1', 'carried@example.com');
+    await leaveClaim('stray@example.com', 'auth0|carrier1', Date.now() - 120_000);
+    expect((await create('auth0|rightful1', 'stray@example.com')).outcome).toBe('created');
+    expect((await claimOf('stray@example.com'))?.user_id).toBe('auth0|rightful1');
+    // The user's own email stays its own.
+    expect(await create('auth0|other2', 'carried@example.com')).toMatchObject({ outcome: 'identifier_taken', holder: 'auth0|carrier1' });
+  });
+
+  it('a new user: its email is claimed while it is looked up (both requests are out before either answers)', async () => {
+    const events: string[] = [];
+    const send = deps.db.send.bind(deps.db);
+    const spy = (async (command: { constructor: { name: string } }) => {
+      events.push(`start ${command.constructor.name}`);
+      try {
+        return await send(command as never);
+      } finally {
+        events.push(`end ${command.constructor.name}`);
+      }
+    }) as typeof deps.db.send;
+    const users = createUsersRepository({ send: spy } as unknown as Deps['db'], TABLE, deps.now);
+    await createUser({ ...deps, users }, { tenant: 't', connection, profile: { user_id: 'auth0|quick1', email: 'quick@example.com' } });
+    expect(events.slice(0, 2)).toEqual(['start GetCommand', 'start PutCommand']);
+    expect(events.filter((e) => e.startsWith('start'))).toEqual(['start GetCommand', 'start PutCommand', 'start PutCommand']);
   });
 });
