@@ -8,7 +8,7 @@ import type { Deps } from '../deps.js';
 import type { MigrationSourceRecord } from '../store/records.js';
 import type { Deadline } from './deadline.js';
 import { upstreamEndpoints, type SourceSecrets } from './migration-sources.js';
-import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
+import type { CallBudget, UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
 import type { TransientFailure } from './upstream-token-ledger.js';
 import { DEFAULT_REQUESTS_PER_SECOND } from './upstream-budget.js';
 
@@ -21,6 +21,25 @@ export type Redemption =
   | { kind: 'rejected'; reasons: Record<string, string> }
   /** No source accepted and at least one could not answer properly: the client may retry. */
   | { kind: 'transient'; failure: TransientFailure; reasons: Record<string, string> };
+
+/** What a re-mint spends at a source: only free capacity (logins come first), for its token call and, unless the id_token gives the profile, its /userinfo. */
+const redemptionBudget = (tenant: string, source: MigrationSourceRecord): CallBudget => ({
+  tenant,
+  requestsPerSecond: sourceRate(source),
+  priority: 'background',
+  calls: source.profile_from === 'id_token' ? 1 : 2,
+});
+
+/**
+ * Leases the upstream calls of a redemption at these sources while the caller does something
+ * else first (claims the token's ledger record), so the calls wait for no budget round trip.
+ */
+export function prepareRedemption(deps: Pick<Deps, 'upstreamBudget' | 'config'>, p: { tenant: string; sources: MigrationSourceRecord[] }): void {
+  for (const source of p.sources) {
+    const upstream = new URL(upstreamEndpoints(source.credentials.domain, deps.config.allowLoopbackHttp).tokenEndpoint).host;
+    deps.upstreamBudget.prepare({ ...redemptionBudget(p.tenant, source), upstream, maxWaitMs: 0 });
+  }
+}
 
 type Attempt = { ok: true; answer: UpstreamTokenResponse } | { ok: false; failure: UpstreamFailure | SecretFailure };
 type SecretFailure = { kind: 'secret'; reason: 'secret_missing' | 'secret_unreadable' };
@@ -36,7 +55,7 @@ export async function redeemAtSources(
       const result = await deps.upstream.refreshToken({
         breakerKey: source.id,
         // A re-mint takes only free capacity (logins come first) and is told when to come back.
-        budget: { tenant: p.tenant, requestsPerSecond: sourceRate(source), priority: 'background', calls: source.profile_from === 'id_token' ? 1 : 2 },
+        budget: redemptionBudget(p.tenant, source),
         tokenEndpoint: upstreamEndpoints(source.credentials.domain, deps.config.allowLoopbackHttp).tokenEndpoint,
         clientId: source.credentials.client_id,
         clientSecret: secret.secret,

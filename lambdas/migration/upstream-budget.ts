@@ -44,6 +44,12 @@ export type BudgetGrant =
 
 export interface UpstreamBudget {
   take(r: BudgetRequest): Promise<BudgetGrant>;
+  /**
+   * Leases the calls background work is about to make while it first does something else (a
+   * re-mint claims its ledger record meanwhile), unless the instance holds or is leasing some
+   * already: its `take`s are then served from that lease. Never fails; calls not taken go to others.
+   */
+  prepare(r: BudgetRequest): void;
   /** What the shared bucket cost this process so far. */
   readonly cost: BudgetCost;
   /** The upstream said its global limit is reached: nobody calls it before `untilMs`. */
@@ -199,9 +205,9 @@ export function createUpstreamBudget(opts: {
     return { ok: true, waitedMs: now() - t };
   }
 
-  async function leaseFor(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number, reachMs: number): Promise<LeaseResult> {
+  async function leaseFor(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number, reachMs: number, ahead = 0): Promise<LeaseResult> {
     const now = opts.now ?? Date.now;
-    const waiting = st.waiting[r.priority];
+    const waiting = st.waiting[r.priority] + ahead;
     const interactive = r.priority === 'interactive';
     // Background work leases the calls it goes on to make (a re-mint's /userinfo after its token
     // call) with its first one: the later calls are served from this lease, without a round trip.
@@ -256,8 +262,27 @@ export function createUpstreamBudget(opts: {
     },
   };
 
+  function prepare(r: BudgetRequest): void {
+    if (r.priority !== 'background') return;
+    const key = { tenant: r.tenant, upstream: r.upstream, api: r.api };
+    const st = stateOf(key);
+    const t = now();
+    if (st.pausedUntil > t || st.leasing.background || st.slots.some((slot) => slot >= t - SLOT_VALIDITY_MS)) return;
+    // Leased as if its caller were waiting already; a `take` arriving meanwhile waits for this lease.
+    // A failed lease leaves nothing to take: the `take` waiting for it then leases for itself.
+    const lease = leaseFor(key, st, scheduleOf(r.requestsPerSecond), r, t, BACKGROUND_WAIT_MS, 1).catch((err: unknown): LeaseResult => {
+      opts.onError?.(err);
+      return { ok: true, slots: [], tat: st.hint ?? t };
+    });
+    st.leasing.background = lease;
+    void lease.finally(() => {
+      if (st.leasing.background === lease) delete st.leasing.background;
+    });
+  }
+
   return {
     take,
+    prepare,
     breakers,
     cost: opts.repo.cost,
     async pause(r) {

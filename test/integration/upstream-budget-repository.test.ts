@@ -105,4 +105,15 @@ describe('upstream budget repository', () => {
     await single.take({ ...other, priority: 'interactive' });
     expect(single.cost.roundTrips).toBeGreaterThan(trips);
   });
+
+  it('calls prepared while the work does something else are leased once: its takes then wait for no round trip', async () => {
+    const budget = createUpstreamBudget({ repo: createUpstreamBudgetRepository(db, TABLE), now: () => T0 });
+    const request = { tenant: 't', upstream: `up${++seq}.example.com`, requestsPerSecond: 1000, maxWaitMs: 1000 };
+    budget.prepare({ ...request, priority: 'background', calls: 2 });
+    // A second preparation while the first lease is out adds nothing.
+    budget.prepare({ ...request, priority: 'background', calls: 2 });
+    expect(await budget.take({ ...request, priority: 'background', calls: 2 })).toMatchObject({ ok: true });
+    expect(await budget.take({ ...request, priority: 'interactive' })).toMatchObject({ ok: true });
+    expect(budget.cost).toMatchObject({ leases: 1, leasedCalls: 2 });
+  });
 });
