@@ -83,7 +83,8 @@ export async function issueUserTokens(
   const claims = await assembleTokenClaims(deps, ctx, p);
   const scopes = claims.scope.split(' ');
   const lifetime = accessTokenLifetime(ctx, p.client, p.audience);
-  const accessToken = await mintAccessToken({
+  // The two signatures are independent: signed side by side.
+  const accessTokenSigned = mintAccessToken({
     extraClaims: claims.accessClaims,
     key,
     issuer: ctx.issuer,
@@ -95,22 +96,24 @@ export async function issueUserTokens(
     issuedAt: nowSeconds,
     lifetime,
   });
+  const idTokenSigned = scopes.includes('openid')
+    ? mintIdToken({
+        key,
+        issuer: ctx.issuer,
+        user: p.user,
+        clientId: p.client.client_id,
+        scope: p.scope,
+        issuedAt: nowSeconds,
+        lifetime: settings.id_token_lifetime,
+        nonce: p.nonce,
+        extraClaims: claims.idClaims,
+        authTime: p.authTime,
+        sid: p.sid,
+      })
+    : undefined;
+  const [accessToken, idToken] = await Promise.all([accessTokenSigned, idTokenSigned]);
   const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: claims.scope };
-  if (scopes.includes('openid')) {
-    response.id_token = await mintIdToken({
-      key,
-      issuer: ctx.issuer,
-      user: p.user,
-      clientId: p.client.client_id,
-      scope: p.scope,
-      issuedAt: nowSeconds,
-      lifetime: settings.id_token_lifetime,
-      nonce: p.nonce,
-      extraClaims: claims.idClaims,
-      authTime: p.authTime,
-      sid: p.sid,
-    });
-  }
+  if (idToken !== undefined) response.id_token = idToken;
   const items: Record<string, unknown>[] = [];
   let familyId: string | undefined;
   let familyAbsoluteExp: number | undefined;
