@@ -1,23 +1,155 @@
 /**
  * The ports: what the domain code asks of the outside world and of the pluggable flows, as
- * types only. They depend on the records, the store and the request log, never on `deps.ts`
- * (which assembles them), so no type cycle runs through the dependency bag.
+ * types only. The store interfaces are written out here and depend only on the records
+ * (store/records.ts); the repositories implement them. Nothing here depends on `deps.ts` (which
+ * assembles them), so no type cycle runs through the dependency bag.
  *
  * The pluggable flows are bound to their function's composition when it is built
  * (lambdas/compose.ts): callers hand them only the request's context.
  */
 import type { MigrationPath } from './logs/log-types.js';
+import type { MigrationOutcome } from './logs/migration-outcome.js';
 import type { RequestWrites } from './logs/request-writes.js';
-import type { ClientRecord, ConnectionRecord, PasswordRecord, UserRecord } from './store/records.js';
-import type { TenantConfig } from './store/tenant-config-repository.js';
+import type {
+  ClaimMappingRecord,
+  ClientGrantRecord,
+  ClientRecord,
+  ConnectionRecord,
+  ConsumeOutcome,
+  CreateUserOutcome,
+  EarlyClaims,
+  HookRecord,
+  IdentifierClaim,
+  ItemKey,
+  LockoutPolicy,
+  MigrationAttemptCounts,
+  MigrationCounts,
+  MigrationSourceRecord,
+  PasswordRecord,
+  RefreshFamilyItem,
+  RefreshTokenItem,
+  Reservation,
+  ResourceServerRecord,
+  RoleRecord,
+  TenantConfig,
+  TenantSettings,
+  UserRecord,
+  UserWithPassword,
+} from './store/records.js';
 
-export type { UsersRepository as UsersStore } from './store/users-repository.js';
-export type { LockoutRepository as LockoutStore } from './store/lockout-repository.js';
-export type { LoginReads } from './store/login-reads.js';
-export type { RefreshTokenRepository as RefreshTokenStore } from './store/refresh-token-repository.js';
-export type { TenantConfigRepository as TenantConfigStore, TenantConfigCache } from './store/tenant-config-repository.js';
-export type { MigrationCountersRepository as MigrationCountersStore } from './store/migration-counters-repository.js';
 export type { UpstreamClient as UpstreamSource } from './migration/upstream-client.js';
+
+/** A claim of a login identifier could not be taken: someone else holds it. */
+export type ClaimOutcome = { ok: true } | { ok: false; reason: 'conflict'; holder: string };
+
+/**
+ * Users, their passwords, login statistics and identifier claims (lambdas/store/users-repository.ts).
+ * Claims keep (connection, email) and (connection, username) unique without transactions.
+ */
+export interface UsersStore {
+  getUser(tenant: string, userId: string): Promise<UserRecord | undefined>;
+  getUserWithPassword(tenant: string, userId: string): Promise<UserWithPassword>;
+  /** The claim of a login identifier: the user it points at, and whether it is retired. */
+  claimOf(key: ItemKey): Promise<IdentifierClaim | undefined>;
+  /** Looks a user about to be created up and claims its free identifiers in the same round trip. */
+  lookUpClaiming(user: UserRecord): Promise<{ existing?: UserRecord; claims: EarlyClaims }>;
+  /** Gives back early claims `keep` does not use (all of them without `keep`). */
+  giveBackClaims(claims: EarlyClaims, keep?: UserRecord): Promise<void>;
+  /** Gives an existing user a login identifier it lacks (claim, then the field if still empty). */
+  addIdentifier(user: UserRecord, field: 'email' | 'username', value: string, at: string): Promise<ClaimOutcome>;
+  /** Claims a new user's email and username, in that order (the first step of a creation; batched imports write the users after). */
+  claimIdentifiers(user: UserRecord): Promise<{ ok: true } | { ok: false; field: 'email' | 'username'; holder: string }>;
+  /** Moves a login identifier to this user (the new claim before the user is saved). */
+  claimIdentifier(key: ItemKey, userId: string): Promise<ClaimOutcome>;
+  /** Gives back a claim this user holds (a refused change). */
+  releaseIdentifier(key: ItemKey, userId: string): Promise<void>;
+  /** Keeps a claim this user held as retired (its login must not go upstream; anyone may take it). */
+  retireIdentifier(key: ItemKey, userId: string): Promise<void>;
+  getMany(itemKeys: ItemKey[]): Promise<Map<string, Record<string, unknown>>>;
+  /** Creates a user (identifiers claimed first, except those `early` holds); idempotent by user_id. */
+  createUser(user: UserRecord, early?: EarlyClaims): Promise<CreateUserOutcome>;
+  /** Stores a password hash; with `onlyIfAbsent` a concurrent first writer wins (false). */
+  putPassword(tenant: string, userId: string, hash: string, now: string, opts?: { onlyIfAbsent?: boolean }): Promise<boolean>;
+  /** Makes an imported password local after its first login; false when a change was written meanwhile. */
+  settleImportedPassword(tenant: string, userId: string, read: PasswordRecord, bcrypt: string | undefined, now: string): Promise<boolean>;
+  /** Records the upstream a user came from if none is; answers the upstream on record. */
+  recordUpstream(tenant: string, userId: string, upstream: string): Promise<string | undefined>;
+  /** Counts a login on the user's login statistics (last login, IP, count). */
+  recordLogin(tenant: string, userId: string, at: string, ip: string | undefined): Promise<{ firstLogin: boolean }>;
+  /** Replaces an existing user; `not_found` when it is gone. */
+  putUser(user: UserRecord): Promise<{ ok: true } | { ok: false; reason: 'not_found' }>;
+  /** Deletes the user's items and gives back its claims. */
+  deleteUser(user: UserRecord): Promise<void>;
+}
+
+/** Failed-login counters: strike attempts, identifier-wide ceilings and suspicious-IP buckets. */
+export interface LockoutStore {
+  reserveAttempt(key: ItemKey, policy: LockoutPolicy, nowSeconds: number): Promise<Reservation>;
+  recordFailedAttempt(key: ItemKey): Promise<number>;
+  releaseAttempt(key: ItemKey): Promise<void>;
+  failuresOf(key: ItemKey, nowSeconds: number): Promise<number>;
+  countFailure(key: ItemKey, windowSeconds: number, nowSeconds: number): Promise<number>;
+  bucketLevel(key: ItemKey, rateMs: number, nowMs: number): Promise<number>;
+  addToBucket(key: ItemKey, rateMs: number, nowMs: number): Promise<number>;
+}
+
+/** The password check's combined reads (lambdas/store/login-reads.ts). */
+export interface LoginReads {
+  identifierAndIp(claimKey: ItemKey, ip: { key: ItemKey; rateMs: number; nowMs: number } | undefined): Promise<{ claim?: IdentifierClaim; ipFailures: number }>;
+  userAndCeiling(tenant: string, userId: string, ceiling: { key: ItemKey; nowSeconds: number } | undefined): Promise<{ holder: UserWithPassword; ceilingFailures: number }>;
+}
+
+/** Refresh tokens and their families. */
+export interface RefreshTokenStore {
+  readExchange(tenant: string, p: { tokenId: string; familyId: string; userId: string }): Promise<{ token?: RefreshTokenItem; family?: RefreshFamilyItem; user?: UserRecord }>;
+  readRemint(tenant: string, p: { userId: string; familyId?: string; tokenId?: string }): Promise<{ user?: UserRecord; family?: RefreshFamilyItem; minted?: RefreshTokenItem }>;
+  getToken(tokenId: string): Promise<RefreshTokenItem | undefined>;
+  /** The item to write for a token (in the request's final BatchWrite). */
+  tokenItem(t: RefreshTokenItem): ItemKey & Record<string, unknown>;
+  familyItem(f: RefreshFamilyItem): ItemKey & Record<string, unknown>;
+  consumeRotating(tokenId: string, nowSeconds: number, leeway: number, successorId?: string): Promise<ConsumeOutcome>;
+  restoreAfterFailedRotation(tokenId: string, successorId: string): Promise<void>;
+  touch(tokenId: string, idleExp: number | undefined, ttl: number): Promise<void>;
+  revokeFamily(familyId: string, nowSeconds: number, reason: string): Promise<void>;
+}
+
+/** A conditional configuration write: `conflict` (it exists already) or `not_found` (it is gone). */
+export type ConfigWriteOpts = { mustNotExist?: boolean; mustExist?: boolean };
+
+/** The tenant's configuration (one partition) and custom domains. */
+export interface TenantConfigStore {
+  load(tenant: string): Promise<TenantConfig | undefined>;
+  putSettings(settings: TenantSettings, opts?: { mustNotExist?: boolean }): Promise<void>;
+  putClient(tenant: string, c: ClientRecord, opts?: ConfigWriteOpts): Promise<void>;
+  putConnection(tenant: string, c: ConnectionRecord, opts?: ConfigWriteOpts): Promise<void>;
+  putResourceServer(tenant: string, r: ResourceServerRecord, opts?: ConfigWriteOpts): Promise<void>;
+  putClientGrant(tenant: string, g: ClientGrantRecord, opts?: ConfigWriteOpts): Promise<void>;
+  putMigrationSource(tenant: string, s: MigrationSourceRecord, opts?: ConfigWriteOpts): Promise<void>;
+  putHook(tenant: string, h: HookRecord, opts?: ConfigWriteOpts): Promise<void>;
+  putRole(tenant: string, r: RoleRecord, opts?: ConfigWriteOpts): Promise<void>;
+  putClaimMapping(tenant: string, m: ClaimMappingRecord, opts?: { mustNotExist?: boolean }): Promise<void>;
+  putAttackProtection(tenant: string, kind: 'brute-force-protection' | 'suspicious-ip-throttling', record: object): Promise<void>;
+  deleteItem(key: ItemKey): Promise<unknown>;
+  putDomain(host: string, tenant: string): Promise<void>;
+  tenantOfDomain(host: string): Promise<string | undefined>;
+}
+
+/** A process's short-lived copy of tenant configurations. */
+export interface TenantConfigCache {
+  get(tenant: string, loader: (tenant: string) => Promise<TenantConfig | undefined>): Promise<TenantConfig | undefined>;
+  invalidate(tenant: string): void;
+}
+
+/** Per-day migration counters (the drain figures). */
+export interface MigrationCountersStore {
+  increment(tenant: string, day: string, path: MigrationPath, by?: number): Promise<void>;
+  get(tenant: string, day: string): Promise<MigrationCounts>;
+  sumDays(tenant: string, days: string[]): Promise<Map<string, MigrationCounts>>;
+  countAttempt(tenant: string, day: string, path: MigrationPath, outcome: MigrationOutcome): Promise<void>;
+  attemptsOfDays(tenant: string, days: string[]): Promise<Map<string, MigrationAttemptCounts>>;
+  recordUpstreamVerification(tenant: string, path: MigrationPath, at: number): Promise<void>;
+  lastUpstreamVerification(tenant: string): Promise<{ at: number; path: MigrationPath } | undefined>;
+}
 
 /** What every request handler knows about the request's tenant and caller. */
 export interface TenantContext {

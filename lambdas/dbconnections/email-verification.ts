@@ -50,6 +50,10 @@ export async function verifyEmail(deps: Deps, ctx: TenantContext, token: string)
   const user = await deps.users.getUser(ctx.tenant, used.ticket.user_id!);
   // The address changed since the link was sent: the link verified the old one, not this.
   if (!user || user.email !== used.ticket.email) return { kind: 'invalid_link' };
-  if (!user.email_verified) await deps.users.putUser({ ...user, email_verified: true, updated_at: new Date(deps.now()).toISOString() });
+  if (!user.email_verified) {
+    // Deleted since it was read: the link verifies nobody.
+    const saved = await deps.users.putUser({ ...user, email_verified: true, updated_at: new Date(deps.now()).toISOString() });
+    if (!saved.ok) return { kind: 'invalid_link' };
+  }
   return { kind: 'verified', result_url: used.ticket.result_url };
 }

@@ -82,7 +82,8 @@ async function upsert(deps: Deps, job: ImportJobContext, existing: UserRecord, u
   if (existing.email && user.email.toLowerCase() !== existing.email) {
     return { kind: 'failed', errors: [{ code: 'CONFLICT', message: 'An upsert does not change the email of an existing user', path: 'email' }] };
   }
-  await deps.users.putUser(upserted(existing, user, at));
+  // Deleted since it was read: an error of this user, as a failed conditional write was before.
+  if (!(await deps.users.putUser(upserted(existing, user, at))).ok) throw new Error('user deleted during its upsert');
   await putImportedPassword(deps, job.tenant, existing.user_id, user, at);
   return { kind: 'updated' };
 }

@@ -1,10 +1,7 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import type { Deps } from '../deps.js';
 import { createUser } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
 import { passwordPolicyOf } from '../identity/password-policy.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { keys, type ItemKey } from '../store/keys.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
@@ -149,60 +146,6 @@ function assertPasswordPolicy(connection: ConnectionRecord, password: string): v
   }
 }
 
-/** Moves a login identifier's claim to this user: the new one first, the old one after the user is saved. */
-async function claimIdentifier(deps: Deps, key: ItemKey, userId: string): Promise<boolean> {
-  try {
-    await deps.db.send(
-      new PutCommand({
-        TableName: deps.tableName,
-        Item: { ...key, user_id: userId, claimed_at: Date.now() },
-        ConditionExpression: 'attribute_not_exists(pk) OR user_id = :u OR retired = :yes',
-        ExpressionAttributeValues: { ':u': userId, ':yes': true },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
-}
-
-async function releaseIdentifier(deps: Deps, key: ItemKey, userId: string): Promise<void> {
-  await deps.db
-    .send(
-      new DeleteCommand({
-        TableName: deps.tableName,
-        Key: key,
-        ConditionExpression: 'user_id = :u',
-        ExpressionAttributeValues: { ':u': userId },
-      }),
-    )
-    .catch((err) => {
-      if (!isConditionalCheckFailed(err)) throw err;
-    });
-}
-
-/**
- * Keeps the user's previous identifier as retired rather than deleting it: a login with it
- * fails locally instead of reaching the upstream (where the user may still have it) with the
- * password of a user who now has a local one. Anyone may take a retired identifier.
- */
-async function retireIdentifier(deps: Deps, key: ItemKey, userId: string): Promise<void> {
-  await deps.db
-    .send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: key,
-        UpdateExpression: 'SET retired = :yes',
-        ConditionExpression: 'user_id = :u',
-        ExpressionAttributeValues: { ':u': userId, ':yes': true },
-      }),
-    )
-    .catch((err) => {
-      if (!isConditionalCheckFailed(err)) throw err;
-    });
-}
-
 /** Top-level merge as Auth0 does it: a `null` value removes the key, `null` for the whole object clears it. */
 function mergeMetadata(current: Record<string, unknown>, patch: Record<string, unknown> | null | undefined) {
   if (patch === undefined) return current;
@@ -320,23 +263,24 @@ export const userEndpoints = {
       const taken: ItemKey[] = [];
       // A refused request leaves nothing behind: identifiers taken before the failure are given back.
       const giveBack = async () => {
-        for (const key of taken) await releaseIdentifier(req.deps, key, user.user_id);
+        for (const key of taken) await req.deps.users.releaseIdentifier(key, user.user_id);
       };
       for (const m of moved) {
-        if (!(await claimIdentifier(req.deps, m.to, user.user_id))) {
+        if (!(await req.deps.users.claimIdentifier(m.to, user.user_id)).ok) {
           await giveBack();
           throw managementErrors.conflict('auth0_idp_error', 'The specified new email or username already exists.');
         }
         taken.push(m.to);
       }
-      try {
-        await req.deps.users.putUser(user);
-      } catch (err) {
+      const saved = await req.deps.users.putUser(user).catch(async (err: unknown) => {
         await giveBack();
-        if (isConditionalCheckFailed(err)) throw userNotFound();
         throw err;
+      });
+      if (!saved.ok) {
+        await giveBack();
+        throw userNotFound();
       }
-      for (const m of moved) if (m.from) await retireIdentifier(req.deps, m.from, user.user_id);
+      for (const m of moved) if (m.from) await req.deps.users.retireIdentifier(m.from, user.user_id);
       if (password !== undefined) {
         await req.deps.users.putPassword(t, user.user_id, await hashPassword(password, req.deps.config.bcryptCost), user.updated_at);
       }

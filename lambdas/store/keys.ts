@@ -74,4 +74,4 @@ export const keys = {
   migrationCountersShard: (t: string, day: string, shard: number) => ({ pk: `TENANT#${t}#MIGRATION#${day}#${shard}`, sk: 'COUNTS' }),
 };
 
-export type ItemKey = { pk: string; sk: string };
+export type { ItemKey } from './records.js';

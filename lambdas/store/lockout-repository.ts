@@ -1,7 +1,10 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
 import type { ItemKey } from './keys.js';
-import type { LockoutPolicy } from './records.js';
+import type { LockoutPolicy, Reservation } from './records.js';
+import type { LockoutStore } from '../ports.js';
+
+export type { Reservation } from './records.js';
 
 /**
  * A lockout counter per (connection, user or identifier, client IP) (`keys.lockout`):
@@ -16,7 +19,6 @@ export interface LockoutItem {
   ttl: number;
 }
 
-export type Reservation = { attempts: number } | 'blocked' | 'busy';
 
 /**
  * Failed-login counters. Every password check first takes an attempt (`reserveAttempt`): a
@@ -36,7 +38,7 @@ export function bucketLevelOf(item: Record<string, unknown> | undefined, rateMs:
   return freeAt > nowMs ? Math.ceil((freeAt - nowMs) / rateMs) : 0;
 }
 
-export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: string): LockoutStore {
   return {
     /**
      * Takes one attempt. `blocked`: `max_attempts` failures in this window. `busy`: the
@@ -212,4 +214,4 @@ export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: s
   };
 }
 
-export type LockoutRepository = ReturnType<typeof createLockoutRepository>;
+export type LockoutRepository = LockoutStore;

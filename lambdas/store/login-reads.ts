@@ -2,13 +2,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetItems } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
 import { bucketLevelOf, windowFailuresOf } from './lockout-repository.js';
-import { userWithPasswordOf, type UserWithPassword } from './users-repository.js';
+import type { IdentifierClaim, UserWithPassword } from './records.js';
+import { userWithPasswordOf } from './users-repository.js';
+import type { LoginReads } from '../ports.js';
 
-/** The identifier's claim (the user it points at; retired or not). */
-export interface IdentifierClaim {
-  user_id: string;
-  retired: boolean;
-}
+export type { IdentifierClaim } from './records.js';
+
 
 /**
  * The reads of a password check, each one BatchGet over the items it needs (claims, lockout
@@ -16,7 +15,7 @@ export interface IdentifierClaim {
  * 1. the identifier's claim with the client IP's failure bucket (suspicious-IP throttling);
  * 2. the user (item, password, login statistics) with the identifier-wide failure ceiling.
  */
-export function createLoginReads(db: DynamoDBDocumentClient, tableName: string) {
+export function createLoginReads(db: DynamoDBDocumentClient, tableName: string): LoginReads {
   return {
     /** The claim of a login identifier and, when throttled, the failures its client IP has in its bucket. */
     async identifierAndIp(claimKey: ItemKey, ip: { key: ItemKey; rateMs: number; nowMs: number } | undefined): Promise<{ claim?: IdentifierClaim; ipFailures: number }> {
@@ -41,4 +40,4 @@ export function createLoginReads(db: DynamoDBDocumentClient, tableName: string) 
   };
 }
 
-export type LoginReads = ReturnType<typeof createLoginReads>;
+export type { LoginReads };

@@ -4,9 +4,11 @@ import type { MigrationOutcome } from '../logs/migration-outcome.js';
 import { batchGetItems } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
 import { allShards, shardCounts } from './shards.js';
+import type { MigrationAttemptCounts, MigrationCounts } from './records.js';
+import type { MigrationCountersStore } from '../ports.js';
 
-export type MigrationCounts = Partial<Record<MigrationPath, number>>;
-export type MigrationAttemptCounts = Partial<Record<MigrationPath, Partial<Record<MigrationOutcome, number>>>>;
+export type { MigrationAttemptCounts, MigrationCounts } from './records.js';
+
 
 /** Attribute of a counter item holding the attempts of one path with one outcome (`attempts#<path>#<outcome>`). */
 const ATTEMPTS = 'attempts#';
@@ -25,7 +27,7 @@ export function createMigrationCountersRepository(
   tableName: string,
   shards: number = shardCounts.migrationCounters,
   random: () => number = Math.random,
-) {
+): MigrationCountersStore {
   const keysOfDay = (tenant: string, day: string): ItemKey[] => [
     ...allShards(shards).map((n) => keys.migrationCountersShard(tenant, day, n)),
     keys.migrationCounters(tenant, day),
@@ -134,4 +136,4 @@ export function createMigrationCountersRepository(
   };
 }
 
-export type MigrationCountersRepository = ReturnType<typeof createMigrationCountersRepository>;
+export type MigrationCountersRepository = MigrationCountersStore;

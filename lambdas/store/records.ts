@@ -1,3 +1,6 @@
+import type { MigrationPath } from '../logs/log-types.js';
+import type { MigrationOutcome } from '../logs/migration-outcome.js';
+
 /** Shapes of the items the repositories read and write (without pk/sk). */
 
 export interface LockoutPolicy {
@@ -273,3 +276,99 @@ export interface PasswordRecord {
   origin?: 'import' | 'local';
   updated_at: string;
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the stores answer and take besides the items themselves (the ports in ../ports.ts speak
+// in these and the records above only).
+
+/** The key of an item of the single table. */
+export type ItemKey = { pk: string; sk: string };
+
+export interface UserWithPassword {
+  user?: UserRecord;
+  password?: PasswordRecord;
+  /** The client IP of the user's last login (its login statistics item, same partition). */
+  lastIp?: string;
+}
+
+export type CreateUserOutcome =
+  | { outcome: 'created'; user: UserRecord }
+  | { outcome: 'exists'; user: UserRecord }
+  | { outcome: 'identifier_taken'; field: 'email' | 'username'; holder: string };
+
+/**
+ * The identifiers a creation claimed while it looked its user up (`lookUpClaiming`): each one was
+ * free and is now held for `userId` as of `claimedAt`, until the user is written or the claim is
+ * given back (`giveBackClaims`).
+ */
+export interface EarlyClaims {
+  userId: string;
+  taken: Array<{ field: 'email' | 'username'; key: ItemKey; claimedAt: number }>;
+}
+
+/** The identifier's claim (the user it points at; retired or not). */
+export interface IdentifierClaim {
+  user_id: string;
+  retired: boolean;
+}
+
+export type Reservation = { attempts: number } | 'blocked' | 'busy';
+
+export interface RefreshTokenItem {
+  token_id: string;
+  family_id: string;
+  tenant: string;
+  client_id: string;
+  user_id: string;
+  /** SHA-256 (base64url) of the token's secret part; the token itself is never stored. */
+  hash: string;
+  scope: string;
+  audience?: string;
+  status: 'active' | 'rotated';
+  rotated_at?: number;
+  /** The token this one was first rotated into: reuse within the leeway is allowed only while it is unused. */
+  successor_id?: string;
+  created_at: number;
+  /** Idle expiry (epoch s), renewed on each use; absent for non-expiring idle policy. */
+  idle_exp?: number;
+  /** DynamoDB TTL: the token's last useful moment; absent while it may live indefinitely. */
+  ttl?: number;
+}
+
+export interface RefreshFamilyItem {
+  family_id: string;
+  tenant: string;
+  client_id: string;
+  user_id: string;
+  status: 'active' | 'revoked';
+  /** Absolute expiry (epoch s), fixed at first issue; absent for non-expiring tokens. */
+  absolute_exp?: number;
+  created_at: number;
+  revoked_at?: number;
+  revoked_reason?: string;
+  /** DynamoDB TTL: the absolute expiry; absent for non-expiring families until revoked. */
+  ttl?: number;
+  /** Set when the family was minted from an upstream refresh token. */
+  migration?: string;
+}
+
+export type ConsumeOutcome = 'consumed' | 'reused_within_leeway' | 'reuse_detected';
+
+/** Everything a tenant is configured with, loaded by one Query of the tenant partition. */
+export interface TenantConfig {
+  settings: TenantSettings;
+  clients: Map<string, ClientRecord>;
+  connections: Map<string, ConnectionRecord>;
+  resourceServers: Map<string, ResourceServerRecord>;
+  clientGrants: ClientGrantRecord[];
+  migrationSources: MigrationSourceRecord[];
+  hooks: HookRecord[];
+  roles: Map<string, RoleRecord>;
+  claimMappings: ClaimMappingRecord[];
+  /** What `/api/v2/attack-protection/*` stored; defaults apply to what is absent. */
+  attackProtection: { bruteForce?: Partial<BruteForceProtection>; suspiciousIp?: Partial<SuspiciousIpThrottling> };
+}
+
+export type MigrationCounts = Partial<Record<MigrationPath, number>>;
+
+export type MigrationAttemptCounts = Partial<Record<MigrationPath, Partial<Record<MigrationOutcome, number>>>>;

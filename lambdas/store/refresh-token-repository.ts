@@ -1,45 +1,12 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetItems, isConditionalCheckFailed } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
-import type { UserRecord } from './records.js';
+import type { ConsumeOutcome, RefreshFamilyItem, RefreshTokenItem, UserRecord } from './records.js';
+import type { RefreshTokenStore } from '../ports.js';
 
-export interface RefreshTokenItem {
-  token_id: string;
-  family_id: string;
-  tenant: string;
-  client_id: string;
-  user_id: string;
-  /** SHA-256 (base64url) of the token's secret part; the token itself is never stored. */
-  hash: string;
-  scope: string;
-  audience?: string;
-  status: 'active' | 'rotated';
-  rotated_at?: number;
-  /** The token this one was first rotated into: reuse within the leeway is allowed only while it is unused. */
-  successor_id?: string;
-  created_at: number;
-  /** Idle expiry (epoch s), renewed on each use; absent for non-expiring idle policy. */
-  idle_exp?: number;
-  /** DynamoDB TTL: the token's last useful moment; absent while it may live indefinitely. */
-  ttl?: number;
-}
+export type { ConsumeOutcome, RefreshFamilyItem, RefreshTokenItem } from './records.js';
 
-export interface RefreshFamilyItem {
-  family_id: string;
-  tenant: string;
-  client_id: string;
-  user_id: string;
-  status: 'active' | 'revoked';
-  /** Absolute expiry (epoch s), fixed at first issue; absent for non-expiring tokens. */
-  absolute_exp?: number;
-  created_at: number;
-  revoked_at?: number;
-  revoked_reason?: string;
-  /** DynamoDB TTL: the absolute expiry; absent for non-expiring families until revoked. */
-  ttl?: number;
-  /** Set when the family was minted from an upstream refresh token. */
-  migration?: string;
-}
+
 
 /** How long used-up records (rotated tokens, revoked families) are kept when nothing expires them sooner. */
 const ROTATED_TOKEN_RETENTION_SECONDS = 400 * 86400;
@@ -49,7 +16,6 @@ export function isExpiredRecord(item: { ttl?: number }, nowSeconds: number): boo
   return item.ttl !== undefined && item.ttl <= nowSeconds;
 }
 
-export type ConsumeOutcome = 'consumed' | 'reused_within_leeway' | 'reuse_detected';
 
 /**
  * Refresh tokens and their families. Issuing writes both items in the request's final
@@ -67,7 +33,7 @@ function userOf(item: Record<string, unknown> | undefined): UserRecord | undefin
   return user as unknown as UserRecord;
 }
 
-export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableName: string): RefreshTokenStore {
   return {
     /** What a refresh exchange decides on, in one BatchGet: the token, its family and its user. */
     async readExchange(tenant: string, p: { tokenId: string; familyId: string; userId: string }) {
@@ -216,4 +182,4 @@ export function createRefreshTokenRepository(db: DynamoDBDocumentClient, tableNa
   };
 }
 
-export type RefreshTokenRepository = ReturnType<typeof createRefreshTokenRepository>;
+export type RefreshTokenRepository = RefreshTokenStore;

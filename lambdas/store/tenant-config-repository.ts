@@ -9,25 +9,12 @@ import type {
   MigrationSourceRecord,
   ResourceServerRecord,
   RoleRecord,
-  BruteForceProtection,
-  SuspiciousIpThrottling,
   TenantSettings,
+  TenantConfig,
 } from './records.js';
+import type { TenantConfigCache, TenantConfigStore } from '../ports.js';
 
-/** Everything a tenant is configured with, loaded by one Query of the tenant partition. */
-export interface TenantConfig {
-  settings: TenantSettings;
-  clients: Map<string, ClientRecord>;
-  connections: Map<string, ConnectionRecord>;
-  resourceServers: Map<string, ResourceServerRecord>;
-  clientGrants: ClientGrantRecord[];
-  migrationSources: MigrationSourceRecord[];
-  hooks: HookRecord[];
-  roles: Map<string, RoleRecord>;
-  claimMappings: ClaimMappingRecord[];
-  /** What `/api/v2/attack-protection/*` stored; defaults apply to what is absent. */
-  attackProtection: { bruteForce?: Partial<BruteForceProtection>; suspiciousIp?: Partial<SuspiciousIpThrottling> };
-}
+export type { TenantConfig } from './records.js';
 
 const kindPrefixes = {
   client: 'CLIENT#',
@@ -50,7 +37,7 @@ export function connectionByName(config: TenantConfig, name: string): Connection
   return undefined;
 }
 
-export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableName: string): TenantConfigStore {
   async function load(tenant: string): Promise<TenantConfig | undefined> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -150,14 +137,14 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
   };
 }
 
-export type TenantConfigRepository = ReturnType<typeof createTenantConfigRepository>;
+export type TenantConfigRepository = TenantConfigStore;
 
 /**
  * A short-lived in-memory cache of tenant configuration, so a warm Lambda does not read the
  * configuration on every request. Writes through the Management API invalidate it in the same
  * process; other processes see a change within `ttlMs`.
  */
-export function createTenantConfigCache(opts: { ttlMs: number; now?: () => number }) {
+export function createTenantConfigCache(opts: { ttlMs: number; now?: () => number }): TenantConfigCache {
   const now = opts.now ?? Date.now;
   const entries = new Map<string, { at: number; value: Promise<TenantConfig | undefined> }>();
   return {
@@ -175,4 +162,4 @@ export function createTenantConfigCache(opts: { ttlMs: number; now?: () => numbe
   };
 }
 
-export type TenantConfigCache = ReturnType<typeof createTenantConfigCache>;
+export type { TenantConfigCache };

@@ -8,20 +8,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { batchGetItems, isConditionalCheckFailed } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
-import type { PasswordRecord, UserRecord } from './records.js';
+import type { CreateUserOutcome, EarlyClaims, PasswordRecord, UserRecord, UserWithPassword } from './records.js';
+
+export type { CreateUserOutcome, EarlyClaims, UserWithPassword } from './records.js';
 import { usersListingKeyOf } from './users-index.js';
+import type { ClaimOutcome, UsersStore } from '../ports.js';
 
-export interface UserWithPassword {
-  user?: UserRecord;
-  password?: PasswordRecord;
-  /** The client IP of the user's last login (its login statistics item, same partition). */
-  lastIp?: string;
-}
 
-export type CreateUserOutcome =
-  | { outcome: 'created'; user: UserRecord }
-  | { outcome: 'exists'; user: UserRecord }
-  | { outcome: 'identifier_taken'; field: 'email' | 'username'; holder: string };
 
 /** A user, its password and last login IP from the items of its partition. */
 export function userWithPasswordOf(items: Record<string, unknown>[]): UserWithPassword {
@@ -33,15 +26,6 @@ export function userWithPasswordOf(items: Record<string, unknown>[]): UserWithPa
   };
 }
 
-/**
- * The identifiers a creation claimed while it looked its user up (`lookUpClaiming`): each one was
- * free and is now held for `userId` as of `claimedAt`, until the user is written or the claim is
- * given back (`giveBackClaims`).
- */
-export interface EarlyClaims {
-  userId: string;
-  taken: Array<{ field: 'email' | 'username'; key: ItemKey; claimedAt: number }>;
-}
 
 /**
  * A claim whose user is still missing, or no longer carries the identifier, this long after it
@@ -63,7 +47,7 @@ function stripKeys<T>(item: Record<string, unknown> | undefined): T | undefined 
  * `attribute_not_exists`, then the user; a claim left behind by a crash between the two
  * points at a user that does not exist and is taken over by the next creation.
  */
-export function createUsersRepository(db: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now) {
+export function createUsersRepository(db: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now): UsersStore {
   async function getUserWithPassword(tenant: string, userId: string): Promise<UserWithPassword> {
     const res = await db.send(
       new QueryCommand({
@@ -83,7 +67,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
   /** One BatchGet for several items of different kinds (e.g. lockout + claim). */
   const getMany = (itemKeys: ItemKey[]) => batchGetItems(db, tableName, itemKeys);
 
-  async function claim(key: ItemKey, userId: string): Promise<{ ok: true } | { ok: false; holder: string }> {
+  async function claim(key: ItemKey, userId: string): Promise<ClaimOutcome> {
     try {
       await db.send(
         new PutCommand({
@@ -103,10 +87,10 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     if (!holder) return claim(key, userId);
     const tenantOfKey = key.pk.split('#')[1];
     const held = await getUser(tenantOfKey, holder);
-    if (held && carries(held, key)) return { ok: false, holder };
+    if (held && carries(held, key)) return { ok: false, reason: 'conflict', holder };
     // A young claim may belong to a creation still writing its user: not ours to take.
     const claimedAt = Number(existing.Item?.claimed_at ?? 0);
-    if (now() - claimedAt < ABANDONED_CLAIM_MS) return { ok: false, holder };
+    if (now() - claimedAt < ABANDONED_CLAIM_MS) return { ok: false, reason: 'conflict', holder };
     // The claim was left behind by a creation that never wrote its user (or never gave back a
     // claim its existing user did not need): take it over.
     try {
@@ -121,7 +105,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       return { ok: true };
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
-      return { ok: false, holder };
+      return { ok: false, reason: 'conflict', holder };
     }
   }
 
@@ -224,7 +208,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
      * re-mint without an email, who then signs in with that email through the fallback):
      * claims it, then sets the field if it is still empty.
      */
-    async addIdentifier(user: UserRecord, field: 'email' | 'username', value: string, at: string): Promise<{ ok: true } | { ok: false; holder: string }> {
+    async addIdentifier(user: UserRecord, field: 'email' | 'username', value: string, at: string): Promise<ClaimOutcome> {
       const key =
         field === 'email'
           ? keys.emailClaim(user.tenant, user.connection_id, value)
@@ -246,6 +230,49 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
           if (!isConditionalCheckFailed(err)) throw err;
         });
       return { ok: true };
+    },
+
+    /**
+     * Moves a login identifier to this user (a change of email or username): claimed before the
+     * user is saved, like a creation's; a claim another user holds is a conflict.
+     */
+    claimIdentifier: claim,
+
+    /** Gives back a claim this user holds (a change refused after it was claimed). */
+    async releaseIdentifier(key: ItemKey, userId: string): Promise<void> {
+      await db
+        .send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: key,
+            ConditionExpression: 'user_id = :u',
+            ExpressionAttributeValues: { ':u': userId },
+          }),
+        )
+        .catch((err) => {
+          if (!isConditionalCheckFailed(err)) throw err;
+        });
+    },
+
+    /**
+     * Keeps the user's previous identifier as retired rather than deleting it: a login with it
+     * fails locally instead of reaching the upstream (where the user may still have it) with the
+     * password of a user who now has a local one. Anyone may take a retired identifier.
+     */
+    async retireIdentifier(key: ItemKey, userId: string): Promise<void> {
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET retired = :yes',
+            ConditionExpression: 'user_id = :u',
+            ExpressionAttributeValues: { ':u': userId, ':yes': true },
+          }),
+        )
+        .catch((err) => {
+          if (!isConditionalCheckFailed(err)) throw err;
+        });
     },
 
     getMany,
@@ -374,14 +401,21 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
       return { firstLogin: res.Attributes?.logins_count === undefined };
     },
 
-    async putUser(user: UserRecord) {
-      await db.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: { ...keys.user(user.tenant, user.user_id), ...usersListingKeyOf(user.tenant, user.user_id), ...user },
-          ConditionExpression: 'attribute_exists(pk)',
-        }),
-      );
+    /** Replaces an existing user: `not_found` when it is gone (deleted meanwhile). */
+    async putUser(user: UserRecord): Promise<{ ok: true } | { ok: false; reason: 'not_found' }> {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...keys.user(user.tenant, user.user_id), ...usersListingKeyOf(user.tenant, user.user_id), ...user },
+            ConditionExpression: 'attribute_exists(pk)',
+          }),
+        );
+        return { ok: true };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+        return { ok: false, reason: 'not_found' };
+      }
     },
 
     /** Deletes the user's items, password first, then the user and its login statistics, then its claims. */
@@ -411,4 +445,4 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
   };
 }
 
-export type UsersRepository = ReturnType<typeof createUsersRepository>;
+export type UsersRepository = UsersStore;

@@ -125,3 +125,22 @@ describe('identifiers claimed while the user is looked up', () => {
     expect(events.filter((e) => e.startsWith('start'))).toEqual(['start GetCommand', 'start PutCommand', 'start PutCommand']);
   });
 });
+
+describe('the users repository answers outcomes, not storage errors', () => {
+  it('a claim someone else holds is a conflict naming the holder; releasing and retiring touch only the holder\'s claim', async () => {
+    await create('auth0|owner1', 'owned@example.com');
+    const key = keys.emailClaim('t', connection.id, 'owned@example.com');
+    expect(await deps.users.claimIdentifier(key, 'auth0|intruder1')).toEqual({ ok: false, reason: 'conflict', holder: 'auth0|owner1' });
+    await deps.users.releaseIdentifier(key, 'auth0|intruder1');
+    await deps.users.retireIdentifier(key, 'auth0|intruder1');
+    expect(await deps.users.claimOf(key)).toEqual({ user_id: 'auth0|owner1', retired: false });
+    await deps.users.retireIdentifier(key, 'auth0|owner1');
+    expect(await deps.users.claimIdentifier(key, 'auth0|next1')).toEqual({ ok: true });
+  });
+
+  it('replacing a user that is gone is not_found', async () => {
+    const outcome = await create('auth0|gone1', 'gone@example.com');
+    await deps.users.deleteUser(outcome.outcome === 'created' ? outcome.user : (undefined as never));
+    expect(await deps.users.putUser({ ...(outcome as { user: import('../../lambdas/store/records.js').UserRecord }).user, name: 'x' })).toEqual({ ok: false, reason: 'not_found' });
+  });
+});
