@@ -11,9 +11,25 @@ import { createRefreshRemint } from './migration/refresh-remint.js';
  * runs that composition's registration hooks. AWS and `npm start` build them the same way.
  */
 
-/** The management function: registration hooks (every path that creates a user runs them). */
-export function withRegistrationHooks(core: Deps): Deps {
-  const deps: Deps = { ...core, registrationHooks: hooksOf(() => deps) };
+/**
+ * What a function adds to its composition besides its flows (the management function's jobs).
+ * Each part is built once, while the composition is: a builder is handed `deps` to keep for
+ * later (a runner's closure), never to call at once.
+ */
+export interface CompositionParts {
+  jobs?: (deps: () => Deps) => Deps['jobs'];
+  jobQueue?: (deps: () => Deps) => Deps['jobQueue'];
+}
+
+function partsOf(deps: () => Deps, parts: CompositionParts): Pick<Deps, 'jobs' | 'jobQueue'> {
+  const jobs = parts.jobs?.(deps);
+  const jobQueue = parts.jobQueue?.(deps);
+  return { ...(jobs ? { jobs } : {}), ...(jobQueue ? { jobQueue } : {}) };
+}
+
+/** The management function: registration hooks (every path that creates a user runs them) and its jobs. */
+export function withRegistrationHooks(core: Deps, parts: CompositionParts = {}): Deps {
+  const deps: Deps = { ...core, registrationHooks: hooksOf(() => deps), ...partsOf(() => deps, parts) };
   return deps;
 }
 
@@ -24,7 +40,7 @@ const hooksOf = (deps: () => Deps): NonNullable<Deps['registrationHooks']> => ({
 });
 
 /** The token function: registration hooks, password fallback, refresh re-mint, the post-login extension. */
-export function withMigrationFlows(core: Deps): Deps {
+export function withMigrationFlows(core: Deps, parts: CompositionParts = {}): Deps {
   const passwordFallback = createPasswordFallback();
   const remint = createRefreshRemint(core);
   const deps: Deps = {
@@ -33,6 +49,7 @@ export function withMigrationFlows(core: Deps): Deps {
     passwordFallback: (ctx, input, local) => passwordFallback(deps, ctx, input, local),
     foreignRefreshToken: (ctx, p) => remint(deps, ctx, p),
     postLogin: core.postLogin ?? postLoginFromConfig(core.config.postLogin),
+    ...partsOf(() => deps, parts),
   };
   return deps;
 }

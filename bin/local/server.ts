@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createManagementHandler } from '../../lambdas/handlers/create-management-handler.js';
 import { createTokenHandler } from '../../lambdas/handlers/create-token-handler.js';
-import { withMigrationFlows, withRegistrationHooks } from '../../lambdas/compose.js';
+import { withMigrationFlows, withRegistrationHooks, type CompositionParts } from '../../lambdas/compose.js';
 import { createDeps, type Deps, type ServiceConfig } from '../../lambdas/deps.js';
-import { attachInProcessJobs } from '../../lambdas/jobs/in-process-jobs.js';
+import { createInProcessJobs } from '../../lambdas/jobs/in-process-jobs.js';
 import type { InProcessJobQueue } from '../../lambdas/jobs/job-queue.js';
 import { createStdoutSink, type LogSink } from '../../lambdas/logs/log-sink.js';
 import { createOutboxMailer, type OutboxMailer } from '../../lambdas/mail/outbox-mailer.js';
@@ -172,16 +172,23 @@ async function startOn(
       fetch: opts.fetch,
       now: opts.now,
     });
+  // Bulk imports and users exports are jobs of the management function, run on an in-process
+  // queue by its composition; export files go to <dataDir>/exports (a temporary folder without one).
+  const tempExports = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'auth-exports-'));
+  let imports: ReturnType<typeof createInProcessJobs> | undefined;
+  const jobParts: CompositionParts = {
+    jobs: () => ({ exportFiles: createLocalExportFiles(tempExports ?? join(opts.dataDir as string, 'exports')) }),
+    jobQueue: (d) => {
+      imports = createInProcessJobs(d, { concurrency: opts.importConcurrency });
+      return imports.queue;
+    },
+  };
   // As in AWS, the two functions are two compositions with caches of their own (tenant
   // configuration, domains, breakers): a management write reaches the token function when
   // its configuration cache expires (`configCacheMs`), as it does in AWS.
-  const deps = withMigrationFlows(core());
-  const managementDeps = opts.functions === 'one-composition' ? deps : withRegistrationHooks(core());
-
-  // Users exports run on the in-process job queue with the imports; their files go to
-  // <dataDir>/exports (a temporary folder without one).
-  const tempExports = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'auth-exports-'));
-  managementDeps.jobs = { exportFiles: createLocalExportFiles(tempExports ?? join(opts.dataDir as string, 'exports')) };
+  const oneComposition = opts.functions === 'one-composition';
+  const deps = withMigrationFlows(core(), oneComposition ? jobParts : {});
+  const managementDeps = oneComposition ? deps : withRegistrationHooks(core(), jobParts);
 
   const credentialsFile = opts.dataDir ? join(opts.dataDir, 'dev-credentials.json') : undefined;
   let credentials = await seedDevTenant(deps, tenant, { demoPassword: opts.demoPassword });
@@ -189,8 +196,9 @@ async function startOn(
   if (!credentials && credentialsFile) credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as DevCredentials;
   if (!credentials) throw new Error('the tenant exists but its dev credentials are unknown');
 
-  // Bulk imports and users exports are jobs of the management function: its composition runs them.
-  const jobs = attachInProcessJobs(managementDeps, { concurrency: opts.importConcurrency });
+  // Jobs a stopped server left unfinished are queued again.
+  imports!.resume();
+  const jobs = imports!.queue;
   handlers.token = createTokenHandler(deps) as unknown as LambdaHandler;
   handlers.management = createManagementHandler(managementDeps) as unknown as LambdaHandler;
   const { port } = server.address() as AddressInfo;

@@ -6,8 +6,7 @@ import { createS3ExportFiles } from './s3-export-files.js';
  * Export files in AWS, in `EXPORT_BUCKET`: the worker writes them, the management function
  * presigns their download URLs. Without a bucket, exports are not offered.
  */
-export function withAwsJobs(deps: Deps, env: NodeJS.ProcessEnv = process.env): Deps {
+export function awsJobs(env: NodeJS.ProcessEnv = process.env): Deps['jobs'] {
   const bucket = env.EXPORT_BUCKET;
-  if (bucket) deps.jobs = { exportFiles: createS3ExportFiles(new S3Client({}), bucket) };
-  return deps;
+  return bucket ? { exportFiles: createS3ExportFiles(new S3Client({}), bucket) } : undefined;
 }

@@ -19,8 +19,7 @@ export function createSqsJobQueue(p: { client: SQSClient; queueUrl: string }): J
   };
 }
 
-/** Gives the deps the SQS job queue named by `JOB_QUEUE_URL` (the management function in AWS). */
-export function withSqsJobQueue(deps: Deps, client: SQSClient, env: NodeJS.ProcessEnv = process.env): Deps {
-  if (env.JOB_QUEUE_URL) deps.jobQueue = createSqsJobQueue({ client, queueUrl: env.JOB_QUEUE_URL });
-  return deps;
+/** The SQS job queue named by `JOB_QUEUE_URL` (the management function in AWS), if any. */
+export function sqsJobQueueFromEnv(client: SQSClient, env: NodeJS.ProcessEnv = process.env): JobQueue | undefined {
+  return env.JOB_QUEUE_URL ? createSqsJobQueue({ client, queueUrl: env.JOB_QUEUE_URL }) : undefined;
 }

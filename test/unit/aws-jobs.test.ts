@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withAwsJobs } from '../../lambdas/jobs/aws-jobs.js';
+import { awsJobs } from '../../lambdas/jobs/aws-jobs.js';
 import { createS3ExportFiles } from '../../lambdas/jobs/s3-export-files.js';
 import type { Deps } from '../../lambdas/deps.js';
 
@@ -75,7 +75,7 @@ describe('export files in S3', () => {
   });
 
   it('offers exports only when the stack gave the function a bucket', () => {
-    expect(withAwsJobs({} as Deps, {}).jobs).toBeUndefined();
-    expect(withAwsJobs({} as Deps, { EXPORT_BUCKET: 'b' }).jobs).toBeDefined();
+    expect(awsJobs({})).toBeUndefined();
+    expect(awsJobs({ EXPORT_BUCKET: 'b' })).toBeDefined();
   });
 });
