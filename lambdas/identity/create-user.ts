@@ -71,9 +71,12 @@ export interface CreateUserParams {
  * already exists is returned as `exists` and gets the password only when it had none, unless
  * it came from another `upstream` (`upstream_mismatch`). Without `upstream` no mismatch is answered.
  */
-export async function createUser(deps: Deps, p: CreateUserParams & { upstream?: undefined }): Promise<CreateUserOutcome>;
-export async function createUser(deps: Deps, p: CreateUserParams): Promise<CreateUserOutcome | UpstreamMismatch>;
-export async function createUser(deps: Deps, p: CreateUserParams): Promise<CreateUserOutcome | UpstreamMismatch> {
+/** What creating a user uses. */
+export type CreateUserDeps = Pick<Deps, 'now' | 'config' | 'sink' | 'users' | 'registrationHooks'>;
+
+export async function createUser(deps: CreateUserDeps, p: CreateUserParams & { upstream?: undefined }): Promise<CreateUserOutcome>;
+export async function createUser(deps: CreateUserDeps, p: CreateUserParams): Promise<CreateUserOutcome | UpstreamMismatch>;
+export async function createUser(deps: CreateUserDeps, p: CreateUserParams): Promise<CreateUserOutcome | UpstreamMismatch> {
   const at = new Date(deps.now()).toISOString();
   const userId = p.profile.user_id ?? newDatabaseUserId();
   const [provider, ...rest] = userId.split('|');

@@ -12,6 +12,9 @@ import { outcomeOfFailure, passwordLoginSuccess, refuseBlockedUser, type Passwor
 import { dummyHash, verifyPassword } from './passwords.js';
 import { checkStoredPassword } from './stored-password.js';
 
+/** What a password check uses: its reads, the strike counters and the stored password. */
+export type PasswordCheckDeps = Pick<Deps, 'config' | 'now' | 'sink' | 'users' | 'lockouts' | 'loginReads'>;
+
 /** How long a check waits for the attempts that parallel checks of the same identifier hold (default). */
 const ATTEMPT_WAIT_MS = 5000;
 
@@ -20,7 +23,7 @@ const ATTEMPT_WAIT_MS = 5000;
  * user's concurrent logins succeed one after another; guesses stay limited).
  */
 async function reserveAttempt(
-  deps: Deps,
+  deps: PasswordCheckDeps,
   key: ItemKey,
   policy: { max_attempts: number; window_seconds: number },
 ): Promise<{ reservation: Reservation; waited: boolean }> {
@@ -69,7 +72,7 @@ const WRONG_PASSWORD: PasswordFailure = { reason: 'wrong_password', logType: 'fp
 
 /** Compares the password: locally, else through the fallback, else against the dummy hash. */
 async function checkPassword(
-  deps: Deps,
+  deps: PasswordCheckDeps,
   ctx: TenantContext,
   input: PasswordLoginInput,
   identifier: string,
@@ -114,7 +117,7 @@ async function checkPassword(
  * errors are thrown (the attempt taken is given back).
  */
 export async function authenticateWithPassword(
-  deps: Deps,
+  deps: PasswordCheckDeps,
   ctx: TenantContext,
   input: PasswordLoginInput,
   fallback?: PasswordFallback,
@@ -196,7 +199,7 @@ export async function authenticateWithPassword(
 
 /** The rest of `authenticateWithPassword`, once an attempt is taken (or refused). */
 async function checkReserved(
-  deps: Deps,
+  deps: PasswordCheckDeps,
   ctx: TenantContext,
   input: PasswordLoginInput,
   fallback: PasswordFallback | undefined,

@@ -19,7 +19,7 @@ export async function verifyStoredPassword(password: string, stored: PasswordRec
  * compare, so a cheap imported digest answers no faster than a bcrypt one.
  */
 export async function checkStoredPassword(
-  deps: Deps,
+  deps: Pick<Deps, 'now' | 'config' | 'sink' | 'users'>,
   tenant: string,
   userId: string,
   stored: PasswordRecord,

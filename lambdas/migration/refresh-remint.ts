@@ -12,12 +12,12 @@
 import type { Deps } from '../deps.js';
 import type { ForeignRefreshToken } from '../ports.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { createUser, upstreamHostOf } from '../identity/create-user.js';
+import { createUser, upstreamHostOf, type CreateUserDeps } from '../identity/create-user.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import type { AuthEvent } from '../logs/request-writes.js';
 import { OAuthError, oauthErrors } from '../oauth/errors.js';
 import { assignRolesOrLog, readWholeUpstreamUser } from './whole-upstream-user.js';
-import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } from '../oauth/issue-tokens.js';
+import { grantableScope, issueUserTokens, resolveAudience, type IssueTokensDeps, type TokenResponse } from '../oauth/issue-tokens.js';
 import { narrowScope } from '../oauth/refresh-token-grant.js';
 import type { ClientRecord, MigrationSourceRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
@@ -47,8 +47,16 @@ export interface RemintTools {
   sealer: UpstreamAnswerSealer;
 }
 
+/**
+ * What a re-mint uses: the ledger's table, the upstream (client, budget, Management API, secrets),
+ * user creation, token issuance and the migration counters.
+ */
+export type RemintDeps = Pick<Deps, 'db' | 'tableName' | 'config' | 'upstream' | 'upstreamBudget' | 'upstreamManagement' | 'secrets' | 'migrationCounters'> &
+  CreateUserDeps &
+  IssueTokensDeps;
+
 /** The `ForeignRefreshToken` port before its composition binds it to its deps. */
-export type RefreshRemintFlow = (deps: Deps, ...args: Parameters<ForeignRefreshToken>) => ReturnType<ForeignRefreshToken>;
+export type RefreshRemintFlow = (deps: RemintDeps, ...args: Parameters<ForeignRefreshToken>) => ReturnType<ForeignRefreshToken>;
 
 /** The re-mint, with its per-process caches (JWKS, secrets, keys). */
 export function createRefreshRemint(deps: Pick<Deps, 'fetch' | 'now' | 'config' | 'secrets'>): RefreshRemintFlow {
@@ -79,7 +87,7 @@ const retryable = (f: TransientFailure): OAuthError =>
   f.kind === 'rate_limited' ? oauthErrors.tooManyRequests(f.retry_after ?? 1) : oauthErrors.temporarilyUnavailable(f.retry_after);
 
 export async function remintFromUpstream(
-  deps: Deps,
+  deps: RemintDeps,
   ctx: TenantContext,
   p: { client: ClientRecord; refreshToken: string; scope?: string },
   tools: RemintTools,
@@ -129,7 +137,7 @@ export async function remintFromUpstream(
 }
 
 async function completeAsOwner(
-  deps: Deps,
+  deps: RemintDeps,
   ctx: TenantContext,
   p: {
     client: ClientRecord;
@@ -207,7 +215,7 @@ async function completeAsOwner(
 }
 
 async function mintForUpstreamUser(
-  deps: Deps,
+  deps: RemintDeps,
   ctx: TenantContext,
   p: {
     client: ClientRecord;

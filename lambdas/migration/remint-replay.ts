@@ -7,6 +7,7 @@
  * leeway it is refused without revoking the family the first request just received.
  */
 import type { Deps } from '../deps.js';
+import type { IssueTokensDeps } from '../oauth/issue-tokens.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { AuthEvent } from '../logs/request-writes.js';
 import { oauthErrors } from '../oauth/errors.js';
@@ -16,7 +17,7 @@ import type { ClientRecord } from '../store/records.js';
 import type { UpstreamTokenRecord } from '../store/upstream-token-repository.js';
 
 export async function answerRemintReplay(
-  deps: Deps,
+  deps: Pick<Deps, 'now'> & IssueTokensDeps,
   ctx: TenantContext,
   p: { client: ClientRecord; scope?: string; record: UpstreamTokenRecord; waited: boolean; baseEvent: Partial<AuthEvent> },
 ): Promise<TokenResponse> {

@@ -21,7 +21,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 
 /** Reads the upstream user and its roles; a user the upstream does not know (404) migrates as before. */
 export async function readWholeUpstreamUser(
-  deps: Deps,
+  deps: Pick<Deps, 'secrets' | 'upstreamManagement'>,
   ctx: TenantContext,
   connection: ConnectionRecord,
   userId: string,
@@ -50,7 +50,7 @@ export async function readWholeUpstreamUser(
  * Gives a newly created user the local roles named like its upstream roles (`import-tenant`
  * copies roles by name). Upstream roles with no local namesake are logged and skipped.
  */
-export async function assignUpstreamRoles(deps: Deps, ctx: TenantContext, user: UserRecord, roleNames: string[]): Promise<void> {
+export async function assignUpstreamRoles(deps: Pick<Deps, 'now' | 'sink' | 'roleMembers'>, ctx: TenantContext, user: UserRecord, roleNames: string[]): Promise<void> {
   if (roleNames.length === 0) return;
   const byName = new Map([...ctx.config.roles.values()].map((r) => [r.name, r.id]));
   const ids = roleNames.map((n) => byName.get(n)).filter((id): id is string => !!id);
@@ -60,7 +60,7 @@ export async function assignUpstreamRoles(deps: Deps, ctx: TenantContext, user: 
 }
 
 /** Role assignment after the user exists: a failure leaves the user without its roles, logged for the operator. */
-export async function assignRolesOrLog(deps: Deps, ctx: TenantContext, user: UserRecord, roleNames: string[]): Promise<void> {
+export async function assignRolesOrLog(deps: Pick<Deps, 'now' | 'sink' | 'roleMembers'>, ctx: TenantContext, user: UserRecord, roleNames: string[]): Promise<void> {
   try {
     await assignUpstreamRoles(deps, ctx, user, roleNames);
   } catch (err) {

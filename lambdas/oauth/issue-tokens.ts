@@ -6,6 +6,7 @@ import { mintAccessToken, mintIdToken, type GrantTypeClaim } from '../tokens/min
 import { formatRefreshToken, hashSecret, newId, newSecret } from '../tokens/refresh-token-format.js';
 import { oauthErrors } from './errors.js';
 import { assembleTokenClaims } from './token-claims.js';
+import type { TokenClaimsDeps } from './token-claims.js';
 
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', 'address', 'phone']);
 
@@ -54,8 +55,11 @@ function accessTokenLifetime(ctx: TenantContext, client: ClientRecord, audience:
  * items to write (refresh token, and the family when a new one starts); the caller writes them
  * with the request's log in one BatchWrite.
  */
+/** What issuing a user's tokens uses. */
+export type IssueTokensDeps = Pick<Deps, 'signingKeys' | 'refreshTokens'> & TokenClaimsDeps;
+
 export async function issueUserTokens(
-  deps: Deps,
+  deps: IssueTokensDeps,
   ctx: TenantContext,
   p: {
     client: ClientRecord;

@@ -1,11 +1,11 @@
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { givingBackAttemptOnFailure, recordSuccessfulLogin } from '../identity/login-outcome.js';
-import { authenticateWithPassword, type PasswordLoginOutcome } from '../identity/password-login.js';
+import { authenticateWithPassword, type PasswordCheckDeps, type PasswordLoginOutcome } from '../identity/password-login.js';
 import type { ClientRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { oauthErrors, type OAuthError } from './errors.js';
-import { grantableScope, issueUserTokens, resolveAudience, type TokenResponse } from './issue-tokens.js';
+import { grantableScope, issueUserTokens, resolveAudience, type IssueTokensDeps, type TokenResponse } from './issue-tokens.js';
 import { parseFields, passwordRequest } from './token-request.js';
 
 export const PASSWORD_REALM_GRANT = 'http://auth0.com/oauth/grant-type/password-realm';
@@ -29,8 +29,11 @@ export function oauthErrorOf(outcome: Exclude<PasswordLoginOutcome, { kind: 'ok'
  * connection (`realm`, else the tenant's default directory). Some SDKs send `realm` with
  * `grant_type=password`; it is honoured on both.
  */
+/** What the password grants use: the password check (and its fallback), token issuance, the login's final writes. */
+export type PasswordGrantDeps = PasswordCheckDeps & IssueTokensDeps & Pick<Deps, 'passwordFallback' | 'db' | 'tableName'>;
+
 export async function passwordGrant(
-  deps: Deps,
+  deps: PasswordGrantDeps,
   ctx: TenantContext,
   client: ClientRecord,
   grantType: string,

@@ -5,7 +5,7 @@ import { type ConsumeOutcome, type RefreshFamilyItem, type RefreshTokenItem } fr
 import { newId, parseRefreshToken } from '../tokens/refresh-token-format.js';
 import { refreshValidity } from './refresh-validity.js';
 import { oauthErrors } from './errors.js';
-import { issueUserTokens, type TokenResponse } from './issue-tokens.js';
+import { issueUserTokens, type IssueTokensDeps, type TokenResponse } from './issue-tokens.js';
 import { parseFields, refreshRequest } from './token-request.js';
 
 /** Narrows the original scope by a requested one, which must be a subset. */
@@ -27,13 +27,16 @@ export function narrowScope(original: string, requested: string | undefined): st
  * A token this service did not issue goes to the foreign-token handler (migration sources).
  */
 /** Renews the idle expiry of a non-rotating token (nothing to do for a non-expiring idle policy). */
-async function renewIdleExpiry(deps: Deps, token: RefreshTokenItem, family: RefreshFamilyItem, idleLifetime: number, nowSeconds: number) {
+async function renewIdleExpiry(deps: Pick<Deps, 'refreshTokens'>, token: RefreshTokenItem, family: RefreshFamilyItem, idleLifetime: number, nowSeconds: number) {
   const idleExp = token.idle_exp !== undefined ? nowSeconds + idleLifetime : undefined;
   await deps.refreshTokens.touch(token.token_id, idleExp, Math.min(idleExp ?? Infinity, family.absolute_exp ?? Infinity));
 }
 
+/** What the refresh grant uses: the refresh tokens, token issuance and the re-mint of foreign tokens. */
+export type RefreshGrantDeps = Pick<Deps, 'now' | 'refreshTokens' | 'foreignRefreshToken'> & IssueTokensDeps;
+
 export async function refreshTokenGrant(
-  deps: Deps,
+  deps: RefreshGrantDeps,
   ctx: TenantContext,
   client: ClientRecord,
   body: Record<string, string>,

@@ -85,7 +85,10 @@ export interface ClaimsInput {
   grantType: string;
 }
 
-function needsRoles(ctx: TenantContext, api: ResourceServerRecord | undefined, deps: Deps): boolean {
+/** What assembling a token's claims uses. */
+export type TokenClaimsDeps = Pick<Deps, 'now' | 'sink' | 'postLogin' | 'roleMembers'>;
+
+function needsRoles(ctx: TenantContext, api: ResourceServerRecord | undefined, deps: TokenClaimsDeps): boolean {
   return (
     !!api?.enforce_policies ||
     api?.token_dialect === 'access_token_authz' ||
@@ -101,7 +104,7 @@ function needsRoles(ctx: TenantContext, api: ResourceServerRecord | undefined, d
  * mappings, then the post-login extension, which may also deny. The user's roles are read (one
  * Query) only when something uses them.
  */
-export async function assembleTokenClaims(deps: Deps, ctx: TenantContext, p: ClaimsInput): Promise<TokenClaims> {
+export async function assembleTokenClaims(deps: TokenClaimsDeps, ctx: TenantContext, p: ClaimsInput): Promise<TokenClaims> {
   const api = p.audience ? ctx.config.resourceServers.get(p.audience) : undefined;
   const requested = p.scope.split(' ').filter(Boolean);
   const roles = needsRoles(ctx, api, deps) ? existingRoles(ctx.config, await deps.roleMembers.roleIdsOf(p.user)) : [];
