@@ -1,7 +1,6 @@
 import type { Deps } from '../lambdas/deps.js';
 import { managementScopes } from '../lambdas/management/auth.js';
 import { hashClientSecret } from '../lambdas/oauth/client-auth.js';
-import { isConditionalCheckFailed } from '../lambdas/store/dynamo-client.js';
 import {
   defaultTenantSettings,
   newClientRecord,
@@ -27,15 +26,12 @@ export async function bootstrapTenant(
   p: { tenant: string; friendlyName?: string; domains?: string[]; connectionName?: string },
 ): Promise<BootstrappedTenant | undefined> {
   const now = new Date(deps.now()).toISOString();
-  try {
-    await deps.tenantConfigs.putSettings(
-      { ...defaultTenantSettings(p.tenant, p.friendlyName ?? p.tenant), domains: p.domains },
-      { mustNotExist: true },
-    );
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return undefined;
-    throw err;
-  }
+  const written = await deps.tenantConfigs.putSettings(
+    { ...defaultTenantSettings(p.tenant, p.friendlyName ?? p.tenant), domains: p.domains },
+    { mustNotExist: true },
+  );
+  // The tenant exists already: nothing to bootstrap.
+  if (!written.ok) return undefined;
   const secret = newClientSecret();
   const machine = newClientRecord({
     name: 'Management API client',

@@ -113,24 +113,27 @@ export interface RefreshTokenStore {
   revokeFamily(familyId: string, nowSeconds: number, reason: string): Promise<void>;
 }
 
-/** A conditional configuration write: `conflict` (it exists already) or `not_found` (it is gone). */
+/** A conditional configuration write: `mustNotExist` fails as `conflict` (it exists already), `mustExist` as `not_found` (it is gone). */
 export type ConfigWriteOpts = { mustNotExist?: boolean; mustExist?: boolean };
+
+/** What a conditional write came to: written, or refused by its condition (never a storage error). */
+export type WriteOutcome = { ok: true } | { ok: false; reason: 'conflict' | 'not_found' };
 
 /** The tenant's configuration (one partition) and custom domains. */
 export interface TenantConfigStore {
   load(tenant: string): Promise<TenantConfig | undefined>;
-  putSettings(settings: TenantSettings, opts?: { mustNotExist?: boolean }): Promise<void>;
-  putClient(tenant: string, c: ClientRecord, opts?: ConfigWriteOpts): Promise<void>;
-  putConnection(tenant: string, c: ConnectionRecord, opts?: ConfigWriteOpts): Promise<void>;
-  putResourceServer(tenant: string, r: ResourceServerRecord, opts?: ConfigWriteOpts): Promise<void>;
-  putClientGrant(tenant: string, g: ClientGrantRecord, opts?: ConfigWriteOpts): Promise<void>;
-  putMigrationSource(tenant: string, s: MigrationSourceRecord, opts?: ConfigWriteOpts): Promise<void>;
-  putHook(tenant: string, h: HookRecord, opts?: ConfigWriteOpts): Promise<void>;
-  putRole(tenant: string, r: RoleRecord, opts?: ConfigWriteOpts): Promise<void>;
-  putClaimMapping(tenant: string, m: ClaimMappingRecord, opts?: { mustNotExist?: boolean }): Promise<void>;
-  putAttackProtection(tenant: string, kind: 'brute-force-protection' | 'suspicious-ip-throttling', record: object): Promise<void>;
+  putSettings(settings: TenantSettings, opts?: { mustNotExist?: boolean }): Promise<WriteOutcome>;
+  putClient(tenant: string, c: ClientRecord, opts?: ConfigWriteOpts): Promise<WriteOutcome>;
+  putConnection(tenant: string, c: ConnectionRecord, opts?: ConfigWriteOpts): Promise<WriteOutcome>;
+  putResourceServer(tenant: string, r: ResourceServerRecord, opts?: ConfigWriteOpts): Promise<WriteOutcome>;
+  putClientGrant(tenant: string, g: ClientGrantRecord, opts?: ConfigWriteOpts): Promise<WriteOutcome>;
+  putMigrationSource(tenant: string, s: MigrationSourceRecord, opts?: ConfigWriteOpts): Promise<WriteOutcome>;
+  putHook(tenant: string, h: HookRecord, opts?: ConfigWriteOpts): Promise<WriteOutcome>;
+  putRole(tenant: string, r: RoleRecord, opts?: ConfigWriteOpts): Promise<WriteOutcome>;
+  putClaimMapping(tenant: string, m: ClaimMappingRecord, opts?: { mustNotExist?: boolean }): Promise<WriteOutcome>;
+  putAttackProtection(tenant: string, kind: 'brute-force-protection' | 'suspicious-ip-throttling', record: object): Promise<WriteOutcome>;
   deleteItem(key: ItemKey): Promise<unknown>;
-  putDomain(host: string, tenant: string): Promise<void>;
+  putDomain(host: string, tenant: string): Promise<WriteOutcome>;
   tenantOfDomain(host: string): Promise<string | undefined>;
 }
 

@@ -3,7 +3,7 @@ import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { ClaimMappingRecord } from '../store/records.js';
 import { created, currentConfig, noContent, ok, type ManagementEndpoint } from './endpoint.js';
-import { managementErrors } from './errors.js';
+import { managementErrors, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam } from './request.js';
 
 export const CLAIM_MAPPING_ID = /^clm_[A-Za-z0-9]{16}$/;
@@ -47,7 +47,7 @@ export const claimMappingEndpoints = {
         claim: body.claim,
         tokens: [...new Set(body.tokens ?? (['access_token', 'id_token'] as const))],
       };
-      await req.deps.tenantConfigs.putClaimMapping(req.ctx.tenant, mapping, { mustNotExist: true });
+      await writeNew(req.deps.tenantConfigs.putClaimMapping(req.ctx.tenant, mapping, { mustNotExist: true }));
       return created(mapping);
     },
   },

@@ -7,7 +7,7 @@ import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { managementScopes } from './auth.js';
 import { CLIENT_ID } from './clients.js';
 import { created, currentConfig, noContent, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors, writeExisting } from './errors.js';
+import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam } from './request.js';
 
 export const CLIENT_GRANT_ID = /^cgr_[A-Za-z0-9]{16}$/;
@@ -73,7 +73,7 @@ export const clientGrantEndpoints = {
       }
       assertScopesExist(req, config, body.audience, body.scope);
       const grant: ClientGrantRecord = { id: `cgr_${randomAlnum(16)}`, ...body, scope: [...new Set(body.scope)] };
-      await req.deps.tenantConfigs.putClientGrant(req.ctx.tenant, grant, { mustNotExist: true });
+      await writeNew(req.deps.tenantConfigs.putClientGrant(req.ctx.tenant, grant, { mustNotExist: true }));
       return created(grant);
     },
   },

@@ -1,12 +1,11 @@
 import * as z from 'zod/mini';
 import { hashClientSecret } from '../oauth/client-auth.js';
 import { PASSWORD_REALM_GRANT } from '../oauth/password-grant.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 import { newClientRecord, newClientSecret } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { ClientRecord } from '../store/records.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors, writeExisting } from './errors.js';
+import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
 export const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -122,12 +121,9 @@ export const clientEndpoints = {
         }),
         ...(body.description ? { description: body.description } : {}),
       };
-      try {
-        await req.deps.tenantConfigs.putClient(req.ctx.tenant, record, { mustNotExist: true });
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) throw managementErrors.conflict('client_exists', 'A client with this client_id already exists');
-        throw err;
-      }
+      await writeNew(req.deps.tenantConfigs.putClient(req.ctx.tenant, record, { mustNotExist: true }), () =>
+        managementErrors.conflict('client_exists', 'A client with this client_id already exists'),
+      );
       // The one time a generated secret is shown: only its hash is stored. An imported secret
       // is the caller's own and is not echoed.
       return created({ ...clientView(record), ...(secret && !imported ? { client_secret: secret } : {}) });

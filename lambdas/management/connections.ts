@@ -15,7 +15,7 @@ import {
   type ManagementEndpoint,
   type ManagementRequest,
 } from './endpoint.js';
-import { managementErrors, writeExisting } from './errors.js';
+import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { rateLimitSchema } from './migration-sources.js';
 import { isSocialStrategy, SOCIAL_STRATEGIES } from '../social/social-strategies.js';
 import { socialOptionsSchema, storedSocialOptions } from '../social/social-connection-options.js';
@@ -238,7 +238,7 @@ export const connectionEndpoints = {
         created_at: at,
         updated_at: at,
       };
-      await req.deps.tenantConfigs.putConnection(req.ctx.tenant, record, { mustNotExist: true });
+      await writeNew(req.deps.tenantConfigs.putConnection(req.ctx.tenant, record, { mustNotExist: true }));
       return created(connectionView(record));
     },
   },

@@ -5,7 +5,7 @@ import { rawBodyLength, type HttpEvent } from '../http/event.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../http/json-depth.js';
 import { json, type HttpResponse } from '../http/responses.js';
 import { UnknownTenantError } from '../http/tenant-context.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
+import type { WriteOutcome } from '../ports.js';
 
 const statusTexts: Record<number, string> = {
   400: 'Bad Request',
@@ -118,14 +118,17 @@ export function managementErrorResponses(sink: LogSink): middy.MiddlewareObj<Htt
 }
 
 /**
- * Runs a write of an item that must already exist (`{ mustExist: true }`): when it is gone
- * (ConditionalCheckFailed), answers `notFound` instead.
+ * Answers a write of an item that must already exist (`{ mustExist: true }`): when it is gone
+ * (`not_found`), `notFound` is thrown instead.
  */
-export async function writeExisting<T>(write: Promise<T>, notFound: () => ManagementError): Promise<T> {
-  try {
-    return await write;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) throw notFound();
-    throw err;
-  }
+export async function writeExisting(write: Promise<WriteOutcome>, notFound: () => ManagementError): Promise<void> {
+  if (!(await write).ok) throw notFound();
+}
+
+/**
+ * Answers the write of a new item (`{ mustNotExist: true }`): one with the same id already there
+ * (`conflict`) is a 409, `conflict()` or Auth0's generic one.
+ */
+export async function writeNew(write: Promise<WriteOutcome>, conflict?: () => ManagementError): Promise<void> {
+  if (!(await write).ok) throw conflict?.() ?? managementErrors.conflict('conflict', 'The resource already exists');
 }

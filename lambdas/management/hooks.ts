@@ -13,7 +13,7 @@ import {
   type ManagementEndpoint,
   type ManagementRequest,
 } from './endpoint.js';
-import { managementErrors, writeExisting } from './errors.js';
+import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { boolString, listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
 export const HOOK_ID = /^hk_[A-Za-z0-9]{16}$/;
@@ -83,7 +83,7 @@ export const hookEndpoints = {
         created_at: at,
         updated_at: at,
       };
-      await req.deps.tenantConfigs.putHook(req.ctx.tenant, record, { mustNotExist: true });
+      await writeNew(req.deps.tenantConfigs.putHook(req.ctx.tenant, record, { mustNotExist: true }));
       return created(hookView(record));
     },
   },

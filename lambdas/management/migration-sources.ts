@@ -5,7 +5,7 @@ import { keys } from '../store/keys.js';
 import type { MigrationSourceRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { assertOutboundUrl, created, currentConfig, noContent, nowIso, ok, secretHint, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors, writeExisting } from './errors.js';
+import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
 export const MIGRATION_SOURCE_ID = /^msrc_[A-Za-z0-9]{16}$/;
@@ -156,7 +156,7 @@ export const migrationSourceEndpoints = {
         created_at: at,
         updated_at: at,
       };
-      await req.deps.tenantConfigs.putMigrationSource(req.ctx.tenant, record, { mustNotExist: true });
+      await writeNew(req.deps.tenantConfigs.putMigrationSource(req.ctx.tenant, record, { mustNotExist: true }));
       return created(migrationSourceView(record));
     },
   },

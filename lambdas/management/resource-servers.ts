@@ -5,7 +5,7 @@ import { keys } from '../store/keys.js';
 import type { ResourceServerRecord } from '../store/records.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { created, currentConfig, noContent, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors, writeExisting } from './errors.js';
+import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
 
 export const RESOURCE_SERVER_ID = /^[A-Za-z0-9]{24}$/;
@@ -84,7 +84,7 @@ export async function createResourceServer(
     ...(input.token_lifetime !== undefined ? { token_lifetime: input.token_lifetime } : {}),
     ...(input.token_lifetime_for_web !== undefined ? { token_lifetime_for_web: input.token_lifetime_for_web } : {}),
   };
-  await deps.tenantConfigs.putResourceServer(tenant, record, { mustNotExist: true });
+  await writeNew(deps.tenantConfigs.putResourceServer(tenant, record, { mustNotExist: true }));
   deps.tenantConfigCache.invalidate(tenant);
   return record;
 }

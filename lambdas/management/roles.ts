@@ -4,7 +4,7 @@ import { keys } from '../store/keys.js';
 import type { PermissionRef, RoleRecord, UserRecord } from '../store/records.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
-import { managementErrors, writeExisting } from './errors.js';
+import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, text } from './request.js';
 import { USER_ID } from './users.js';
 
@@ -113,7 +113,7 @@ export const roleEndpoints = {
         throw managementErrors.conflict('conflict', 'A role with the same name already exists');
       }
       const role: RoleRecord = { id: `rol_${randomAlnum(16)}`, name: body.name, description: body.description, permissions: [] };
-      await req.deps.tenantConfigs.putRole(req.ctx.tenant, role, { mustNotExist: true });
+      await writeNew(req.deps.tenantConfigs.putRole(req.ctx.tenant, role, { mustNotExist: true }));
       return created(roleView(role));
     },
   },

@@ -12,7 +12,8 @@ import type {
   TenantSettings,
   TenantConfig,
 } from './records.js';
-import type { TenantConfigCache, TenantConfigStore } from '../ports.js';
+import type { TenantConfigCache, TenantConfigStore, WriteOutcome } from '../ports.js';
+import { isConditionalCheckFailed } from './dynamo-client.js';
 
 export type { TenantConfig } from './records.js';
 
@@ -91,18 +92,25 @@ export function createTenantConfigRepository(db: DynamoDBDocumentClient, tableNa
     return config;
   }
 
-  async function putItem(key: ItemKey, record: object, opts: { mustNotExist?: boolean; mustExist?: boolean } = {}) {
-    await db.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: { ...key, ...record },
-        ConditionExpression: opts.mustNotExist
-          ? 'attribute_not_exists(pk)'
-          : opts.mustExist
-            ? 'attribute_exists(pk)'
-            : undefined,
-      }),
-    );
+  /** Writes an item; a failed condition is an outcome (`conflict` for mustNotExist, `not_found` for mustExist). */
+  async function putItem(key: ItemKey, record: object, opts: { mustNotExist?: boolean; mustExist?: boolean } = {}): Promise<WriteOutcome> {
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...key, ...record },
+          ConditionExpression: opts.mustNotExist
+            ? 'attribute_not_exists(pk)'
+            : opts.mustExist
+              ? 'attribute_exists(pk)'
+              : undefined,
+        }),
+      );
+      return { ok: true };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      return { ok: false, reason: opts.mustNotExist ? 'conflict' : 'not_found' };
+    }
   }
 
   return {
