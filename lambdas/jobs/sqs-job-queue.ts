@@ -1,5 +1,4 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Deps } from '../deps.js';
 import type { JobMessage, JobQueue } from './job-queue.js';
 
 /** The job queue in AWS: one SQS message per batch, sent ten at a time; failed entries are sent again. */
