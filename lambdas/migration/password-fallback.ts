@@ -116,10 +116,12 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
 
     // From here on the password was right: a failure counts as a strike all the same and spends
     // the bcrypt of the hash instead of the dummy one, so neither the answer, the counter nor the
-    // time says the guess was right.
+    // time says the guess was right. A rate limit (the fleet's budget or the upstream's, answered
+    // 429 like one before the password call) is no strike, as it is not before: on a busy flip day
+    // a user whose profile call found no room must not lock themselves out by coming back.
     const afterAcceptance = async (f: Failure): Promise<Failure> => {
       await passwordHash.catch(() => {});
-      return { ...f, countsAsFailure: true, passwordHashed: true };
+      return { ...f, countsAsFailure: f.retryAfterSeconds === undefined, passwordHashed: true };
     };
 
     const claims = await upstreamClaims(deps, ctx.tenant, upstream, granted.value, deadline, verifierFor);

@@ -5,6 +5,7 @@ import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.j
 import {
   authEvents,
   closeUpstreamBreaker,
+  createAdjustableClock,
   linkUpstream,
   loginWithAuth0Client,
   type LoginAttempt,
@@ -21,12 +22,13 @@ let upstream: FakeUpstream;
 let link: UpstreamLink;
 let wrongPassword: LoginAttempt;
 let seq = 0;
+const clock = createAdjustableClock();
 const uniqueEmail = (label: string) => `${label}.${Date.now().toString(36)}.${++seq}@example.com`;
 const tokenCallsFor = (username: string) => upstream.requestsTo('token').filter((r) => r.body.username === username);
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
-  service = await startTestService({ config: { bcryptCost: 4, upstreamTimeoutMs: PER_CALL_TIMEOUT_MS, upstreamBudgetMs: BUDGET_MS } });
+  service = await startTestService({ now: clock.now, config: { bcryptCost: 4, upstreamTimeoutMs: PER_CALL_TIMEOUT_MS, upstreamBudgetMs: BUDGET_MS } });
   link = await linkUpstream(service, upstream);
   const { demoUser } = service.credentials;
   wrongPassword = await loginWithAuth0Client(service, demoUser.email, 'not-the-password');
@@ -151,6 +153,24 @@ describe('every upstream failure answers exactly like a wrong password; the log 
     expect({ status: res.status, body: res.body }).toEqual({ status: wrongPassword.status, body: wrongPassword.body });
     const [event] = authEvents(service, email);
     expect(event).toMatchObject({ reason: 'upstream_userinfo_failed', details: { upstream_failure: 'budget_exhausted' } });
+  });
+
+  it('a rate limit on the profile call after the upstream accepted the password is no strike: past the lockout limit of them, the right password still logs in', async () => {
+    const email = uniqueEmail('profile-limited');
+    upstream.addUser({ email, password: PASSWORD });
+    const maxAttempts = 3; // the dev tenant's brute-force protection
+    for (let i = 0; i < maxAttempts; i++) {
+      upstream.failNext('userinfo', { status: 429, ambiguous: true });
+      const limited = await loginWithAuth0Client(service, email, PASSWORD);
+      expect([limited.status, limited.error]).toEqual([429, 'too_many_requests']);
+      clock.advance(3_001); // past the pause the bare 429 set (at most 3 s for a 429 that says nothing)
+    }
+    expect(authEvents(service, email).map((e) => e.reason)).toEqual(Array(maxAttempts).fill('upstream_userinfo_failed'));
+
+    const res = await loginWithAuth0Client(service, email, PASSWORD);
+
+    expect(res.status).toBe(200);
+    expect(authEvents(service, email).filter((e) => e.type === 'limit_wc')).toEqual([]);
   });
 
   it('the upstream global limit is no wrong password: 429 too_many_requests with Retry-After, no strike, and the login succeeds after it', async () => {
