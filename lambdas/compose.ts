@@ -1,4 +1,6 @@
 import type { Deps } from './deps.js';
+import type { TenantContext } from './http/tenant-context.js';
+import type { LocalLookup, PasswordLoginInput } from './ports.js';
 import { postLoginFromConfig } from './extensions/post-login-setup.js';
 import { registrationHooks } from './identity/registration-hooks.js';
 import { createPasswordFallback } from './migration/password-fallback.js';
@@ -46,7 +48,9 @@ export function withMigrationFlows(core: Deps, parts: CompositionParts = {}): De
   const deps: Deps = {
     ...core,
     registrationHooks: hooksOf(() => deps),
-    passwordFallback: (ctx, input, local) => passwordFallback(deps, ctx, input, local),
+    passwordFallback: Object.assign((ctx: TenantContext, input: PasswordLoginInput, local: LocalLookup) => passwordFallback(deps, ctx, input, local), {
+      deferral: (ctx: TenantContext, input: PasswordLoginInput, ipFailures: number) => passwordFallback.deferral(deps, ctx, input, ipFailures),
+    }),
     foreignRefreshToken: (ctx, p) => remint(deps, ctx, p),
     postLogin: core.postLogin ?? postLoginFromConfig(core.config.postLogin),
     ...partsOf(() => deps, parts),

@@ -219,7 +219,14 @@ export interface PasswordFailure {
 export type PasswordVerdict = { ok: true; user: UserRecord } | ({ ok: false } & PasswordFailure);
 
 /** A fallback to an upstream identity provider for identifiers without a local password. */
-export type PasswordFallback = (ctx: TenantContext, input: PasswordLoginInput, local: LocalLookup) => Promise<PasswordVerdict | undefined>;
+export type PasswordFallback = ((ctx: TenantContext, input: PasswordLoginInput, local: LocalLookup) => Promise<PasswordVerdict | undefined>) & {
+  /**
+   * For a login whose identifier is unknown here (so only the upstream could answer it) from a
+   * client IP with `ipFailures` recent failures: the Retry-After in ms if the fallback already
+   * knows it would defer it at the budget, answered before any other work; else undefined.
+   */
+  deferral?: (ctx: TenantContext, input: PasswordLoginInput, ipFailures: number) => Promise<number | undefined>;
+};
 
 /** Answers a refresh grant whose token this service did not issue; undefined: not handled. */
 export type ForeignRefreshToken = (

@@ -103,7 +103,8 @@ async function checkPassword(
  * password grants and the login page call.
  *
  * 1. Suspicious-IP throttling: a client IP with too many failed attempts across identifiers is
- *    refused (`limit_sul`) before anything else.
+ *    refused (`limit_sul`) before anything else. A suspect IP's login that only the upstream could
+ *    answer, while the fallback knows its budget busy, is answered 429 next (see PasswordFallback.deferral).
  * 2. An attempt is taken from the strike counter of (connection, user-or-identifier, client IP):
  *    a user is one counter whatever identifier is typed; someone else's guesses from another IP
  *    never lock a user out on their own IP. An identifier-wide ceiling across IPs stops
@@ -161,6 +162,16 @@ export async function authenticateWithPassword(
     throttled ? { key: ipKey, rateMs: preLogin.rate, nowMs: deps.now() } : undefined,
   );
   if (ipFailures >= preLogin.max_attempts) return refuse('limit_sul', 'suspicious_ip');
+  // An identifier unknown here from a suspect IP (most likely someone trying random emails) that
+  // the budget would defer anyway: answered now, before the strike counter and the user reads,
+  // and not counted as a migration attempt (a flood would swell the drain figures).
+  const deferredMs = !firstClaim && fallback?.deferral ? await fallback.deferral(ctx, input, ipFailures) : undefined;
+  if (deferredMs !== undefined) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(deferredMs / 1000));
+    ctx.log.add({ ...baseEvent, type: 'fp', reason: 'upstream_budget_exhausted', details: { rate_limit_scope: 'budget', retry_after_seconds: retryAfterSeconds, suspect_ip: true } });
+    await ctx.log.flush();
+    return { kind: 'upstream_unavailable', retryAfterSeconds };
+  }
 
   // One counter per user whatever identifier they type; per identifier for the others.
   const subject = firstClaim && !firstClaim.retired ? `user:${firstClaim.user_id}` : `id:${identifier}`;

@@ -57,7 +57,16 @@ export interface PasswordFallbackOptions {
  * deps (lambdas/compose.ts). Holds the per-process caches (upstream secrets, upstream JWKS), so
  * it is created once per process.
  */
-export type PasswordFallbackFlow = (deps: Deps, ...args: Parameters<PasswordFallback>) => ReturnType<PasswordFallback>;
+export type PasswordFallbackFlow = ((deps: Deps, ...args: Parameters<PasswordFallback>) => ReturnType<PasswordFallback>) & {
+  /** See `PasswordFallback.deferral`: a suspect IP's login the budget would refuse anyway, known without a round trip. */
+  deferral(deps: Deps, ...args: Parameters<NonNullable<PasswordFallback['deferral']>>): Promise<number | undefined>;
+};
+
+/** Whether a client IP with `ipFailures` recent failures comes last at the budget. */
+function isSuspectIp(deps: Deps, ipFailures: number | undefined): boolean {
+  const threshold = deps.config.suspectIpFailures ?? SUSPECT_IP_FAILURES;
+  return threshold > 0 && (ipFailures ?? 0) >= threshold;
+}
 
 export function createPasswordFallback(opts: PasswordFallbackOptions = {}): PasswordFallbackFlow {
   const upstreams = opts.upstreams ?? createConnectionUpstreamReader();
@@ -78,7 +87,17 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
       return verifier;
     });
 
-  return async function passwordFallback(deps, ctx, input, local) {
+  async function deferral(deps: Deps, ctx: TenantContext, input: PasswordLoginInput, ipFailures: number): Promise<number | undefined> {
+    if (!isSuspectIp(deps, ipFailures)) return undefined;
+    const lookup = await upstreams.read(deps, ctx.tenant, input.connection);
+    if (lookup.kind !== 'ready') return undefined;
+    const { upstream } = lookup;
+    return deps.upstreamBudget.lowRefusal({ tenant: ctx.tenant, upstream: new URL(upstream.tokenEndpoint).host, requestsPerSecond: upstream.requestsPerSecond });
+  }
+
+  return Object.assign(passwordFallback, { deferral });
+
+  async function passwordFallback(deps: Deps, ...[ctx, input, local]: Parameters<PasswordFallback>): Promise<PasswordVerdict | undefined> {
     const lookup = await upstreams.read(deps, ctx.tenant, input.connection);
     if (lookup.kind === 'off') return undefined;
     if (lookup.kind === 'misconfigured') {
@@ -88,7 +107,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     const deadline = createDeadline(deps.config.upstreamBudgetMs, deps.now);
 
     // An IP with recent failures (most likely trying random emails) comes after legitimate logins and re-mints.
-    const suspect = (deps.config.suspectIpFailures ?? SUSPECT_IP_FAILURES) > 0 && (local.ipFailures ?? 0) >= (deps.config.suspectIpFailures ?? SUSPECT_IP_FAILURES);
+    const suspect = isSuspectIp(deps, local.ipFailures);
     const budget = { tenant: ctx.tenant, requestsPerSecond: upstream.requestsPerSecond, priority: suspect ? ('low' as const) : ('interactive' as const) };
     const granted = await deps.upstream.passwordRealm({
       breakerKey: upstream.breakerKey,
@@ -172,7 +191,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
     logMigration(ctx, input, created.user, userCreated);
     if (userCreated) await countMigration(deps, ctx.tenant);
     return { ok: true, user: created.user };
-  };
+  }
 }
 
 /** The profile claims: from `/userinfo`, or from the upstream id_token verified with its JWKS. */

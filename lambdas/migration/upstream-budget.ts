@@ -52,6 +52,12 @@ export interface UpstreamBudget {
   prepare(r: BudgetRequest): void;
   /** What the shared bucket cost this process so far. */
   readonly cost: BudgetCost;
+  /**
+   * Whether a `low` caller would be refused without a round trip (the instance knows the bucket
+   * busy or paused): its Retry-After in ms, else undefined. Lets a login from a suspect IP be
+   * answered before any other work.
+   */
+  lowRefusal(r: Pick<BudgetRequest, 'tenant' | 'upstream' | 'api' | 'requestsPerSecond'>): number | undefined;
   /** The upstream said its global limit is reached: nobody calls it before `untilMs`. */
   pause(r: Pick<BudgetRequest, 'tenant' | 'upstream' | 'api' | 'requestsPerSecond'> & { untilMs: number }): Promise<void>;
   /** Breakers kept on the bucket's item (fleet-wide), as this instance last read them. */
@@ -95,6 +101,11 @@ interface BucketState {
   breakers: SharedBreakers;
   /** `low` callers are refused without a round trip until then (the bucket was last seen busy). */
   lowRefusedUntil: number;
+}
+
+/** Until when a bucket whose schedule reaches `tat` leaves `low` callers out (less than their reserve spare). */
+function lowBusyUntil(schedule: BudgetSchedule, tat: number): number {
+  return tat - (schedule.burstMs - schedule.burstMs * LOW_RESERVE);
 }
 
 export function scheduleOf(requestsPerSecond: number): BudgetSchedule {
@@ -176,18 +187,26 @@ export function createUpstreamBudget(opts: {
     }
   }
 
+  /** When a `low` caller is refused without a round trip: the bucket is paused, or known to be busy. */
+  function knownLowRefusal(st: BucketState, schedule: BudgetSchedule, t: number): BudgetGrant | undefined {
+    if (st.pausedUntil > t) return { ok: false, reason: 'paused', retryAfterMs: st.pausedUntil - t + random() * 1000 };
+    if (st.lowRefusedUntil > t || (st.hint !== undefined && lowBusyUntil(schedule, st.hint) > t)) return refuseLow(st, lowBusyUntil(schedule, st.hint ?? t), t);
+    return undefined;
+  }
+
+  function refuseLow(st: BucketState, until: number, t: number): BudgetGrant {
+    st.lowRefusedUntil = Math.max(st.lowRefusedUntil, until, t + LOW_RECHECK_MS);
+    return { ok: false, reason: 'exhausted', retryAfterMs: st.lowRefusedUntil - t + random() * 1000 };
+  }
+
   /** One call for a `low` caller, if the bucket is nearly idle; its own lease, never the instance's pool. */
   async function takeLow(key: BudgetKey, st: BucketState, schedule: BudgetSchedule): Promise<BudgetGrant> {
     const t = now();
-    if (st.pausedUntil > t) return { ok: false, reason: 'paused', retryAfterMs: st.pausedUntil - t + random() * 1000 };
     const reserve = schedule.burstMs * LOW_RESERVE;
-    const busyUntil = (tat: number) => tat - (schedule.burstMs - reserve);
-    const refuse = (until: number): BudgetGrant => {
-      st.lowRefusedUntil = Math.max(st.lowRefusedUntil, until, t + LOW_RECHECK_MS);
-      return { ok: false, reason: 'exhausted', retryAfterMs: st.lowRefusedUntil - t + random() * 1000 };
-    };
+    const refuse = (until: number) => refuseLow(st, until, t);
     // The bucket is known to be busy: refused without a round trip.
-    if (st.lowRefusedUntil > t || (st.hint !== undefined && busyUntil(st.hint) > t)) return refuse(busyUntil(st.hint ?? t));
+    const known = knownLowRefusal(st, schedule, t);
+    if (known) return known;
     // One round trip at most: a fresh schedule if the bucket looks idle, else a place in its spare capacity.
     const idle = st.hint === undefined || st.hint < t;
     let result: LeaseResult | undefined;
@@ -197,7 +216,7 @@ export function createUpstreamBudget(opts: {
       opts.onError?.(err);
       return { ok: true, waitedMs: now() - t };
     }
-    if (!result.ok) return refuse(busyUntil(result.tat));
+    if (!result.ok) return refuse(lowBusyUntil(schedule, result.tat));
     st.hint = Math.max(st.hint ?? 0, result.tat);
     if (result.breakers) st.breakers = result.breakers;
     const wait = result.slots[0] - now();
@@ -283,6 +302,10 @@ export function createUpstreamBudget(opts: {
   return {
     take,
     prepare,
+    lowRefusal(r) {
+      const refusal = knownLowRefusal(stateOf(r), scheduleOf(r.requestsPerSecond), now());
+      return refusal && !refusal.ok ? refusal.retryAfterMs : undefined;
+    },
     breakers,
     cost: opts.repo.cost,
     async pause(r) {
