@@ -280,6 +280,10 @@ export function tokenFailure(f: UpstreamFailure): Failure {
       // The upstream's (or the fleet's) limit: the client may come back, nobody is blamed.
       return { ...failure(f.scope === 'budget' ? 'upstream_budget_exhausted' : 'upstream_rate_limited', false, details), retryAfterSeconds: f.retryAfterSeconds };
     case 'unavailable':
+      // The login's own time ran out (spent waiting for its turn at the budget on a busy day) before
+      // the upstream could answer: nothing was decided about the password, so the client may come
+      // back, as after a rate limit; an SDK gives up on a wrong-password answer and the session is lost.
+      if (f.reason === 'budget_exhausted') return { ...failure(unavailableReasons[f.reason], false, details), retryAfterSeconds: 1 };
       return failure(unavailableReasons[f.reason], false, details);
   }
 }

@@ -173,6 +173,26 @@ describe('every upstream failure answers exactly like a wrong password; the log 
     expect(authEvents(service, email).filter((e) => e.type === 'limit_wc')).toEqual([]);
   });
 
+  it("a login whose own time runs out before the upstream answers (its time went waiting on a busy day) is answered 429 with Retry-After, not as a wrong password, and is no strike", async () => {
+    const hurried = await startTestService({ config: { bcryptCost: 4, upstreamTimeoutMs: PER_CALL_TIMEOUT_MS, upstreamBudgetMs: 400 } });
+    try {
+      await linkUpstream(hurried, upstream);
+      const email = uniqueEmail('out-of-time');
+      upstream.addUser({ email, password: PASSWORD });
+      upstream.failNext('token', { hang: true });
+
+      const res = await loginWithAuth0Client(hurried, email, PASSWORD);
+
+      expect([res.status, res.error]).toEqual([429, 'too_many_requests']);
+      expect(authEvents(hurried, email)).toEqual([expect.objectContaining({ reason: 'upstream_budget_exhausted', details: expect.objectContaining({ upstream_failure: 'budget_exhausted' }) })]);
+      expect((await loginWithAuth0Client(hurried, email, PASSWORD)).status).toBe(200);
+    } finally {
+      await hurried.close();
+      upstream.reset();
+      link = await linkUpstream(service, upstream);
+    }
+  });
+
   it('the upstream global limit is no wrong password: 429 too_many_requests with Retry-After, no strike, and the login succeeds after it', async () => {
     const email = uniqueEmail('global');
     upstream.addUser({ email, password: PASSWORD });
