@@ -1,5 +1,4 @@
 import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -10,7 +9,7 @@ import { Construct } from 'constructs';
 import path from 'node:path';
 import type { DeploymentConfig } from './deployment-config.js';
 import { nodejsBundling, projectRoot } from './handler-bundling.js';
-import { handlerEnvironment, retentionDays } from './service-functions.js';
+import { executionRole, handlerEnvironment, retentionDays } from './service-functions.js';
 
 /** The worker's entry (not a route: it reads the queue). */
 export const importWorkerEntry = path.join(projectRoot, 'lambdas', 'handlers', 'import-worker.ts');
@@ -63,30 +62,8 @@ export class ImportJobs extends Construct {
     });
 
     this.logGroup = new LogGroup(this, 'WorkerLogs', { retention: retentionDays(config.logRetentionDays), removalPolicy: RemovalPolicy.RETAIN });
-    const role = new Role(this, 'WorkerRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Execution role of the import worker',
-    });
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'WriteOwnLogs',
-        effect: Effect.ALLOW,
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
-    if (config.mailFrom) {
-      // Import completion e-mails, only from the sender identity (as the service functions send theirs).
-      const identities = [config.mailFrom, config.mailFrom.split('@')[1]].filter((x): x is string => !!x);
-      role.addToPrincipalPolicy(
-        new PolicyStatement({
-          sid: 'SendMailFromSenderIdentity',
-          effect: Effect.ALLOW,
-          actions: ['ses:SendEmail'],
-          resources: identities.map((i) => Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: i })),
-        }),
-      );
-    }
+    // Import completion e-mails go out from the sender identity, as the service functions send theirs.
+    const role = executionRole(this, 'WorkerRole', 'Execution role of the import worker', this.logGroup, config.mailFrom);
     this.worker = new NodejsFunction(this, 'Worker', {
       entry: importWorkerEntry,
       handler: 'handler',

@@ -62,6 +62,35 @@ export function handlerEnvironment(
   };
 }
 
+/**
+ * A function's own role instead of AWSLambdaBasicExecutionRole: it may only write to its log
+ * group and, when the deployment sends mail, send from the sender identity (the address or its
+ * verified domain), nothing else of SES. Callers add what else the function needs.
+ */
+export function executionRole(scope: Construct, id: string, description: string, logGroup: LogGroup, mailFrom?: string): Role {
+  const role = new Role(scope, id, { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description });
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'WriteOwnLogs',
+      effect: Effect.ALLOW,
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  if (mailFrom) {
+    const identities = [mailFrom, mailFrom.split('@')[1]].filter((x): x is string => !!x);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SendMailFromSenderIdentity',
+        effect: Effect.ALLOW,
+        actions: ['ses:SendEmail'],
+        resources: identities.map((i) => Stack.of(scope).formatArn({ service: 'ses', resource: 'identity', resourceName: i })),
+      }),
+    );
+  }
+  return role;
+}
+
 /** The token and management Lambdas: esbuild bundles, arm64, Node 22, JSON logs in explicit log groups. */
 export class ServiceFunctions extends Construct {
   readonly functions: Record<FunctionName, ServiceFunction>;
@@ -80,31 +109,7 @@ export class ServiceFunctions extends Construct {
       retention: retentionDays(config.logRetentionDays),
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // An own role instead of AWSLambdaBasicExecutionRole: it may only write to its log group.
-    const role = new Role(this, `${pascal(name)}Role`, {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the ${name} function`,
-    });
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'WriteOwnLogs',
-        effect: Effect.ALLOW,
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
-    if (config.mailFrom) {
-      // Mail only from the sender identity (the address or its verified domain), nothing else of SES.
-      const identities = [config.mailFrom, config.mailFrom.split('@')[1]].filter((x): x is string => !!x);
-      role.addToPrincipalPolicy(
-        new PolicyStatement({
-          sid: 'SendMailFromSenderIdentity',
-          effect: Effect.ALLOW,
-          actions: ['ses:SendEmail'],
-          resources: identities.map((i) => Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: i })),
-        }),
-      );
-    }
+    const role = executionRole(this, `${pascal(name)}Role`, `Execution role of the ${name} function`, logGroup, config.mailFrom);
     const sizing = functionSizing[name];
     const reserved = name === 'token' ? config.tokenReservedConcurrency : config.managementReservedConcurrency;
     const fn = new NodejsFunction(this, `${pascal(name)}Function`, {

@@ -137,7 +137,7 @@ async function whenIdentifierTaken(
     // (unless its user_id already has that email).
     const userId = importedUserId(job.tenant, job.connection.id, user);
     const own = await deps.users.getUser(job.tenant, userId);
-    if (own?.email !== user.email.toLowerCase()) await importedUsers(deps).releaseClaim(keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
+    if (own?.email !== user.email.toLowerCase()) await deps.users.releaseIdentifier(keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
   }
   return outcome;
 }
@@ -149,9 +149,9 @@ async function whenIdentifierTaken(
  */
 async function whenUserExists(deps: Deps, job: ImportJobContext, user: ImportedUser, userId: string, existing: UserRecord, at: string): Promise<ImportOutcome> {
   const repo = importedUsers(deps);
-  if (existing.email && existing.email !== user.email.toLowerCase()) await repo.releaseClaim(keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
+  if (existing.email && existing.email !== user.email.toLowerCase()) await deps.users.releaseIdentifier(keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
   if (user.username && existing.username && existing.username !== user.username) {
-    await repo.releaseClaim(keys.usernameClaim(job.tenant, job.connection.id, user.username), userId);
+    await deps.users.releaseIdentifier(keys.usernameClaim(job.tenant, job.connection.id, user.username), userId);
   }
   if (importedByThisJob(existing, job)) {
     // This job (or an earlier submission of the same part) created the user: finish what that run may not have.

@@ -1,6 +1,6 @@
-import { BatchGetCommand, BatchWriteCommand, DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
-import { keys, type ItemKey } from './keys.js';
+import { keys } from './keys.js';
 import type { PasswordRecord, UserRecord } from './records.js';
 import { usersListingKeyOf } from './users-index.js';
 
@@ -110,22 +110,6 @@ export function createImportedUsersRepository(db: DynamoDBDocumentClient, tableN
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err;
       }
-    },
-
-    /** Gives back an identifier claimed for a user that turned out to exist with another one. */
-    async releaseClaim(key: ItemKey, userId: string): Promise<void> {
-      await db
-        .send(
-          new DeleteCommand({
-            TableName: tableName,
-            Key: key,
-            ConditionExpression: 'user_id = :u AND attribute_not_exists(retired)',
-            ExpressionAttributeValues: { ':u': userId },
-          }),
-        )
-        .catch((err) => {
-          if (!isConditionalCheckFailed(err)) throw err;
-        });
     },
   };
 }

@@ -238,14 +238,17 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
      */
     claimIdentifier: claim,
 
-    /** Gives back a claim this user holds (a change refused after it was claimed). */
+    /**
+     * Gives back a claim this user holds (a change refused after it was claimed, an imported user
+     * found under another identifier); a retired one stays, so its login still fails locally.
+     */
     async releaseIdentifier(key: ItemKey, userId: string): Promise<void> {
       await db
         .send(
           new DeleteCommand({
             TableName: tableName,
             Key: key,
-            ConditionExpression: 'user_id = :u',
+            ConditionExpression: 'user_id = :u AND attribute_not_exists(retired)',
             ExpressionAttributeValues: { ':u': userId },
           }),
         )
