@@ -19,7 +19,7 @@ import type { UserRecord } from '../store/records.js';
 import { createConnectionUpstreamReader, type ConnectionUpstream, type ConnectionUpstreamReader } from './connection-upstream.js';
 import { createDeadline, type Deadline } from './deadline.js';
 import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
-import { spenderFor } from './upstream-budget.js';
+import { holdCalls, spenderFor, type HeldCalls } from './upstream-budget.js';
 import { createUpstreamIdTokenVerifier, type UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import { profileFromUpstream, type UpstreamClaims } from './upstream-profile.js';
 import { assignRolesOrLog, readWholeUpstreamUser } from './whole-upstream-user.js';
@@ -108,7 +108,16 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
 
     // An IP with recent failures (most likely trying random emails) comes after legitimate logins and re-mints.
     const suspect = isSuspectIp(deps, local.ipFailures);
-    const budget = { tenant: ctx.tenant, requestsPerSecond: upstream.requestsPerSecond, priority: suspect ? ('low' as const) : ('interactive' as const) };
+    // Its two calls (password, /userinfo) are leased together: once the upstream accepted the
+    // password, the profile call never waits for the budget (waiting could run out the login's time
+    // and turn a right password into a lost session).
+    const held = !suspect && upstream.profileFrom !== 'id_token' ? holdCalls() : undefined;
+    const budget = {
+      tenant: ctx.tenant,
+      requestsPerSecond: upstream.requestsPerSecond,
+      priority: suspect ? ('low' as const) : ('interactive' as const),
+      ...(held ? { calls: 2, held } : {}),
+    };
     const granted = await deps.upstream.passwordRealm({
       breakerKey: upstream.breakerKey,
       budget,
@@ -123,6 +132,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
       forwardedFor: ctx.ip,
     });
     if (!granted.ok) {
+      if (held) deps.upstreamBudget.giveBack(held);
       if (granted.failure.kind === 'rejected' && CLIENT_REJECTIONS.has(granted.failure.error)) {
         upstreams.forget(upstream.secretRef);
       }
@@ -143,7 +153,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
       return { ...f, countsAsFailure: f.retryAfterSeconds === undefined, passwordHashed: true };
     };
 
-    const claims = await upstreamClaims(deps, ctx.tenant, upstream, granted.value, deadline, verifierFor);
+    const claims = await upstreamClaims(deps, ctx.tenant, upstream, granted.value, deadline, verifierFor, held);
     if (!claims.ok) return afterAcceptance(claims.failure);
 
     const profile = profileFromUpstream(claims.value);
@@ -202,6 +212,7 @@ async function upstreamClaims(
   token: UpstreamTokenResponse,
   deadline: Deadline,
   verifierFor: (deps: Deps) => UpstreamIdTokenVerifier,
+  held: HeldCalls | undefined,
 ): Promise<{ ok: true; value: UpstreamClaims } | { ok: false; failure: Failure }> {
   if (upstream.profileFrom === 'id_token') {
     if (!token.id_token) return { ok: false, failure: failure('upstream_id_token_missing', false) };
@@ -217,7 +228,7 @@ async function upstreamClaims(
   }
   const info = await deps.upstream.userinfo({
     breakerKey: upstream.breakerKey,
-    budget: { tenant, requestsPerSecond: upstream.requestsPerSecond, priority: 'interactive' },
+    budget: { tenant, requestsPerSecond: upstream.requestsPerSecond, priority: 'interactive', ...(held ? { held } : {}) },
     userinfoEndpoint: upstream.userinfoEndpoint,
     accessToken: token.access_token,
     deadline,

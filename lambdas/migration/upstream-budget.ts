@@ -36,6 +36,23 @@ export interface BudgetRequest {
   maxWaitMs: number;
   /** Calls the background work needs in all (its place in the queue, and what its first lease holds); default 1. */
   calls?: number;
+  /**
+   * An interactive piece of work's further calls (a password login's /userinfo): its first `take`
+   * leases all `calls` in one round trip and keeps the further ones here; its next `take`s spend
+   * them without waiting for the budget.
+   */
+  held?: HeldCalls;
+}
+
+/** Calls leased for a piece of work's next steps (see `BudgetRequest.held`). */
+export interface HeldCalls {
+  slots: number[];
+  /** The bucket they were leased from (set by `take`). */
+  bucket?: BudgetKey;
+}
+
+export function holdCalls(): HeldCalls {
+  return { slots: [] };
 }
 
 export type BudgetGrant =
@@ -50,6 +67,8 @@ export interface UpstreamBudget {
    * already: its `take`s are then served from that lease. Never fails; calls not taken go to others.
    */
   prepare(r: BudgetRequest): void;
+  /** The work stopped early (a wrong password): its held calls go back to the instance's pool. */
+  giveBack(held: HeldCalls): void;
   /** What the shared bucket cost this process so far. */
   readonly cost: BudgetCost;
   /**
@@ -145,8 +164,21 @@ export function createUpstreamBudget(opts: {
     if (r.priority === 'low') return takeLow(key, st, schedule);
     const interactive = r.priority === 'interactive';
     const startedAt = now();
+    // A call leased with an earlier one of its work is made without waiting for the budget
+    // (unless the fleet was paused meanwhile: then it queues like any other).
+    if (r.held && r.held.slots.length > 0) {
+      const slot = r.held.slots.shift()!;
+      if (st.pausedUntil <= startedAt) {
+        if (slot > startedAt) await sleep(slot - startedAt);
+        return { ok: true, waitedMs: now() - startedAt };
+      }
+      r.held.slots = [];
+    }
     const reachMs = () => (interactive ? Math.max(0, startedAt + r.maxWaitMs - now()) : BACKGROUND_WAIT_MS);
-    st.waiting[r.priority] += 1;
+    // An interactive caller holding calls for its next steps waits for all of them (one lease).
+    const need = interactive && r.held ? Math.max(1, Math.min(maxLease, r.calls ?? 1)) : 1;
+    let leased = false;
+    st.waiting[r.priority] += need;
     try {
       for (;;) {
         const t = now();
@@ -158,8 +190,14 @@ export function createUpstreamBudget(opts: {
           return { ok: false, reason: 'paused', retryAfterMs: st.pausedUntil - t + random() * 1000 };
         }
         while (st.slots.length > 0 && st.slots[0] < t - SLOT_VALIDITY_MS) st.slots.shift();
-        if (st.slots.length > 0 && st.slots[0] <= t + reachMs()) {
-          const slot = st.slots.shift()!;
+        const reachable = st.slots.filter((slot) => slot <= t + reachMs()).length;
+        // After its own lease a caller takes what it got, even short of its `need` (the rest waits as before).
+        if (reachable >= need || (leased && reachable > 0)) {
+          const [slot, ...further] = st.slots.splice(0, Math.min(need, reachable));
+          if (r.held && further.length > 0) {
+            r.held.slots.push(...further);
+            r.held.bucket = key;
+          }
           if (slot > t) await sleep(slot - t);
           return { ok: true, waitedMs: now() - startedAt };
         }
@@ -181,9 +219,10 @@ export function createUpstreamBudget(opts: {
           if (st.leasing[r.priority] === lease) delete st.leasing[r.priority];
         }
         if (!result.ok) return refusal(r, result, schedule, t);
+        leased = true;
       }
     } finally {
-      st.waiting[r.priority] -= 1;
+      st.waiting[r.priority] -= need;
     }
   }
 
@@ -299,9 +338,19 @@ export function createUpstreamBudget(opts: {
     });
   }
 
+  function giveBack(held: HeldCalls): void {
+    const slots = held.slots.splice(0);
+    if (!held.bucket || slots.length === 0) return;
+    const st = stateOf(held.bucket);
+    const t = now();
+    if (st.pausedUntil > t) return;
+    st.slots = [...st.slots, ...slots.filter((slot) => slot >= t - SLOT_VALIDITY_MS)].sort((a, b) => a - b);
+  }
+
   return {
     take,
     prepare,
+    giveBack,
     lowRefusal(r) {
       const refusal = knownLowRefusal(stateOf(r), scheduleOf(r.requestsPerSecond), now());
       return refusal && !refusal.ok ? refusal.retryAfterMs : undefined;

@@ -8,7 +8,7 @@
 import type { BreakerRegistry } from './circuit-breaker.js';
 import type { Deadline } from './deadline.js';
 import { createFleetBreakers, type BreakerScope } from './fleet-breakers.js';
-import type { BudgetPriority, UpstreamBudget } from './upstream-budget.js';
+import type { BudgetPriority, HeldCalls, UpstreamBudget } from './upstream-budget.js';
 import {
   isGlobalLimit,
   isLoopbackHttpAllowed,
@@ -37,6 +37,8 @@ export interface CallBudget {
   priority: BudgetPriority;
   /** Calls the whole piece of work needs (its place in the queue when refused); default 1. */
   calls?: number;
+  /** An interactive piece of work's next calls, leased with its first one (see `BudgetRequest.held`). */
+  held?: HeldCalls;
 }
 
 export interface UpstreamClientOptions {
@@ -103,6 +105,11 @@ const DEFAULT_PER_CALL_TIMEOUT_MS = 2500;
 const MAX_INTERACTIVE_WAIT_MS = 3_000;
 /** What an interactive caller keeps of its time budget for the call itself. */
 const CALL_RESERVE_MS = 1_000;
+/**
+ * The least time one upstream call of an interactive piece of work is started with (Auth0 answers
+ * in a few hundred ms): a login leased its calls too late to make them all is told to come back.
+ */
+const MIN_CALL_MS = 250;
 
 
 interface CallSpec<T> {
@@ -190,9 +197,15 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       breakers.release(scope);
       return finish(unavailable('circuit_open', { retryAfterSeconds: Math.ceil(learnt.retryAfterMs / 1000) }));
     }
-    if (spec.deadline.expired() || (spec.call === 'refresh_token' && spec.deadline.remainingMs() < perCallTimeoutMs)) {
+    if (
+      spec.deadline.expired() ||
+      (spec.call === 'refresh_token' && spec.deadline.remainingMs() < perCallTimeoutMs) ||
+      (spec.budget?.held && (spec.budget.calls ?? 1) > 1 && spec.deadline.remainingMs() < (spec.budget.calls ?? 1) * MIN_CALL_MS)
+    ) {
       // A refresh token is spent upstream the moment it is redeemed: never start that call
-      // without the time to read its answer, or a cut-short call loses the session.
+      // without the time to read its answer, or a cut-short call loses the session. A login whose
+      // calls were leased too late to make them all is told to come back before its password call
+      // (nothing decided), not after it (a wrong-password answer an SDK does not retry).
       breakers.release(scope);
       return finish(unavailable('budget_exhausted'));
     }

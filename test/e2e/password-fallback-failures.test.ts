@@ -174,7 +174,7 @@ describe('every upstream failure answers exactly like a wrong password; the log 
   });
 
   it("a login whose own time runs out before the upstream answers (its time went waiting on a busy day) is answered 429 with Retry-After, not as a wrong password, and is no strike", async () => {
-    const hurried = await startTestService({ config: { bcryptCost: 4, upstreamTimeoutMs: PER_CALL_TIMEOUT_MS, upstreamBudgetMs: 400 } });
+    const hurried = await startTestService({ config: { bcryptCost: 4, upstreamTimeoutMs: PER_CALL_TIMEOUT_MS, upstreamBudgetMs: 700 } });
     try {
       await linkUpstream(hurried, upstream);
       const email = uniqueEmail('out-of-time');
