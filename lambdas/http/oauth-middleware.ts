@@ -3,6 +3,7 @@ import type { LogSink } from '../logs/log-sink.js';
 import { OAuthError, oauthErrors } from '../oauth/errors.js';
 import { rawBodyLength, type HttpEvent } from './event.js';
 import { json } from './responses.js';
+import { isStoreOverload, storeOverloadRetryAfterSeconds } from './store-overload.js';
 import { UnknownTenantError } from './tenant-context.js';
 
 type Request = middy.Request<HttpEvent, unknown, unknown>;
@@ -21,7 +22,8 @@ export function bodyLimit(maxBytes: number): middy.MiddlewareObj<HttpEvent> {
 /**
  * Turns every error of the OAuth endpoints into an OAuth error body: domain errors keep their
  * status; client errors raised by middy (malformed JSON, ...) become `invalid_request`;
- * anything else is logged and answered with a generic `server_error`, never a stack trace.
+ * the store's overload (throttling, timeouts) is logged and answered 503 `temporarily_unavailable`
+ * with Retry-After; anything else is logged and answered with a generic `server_error`, never a stack trace.
  */
 export function oauthErrorResponses(sink: LogSink): middy.MiddlewareObj<HttpEvent> {
   return {
@@ -39,6 +41,12 @@ export function oauthErrorResponses(sink: LogSink): middy.MiddlewareObj<HttpEven
       if (status && status >= 400 && status < 500) {
         const message = status === 404 ? 'Not found.' : 'The request body could not be parsed.';
         request.response = json(status === 404 ? 404 : 400, oauthErrors.invalidRequest(message).body());
+        return;
+      }
+      if (isStoreOverload(err)) {
+        // The store throttled or timed out: nothing was decided, the client may come back.
+        sink.error('store_overloaded', { error_name: err?.name, error_message: err?.message?.slice(0, 500) });
+        request.response = json(503, oauthErrors.temporarilyUnavailable().body(), { 'retry-after': String(storeOverloadRetryAfterSeconds()) });
         return;
       }
       sink.error('unhandled_error', { error_name: err?.name, error_message: err?.message?.slice(0, 500) });

@@ -4,6 +4,7 @@ import type { LogSink } from '../logs/log-sink.js';
 import { rawBodyLength, type HttpEvent } from '../http/event.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../http/json-depth.js';
 import { json, type HttpResponse } from '../http/responses.js';
+import { isStoreOverload, storeOverloadRetryAfterSeconds } from '../http/store-overload.js';
 import { UnknownTenantError } from '../http/tenant-context.js';
 import type { WriteOutcome } from '../ports.js';
 
@@ -16,6 +17,7 @@ const statusTexts: Record<number, string> = {
   413: 'Payload Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 /** An error of the Management API in Auth0's shape `{statusCode, error, message, errorCode}`. */
@@ -84,7 +86,7 @@ export function managementBodyLimit(maxBytes: number, perRoute: Record<string, n
  * Turns every error of the Management API into Auth0's error body. Domain errors keep their
  * status; client errors raised by middy (malformed JSON) become 400 `invalid_body`; anything
  * else is logged (name and a short message, never a stack or a body) and answered with a
- * generic 500.
+ * generic 500, but the store's overload (throttling, timeouts), answered 503 with Retry-After.
  */
 export function managementErrorResponses(sink: LogSink): middy.MiddlewareObj<HttpEvent> {
   return {
@@ -109,6 +111,13 @@ export function managementErrorResponses(sink: LogSink): middy.MiddlewareObj<Htt
       }
       if (status && status >= 400 && status < 500) {
         request.response = managementErrors.invalidJson().response();
+        return;
+      }
+      if (isStoreOverload(err)) {
+        // The store throttled or timed out: nothing was decided, the client may come back.
+        sink.error('store_overloaded', { error_name: err?.name, error_message: err?.message?.slice(0, 200) });
+        const response = new ManagementError(503, 'temporarily_unavailable', 'The service is temporarily unavailable, try again later.').response();
+        request.response = { ...response, headers: { ...response.headers, 'retry-after': String(storeOverloadRetryAfterSeconds()) } };
         return;
       }
       sink.error('unhandled_error', { error_name: err?.name, error_message: err?.message?.slice(0, 200) });
