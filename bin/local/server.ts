@@ -19,6 +19,7 @@ import { countPartitionKeysOfTable, type PartitionKeyCounter } from '../../lambd
 import { DEFAULT_TABLE_NAME } from '../../lambdas/store/table.js';
 import type { FunctionName } from '../../lambdas/routes.js';
 import { apiGatewayListener, type LambdaHandler } from './api-gateway-adapter.js';
+import { trackStoreRequestsInFlight } from './store-requests-in-flight.js';
 import { ensureTable, startEmbeddedEngine } from './embedded-engine.js';
 import { seedDevTenant, type DevCredentials } from './seed.js';
 
@@ -152,6 +153,7 @@ async function startOn(
     : await startEmbeddedEngine({ path: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
   await ensureTable(engine.endpoint, DEFAULT_TABLE_NAME);
   const db = createDocumentClient({ endpoint: engine.endpoint, counter: opts.counter });
+  const storeRequests = trackStoreRequestsInFlight(db);
   if (opts.partitionKeys) countPartitionKeysOfTable(db, opts.partitionKeys, { endpoint: engine.endpoint, tableName: DEFAULT_TABLE_NAME });
   const tempOutbox = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'auth-outbox-'));
   const outbox = createOutboxMailer({
@@ -233,6 +235,8 @@ async function startOn(
         ),
       );
       await jobs.stop();
+      // Requests of handlers cut off above (and of jobs being resumed) finish before the engine closes.
+      await storeRequests.settled(5_000);
       db.destroy();
       await engine.close();
       releaseLock();

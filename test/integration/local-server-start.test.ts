@@ -55,7 +55,7 @@ describe('starting the local server', () => {
 
   it('Ctrl-C says it stops and stopped', async () => {
     const cli = await runCli({ PORT: '0', DATA_DIR: path.join(root, 'ctrl-c') }, true);
-    expect(cli.code).toBe(0);
+    expect(cli.code, cli.err).toBe(0);
     expect(cli.out).toMatch(/stopping\.\.\.\nstopped; data kept in /);
   }, 60_000);
 });
