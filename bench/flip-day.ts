@@ -87,7 +87,7 @@ interface ClientOutcome {
 }
 
 /** An SDK-like client: retries a 429/503 after its Retry-After until it gets an answer or the run ends. */
-async function sdkClient(send: () => Promise<Answer>, endsAt: number): Promise<ClientOutcome> {
+async function sdkClient(send: () => Promise<Answer>, endsAt: number, refusals?: Map<string, number>): Promise<ClientOutcome> {
   const started = performance.now();
   let attempts = 0;
   for (;;) {
@@ -96,10 +96,11 @@ async function sdkClient(send: () => Promise<Answer>, endsAt: number): Promise<C
     try {
       answer = await send();
     } catch {
-      answer = { status: 503, retryAfter: 1 };
+      answer = { status: 503, retryAfter: 1, error: 'connection_failed' };
     }
     if (answer.status === 200) return { ok: true, waitMs: performance.now() - started, attempts };
     const last = `${answer.status} ${answer.error ?? ''}`;
+    refusals?.set(last, (refusals.get(last) ?? 0) + 1);
     if (answer.status !== 429 && answer.status !== 503) return { ok: false, refused: true, waitMs: performance.now() - started, attempts, last };
     const delay = Math.max(1, answer.retryAfter) * 1000;
     if (performance.now() + delay > endsAt) return { ok: false, waitMs: performance.now() - started, attempts, last };
@@ -173,15 +174,18 @@ async function flipDayRun(withAttacker: boolean) {
       }
     })();
 
+    // Every retryable answer the clients got on the way (not only the last), by status and error.
+    const remintRefusals = new Map<string, number>();
+    const loginRefusals = new Map<string, number>();
     const remints = refreshTokens.map(async (token, i) => {
       await sleep(Math.random() * ARRIVAL_SPREAD_MS);
       const url = `${servers[i % SERVERS].url}/oauth/token`;
-      return sdkClient(() => postForm(agent, url, { grant_type: 'refresh_token', client_id: web.client_id, client_secret: web.client_secret, refresh_token: token }, '127.0.0.1'), endsAt);
+      return sdkClient(() => postForm(agent, url, { grant_type: 'refresh_token', client_id: web.client_id, client_secret: web.client_secret, refresh_token: token }, '127.0.0.1'), endsAt, remintRefusals);
     });
     const logins = loginEmails.map(async (email, i) => {
       await sleep(Math.random() * ARRIVAL_SPREAD_MS);
       const url = `${servers[(i + 1) % SERVERS].url}/oauth/token`;
-      return sdkClient(() => postForm(agent, url, { grant_type: PASSWORD_REALM_GRANT, realm, client_id: web.client_id, client_secret: web.client_secret, username: email, password: PASSWORD, scope: 'openid' }, '127.0.0.1'), endsAt);
+      return sdkClient(() => postForm(agent, url, { grant_type: PASSWORD_REALM_GRANT, realm, client_id: web.client_id, client_secret: web.client_secret, username: email, password: PASSWORD, scope: 'openid' }, '127.0.0.1'), endsAt, loginRefusals);
     });
     const outcomes = { remint: await Promise.all(remints), login: await Promise.all(logins) };
     const drainMs = performance.now() - startedAt;
@@ -202,6 +206,7 @@ async function flipDayRun(withAttacker: boolean) {
       sessionsLost: all.filter((o) => o.refused).length,
       lostAs: countBy([...outcomes.remint.filter((o) => !o.ok).map((o) => `re-mint ${o.last ?? '?'}`), ...outcomes.login.filter((o) => !o.ok).map((o) => `login ${o.last ?? '?'}`)]),
       attackerAnswers: Object.fromEntries(attackerAnswers),
+      refusalsOnTheWay: { remint: Object.fromEntries(remintRefusals), login: Object.fromEntries(loginRefusals) },
       attackerP50Ms: attackerMs.length ? median(attackerMs) : 0,
       unfinished: all.filter((o) => !o.ok && !o.refused).length,
       upstream429s: upstream.globalLimitRefusals(),
@@ -277,6 +282,7 @@ function reportOf(attacked: Awaited<ReturnType<typeof flipDayRun>>, quiet: Await
         `and from its ${SUSPECT_IP_FAILURES ?? 10}th failure on its logins come last at the budget (suspectIpFailures${SUSPECT_IP_FAILURES === 0 ? ' = 0: off' : ''}).`,
         `Attacker's answers: ${JSON.stringify(attacked.attackerAnswers)}, median ${round(attacked.attackerP50Ms)} ms.`,
         ...(attacked.sessionsLost + attacked.unfinished + quiet.sessionsLost + quiet.unfinished > 0 ? [`Not finished (last answer): ${JSON.stringify(attacked.lostAs)} / ${JSON.stringify(quiet.lostAs)}.`] : []),
+        `Answers on the way (every retryable answer, attacker run / run without): ${JSON.stringify(attacked.refusalsOnTheWay)} / ${JSON.stringify(quiet.refusalsOnTheWay)}.`,
         `DynamoDB/migration counts every request of the servers (attacker's included) per successful migration; bucket/migration those on the budget item`,
         `(${round(attacked.budgetShare * 100)} % / ${round(quiet.budgetShare * 100)} % of all requests); ${attacked.budgetRefusals} / ${quiet.budgetRefusals} re-mint refusals.`,
       ],

@@ -23,21 +23,22 @@ export type Redemption =
   | { kind: 'transient'; failure: TransientFailure; reasons: Record<string, string> };
 
 /** What a re-mint spends at a source: only free capacity (logins come first), for its token call and, unless the id_token gives the profile, its /userinfo. */
-const redemptionBudget = (tenant: string, source: MigrationSourceRecord): CallBudget => ({
+const redemptionBudget = (tenant: string, source: MigrationSourceRecord, booked?: boolean): CallBudget => ({
   tenant,
   requestsPerSecond: sourceRate(source),
   priority: 'background',
   calls: source.profile_from === 'id_token' ? 1 : 2,
+  ...(booked ? { booked: true } : {}),
 });
 
 /**
  * Leases the upstream calls of a redemption at these sources while the caller does something
  * else first (claims the token's ledger record), so the calls wait for no budget round trip.
  */
-export function prepareRedemption(deps: Pick<Deps, 'upstreamBudget' | 'config'>, p: { tenant: string; sources: MigrationSourceRecord[] }): void {
+export function prepareRedemption(deps: Pick<Deps, 'upstreamBudget' | 'config'>, p: { tenant: string; sources: MigrationSourceRecord[]; booked?: boolean }): void {
   for (const source of p.sources) {
     const upstream = new URL(upstreamEndpoints(source.credentials.domain, deps.config.allowLoopbackHttp).tokenEndpoint).host;
-    deps.upstreamBudget.prepare({ ...redemptionBudget(p.tenant, source), upstream, maxWaitMs: 0 });
+    deps.upstreamBudget.prepare({ ...redemptionBudget(p.tenant, source, p.booked), upstream, maxWaitMs: 0 });
   }
 }
 
@@ -46,7 +47,7 @@ type SecretFailure = { kind: 'secret'; reason: 'secret_missing' | 'secret_unread
 
 export async function redeemAtSources(
   deps: Pick<Deps, 'upstream' | 'config'>,
-  p: { tenant: string; sources: MigrationSourceRecord[]; refreshToken: string; deadline: Deadline; secrets: SourceSecrets },
+  p: { tenant: string; sources: MigrationSourceRecord[]; refreshToken: string; deadline: Deadline; secrets: SourceSecrets; booked?: boolean },
 ): Promise<Redemption> {
   const attempt = async (source: MigrationSourceRecord): Promise<Attempt> => {
     const secret = await p.secrets.secretOf(p.tenant, source);
@@ -55,7 +56,7 @@ export async function redeemAtSources(
       const result = await deps.upstream.refreshToken({
         breakerKey: source.id,
         // A re-mint takes only free capacity (logins come first) and is told when to come back.
-        budget: redemptionBudget(p.tenant, source),
+        budget: redemptionBudget(p.tenant, source, p.booked),
         tokenEndpoint: upstreamEndpoints(source.credentials.domain, deps.config.allowLoopbackHttp).tokenEndpoint,
         clientId: source.credentials.client_id,
         clientSecret: secret.secret,
@@ -117,7 +118,9 @@ function combineTransient(failures: (UpstreamFailure | SecretFailure)[]): Transi
   if (passing.length === 0) return undefined;
   const limited = passing.filter((f): f is Extract<UpstreamFailure, { kind: 'rate_limited' }> => f.kind === 'rate_limited');
   if (limited.length > 0) {
-    return { kind: 'rate_limited', reason: 'rate_limited', retry_after: Math.max(1, ...limited.map((f) => f.retryAfterSeconds)) };
+    // A place in the budget's queue is kept only when every limit was the budget's own refusal with one.
+    const queued = limited.length === passing.length && limited.every((f) => f.queued);
+    return { kind: 'rate_limited', reason: 'rate_limited', retry_after: Math.max(1, ...limited.map((f) => f.retryAfterSeconds)), ...(queued ? { queued: true } : {}) };
   }
   const retryAfters = passing.map((f) => (f.kind === 'unavailable' ? f.retryAfterSeconds : undefined)).filter((s): s is number => !!s);
   return {

@@ -128,11 +128,14 @@ export async function remintFromUpstream(
     case 'rejected':
       return stop(new RemintStop('rejected_by_all_sources', oauthErrors.invalidRefreshToken(), { details: { recently: true } }));
     case 'transient': {
+      // Too early: told to come back when it was told to (its place in the queue, if it has one).
       const failure = claim.record.failure ?? { kind: 'unavailable', reason: 'unknown' };
-      return stop(new RemintStop(failure.reason, retryable(failure), { details: { concurrent: true } }));
+      const leftMs = (claim.record.retry_at ?? 0) - deps.now();
+      const retryAfter = leftMs > 0 ? Math.max(1, Math.ceil(leftMs / 1000)) : failure.retry_after;
+      return stop(new RemintStop(failure.reason, retryable({ ...failure, retry_after: retryAfter }), { details: { concurrent: true } }));
     }
     case 'owner':
-      return completeAsOwner(deps, ctx, { ...p, sources, deadline, ledger, lease: claim.lease, record: claim.record, tools, event, stop });
+      return completeAsOwner(deps, ctx, { ...p, sources, deadline, ledger, lease: claim.lease, record: claim.record, booked: claim.booked, tools, event, stop });
   }
 }
 
@@ -148,6 +151,8 @@ async function completeAsOwner(
     ledger: UpstreamTokenLedger;
     lease: Lease;
     record: UpstreamTokenRecord;
+    /** Its turn in the budget's queue has come: served before newcomers. */
+    booked?: boolean;
     tools: RemintTools;
     event: Partial<AuthEvent>;
     stop: (s: RemintStop) => Promise<never>;
@@ -177,6 +182,7 @@ async function completeAsOwner(
       refreshToken: p.refreshToken,
       deadline: p.deadline,
       secrets: tools.secrets,
+      booked: p.booked,
     });
     if (redemption.kind === 'rejected') {
       await ledger.markRejected(lease, p.sources.map((s) => s.id)).catch(() => {});

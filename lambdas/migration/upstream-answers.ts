@@ -10,7 +10,14 @@ export type UpstreamFailure =
    * The upstream's tenant-wide limit (`scope: 'global'`, the whole fleet pauses), a 429 that says
    * nothing more (`'unknown'`, a short pause), or the fleet's own budget running dry (`'budget'`).
    */
-  | { kind: 'rate_limited'; status: 429; retryAfterSeconds: number; scope: 'global' | 'unknown' | 'budget' }
+  | {
+      kind: 'rate_limited';
+      status: 429;
+      retryAfterSeconds: number;
+      scope: 'global' | 'unknown' | 'budget';
+      /** The fleet's budget gave the caller its own place in the queue, at the Retry-After. */
+      queued?: boolean;
+    }
   | {
       kind: 'unavailable';
       reason:

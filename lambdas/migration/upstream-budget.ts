@@ -11,8 +11,12 @@
  *
  * Priorities: an interactive caller (a password login) waits for a call within its time budget;
  * a background caller (a re-mint's redemption) takes only free capacity, leaves a reserve for
- * the interactive ones, and is told when to come back instead: its place in a virtual queue plus
- * jitter, so the Retry-After grows with the queue and spreads clients out.
+ * the interactive ones, and is told when to come back instead: its own place in the fleet's
+ * virtual queue, so the Retry-After grows with the queue and spreads clients out. A background
+ * caller whose turn has come (`booked`) is served before newcomers and may wait briefly for its
+ * call; a newcomer does not take calls while others wait for their turn: it queues up behind
+ * them. So a client told to come back is served when it does, instead of competing again with
+ * everyone who arrived meanwhile.
  *
  * A `low` caller (a login from an IP with recent failures: most likely someone trying random
  * emails) comes last: it gets a call only while the bucket is nearly idle, never from calls its
@@ -37,6 +41,11 @@ export interface BudgetRequest {
   /** Calls the background work needs in all (its place in the queue, and what its first lease holds); default 1. */
   calls?: number;
   /**
+   * A background caller that was given a place in the queue and comes back at its turn (a
+   * re-mint's retry): it is served before newcomers and may wait up to a second for its call.
+   */
+  booked?: boolean;
+  /**
    * An interactive piece of work's further calls (a password login's /userinfo): its first `take`
    * leases all `calls` in one round trip and keeps the further ones here; its next `take`s spend
    * them without waiting for the budget.
@@ -57,7 +66,8 @@ export function holdCalls(): HeldCalls {
 
 export type BudgetGrant =
   | { ok: true; waitedMs: number }
-  | { ok: false; reason: 'paused' | 'exhausted'; retryAfterMs: number };
+  /** `queued`: the caller has its own place in the fleet's queue, at its Retry-After. */
+  | { ok: false; reason: 'paused' | 'exhausted'; retryAfterMs: number; queued?: boolean };
 
 export interface UpstreamBudget {
   take(r: BudgetRequest): Promise<BudgetGrant>;
@@ -104,19 +114,33 @@ const INTERACTIVE_RESERVE = 0.4;
 const SLOT_VALIDITY_MS = 250;
 /** A background caller waits at most this long for a call leased by its instance. */
 const BACKGROUND_WAIT_MS = 250;
+/**
+ * A background caller whose turn has come waits at most this long for its call (a re-mint must
+ * still have its upstream call's timeout left in its time budget after the wait).
+ */
+const BOOKED_WAIT_MS = 1000;
 const DEFAULT_MAX_LEASE = 10;
 /** Share of the burst a `low` caller leaves to the others: it is served only while the bucket is nearly idle. */
 const LOW_RESERVE = 0.8;
 /** After a `low` caller found the bucket busy, the next ones are refused without a round trip for this long. */
 const LOW_RECHECK_MS = 1000;
 
+/** Callers who lease together: the priorities, and background callers whose turn has come apart from newcomers. */
+type Lane = BudgetPriority | 'booked';
+
+const laneOf = (r: Pick<BudgetRequest, 'priority' | 'booked'>): Lane => (r.priority === 'background' && r.booked ? 'booked' : r.priority);
+
 interface BucketState {
   slots: number[];
   /** Last known `tat` of the shared bucket. */
   hint?: number;
+  /** Last known back of the fleet's queue (epoch ms): newcomers queue up while it is ahead of now. */
+  queueAt: number;
+  /** Places in the queue a lease made ahead of its callers (`prepare`) was given: the first refused callers take them. */
+  spareTurns: number[];
   pausedUntil: number;
-  waiting: Record<BudgetPriority, number>;
-  leasing: Partial<Record<BudgetPriority, Promise<LeaseResult>>>;
+  waiting: Record<Lane, number>;
+  leasing: Partial<Record<Lane, Promise<LeaseResult>>>;
   breakers: SharedBreakers;
   /** `low` callers are refused without a round trip until then (the bucket was last seen busy). */
   lowRefusedUntil: number;
@@ -151,7 +175,7 @@ export function createUpstreamBudget(opts: {
     const id = `${k.tenant}\n${k.upstream}\n${k.api ?? 'authentication'}`;
     let st = states.get(id);
     if (!st) {
-      st = { slots: [], pausedUntil: 0, waiting: { interactive: 0, background: 0, low: 0 }, leasing: {}, breakers: {}, lowRefusedUntil: 0 };
+      st = { slots: [], queueAt: 0, spareTurns: [], pausedUntil: 0, waiting: { interactive: 0, background: 0, booked: 0, low: 0 }, leasing: {}, breakers: {}, lowRefusedUntil: 0 };
       states.set(id, st);
     }
     return st;
@@ -162,8 +186,11 @@ export function createUpstreamBudget(opts: {
     const st = stateOf(key);
     const schedule = scheduleOf(r.requestsPerSecond);
     if (r.priority === 'low') return takeLow(key, st, schedule);
-    const interactive = r.priority === 'interactive';
+    const lane = laneOf(r);
+    const interactive = lane === 'interactive';
     const startedAt = now();
+    // A newcomer while others wait for their turn: its own place at the back, no call.
+    if (lane === 'background' && st.queueAt > startedAt && st.pausedUntil <= startedAt) return queueUp(key, st, schedule, r, startedAt);
     // A call leased with an earlier one of its work is made without waiting for the budget
     // (unless the fleet was paused meanwhile: then it queues like any other).
     if (r.held && r.held.slots.length > 0) {
@@ -174,11 +201,11 @@ export function createUpstreamBudget(opts: {
       }
       r.held.slots = [];
     }
-    const reachMs = () => (interactive ? Math.max(0, startedAt + r.maxWaitMs - now()) : BACKGROUND_WAIT_MS);
+    const reachMs = () => (interactive ? Math.max(0, startedAt + r.maxWaitMs - now()) : lane === 'booked' ? BOOKED_WAIT_MS : BACKGROUND_WAIT_MS);
     // An interactive caller holding calls for its next steps waits for all of them (one lease).
     const need = interactive && r.held ? Math.max(1, Math.min(maxLease, r.calls ?? 1)) : 1;
     let leased = false;
-    st.waiting[r.priority] += need;
+    st.waiting[lane] += need;
     try {
       for (;;) {
         const t = now();
@@ -201,14 +228,20 @@ export function createUpstreamBudget(opts: {
           if (slot > t) await sleep(slot - t);
           return { ok: true, waitedMs: now() - startedAt };
         }
-        const pending = st.leasing[r.priority];
+        const pending = st.leasing[lane];
         if (pending) {
           const result = await pending;
           if (result.ok) continue;
+          // Refused with the caller that leased: a background caller takes a place in the queue
+          // of its own (the one a lease made ahead of its callers was given, else a new one).
+          if (!interactive && st.pausedUntil <= now()) {
+            const spare = takeSpareTurn(st, now());
+            return spare === undefined ? queueUp(key, st, schedule, r, now()) : turnRefusal(schedule, t, spare, result.nextFreeAt);
+          }
           return refusal(r, result, schedule, t);
         }
         const lease = leaseFor(key, st, schedule, r, t, reachMs());
-        st.leasing[r.priority] = lease;
+        st.leasing[lane] = lease;
         let result: LeaseResult;
         try {
           result = await lease;
@@ -216,14 +249,39 @@ export function createUpstreamBudget(opts: {
           opts.onError?.(err);
           return { ok: true, waitedMs: now() - startedAt };
         } finally {
-          if (st.leasing[r.priority] === lease) delete st.leasing[r.priority];
+          if (st.leasing[lane] === lease) delete st.leasing[lane];
         }
         if (!result.ok) return refusal(r, result, schedule, t);
         leased = true;
       }
     } finally {
-      st.waiting[r.priority] -= need;
+      st.waiting[lane] -= need;
     }
+  }
+
+  function takeSpareTurn(st: BucketState, t: number): number | undefined {
+    while (st.spareTurns.length > 0 && st.spareTurns[0] <= t) st.spareTurns.shift();
+    return st.spareTurns.shift();
+  }
+
+  /** A background caller's own place at the back of the fleet's queue: come back at its turn. */
+  async function queueUp(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number): Promise<BudgetGrant> {
+    let turnAt: number;
+    try {
+      ({ turnAt } = await opts.repo.enqueue(key, schedule, { cost: (r.calls ?? 1) * schedule.intervalMs, now: t }));
+    } catch (err) {
+      // The queue could not be reached: come back soon, without a place (the store is busy).
+      opts.onError?.(err);
+      return { ok: false, reason: 'exhausted', retryAfterMs: 1000 + random() * 1000 };
+    }
+    st.queueAt = Math.max(st.queueAt, turnAt);
+    return turnRefusal(schedule, t, turnAt, t);
+  }
+
+  /** Come back at the turn (spread over a second, in order), never before the bucket frees a call. */
+  function turnRefusal(schedule: BudgetSchedule, t: number, turnAt: number, nextFreeAt: number): BudgetGrant {
+    const turn = Math.max(nextFreeAt - t, turnAt - t);
+    return { ok: false, reason: 'exhausted', retryAfterMs: turn + random() * 1000 + schedule.intervalMs, queued: true };
   }
 
   /** When a `low` caller is refused without a round trip: the bucket is paused, or known to be busy. */
@@ -265,19 +323,25 @@ export function createUpstreamBudget(opts: {
 
   async function leaseFor(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number, reachMs: number, ahead = 0): Promise<LeaseResult> {
     const now = opts.now ?? Date.now;
-    const waiting = st.waiting[r.priority] + ahead;
-    const interactive = r.priority === 'interactive';
+    const lane = laneOf(r);
+    const waiting = st.waiting[lane] + ahead;
+    const interactive = lane === 'interactive';
     // Background work leases the calls it goes on to make (a re-mint's /userinfo after its token
     // call) with its first one: the later calls are served from this lease, without a round trip.
     const count = Math.max(1, Math.min(maxLease, waiting + (interactive ? 0 : Math.max(0, (r.calls ?? 1) - 1))));
+    const reserve = schedule.burstMs * INTERACTIVE_RESERVE;
     const result = await opts.repo.lease(key, schedule, {
       count,
       now: t,
-      maxWaitMs: interactive ? reachMs : -schedule.burstMs * INTERACTIVE_RESERVE,
+      // Background callers leave the interactive reserve; one whose turn has come may wait a little.
+      maxWaitMs: interactive ? reachMs : lane === 'booked' ? BOOKED_WAIT_MS - reserve : -reserve,
       hint: st.hint,
       ...(interactive ? {} : { queueCost: (r.calls ?? 1) * schedule.intervalMs }),
+      ...(lane === 'background' ? { yieldToQueue: true } : {}),
     });
     st.hint = Math.max(st.hint ?? 0, result.tat);
+    const queueAt = result.ok ? result.queueAt : (result.turnAt ?? result.queueAt);
+    if (queueAt !== undefined) st.queueAt = Math.max(st.queueAt, queueAt);
     if (result.breakers) st.breakers = result.breakers;
     // Slots are counted from when the lease came back: a slow round trip must neither make them
     // stale nor bunch them beyond the bucket's burst (they keep their spacing, shifted by the delay).
@@ -288,10 +352,9 @@ export function createUpstreamBudget(opts: {
 
   function refusal(r: BudgetRequest, result: Extract<LeaseResult, { ok: false }>, schedule: BudgetSchedule, t: number): BudgetGrant {
     const free = Math.max(0, result.nextFreeAt - t);
-    if (r.priority === 'interactive') return { ok: false, reason: 'exhausted', retryAfterMs: free + random() * 1000 };
-    // The caller's place in the queue, spread by up to a second or a tenth of the queue's length.
-    const turn = Math.max(free, (result.turnAt ?? t) - t);
-    return { ok: false, reason: 'exhausted', retryAfterMs: turn + random() * Math.max(1000, turn / 10) + schedule.intervalMs };
+    if (r.priority === 'interactive' || result.turnAt === undefined) return { ok: false, reason: 'exhausted', retryAfterMs: free + random() * 1000 };
+    // The caller's own place in the queue (taken in the lease's round trip).
+    return turnRefusal(schedule, t, result.turnAt, result.nextFreeAt);
   }
 
   const breakers: SharedBreakerStore = {
@@ -325,16 +388,25 @@ export function createUpstreamBudget(opts: {
     const key = { tenant: r.tenant, upstream: r.upstream, api: r.api };
     const st = stateOf(key);
     const t = now();
-    if (st.pausedUntil > t || st.leasing.background || st.slots.some((slot) => slot >= t - SLOT_VALIDITY_MS)) return;
+    const lane = laneOf(r);
+    // A newcomer while others wait for their turn leases nothing: its `take` queues it up.
+    if (lane === 'background' && st.queueAt > t) return;
+    if (st.pausedUntil > t || st.leasing[lane] || st.slots.some((slot) => slot >= t - SLOT_VALIDITY_MS)) return;
     // Leased as if its caller were waiting already; a `take` arriving meanwhile waits for this lease.
     // A failed lease leaves nothing to take: the `take` waiting for it then leases for itself.
-    const lease = leaseFor(key, st, scheduleOf(r.requestsPerSecond), r, t, BACKGROUND_WAIT_MS, 1).catch((err: unknown): LeaseResult => {
-      opts.onError?.(err);
-      return { ok: true, slots: [], tat: st.hint ?? t };
-    });
-    st.leasing.background = lease;
+    const lease = leaseFor(key, st, scheduleOf(r.requestsPerSecond), r, t, lane === 'booked' ? BOOKED_WAIT_MS : BACKGROUND_WAIT_MS, 1)
+      .then((result) => {
+        // Refused: the place it was given in the queue goes to the first caller refused with it.
+        if (!result.ok && result.turnAt !== undefined) st.spareTurns.push(result.turnAt);
+        return result;
+      })
+      .catch((err: unknown): LeaseResult => {
+        opts.onError?.(err);
+        return { ok: true, slots: [], tat: st.hint ?? t };
+      });
+    st.leasing[lane] = lease;
     void lease.finally(() => {
-      if (st.leasing.background === lease) delete st.leasing.background;
+      if (st.leasing[lane] === lease) delete st.leasing[lane];
     });
   }
 

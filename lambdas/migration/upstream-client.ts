@@ -39,6 +39,8 @@ export interface CallBudget {
   calls?: number;
   /** An interactive piece of work's next calls, leased with its first one (see `BudgetRequest.held`). */
   held?: HeldCalls;
+  /** Background work whose turn in the queue has come (see `BudgetRequest.booked`). */
+  booked?: boolean;
 }
 
 export interface UpstreamClientOptions {
@@ -154,7 +156,13 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
     const maxWaitMs = Math.min(MAX_INTERACTIVE_WAIT_MS, Math.max(0, spec.deadline.remainingMs() - CALL_RESERVE_MS));
     const grant = await opts.budget.take({ ...spec.budget, upstream: new URL(spec.url).host, maxWaitMs });
     if (grant.ok) return undefined;
-    return { kind: 'rate_limited', status: 429, scope: 'budget', retryAfterSeconds: Math.max(1, Math.ceil(grant.retryAfterMs / 1000)) };
+    return {
+      kind: 'rate_limited',
+      status: 429,
+      scope: 'budget',
+      retryAfterSeconds: Math.max(1, Math.ceil(grant.retryAfterMs / 1000)),
+      ...(grant.queued ? { queued: true } : {}),
+    };
   }
 
   /** The upstream's 429 (or 500 "Global limit has been reached"): pause the fleet for as long as it means. */

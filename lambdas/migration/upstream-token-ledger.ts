@@ -21,8 +21,11 @@ const FIRST_POLL_MS = 20;
 const MAX_POLL_MS = 200;
 
 export type LedgerClaim =
-  /** This request owns the token: `record.status` is `redeeming` (call the upstream) or `redeemed` (resume). */
-  | { kind: 'owner'; lease: Lease; record: UpstreamTokenRecord }
+  /**
+   * This request owns the token: `record.status` is `redeeming` (call the upstream) or `redeemed`
+   * (resume). `booked`: the token was given a place in the budget's queue and its turn has come.
+   */
+  | { kind: 'owner'; lease: Lease; record: UpstreamTokenRecord; booked?: boolean }
   | { kind: 'minted' | 'rejected' | 'transient'; record: UpstreamTokenRecord; waited: boolean }
   /** Another request still holds the token and the time budget ran out waiting for it. */
   | { kind: 'busy' };
@@ -31,7 +34,12 @@ export interface TransientFailure {
   kind: 'rate_limited' | 'unavailable';
   reason: string;
   retry_after?: number;
+  /** The fleet's budget gave the token a place in its queue at `retry_after` (see `LedgerClaim.booked`). */
+  queued?: boolean;
 }
+
+/** A client told to come back at its turn in the queue is still served as such this long after it. */
+const TURN_GRACE_MS = 15_000;
 
 /**
  * What a claim does with the record another request left (the ledger's transitions, pure):
@@ -53,6 +61,11 @@ export function nextClaimStep(
     if ((seen.status === 'redeeming' || seen.status === 'redeemed') && (seen.lease_until ?? 0) > at.nowMs) return { kind: 'wait' };
   }
   return { kind: live && seen.status === 'redeemed' && !!seen.sealed_answer ? 'resume' : 'take_over' };
+}
+
+/** A record left by a refusal that gave the token a place in the budget's queue, whose turn is now. */
+export function turnHasCome(seen: UpstreamTokenRecord, nowMs: number): boolean {
+  return seen.status === 'transient' && !!seen.failure?.queued && (seen.retry_at ?? 0) <= nowMs && nowMs <= (seen.retry_at ?? 0) + TURN_GRACE_MS;
 }
 
 export function upstreamTokenHash(token: string): string {
@@ -110,7 +123,7 @@ export function createUpstreamTokenLedger(
         : { ...fresh, version: seen.version + 1 };
       if (await repo.replace(next, seen.version)) {
         ownedVersion = next.version;
-        return { kind: 'owner', lease, record: next };
+        return { kind: 'owner', lease, record: next, ...(turnHasCome(seen, nowMs) ? { booked: true } : {}) };
       }
       if (deadline.expired()) return { kind: 'busy' };
     }

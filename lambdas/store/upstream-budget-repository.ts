@@ -35,10 +35,13 @@ export interface BudgetSchedule {
 export type SharedBreakers = Record<string, number>;
 
 export type LeaseResult =
-  /** Times (epoch ms) from which each leased call may be made, in order. */
-  | { ok: true; slots: number[]; tat: number; breakers?: SharedBreakers }
-  /** Nothing within reach: the next call would be free at `nextFreeAt`. */
-  | { ok: false; nextFreeAt: number; tat: number; turnAt?: number; breakers?: SharedBreakers };
+  /** Times (epoch ms) from which each leased call may be made, in order. `queueAt`: the back of the virtual queue, as read. */
+  | { ok: true; slots: number[]; tat: number; queueAt?: number; breakers?: SharedBreakers }
+  /**
+   * Nothing within reach (or, for a caller that yields to the queue, callers are waiting for
+   * their turn): the next call would be free at `nextFreeAt`. `turnAt`: this caller's own place.
+   */
+  | { ok: false; nextFreeAt: number; tat: number; turnAt?: number; queueAt?: number; breakers?: SharedBreakers };
 
 /** What the budget cost so far in this process (the flip-day bench reports it). */
 export interface BudgetCost {
@@ -59,12 +62,14 @@ export interface UpstreamBudgetRepository {
    * update first (one round trip in the common case). With `queueCost`, a caller that gets
    * nothing is put at the back of the virtual queue in the same round trip (`turnAt`). With
    * `single`, one request at most: the update the hint points to, and no read-back when it fails
-   * (the result's `tat` is then only a lower bound).
+   * (the result's `tat` is then only a lower bound). With `yieldToQueue`, nothing is leased while
+   * callers told to come back are still waiting for their turn (the queue's back is after now):
+   * a newcomer does not take the calls those callers were promised.
    */
   lease(
     key: BudgetKey,
     s: BudgetSchedule,
-    p: { count: number; now: number; maxWaitMs: number; hint?: number; queueCost?: number; single?: boolean },
+    p: { count: number; now: number; maxWaitMs: number; hint?: number; queueCost?: number; single?: boolean; yieldToQueue?: boolean },
   ): Promise<LeaseResult>;
   /** Puts a caller at the back of the virtual queue; returns when its turn comes (epoch ms) and the bucket's `tat`. */
   enqueue(key: BudgetKey, s: BudgetSchedule, p: { cost: number; now: number }): Promise<{ turnAt: number; tat: number }>;
@@ -120,38 +125,43 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
   const breakerName = (breakerKey: string) => `${BREAKER_PREFIX}${breakerKey}`;
 
   /** The bucket has a backlog (tat ≥ now): add to it if the first leased call is within reach. */
-  async function extend(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number }): Promise<LeaseResult> {
+  /** The condition a caller that yields to the queue adds: nobody is waiting for a turn. */
+  const queueEmpty = '(attribute_not_exists(queue_at) OR queue_at <= :now)';
+  const queueAtOf = (item: Record<string, unknown> | undefined) => (typeof item?.queue_at === 'number' ? item.queue_at : undefined);
+
+  /** The bucket has a backlog (tat ≥ now): add to it if the first leased call is within reach. */
+  async function extend(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number; yieldToQueue?: boolean }): Promise<LeaseResult> {
     const callsCost = p.count * s.intervalMs;
     const res = await db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: keyOf(k),
         UpdateExpression: 'SET tat = tat + :cost, #ttl = :ttl',
-        ConditionExpression: 'tat >= :now AND tat <= :latest',
+        ConditionExpression: `tat >= :now AND tat <= :latest${p.yieldToQueue ? ` AND ${queueEmpty}` : ''}`,
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: { ':cost': callsCost, ':now': p.now, ':latest': p.now + s.burstMs + p.maxWaitMs, ':ttl': ttlOf(p.now) },
         ReturnValues: 'ALL_NEW',
       }),
     );
     const tat = Number(res.Attributes?.tat);
-    return { ...slotsFrom(tat - callsCost, p.count, s, tat), breakers: breakersOf(res.Attributes) };
+    return { ...slotsFrom(tat - callsCost, p.count, s, tat), queueAt: queueAtOf(res.Attributes), breakers: breakersOf(res.Attributes) };
   }
 
   /** The bucket is idle (no item, or tat in the past): start its schedule at now. */
-  async function restart(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number }): Promise<LeaseResult> {
+  async function restart(k: BudgetKey, s: BudgetSchedule, p: { count: number; now: number; maxWaitMs: number; yieldToQueue?: boolean }): Promise<LeaseResult> {
     const tat = p.now + p.count * s.intervalMs;
     const res = await db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: keyOf(k),
         UpdateExpression: 'SET tat = :tat, #ttl = :ttl',
-        ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
+        ConditionExpression: `(attribute_not_exists(tat) OR tat < :now)${p.yieldToQueue ? ` AND ${queueEmpty}` : ''}`,
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: { ':tat': tat, ':now': p.now, ':ttl': ttlOf(p.now) },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { ...slotsFrom(p.now, p.count, s, tat), breakers: breakersOf(res.Attributes) };
+    return { ...slotsFrom(p.now, p.count, s, tat), queueAt: queueAtOf(res.Attributes), breakers: breakersOf(res.Attributes) };
   }
 
   async function enqueue(k: BudgetKey, s: BudgetSchedule, p: { cost: number; now: number }) {
@@ -167,7 +177,8 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
     );
     const tat = Number(res.Attributes?.tat ?? p.now);
     let turnAt = Number(res.Attributes?.queue_at ?? p.now);
-    if (p.cost > 0 && turnAt - p.cost <= p.now) {
+    const restarted = p.cost > 0 && turnAt - p.cost <= p.now;
+    if (restarted) {
       // The queue had drained: it starts again behind the bucket's own backlog.
       turnAt = Math.max(p.now, tat - s.burstMs) + p.cost;
       await db
@@ -184,7 +195,7 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
           if (!isConditionalCheckFailed(err)) throw err;
         });
     }
-    return { turnAt, tat, breakers: breakersOf(res.Attributes) };
+    return { turnAt, tat, restarted, breakers: breakersOf(res.Attributes) };
   }
 
   const granted = (result: LeaseResult): LeaseResult => {
@@ -214,18 +225,23 @@ export function createUpstreamBudgetRepository(client: DynamoDBDocumentClient, t
       }
       if (p.single) return granted({ ok: false, nextFreeAt: p.now, tat: Math.max(p.hint ?? p.now, p.now + s.burstMs) });
       if (p.queueCost !== undefined) {
-        const { turnAt, tat, breakers } = await enqueue(k, s, { cost: p.queueCost, now: p.now });
-        if (tat <= latest && attempts.length === 0) return repo.lease(k, s, { ...p, hint: tat, queueCost: undefined });
-        return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, turnAt, breakers });
+        const { turnAt, tat, breakers, restarted } = await enqueue(k, s, { cost: p.queueCost, now: p.now });
+        // Refused only for a stale hint (and, for a caller that yields to the queue, with nobody
+        // ahead in it): lease after all; the place just taken is left unused.
+        if (tat <= latest && attempts.length === 0 && (restarted || !p.yieldToQueue)) return repo.lease(k, s, { ...p, hint: tat, queueCost: undefined, yieldToQueue: false });
+        return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, turnAt, queueAt: turnAt, breakers });
       }
       const res = await db.send(new GetCommand({ TableName: tableName, Key: keyOf(k), ConsistentRead: true }));
       const tat = Number(res.Item?.tat ?? p.now);
-      if (tat <= latest && attempts.length === 0) return repo.lease(k, s, { ...p, hint: tat });
-      return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, breakers: breakersOf(res.Item) });
+      const queueAt = queueAtOf(res.Item);
+      const queueWaits = !!p.yieldToQueue && queueAt !== undefined && queueAt > p.now;
+      if (tat <= latest && attempts.length === 0 && !queueWaits) return repo.lease(k, s, { ...p, hint: tat });
+      return granted({ ok: false, nextFreeAt: Math.max(p.now, tat - s.burstMs), tat, queueAt, breakers: breakersOf(res.Item) });
     },
 
     async enqueue(k, s, p) {
       const { turnAt, tat } = await enqueue(k, s, p);
+      cost.refusals += 1;
       return { turnAt, tat };
     },
 

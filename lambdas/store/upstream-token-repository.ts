@@ -39,7 +39,7 @@ export interface UpstreamTokenRecord {
   /** Epoch s of the mint, the start of the replay leeway. */
   minted_at?: number;
   rejected_by?: string[];
-  failure?: { kind: 'rate_limited' | 'unavailable'; reason: string; retry_after?: number };
+  failure?: { kind: 'rate_limited' | 'unavailable'; reason: string; retry_after?: number; queued?: boolean };
   /** Epoch ms before which a `transient` record answers with its failure again. */
   retry_at?: number;
   updated_at: number;
