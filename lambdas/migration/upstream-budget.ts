@@ -115,10 +115,18 @@ const SLOT_VALIDITY_MS = 250;
 /** A background caller waits at most this long for a call leased by its instance. */
 const BACKGROUND_WAIT_MS = 250;
 /**
- * A background caller whose turn has come waits at most this long for its call (a re-mint must
- * still have its upstream call's timeout left in its time budget after the wait).
+ * A background caller whose turn has come waits at most this long for its call (and never
+ * beyond its own `maxWaitMs`: a re-mint must keep its upstream call's timeout).
  */
-const BOOKED_WAIT_MS = 1000;
+const BOOKED_WAIT_MS = 1500;
+/**
+ * Turns in the queue are given at this share of the rate: the rest is room for interactive
+ * logins (which come first) and for clients that come back late, so a client back at its turn
+ * finds a call.
+ */
+const QUEUE_SHARE = 0.8;
+/** A client whose turn came but found no call is told to come back within this long (not at the queue's back). */
+const BOOKED_RETRY_SPREAD_MS = 2000;
 const DEFAULT_MAX_LEASE = 10;
 /** Share of the burst a `low` caller leaves to the others: it is served only while the bucket is nearly idle. */
 const LOW_RESERVE = 0.8;
@@ -201,7 +209,8 @@ export function createUpstreamBudget(opts: {
       }
       r.held.slots = [];
     }
-    const reachMs = () => (interactive ? Math.max(0, startedAt + r.maxWaitMs - now()) : lane === 'booked' ? BOOKED_WAIT_MS : BACKGROUND_WAIT_MS);
+    const reachMs = () =>
+      interactive ? Math.max(0, startedAt + r.maxWaitMs - now()) : lane === 'booked' ? Math.min(BOOKED_WAIT_MS, Math.max(0, startedAt + r.maxWaitMs - now())) : BACKGROUND_WAIT_MS;
     // An interactive caller holding calls for its next steps waits for all of them (one lease).
     const need = interactive && r.held ? Math.max(1, Math.min(maxLease, r.calls ?? 1)) : 1;
     let leased = false;
@@ -234,7 +243,7 @@ export function createUpstreamBudget(opts: {
           if (result.ok) continue;
           // Refused with the caller that leased: a background caller takes a place in the queue
           // of its own (the one a lease made ahead of its callers was given, else a new one).
-          if (!interactive && st.pausedUntil <= now()) {
+          if (lane === 'background' && st.pausedUntil <= now()) {
             const spare = takeSpareTurn(st, now());
             return spare === undefined ? queueUp(key, st, schedule, r, now()) : turnRefusal(schedule, t, spare, result.nextFreeAt);
           }
@@ -264,11 +273,14 @@ export function createUpstreamBudget(opts: {
     return st.spareTurns.shift();
   }
 
+  /** How far a background caller's place moves the queue's back on. */
+  const placeCost = (r: BudgetRequest, schedule: BudgetSchedule) => ((r.calls ?? 1) * schedule.intervalMs) / QUEUE_SHARE;
+
   /** A background caller's own place at the back of the fleet's queue: come back at its turn. */
   async function queueUp(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number): Promise<BudgetGrant> {
     let turnAt: number;
     try {
-      ({ turnAt } = await opts.repo.enqueue(key, schedule, { cost: (r.calls ?? 1) * schedule.intervalMs, now: t }));
+      ({ turnAt } = await opts.repo.enqueue(key, schedule, { cost: placeCost(r, schedule), now: t }));
     } catch (err) {
       // The queue could not be reached: come back soon, without a place (the store is busy).
       opts.onError?.(err);
@@ -334,10 +346,10 @@ export function createUpstreamBudget(opts: {
       count,
       now: t,
       // Background callers leave the interactive reserve; one whose turn has come may wait a little.
-      maxWaitMs: interactive ? reachMs : lane === 'booked' ? BOOKED_WAIT_MS - reserve : -reserve,
+      maxWaitMs: interactive ? reachMs : lane === 'booked' ? reachMs - reserve : -reserve,
       hint: st.hint,
-      ...(interactive ? {} : { queueCost: (r.calls ?? 1) * schedule.intervalMs }),
-      ...(lane === 'background' ? { yieldToQueue: true } : {}),
+      // A newcomer refused gets its place at the queue's back in the same round trip.
+      ...(lane === 'background' ? { queueCost: placeCost(r, schedule), yieldToQueue: true } : {}),
     });
     st.hint = Math.max(st.hint ?? 0, result.tat);
     const queueAt = result.ok ? result.queueAt : (result.turnAt ?? result.queueAt);
@@ -352,6 +364,8 @@ export function createUpstreamBudget(opts: {
 
   function refusal(r: BudgetRequest, result: Extract<LeaseResult, { ok: false }>, schedule: BudgetSchedule, t: number): BudgetGrant {
     const free = Math.max(0, result.nextFreeAt - t);
+    // A client whose turn came and found no call comes back soon, keeping its turn (not at the queue's back).
+    if (laneOf(r) === 'booked') return { ok: false, reason: 'exhausted', retryAfterMs: free + random() * BOOKED_RETRY_SPREAD_MS, queued: true };
     if (r.priority === 'interactive' || result.turnAt === undefined) return { ok: false, reason: 'exhausted', retryAfterMs: free + random() * 1000 };
     // The caller's own place in the queue (taken in the lease's round trip).
     return turnRefusal(schedule, t, result.turnAt, result.nextFreeAt);

@@ -153,7 +153,9 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   /** Spends one call of the shared budget (waiting for it when interactive); a failure when there is none. */
   async function spend(spec: CallSpec<unknown>): Promise<Extract<UpstreamFailure, { kind: 'rate_limited' }> | undefined> {
     if (!opts.budget || !spec.budget) return undefined;
-    const maxWaitMs = Math.min(MAX_INTERACTIVE_WAIT_MS, Math.max(0, spec.deadline.remainingMs() - CALL_RESERVE_MS));
+    // A refresh token is redeemed only with a whole call's timeout left: never wait into that time.
+    const needed = spec.call === 'refresh_token' ? perCallTimeoutMs : CALL_RESERVE_MS;
+    const maxWaitMs = Math.min(MAX_INTERACTIVE_WAIT_MS, Math.max(0, spec.deadline.remainingMs() - needed));
     const grant = await opts.budget.take({ ...spec.budget, upstream: new URL(spec.url).host, maxWaitMs });
     if (grant.ok) return undefined;
     return {
