@@ -79,6 +79,11 @@ export interface UpstreamBudget {
   prepare(r: BudgetRequest): void;
   /** The work stopped early (a wrong password): its held calls go back to the instance's pool. */
   giveBack(held: HeldCalls): void;
+  /**
+   * Background work that cannot make its call now (its time ran out while the store was slow):
+   * its own place at the back of the fleet's queue, so it comes back when there is room.
+   */
+  comeBackLater(r: BudgetRequest): Promise<Extract<BudgetGrant, { ok: false }>>;
   /** What the shared bucket cost this process so far. */
   readonly cost: BudgetCost;
   /**
@@ -277,7 +282,7 @@ export function createUpstreamBudget(opts: {
   const placeCost = (r: BudgetRequest, schedule: BudgetSchedule) => ((r.calls ?? 1) * schedule.intervalMs) / QUEUE_SHARE;
 
   /** A background caller's own place at the back of the fleet's queue: come back at its turn. */
-  async function queueUp(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number): Promise<BudgetGrant> {
+  async function queueUp(key: BudgetKey, st: BucketState, schedule: BudgetSchedule, r: BudgetRequest, t: number): Promise<Extract<BudgetGrant, { ok: false }>> {
     let turnAt: number;
     try {
       ({ turnAt } = await opts.repo.enqueue(key, schedule, { cost: placeCost(r, schedule), now: t }));
@@ -291,7 +296,7 @@ export function createUpstreamBudget(opts: {
   }
 
   /** Come back at the turn (spread over a second, in order), never before the bucket frees a call. */
-  function turnRefusal(schedule: BudgetSchedule, t: number, turnAt: number, nextFreeAt: number): BudgetGrant {
+  function turnRefusal(schedule: BudgetSchedule, t: number, turnAt: number, nextFreeAt: number): Extract<BudgetGrant, { ok: false }> {
     const turn = Math.max(nextFreeAt - t, turnAt - t);
     return { ok: false, reason: 'exhausted', retryAfterMs: turn + random() * 1000 + schedule.intervalMs, queued: true };
   }
@@ -437,6 +442,10 @@ export function createUpstreamBudget(opts: {
     take,
     prepare,
     giveBack,
+    comeBackLater(r) {
+      const key = { tenant: r.tenant, upstream: r.upstream, api: r.api };
+      return queueUp(key, stateOf(key), scheduleOf(r.requestsPerSecond), r, now());
+    },
     lowRefusal(r) {
       const refusal = knownLowRefusal(stateOf(r), scheduleOf(r.requestsPerSecond), now());
       return refusal && !refusal.ok ? refusal.retryAfterMs : undefined;

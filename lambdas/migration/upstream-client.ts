@@ -8,7 +8,7 @@
 import type { BreakerRegistry } from './circuit-breaker.js';
 import type { Deadline } from './deadline.js';
 import { createFleetBreakers, type BreakerScope } from './fleet-breakers.js';
-import type { BudgetPriority, HeldCalls, UpstreamBudget } from './upstream-budget.js';
+import type { BudgetGrant, BudgetPriority, HeldCalls, UpstreamBudget } from './upstream-budget.js';
 import {
   isGlobalLimit,
   isLoopbackHttpAllowed,
@@ -157,7 +157,10 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
     const needed = spec.call === 'refresh_token' ? perCallTimeoutMs : CALL_RESERVE_MS;
     const maxWaitMs = Math.min(MAX_INTERACTIVE_WAIT_MS, Math.max(0, spec.deadline.remainingMs() - needed));
     const grant = await opts.budget.take({ ...spec.budget, upstream: new URL(spec.url).host, maxWaitMs });
-    if (grant.ok) return undefined;
+    return grant.ok ? undefined : budgetRefusal(grant);
+  }
+
+  function budgetRefusal(grant: Extract<BudgetGrant, { ok: false }>): Extract<UpstreamFailure, { kind: 'rate_limited' }> {
     return {
       kind: 'rate_limited',
       status: 429,
@@ -195,6 +198,16 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
     const gate = await breakers.check(scope);
     if (gate.open) {
       return finish(unavailable('circuit_open', { retryAfterSeconds: Math.ceil(gate.retryAfterMs / 1000) }));
+    }
+    if (spec.call === 'refresh_token' && spec.deadline.remainingMs() < perCallTimeoutMs) {
+      // Too little time left to redeem a refresh token (see below; the store was slow): no call
+      // of the budget is spent on it, and a re-mint is given a place in the queue to come back at.
+      breakers.release(scope);
+      if (opts.budget && spec.budget?.priority === 'background') {
+        const later = await opts.budget.comeBackLater({ ...spec.budget, upstream: new URL(spec.url).host, maxWaitMs: 0 });
+        return finish({ ok: false, failure: budgetRefusal(later) });
+      }
+      return finish(unavailable('budget_exhausted'));
     }
     const refused = await spend(spec);
     if (refused) {

@@ -81,6 +81,16 @@ export function createUpstreamTokenLedger(
   const nowS = () => Math.floor(deps.now() / 1000);
   let ownedVersion = 0;
 
+  const freshRecord = (lease: Lease, nowMs: number): UpstreamTokenRecord => ({
+    tenant: p.tenant,
+    token_hash: hash,
+    status: 'redeeming',
+    version: 1,
+    ...lease,
+    updated_at: nowMs,
+    ttl: nowS() + TTL_S.redeeming,
+  });
+
   const asOwner = async (lease: Lease, fields: Partial<UpstreamTokenRecord>) => {
     const ok = await repo.updateAsOwner(p.tenant, hash, lease.lease_id, { ...fields, updated_at: deps.now() });
     if (ok) ownedVersion += 1;
@@ -90,19 +100,24 @@ export function createUpstreamTokenLedger(
   async function claim(sourceIds: string[], deadline: Deadline): Promise<LedgerClaim> {
     let waited = false;
     let pollMs = FIRST_POLL_MS;
-    for (;;) {
+    for (let first = true; ; first = false) {
       const nowMs = deps.now();
       const lease: Lease = { lease_id: newId(), lease_until: nowMs + p.leaseMs };
-      const fresh: UpstreamTokenRecord = {
-        tenant: p.tenant,
-        token_hash: hash,
-        status: 'redeeming',
-        version: 1,
-        ...lease,
-        updated_at: nowMs,
-        ttl: nowS() + TTL_S.redeeming,
-      };
-      if (await repo.create(fresh)) {
+      const fresh = freshRecord(lease, nowMs);
+      if (first) {
+        // A client back when it was told to (after a refusal) owns its record in one request,
+        // sent alongside the creation a first request needs: one round trip either way.
+        const [created, before] = await Promise.all([repo.create(fresh), repo.takeOverDueRetry(p.tenant, hash, { ...lease, now: nowMs, ttl: fresh.ttl })]);
+        if (created) {
+          ownedVersion = fresh.version;
+          return { kind: 'owner', lease, record: fresh };
+        }
+        if (before) {
+          const record: UpstreamTokenRecord = { ...fresh, version: before.version + 1 };
+          ownedVersion = record.version;
+          return { kind: 'owner', lease, record, ...(turnHasCome(before, nowMs) ? { booked: true } : {}) };
+        }
+      } else if (await repo.create(fresh)) {
         ownedVersion = fresh.version;
         return { kind: 'owner', lease, record: fresh };
       }

@@ -49,6 +49,12 @@ export interface UpstreamTokenRecord {
 
 export type Lease = { lease_id: string; lease_until: number };
 
+/** What a record says beyond its status and lease: a take-over starts without any of it. */
+const OUTCOME_FIELDS = [
+  'source_id', 'sealed_answer', 'client_id', 'user_id', 'family_id', 'refresh_token_id', 'family_absolute_exp',
+  'scope', 'refresh_scope', 'audience', 'minted_at', 'rejected_by', 'failure', 'retry_at',
+] as const satisfies readonly (keyof UpstreamTokenRecord)[];
+
 export function createUpstreamTokenRepository(db: DynamoDBDocumentClient, tableName: string) {
   const keyOf = (tenant: string, hash: string) => keys.upstreamTokenConsumed(tenant, hash);
   const strip = (item: Record<string, unknown> | undefined): UpstreamTokenRecord | undefined => {
@@ -78,6 +84,32 @@ export function createUpstreamTokenRepository(db: DynamoDBDocumentClient, tableN
         return true;
       } catch (err) {
         if (isConditionalCheckFailed(err)) return false;
+        throw err;
+      }
+    },
+
+    /**
+     * Takes over, in one request and without reading it first, a `transient` record whose retry
+     * time has come (the client is back when it was told to): it becomes `lease`'s `redeeming`
+     * record, as a fresh one would be. Returns the record as it was, or undefined when the
+     * record is absent or in any other state (then read it and decide).
+     */
+    async takeOverDueRetry(tenant: string, hash: string, p: Lease & { now: number; ttl: number }): Promise<UpstreamTokenRecord | undefined> {
+      try {
+        const res = await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keyOf(tenant, hash),
+            UpdateExpression: `SET #status = :redeeming, lease_id = :lease_id, lease_until = :lease_until, updated_at = :now, #ttl = :ttl ADD version :one REMOVE ${OUTCOME_FIELDS.map((f) => `#${f}`).join(', ')}`,
+            ConditionExpression: '#status = :transient AND retry_at <= :now',
+            ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl', ...Object.fromEntries(OUTCOME_FIELDS.map((f) => [`#${f}`, f])) },
+            ExpressionAttributeValues: { ':redeeming': 'redeeming', ':transient': 'transient', ':lease_id': p.lease_id, ':lease_until': p.lease_until, ':now': p.now, ':ttl': p.ttl, ':one': 1 },
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        return strip(res.Attributes);
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return undefined;
         throw err;
       }
     },

@@ -112,4 +112,37 @@ describe('upstream token ledger', () => {
     t = record!.ttl * 1000 + 1;
     expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
   });
+
+  it('a token refused with a place in the queue and back at its turn is owned in one round trip, as its turn: no read, the old owner locked out', async () => {
+    const token = newToken();
+    const first = await ledgerFor(token).claim(['s1'], noTime());
+    if (first.kind !== 'owner') throw new Error('expected owner');
+    await ledgerFor(token).markTransient(first.lease, { kind: 'rate_limited', reason: 'rate_limited', retry_after: 3, queued: true });
+    // Too early: answered from the record.
+    t += 1_000;
+    expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'transient' });
+    t += 2_000;
+    const counter = createRoundTripCounter();
+    const counted = createUpstreamTokenLedger({ db: createDocumentClient({ endpoint: engine.endpoint, counter }), tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+    const back = await counted.claim(['s1'], noTime());
+    expect(back).toMatchObject({ kind: 'owner', booked: true, record: { status: 'redeeming', version: 3 } });
+    expect(counter.byOperation).toEqual({ PutItem: 1, UpdateItem: 1 });
+    expect(await ledgerFor(token).markRedeemed(first.lease, { sourceId: 's1', sealedAnswer: 'v1.x', clientId: 'c' })).toBe(false);
+    if (back.kind !== 'owner') throw new Error('expected owner');
+    expect(await counted.markRedeemed(back.lease, { sourceId: 's1', sealedAnswer: 'v1.x', clientId: 'c' })).toBe(true);
+    const record = await createUpstreamTokenRepository(db, DEFAULT_TABLE_NAME).get('ledger-test', counted.hash);
+    expect(record).toMatchObject({ status: 'redeemed', version: 4 });
+    expect(record).not.toHaveProperty('failure');
+    expect(record).not.toHaveProperty('retry_at');
+  });
+
+  it('a token whose passing failure gave it no place in the queue is taken over as a newcomer, not as its turn', async () => {
+    const token = newToken();
+    const first = await ledgerFor(token).claim(['s1'], noTime());
+    if (first.kind !== 'owner') throw new Error('expected owner');
+    await ledgerFor(token).markTransient(first.lease, { kind: 'unavailable', reason: 'timeout' });
+    const back = await ledgerFor(token).claim(['s1'], noTime());
+    expect(back).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
+    expect(back).not.toHaveProperty('booked');
+  });
 });
