@@ -234,7 +234,11 @@ async function upstreamClaims(
     deadline,
   });
   if (info.ok) return { ok: true, value: info.value };
-  const retry = info.failure.kind === 'rate_limited' ? { retryAfterSeconds: info.failure.retryAfterSeconds } : {};
+  // A rate limit, or a profile call never started because this login's time ran out (the store
+  // was slow), says nothing about the password the upstream accepted: the client retries, no strike.
+  const f = info.failure;
+  const notStarted = f.kind === 'unavailable' && f.reason === 'budget_exhausted' && f.retryAfterSeconds !== undefined;
+  const retry = f.kind === 'rate_limited' ? { retryAfterSeconds: f.retryAfterSeconds } : notStarted ? { retryAfterSeconds: f.retryAfterSeconds ?? 1 } : {};
   return { ok: false, failure: { ...failure('upstream_userinfo_failed', false, describeUpstreamFailure(info.failure)), ...retry } };
 }
 

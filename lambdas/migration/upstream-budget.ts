@@ -360,10 +360,11 @@ export function createUpstreamBudget(opts: {
     const queueAt = result.ok ? result.queueAt : (result.turnAt ?? result.queueAt);
     if (queueAt !== undefined) st.queueAt = Math.max(st.queueAt, queueAt);
     if (result.breakers) st.breakers = result.breakers;
-    // Slots are counted from when the lease came back: a slow round trip must neither make them
-    // stale nor bunch them beyond the bucket's burst (they keep their spacing, shifted by the delay).
-    const delay = Math.max(0, now() - t);
-    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t) + delay)].sort((a, b) => a - b);
+    // A slow round trip must not make the slots stale: those whose time passed while the lease was
+    // out are made from its return on. Later ones keep their time, so they never overlap the
+    // calls other instances leased after them.
+    const back = now();
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, back))].sort((a, b) => a - b);
     return result;
   }
 

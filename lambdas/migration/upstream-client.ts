@@ -221,16 +221,17 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
       return finish(unavailable('circuit_open', { retryAfterSeconds: Math.ceil(learnt.retryAfterMs / 1000) }));
     }
     if (
-      spec.deadline.expired() ||
+      spec.deadline.remainingMs() < MIN_CALL_MS ||
       (spec.call === 'refresh_token' && spec.deadline.remainingMs() < perCallTimeoutMs) ||
       (spec.budget?.held && (spec.budget.calls ?? 1) > 1 && spec.deadline.remainingMs() < (spec.budget.calls ?? 1) * MIN_CALL_MS)
     ) {
       // A refresh token is spent upstream the moment it is redeemed: never start that call
       // without the time to read its answer, or a cut-short call loses the session. A login whose
       // calls were leased too late to make them all is told to come back before its password call
-      // (nothing decided), not after it (a wrong-password answer an SDK does not retry).
+      // (nothing decided), not after it (a wrong-password answer an SDK does not retry). A call
+      // not started for want of time asked the upstream nothing: the caller may be told to retry.
       breakers.release(scope);
-      return finish(unavailable('budget_exhausted'));
+      return finish(unavailable('budget_exhausted', { retryAfterSeconds: 1 }));
     }
     const remaining = spec.deadline.remainingMs();
     const limitedByBudget = remaining < perCallTimeoutMs;

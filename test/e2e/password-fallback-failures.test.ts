@@ -155,6 +155,24 @@ describe('every upstream failure answers exactly like a wrong password; the log 
     expect(event).toMatchObject({ reason: 'upstream_userinfo_failed', details: { upstream_failure: 'budget_exhausted' } });
   });
 
+  it("a login whose time ran out while the upstream checked its password is told to retry (429), not answered as a wrong password: the profile call never started, and it is no strike", async () => {
+    const email = uniqueEmail('late');
+    upstream.addUser({ email, password: PASSWORD });
+    // The store was slow: the login's time is spent by the time the upstream answers.
+    upstream.failNext('token', { delayMs: 50, during: () => clock.advance(BUDGET_MS) });
+    const profileCalls = () => upstream.requests.filter((r) => r.endpoint === 'userinfo').length;
+    const before = profileCalls();
+
+    const late = await loginWithAuth0Client(service, email, PASSWORD);
+
+    expect([late.status, late.error]).toEqual([429, 'too_many_requests']);
+    expect(authEvents(service, email)).toEqual([
+      expect.objectContaining({ type: 'fp', reason: 'upstream_userinfo_failed', details: expect.objectContaining({ upstream_failure: 'budget_exhausted' }) }),
+    ]);
+    expect(profileCalls()).toBe(before);
+    expect((await loginWithAuth0Client(service, email, PASSWORD)).status).toBe(200);
+  });
+
   it('a rate limit on the profile call after the upstream accepted the password is no strike: past the lockout limit of them, the right password still logs in', async () => {
     const email = uniqueEmail('profile-limited');
     upstream.addUser({ email, password: PASSWORD });

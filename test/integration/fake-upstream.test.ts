@@ -166,16 +166,18 @@ describe('upstream client against the fake Auth0: outages and limits', () => {
     expect((await passwordLogin(clientWith({ perCallTimeoutMs: 5000 }))).ok).toBe(true);
   });
 
-  it('reports budget_exhausted without calling when the request budget is spent', async () => {
-    const result = await passwordLogin(clientWith(), { totalMs: 0 });
-    expect(result).toEqual({ ok: false, failure: { kind: 'unavailable', reason: 'budget_exhausted' } });
+  it('reports budget_exhausted without calling when the request budget is spent (or too short for a call): nothing was asked, so it may be retried', async () => {
+    for (const totalMs of [0, 200]) {
+      const result = await passwordLogin(clientWith(), { totalMs });
+      expect(result).toEqual({ ok: false, failure: { kind: 'unavailable', reason: 'budget_exhausted', retryAfterSeconds: 1 } });
+    }
     expect(upstream.requestsTo('token')).toHaveLength(0);
   });
 
   it('stops a hanging call at the remaining budget when it is shorter than the per-call timeout, without blaming the upstream', async () => {
     upstream.failNext('token', { hang: true });
     const breakers = createBreakerRegistry({ failureThreshold: 1 });
-    const result = await passwordLogin(clientWith({ breakers, perCallTimeoutMs: 60_000 }), { totalMs: 150 });
+    const result = await passwordLogin(clientWith({ breakers, perCallTimeoutMs: 60_000 }), { totalMs: 400 });
     expect(result).toEqual({ ok: false, failure: { kind: 'unavailable', reason: 'budget_exhausted' } });
     expect(breakers.check(SOURCE).open).toBe(false);
   });

@@ -19,7 +19,8 @@ export type FakeFault =
   | { status: 500; globalLimit: true }
   | { status: 500 | 502 | 503 }
   | { hang: true }
-  | { delayMs: number }
+  /** Answers late; `during` runs when the request arrives (e.g. moves a test's clock on while the call is in flight). */
+  | { delayMs: number; during?: () => void }
   | { malformed: true };
 
 export interface FakeClient { client_id: string; client_secret?: string; grant_types: string[] }
@@ -150,7 +151,10 @@ export async function startFakeUpstream(opts: { latencyMs?: number; globalLimit?
     const fault = endpoint === 'token' || endpoint === 'userinfo' || endpoint === 'jwks' ? takeFault(endpoint) : undefined;
     if (fault && 'hang' in fault) return; // answered never; close() destroys the socket
     if (latencyMs > 0) await sleep(latencyMs);
-    if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
+    if (fault && 'delayMs' in fault) {
+      fault.during?.();
+      await sleep(fault.delayMs);
+    }
     if (fault && 'malformed' in fault) {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>upstream hiccup</body></html>');
       return;
