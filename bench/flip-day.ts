@@ -197,6 +197,11 @@ async function flipDayRun(withAttacker: boolean) {
 
     const perSecond = [...upstream.callsPerSecond().entries()].filter(([second]) => second * 1000 >= wallStart - 1000);
     const busiest = Math.max(0, ...perSecond.map(([, n]) => n));
+    // What the busiest second's calls were (token and /userinfo calls, as the limit counts them).
+    const busiestAt = perSecond.find(([, n]) => n === busiest)?.[0];
+    const kindOf = (r: (typeof upstream.requests)[number]) =>
+      r.endpoint === 'userinfo' ? 'userinfo' : r.body.grant_type === PASSWORD_REALM_GRANT ? (r.body.username?.startsWith('login-') ? 'login' : 'attacker') : r.body.grant_type ?? r.endpoint;
+    const busiestKinds = countBy(upstream.requests.filter((r) => busiestAt !== undefined && Math.floor(r.at / 1000) === busiestAt && (r.endpoint === 'token' || r.endpoint === 'userinfo')).map(kindOf));
     const all = [...outcomes.remint, ...outcomes.login];
     const succeeded = all.filter((o) => o.ok);
     const callsNeeded = REMINTS + 2 * LOGINS; // id_token: one call per re-mint; token + /userinfo per login
@@ -211,6 +216,7 @@ async function flipDayRun(withAttacker: boolean) {
       unfinished: all.filter((o) => !o.ok && !o.refused).length,
       upstream429s: upstream.globalLimitRefusals(),
       busiestSecond: busiest,
+      busiestKinds,
       drainS: drainMs / 1000,
       floorS: callsNeeded / UPSTREAM_LIMIT,
       floorAtConfiguredS: callsNeeded / CONFIGURED_RATE,
@@ -282,6 +288,7 @@ function reportOf(attacked: Awaited<ReturnType<typeof flipDayRun>>, quiet: Await
         `and from its ${SUSPECT_IP_FAILURES ?? 10}th failure on its logins come last at the budget (suspectIpFailures${SUSPECT_IP_FAILURES === 0 ? ' = 0: off' : ''}).`,
         `Attacker's answers: ${JSON.stringify(attacked.attackerAnswers)}, median ${round(attacked.attackerP50Ms)} ms.`,
         ...(attacked.sessionsLost + attacked.unfinished + quiet.sessionsLost + quiet.unfinished > 0 ? [`Not finished (last answer): ${JSON.stringify(attacked.lostAs)} / ${JSON.stringify(quiet.lostAs)}.`] : []),
+        `Busiest second's calls by kind: ${JSON.stringify(attacked.busiestKinds)} / ${JSON.stringify(quiet.busiestKinds)}.`,
         `Answers on the way (every retryable answer, attacker run / run without): ${JSON.stringify(attacked.refusalsOnTheWay)} / ${JSON.stringify(quiet.refusalsOnTheWay)}.`,
         `DynamoDB/migration counts every request of the servers (attacker's included) per successful migration; bucket/migration those on the budget item`,
         `(${round(attacked.budgetShare * 100)} % / ${round(quiet.budgetShare * 100)} % of all requests); ${attacked.budgetRefusals} / ${quiet.budgetRefusals} re-mint refusals.`,

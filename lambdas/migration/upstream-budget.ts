@@ -111,8 +111,12 @@ export interface SharedBreakerStore {
 }
 
 export const DEFAULT_REQUESTS_PER_SECOND = 20;
-/** The bucket holds this many seconds of calls (a small burst: the busiest second stays near the rate). */
-const BURST_SECONDS = 0.25;
+/**
+ * The bucket holds this many seconds of calls: a small burst, so the busiest calendar second
+ * stays within rate × 1.1 (at the advised 80 % of the upstream's limit, under that limit with room
+ * for timer jitter; a quarter second of burst made it exactly the limit).
+ */
+const BURST_SECONDS = 0.1;
 /** Share of the burst kept for interactive callers: background callers never take it. */
 const INTERACTIVE_RESERVE = 0.4;
 /** A leased call not made this long after its time is dropped (it would make a burst). */
@@ -360,11 +364,10 @@ export function createUpstreamBudget(opts: {
     const queueAt = result.ok ? result.queueAt : (result.turnAt ?? result.queueAt);
     if (queueAt !== undefined) st.queueAt = Math.max(st.queueAt, queueAt);
     if (result.breakers) st.breakers = result.breakers;
-    // A slow round trip must not make the slots stale: those whose time passed while the lease was
-    // out are made from its return on. Later ones keep their time, so they never overlap the
-    // calls other instances leased after them.
-    const back = now();
-    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, back))].sort((a, b) => a - b);
+    // Slots are counted from when the lease came back: a slow round trip must neither make them
+    // stale nor bunch them beyond the bucket's burst (they keep their spacing, shifted by the delay).
+    const delay = Math.max(0, now() - t);
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t) + delay)].sort((a, b) => a - b);
     return result;
   }
 

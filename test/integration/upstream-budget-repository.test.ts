@@ -1,15 +1,15 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
-import { createUpstreamBudget, scheduleOf } from '../../lambdas/migration/upstream-budget.js';
+import { createUpstreamBudget } from '../../lambdas/migration/upstream-budget.js';
 import { createDocumentClient, createRoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 import { createUpstreamBudgetRepository, type UpstreamBudgetRepository } from '../../lambdas/store/upstream-budget-repository.js';
 
 /** The shared token bucket's single-item conditional updates against the embedded engine, with explicit times. */
 const TABLE = 'budget-test';
 const T0 = 1_800_000_000_000;
-const RATE = 10; // 100 ms apart, a burst of 250 ms
-const schedule = scheduleOf(RATE);
+/** 10 calls per second (100 ms apart) with a burst of 250 ms: the repository takes any schedule. */
+const schedule = { intervalMs: 100, burstMs: 250 };
 let engine: EmbeddedEngine;
 let db: DynamoDBDocumentClient;
 let repo: UpstreamBudgetRepository;
