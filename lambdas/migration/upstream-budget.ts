@@ -119,11 +119,8 @@ export const DEFAULT_REQUESTS_PER_SECOND = 20;
 const BURST_SECONDS = 0.1;
 /** Share of the burst kept for interactive callers: background callers never take it. */
 const INTERACTIVE_RESERVE = 0.4;
-/**
- * A leased call not made this long after its time is dropped (it would make a burst): calls in
- * any second stay within rate × (1 + this) + the burst, under the upstream's limit at 80 % of it.
- */
-const SLOT_VALIDITY_MS = 150;
+/** A leased call not made this long after its time is dropped (it would make a burst). */
+const SLOT_VALIDITY_MS = 250;
 /** A background caller waits at most this long for a call leased by its instance. */
 const BACKGROUND_WAIT_MS = 250;
 /**
@@ -367,11 +364,10 @@ export function createUpstreamBudget(opts: {
     const queueAt = result.ok ? result.queueAt : (result.turnAt ?? result.queueAt);
     if (queueAt !== undefined) st.queueAt = Math.max(st.queueAt, queueAt);
     if (result.breakers) st.breakers = result.breakers;
-    // Slots keep the times the bucket gave them (from the lease's request on, for the burst's):
-    // a call is made at its slot or at most SLOT_VALIDITY_MS after it, never later. Shifting them
-    // by a slow round trip made them overlap the calls other instances leased after them, and
-    // took the busiest second past the upstream's limit when the store was slow.
-    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t))].sort((a, b) => a - b);
+    // Slots are counted from when the lease came back: a slow round trip must neither make them
+    // stale nor bunch them beyond the bucket's burst (they keep their spacing, shifted by the delay).
+    const delay = Math.max(0, now() - t);
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t) + delay)].sort((a, b) => a - b);
     return result;
   }
 
