@@ -137,6 +137,14 @@ const QUEUE_SHARE = 0.8;
 /** A client whose turn came but found no call is told to come back within this long (not at the queue's back). */
 const BOOKED_RETRY_SPREAD_MS = 2000;
 const DEFAULT_MAX_LEASE = 10;
+/**
+ * After a lease round trip this slow, an instance leases at most SLOW_MAX_LEASE calls at a time:
+ * its calls are shifted by the round trip (so they are not stale on arrival), and a shifted lease
+ * overlaps the calls other instances leased after it, by at most its size. Small leases keep the
+ * busiest second under the upstream's limit while the store is slow.
+ */
+const SLOW_LEASE_MS = 100;
+const SLOW_MAX_LEASE = 2;
 /** Share of the burst a `low` caller leaves to the others: it is served only while the bucket is nearly idle. */
 const LOW_RESERVE = 0.8;
 /** After a `low` caller found the bucket busy, the next ones are refused without a round trip for this long. */
@@ -161,6 +169,8 @@ interface BucketState {
   breakers: SharedBreakers;
   /** `low` callers are refused without a round trip until then (the bucket was last seen busy). */
   lowRefusedUntil: number;
+  /** How long this instance's last lease took (ms): a slow store gets small leases (see SLOW_LEASE_MS). */
+  lastLeaseMs: number;
 }
 
 /** Until when a bucket whose schedule reaches `tat` leaves `low` callers out (less than their reserve spare). */
@@ -192,7 +202,7 @@ export function createUpstreamBudget(opts: {
     const id = `${k.tenant}\n${k.upstream}\n${k.api ?? 'authentication'}`;
     let st = states.get(id);
     if (!st) {
-      st = { slots: [], queueAt: 0, spareTurns: [], pausedUntil: 0, waiting: { interactive: 0, background: 0, booked: 0, low: 0 }, leasing: {}, breakers: {}, lowRefusedUntil: 0 };
+      st = { slots: [], queueAt: 0, spareTurns: [], pausedUntil: 0, waiting: { interactive: 0, background: 0, booked: 0, low: 0 }, leasing: {}, breakers: {}, lowRefusedUntil: 0, lastLeaseMs: 0 };
       states.set(id, st);
     }
     return st;
@@ -349,7 +359,8 @@ export function createUpstreamBudget(opts: {
     const interactive = lane === 'interactive';
     // Background work leases the calls it goes on to make (a re-mint's /userinfo after its token
     // call) with its first one: the later calls are served from this lease, without a round trip.
-    const count = Math.max(1, Math.min(maxLease, waiting + (interactive ? 0 : Math.max(0, (r.calls ?? 1) - 1))));
+    const largest = st.lastLeaseMs > SLOW_LEASE_MS ? Math.min(maxLease, SLOW_MAX_LEASE) : maxLease;
+    const count = Math.max(1, Math.min(largest, waiting + (interactive ? 0 : Math.max(0, (r.calls ?? 1) - 1))));
     const reserve = schedule.burstMs * INTERACTIVE_RESERVE;
     const result = await opts.repo.lease(key, schedule, {
       count,
@@ -367,6 +378,7 @@ export function createUpstreamBudget(opts: {
     // Slots are counted from when the lease came back: a slow round trip must neither make them
     // stale nor bunch them beyond the bucket's burst (they keep their spacing, shifted by the delay).
     const delay = Math.max(0, now() - t);
+    st.lastLeaseMs = delay;
     if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t) + delay)].sort((a, b) => a - b);
     return result;
   }

@@ -116,4 +116,29 @@ describe('upstream budget repository', () => {
     expect(await budget.take({ ...request, priority: 'interactive' })).toMatchObject({ ok: true });
     expect(budget.cost).toMatchObject({ leases: 1, leasedCalls: 2 });
   });
+
+  it('after a slow lease round trip an instance leases two calls at a time (its shifted calls overlap others by at most that)', async () => {
+    const repo = createUpstreamBudgetRepository(db, TABLE);
+    let slow = false;
+    const slowStore: UpstreamBudgetRepository = {
+      ...repo,
+      cost: repo.cost,
+      lease: async (...args) => {
+        if (slow) await new Promise((resolve) => setTimeout(resolve, 150));
+        return repo.lease(...args);
+      },
+    };
+    const budget = createUpstreamBudget({ repo: slowStore });
+    const request = { tenant: 't', upstream: `up${++seq}.example.com`, requestsPerSecond: 1000, maxWaitMs: 2000, priority: 'interactive' as const };
+    const fiveAtOnce = () => Promise.all(Array.from({ length: 5 }, () => budget.take(request)));
+    await fiveAtOnce();
+    // A fast store: the first caller's lease, then one for the four that waited for it.
+    expect(budget.cost).toMatchObject({ leases: 2, leasedCalls: 5 });
+    slow = true;
+    await fiveAtOnce(); // this lease is the slow one
+    const before = { ...budget.cost };
+    await fiveAtOnce();
+    expect(budget.cost.leases - before.leases).toBeGreaterThanOrEqual(3);
+    expect(budget.cost.leasedCalls - before.leasedCalls).toBe(5);
+  });
 });
