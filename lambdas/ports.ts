@@ -95,8 +95,23 @@ export interface LockoutStore {
 
 /** The password check's combined reads (lambdas/store/login-reads.ts). */
 export interface LoginReads {
-  identifierAndIp(claimKey: ItemKey, ip: { key: ItemKey; rateMs: number; nowMs: number } | undefined): Promise<{ claim?: IdentifierClaim; ipFailures: number }>;
-  userAndCeiling(tenant: string, userId: string, ceiling: { key: ItemKey; nowSeconds: number } | undefined): Promise<{ holder: UserWithPassword; ceilingFailures: number }>;
+  /**
+   * The identifier's claim and the client IP's failures; with `holder`, also the user the claim
+   * names (`holderRead`, as `userAndCeiling` reads it) when the process already knows which user
+   * that is and the claim read with it confirms it (not retired, same user).
+   */
+  identifierAndIp(
+    claimKey: ItemKey,
+    ip: { key: ItemKey; rateMs: number; nowMs: number } | undefined,
+    holder?: { tenant: string; ceiling: (userId: string) => { key: ItemKey; nowSeconds: number } | undefined },
+  ): Promise<{ claim?: IdentifierClaim; ipFailures: number; holderRead?: UserAndCeilingRead }>;
+  userAndCeiling(tenant: string, userId: string, ceiling: { key: ItemKey; nowSeconds: number } | undefined): Promise<UserAndCeilingRead>;
+}
+
+/** A user with its password and login statistics, and the failures on the identifier-wide ceiling. */
+export interface UserAndCeilingRead {
+  holder: UserWithPassword;
+  ceilingFailures: number;
 }
 
 /** Refresh tokens and their families. */

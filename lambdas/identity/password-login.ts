@@ -157,9 +157,14 @@ export async function authenticateWithPassword(
 
   const perIdentifierOnly = bruteForce.mode === 'count_per_identifier';
   const nowSeconds = Math.floor(deps.now() / 1000);
-  const { claim: firstClaim, ipFailures } = await deps.loginReads.identifierAndIp(
+  // The ceiling read with a user: per user whatever identifier is typed (the subject below).
+  const ceilingOf = (subject: string) =>
+    strikes && !perIdentifierOnly ? { key: keys.lockoutCeiling(ctx.tenant, connection.id, subject), nowSeconds } : undefined;
+  // A repeat login reads its user with the claim (when the process knows whom the claim names).
+  const { claim: firstClaim, ipFailures, holderRead: prefetched } = await deps.loginReads.identifierAndIp(
     claimKey,
     throttled ? { key: ipKey, rateMs: preLogin.rate, nowMs: deps.now() } : undefined,
+    { tenant: ctx.tenant, ceiling: (userId) => ceilingOf(`user:${userId}`) },
   );
   if (ipFailures >= preLogin.max_attempts) return refuse('limit_sul', 'suspicious_ip');
   // An identifier unknown here from a suspect IP (most likely someone trying random emails) that
@@ -179,17 +184,16 @@ export async function authenticateWithPassword(
   const ceilingKey = keys.lockoutCeiling(ctx.tenant, connection.id, subject);
   const readState = async (claim: typeof firstClaim): Promise<[PromiseSettledResult<number>, PromiseSettledResult<UserWithPassword>]> => {
     // Read even for an unknown identifier, so that it costs the same round trip as a known one.
-    const read = deps.loginReads.userAndCeiling(
-      ctx.tenant,
-      claim?.user_id ?? UNKNOWN_USER,
-      strikes && !perIdentifierOnly ? { key: ceilingKey, nowSeconds } : undefined,
-    );
+    const read = deps.loginReads.userAndCeiling(ctx.tenant, claim?.user_id ?? UNKNOWN_USER, ceilingOf(subject));
     const [ceiling, holder] = await Promise.allSettled([read.then((r) => r.ceilingFailures), read.then((r) => r.holder)]);
     return [ceiling, holder];
   };
   const [reserved, state] = await Promise.allSettled([
     strikes ? reserveAttempt(deps, lockKey, policy) : Promise.resolve({ reservation: { attempts: 0 }, waited: false }),
-    readState(firstClaim),
+    // Read with the claim already (it names this user, not retired: the same subject and ceiling).
+    prefetched
+      ? ([{ status: 'fulfilled', value: prefetched.ceilingFailures }, { status: 'fulfilled', value: prefetched.holder }] as [PromiseSettledResult<number>, PromiseSettledResult<UserWithPassword>])
+      : readState(firstClaim),
   ]);
   if (reserved.status === 'rejected') throw reserved.reason;
   let claim = firstClaim;
