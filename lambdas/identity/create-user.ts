@@ -63,6 +63,12 @@ export interface CreateUserParams {
   isSocial?: boolean;
   /** How the user arrives (recorded on the user with the time; shown as `arrival`). */
   arrival?: Omit<UserArrival, 'at'>;
+  /**
+   * Called with a new user's record as its write starts, so that the caller can prepare what it
+   * needs of it meanwhile (a re-mint signs its tokens). The record is the one `created` returns
+   * if the write succeeds; any other outcome means it was not written.
+   */
+  whileWriting?: (user: UserRecord) => void;
 }
 
 /**
@@ -144,7 +150,9 @@ export async function createUser(deps: CreateUserDeps, p: CreateUserParams): Pro
     user.app_metadata = { ...user.app_metadata, ...extra.app_metadata };
     user.user_metadata = { ...user.user_metadata, ...extra.user_metadata };
   }
-  const outcome = await deps.users.createUser(user, claims);
+  const writing = deps.users.createUser(user, claims);
+  p.whileWriting?.(user);
+  const outcome = await writing;
   if (outcome.outcome !== 'created' && claims.taken.length > 0) {
     await deps.users.giveBackClaims(claims, outcome.outcome === 'exists' ? outcome.user : undefined);
   }

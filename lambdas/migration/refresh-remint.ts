@@ -19,7 +19,7 @@ import { OAuthError, oauthErrors } from '../oauth/errors.js';
 import { assignRolesOrLog, readWholeUpstreamUser } from './whole-upstream-user.js';
 import { grantableScope, issueUserTokens, resolveAudience, type IssueTokensDeps, type TokenResponse } from '../oauth/issue-tokens.js';
 import { narrowScope } from '../oauth/refresh-token-grant.js';
-import type { ClientRecord, MigrationSourceRecord } from '../store/records.js';
+import type { ClientRecord, MigrationSourceRecord, UserRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { isSocialIdentity, socialConnectionOfUserId } from '../social/social-strategies.js';
 import type { Lease, UpstreamTokenRecord } from '../store/upstream-token-repository.js';
@@ -255,6 +255,30 @@ async function mintForUpstreamUser(
     throw new RemintStop(whole.reason, answer, { details: sourceDetail });
   }
   const profile = { ...profileFromUpstream(claims.claims), ...(whole.kind === 'ok' ? whole.extra : {}) };
+  const issue = async (user: UserRecord) => {
+    const audience = resolveAudience(ctx, undefined);
+    const upstreamScope = answer.scope ?? (answer.id_token ? 'openid profile email offline_access' : 'offline_access');
+    const granted = grantableScope(ctx, upstreamScope, audience);
+    // The client must be able to refresh again here: the upstream token it held is spent.
+    const refreshScope = granted.split(' ').includes('offline_access') ? granted : `${granted} offline_access`.trim();
+    const refreshTokenId = newId();
+    const issued = await issueUserTokens(deps, ctx, {
+      client: p.client,
+      user,
+      scope: narrowScope(granted, p.scope),
+      refreshTokenScope: refreshScope,
+      audience,
+      grantType: 'refresh_token',
+      migration: 'refresh_remint',
+      refreshTokenId,
+    });
+    return { issued, audience, granted, refreshScope, refreshTokenId };
+  };
+  // A new user's tokens are signed while its record is being written, when issuing them has no
+  // effect of its own (no post-login extension to run) and nothing changes the user after the
+  // write (no upstream roles to assign). They are used only if that very record was written.
+  let early: { user: UserRecord; issuing: ReturnType<typeof issue> } | undefined;
+  const signEarly = !deps.postLogin && !(whole.kind === 'ok' && whole.roleNames.length > 0);
   const created = await createUser(deps, {
     tenant: ctx.tenant,
     connection,
@@ -262,6 +286,14 @@ async function mintForUpstreamUser(
     upstream: upstreamHostOf(source.credentials.domain),
     isSocial: social ? isSocialIdentity(social.strategy) : undefined,
     arrival: { via: 'refresh_remint', source: source.id },
+    ...(signEarly
+      ? {
+          whileWriting: (user: UserRecord) => {
+            early = { user, issuing: issue(user) };
+            early.issuing.catch(() => {}); // unused unless the write succeeds; then awaited below
+          },
+        }
+      : {}),
   });
   if (created.outcome === 'created' && whole.kind === 'ok') await assignRolesOrLog(deps, ctx, created.user, whole.roleNames);
   const userEvent = { user_id: claims.claims.sub, connection: connection.name, connection_id: connection.id, strategy: connection.strategy };
@@ -276,22 +308,8 @@ async function mintForUpstreamUser(
   const user = created.user;
   if (user.blocked) throw new RemintStop('user_blocked', oauthErrors.userBlockedOnRefresh(), { ...userEvent, details: sourceDetail });
 
-  const audience = resolveAudience(ctx, undefined);
-  const upstreamScope = answer.scope ?? (answer.id_token ? 'openid profile email offline_access' : 'offline_access');
-  const granted = grantableScope(ctx, upstreamScope, audience);
-  // The client must be able to refresh again here: the upstream token it held is spent.
-  const refreshScope = granted.split(' ').includes('offline_access') ? granted : `${granted} offline_access`.trim();
-  const refreshTokenId = newId();
-  const issued = await issueUserTokens(deps, ctx, {
-    client: p.client,
-    user,
-    scope: narrowScope(granted, p.scope),
-    refreshTokenScope: refreshScope,
-    audience,
-    grantType: 'refresh_token',
-    migration: 'refresh_remint',
-    refreshTokenId,
-  });
+  const { issued, audience, granted, refreshScope, refreshTokenId } =
+    created.outcome === 'created' && early?.user === user ? await early.issuing : await issue(user);
   const minted = p.ledger.mintedItem(p.lease, {
     source_id: source.id,
     client_id: p.client.client_id,

@@ -39,6 +39,8 @@ const MIN_REFETCH_INTERVAL_MS = 60_000;
 
 interface CachedJwks {
   keys: JSONWebKeySet;
+  /** The set's key selector, made once per download: it keeps the keys it imported, so a verification imports none. */
+  selectKey: ReturnType<typeof createLocalJWKSet>;
   fetchedAt: number;
 }
 
@@ -60,7 +62,7 @@ export function createUpstreamIdTokenVerifier(opts: UpstreamIdTokenVerifierOptio
       if (response.status !== 200) return undefined;
       const body = (await response.json()) as unknown;
       if (!isJwks(body)) return undefined;
-      const entry = { keys: body, fetchedAt: now() };
+      const entry = { keys: body, selectKey: createLocalJWKSet(body), fetchedAt: now() };
       cache.set(jwksUri, entry);
       return entry;
     } catch {
@@ -83,9 +85,9 @@ export function createUpstreamIdTokenVerifier(opts: UpstreamIdTokenVerifierOptio
     return (await load(jwksUri, spend)) ?? cached; // a stale set beats none while the tenant's JWKS is down
   }
 
-  async function verifyWith(idToken: string, keys: JSONWebKeySet, expected: IdTokenExpectations): Promise<IdTokenVerification> {
+  async function verifyWith(idToken: string, jwks: CachedJwks, expected: IdTokenExpectations): Promise<IdTokenVerification> {
     try {
-      const { payload } = await jwtVerify(idToken, createLocalJWKSet(keys), {
+      const { payload } = await jwtVerify(idToken, jwks.selectKey, {
         issuer: expected.issuer,
         audience: expected.audience,
         algorithms: ['RS256'],
@@ -108,11 +110,11 @@ export function createUpstreamIdTokenVerifier(opts: UpstreamIdTokenVerifierOptio
       }
       const jwks = await jwksFor(expected.jwksUri, expected.spend);
       if (!jwks) return { ok: false, reason: 'jwks_unavailable' };
-      const first = await verifyWith(idToken, jwks.keys, expected);
+      const first = await verifyWith(idToken, jwks, expected);
       const keyMissing = !first.ok && first.detail === 'ERR_JWKS_NO_MATCHING_KEY';
       if (!keyMissing || now() - jwks.fetchedAt < MIN_REFETCH_INTERVAL_MS) return first;
       const refreshed = await load(expected.jwksUri, expected.spend);
-      return refreshed ? verifyWith(idToken, refreshed.keys, expected) : first;
+      return refreshed ? verifyWith(idToken, refreshed, expected) : first;
     },
   };
 }
