@@ -12,7 +12,7 @@ export const AUTHORIZATION_CODE_SECONDS = 60;
 
 /** Stores a one-time code bound to the client, redirect_uri, PKCE challenge, scope and nonce. */
 export async function issueAuthorizationCode(
-  deps: Deps,
+  deps: Pick<Deps, 'db' | 'tableName' | 'now'>,
   ctx: TenantContext,
   request: AuthorizeRequest,
   user: UserRecord,

@@ -25,8 +25,11 @@ export interface LoginTransaction {
 
 const TX_ID = /^[A-Za-z0-9_-]{16,40}$/;
 
+/** What a login transaction uses: its item in the table and the clock. */
+export type LoginTransactionDeps = Pick<Deps, 'db' | 'tableName' | 'now'>;
+
 export async function createLoginTransaction(
-  deps: Deps,
+  deps: LoginTransactionDeps,
   tenant: string,
   request: AuthorizeRequest,
   csrfHash: string,
@@ -51,7 +54,7 @@ export async function createLoginTransaction(
 }
 
 /** The live transaction with this id, or undefined (unknown, malformed or expired). */
-export async function findLoginTransaction(deps: Deps, tenant: string, id: string | undefined): Promise<LoginTransaction | undefined> {
+export async function findLoginTransaction(deps: LoginTransactionDeps, tenant: string, id: string | undefined): Promise<LoginTransaction | undefined> {
   if (!id || !TX_ID.test(id)) return undefined;
   const res = await deps.db.send(
     new GetCommand({ TableName: deps.tableName, Key: loginTransactionKey(tenant, id), ConsistentRead: true }),
@@ -64,7 +67,7 @@ export async function findLoginTransaction(deps: Deps, tenant: string, id: strin
 }
 
 /** Ends a transaction once; false when another request already ended it. */
-export async function completeLoginTransaction(deps: Deps, tenant: string, id: string): Promise<boolean> {
+export async function completeLoginTransaction(deps: LoginTransactionDeps, tenant: string, id: string): Promise<boolean> {
   try {
     await deps.db.send(
       new DeleteCommand({

@@ -28,13 +28,16 @@ export interface LoginSession {
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
+/** What a login session uses: its item in the table and the clock. */
+export type LoginSessionDeps = Pick<Deps, 'db' | 'tableName' | 'now'>;
+
 function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
 }
 
 /** Starts a session after a successful login; returns the Set-Cookie value. */
 export async function startLoginSession(
-  deps: Deps,
+  deps: LoginSessionDeps,
   p: { tenant: string; userId: string; connectionId: string; secure: boolean },
 ): Promise<{ cookie: string; session: LoginSession }> {
   const id = randomBytes(32).toString('base64url');
@@ -55,7 +58,7 @@ export async function startLoginSession(
 }
 
 /** The live session of the request's cookie, if any (expiry checked on read). */
-export async function currentLoginSession(deps: Deps, tenant: string, event: HttpEvent): Promise<LoginSession | undefined> {
+export async function currentLoginSession(deps: LoginSessionDeps, tenant: string, event: HttpEvent): Promise<LoginSession | undefined> {
   const id = readCookie(event, SESSION_COOKIE);
   if (!id || !SESSION_ID.test(id)) return undefined;
   const res = await deps.db.send(
@@ -68,7 +71,7 @@ export async function currentLoginSession(deps: Deps, tenant: string, event: Htt
 }
 
 /** Ends the request's session (if any); returns the Set-Cookie value that clears the cookie. */
-export async function endLoginSession(deps: Deps, tenant: string, event: HttpEvent, secure: boolean): Promise<{ cookie: string; ended?: LoginSession }> {
+export async function endLoginSession(deps: LoginSessionDeps, tenant: string, event: HttpEvent, secure: boolean): Promise<{ cookie: string; ended?: LoginSession }> {
   const ended = await currentLoginSession(deps, tenant, event);
   const id = readCookie(event, SESSION_COOKIE);
   if (id && SESSION_ID.test(id)) {

@@ -7,12 +7,15 @@ import type { AuthorizeRequest } from './authorize-request.js';
 import { isSecureIssuer } from './cookies.js';
 import { startLoginSession } from './session.js';
 
+/** What the end of an interactive login uses: the session, the login's records and the code. */
+export type SignInDeps = Pick<Deps, 'db' | 'tableName' | 'now'> & Parameters<typeof recordSuccessfulLogin>[0];
+
 /**
  * The end of every interactive login (login page, social callback): logs `s`, starts the login
  * session, records the login and sends a one-time code back to the application.
  */
 export async function signInAndReply(
-  deps: Deps,
+  deps: SignInDeps,
   ctx: TenantContext,
   p: { request: AuthorizeRequest; login: PasswordLoginSuccess; connectionId: string; cookies: string[] },
 ): Promise<HttpResponse> {

@@ -42,7 +42,7 @@ export type ConnectionUpstreamLookup =
 
 export interface ConnectionUpstreamReader {
   /** What the fallback needs to call the connection's upstream; `off` unless import mode is on. */
-  read(deps: Deps, tenant: string, connection: ConnectionRecord): Promise<ConnectionUpstreamLookup>;
+  read(deps: Pick<Deps, 'now' | 'secrets'>, tenant: string, connection: ConnectionRecord): Promise<ConnectionUpstreamLookup>;
   /** Drops a cached secret (e.g. the upstream said the client credentials are wrong). */
   forget(secretRef: string): void;
 }
@@ -55,7 +55,7 @@ export function createConnectionUpstreamReader(opts: { cacheMs?: number } = {}):
    * `version` changes when the connection is written (hint, updated_at): a secret rotated
    * through the Management API is read again at once in the process that wrote it.
    */
-  function secretOf(deps: Deps, ref: string, version: string): Promise<string | undefined> {
+  function secretOf(deps: Pick<Deps, 'now' | 'secrets'>, ref: string, version: string): Promise<string | undefined> {
     const hit = secrets.get(ref);
     if (hit && hit.version === version && deps.now() - hit.at < cacheMs) return hit.value;
     // This cache is the only one: the secret store is asked for a fresh value.

@@ -10,7 +10,7 @@
  * Only a real upstream rejection of the password counts toward the lockout.
  */
 import type { Deps } from '../deps.js';
-import { createUser, upstreamHostOf } from '../identity/create-user.js';
+import { createUser, upstreamHostOf, type CreateUserDeps } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
 import { verifyStoredPassword } from '../identity/stored-password.js';
 import type { PasswordFallback, PasswordLoginInput, PasswordVerdict } from '../ports.js';
@@ -45,11 +45,18 @@ const SUSPECT_IP_FAILURES = 10;
 
 type Failure = Extract<PasswordVerdict, { ok: false }>;
 
+/**
+ * What the fallback uses: the upstream (client, budget, Management API, secrets), user creation,
+ * the stored password of an existing user and the migration counters.
+ */
+export type PasswordFallbackDeps = Pick<Deps, 'config' | 'now' | 'fetch' | 'sink' | 'secrets' | 'upstream' | 'upstreamBudget' | 'upstreamManagement' | 'migrationCounters' | 'users' | 'roleMembers'> &
+  CreateUserDeps;
+
 export interface PasswordFallbackOptions {
   /** Where the connection's upstream and secret are read (secret cached ≤ 5 s). */
   upstreams?: ConnectionUpstreamReader;
   /** Verifies upstream id_tokens (`profile_from: 'id_token'`); one per process, JWKS cached. */
-  idTokenVerifier?: (deps: Deps) => UpstreamIdTokenVerifier;
+  idTokenVerifier?: (deps: PasswordFallbackDeps) => UpstreamIdTokenVerifier;
 }
 
 /**
@@ -57,23 +64,23 @@ export interface PasswordFallbackOptions {
  * deps (lambdas/compose.ts). Holds the per-process caches (upstream secrets, upstream JWKS), so
  * it is created once per process.
  */
-export type PasswordFallbackFlow = ((deps: Deps, ...args: Parameters<PasswordFallback>) => ReturnType<PasswordFallback>) & {
+export type PasswordFallbackFlow = ((deps: PasswordFallbackDeps, ...args: Parameters<PasswordFallback>) => ReturnType<PasswordFallback>) & {
   /** See `PasswordFallback.deferral`: a suspect IP's login the budget would refuse anyway, known without a round trip. */
-  deferral(deps: Deps, ...args: Parameters<NonNullable<PasswordFallback['deferral']>>): Promise<number | undefined>;
+  deferral(deps: PasswordFallbackDeps, ...args: Parameters<NonNullable<PasswordFallback['deferral']>>): Promise<number | undefined>;
 };
 
 /** Whether a client IP with `ipFailures` recent failures comes last at the budget. */
-function isSuspectIp(deps: Deps, ipFailures: number | undefined): boolean {
+function isSuspectIp(deps: PasswordFallbackDeps, ipFailures: number | undefined): boolean {
   const threshold = deps.config.suspectIpFailures ?? SUSPECT_IP_FAILURES;
   return threshold > 0 && (ipFailures ?? 0) >= threshold;
 }
 
 export function createPasswordFallback(opts: PasswordFallbackOptions = {}): PasswordFallbackFlow {
   const upstreams = opts.upstreams ?? createConnectionUpstreamReader();
-  const verifiers = new WeakMap<Deps, UpstreamIdTokenVerifier>();
+  const verifiers = new WeakMap<PasswordFallbackDeps, UpstreamIdTokenVerifier>();
   const verifierFor =
     opts.idTokenVerifier ??
-    ((deps: Deps) => {
+    ((deps: PasswordFallbackDeps) => {
       let verifier = verifiers.get(deps);
       if (!verifier) {
         verifier = createUpstreamIdTokenVerifier({
@@ -87,7 +94,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
       return verifier;
     });
 
-  async function deferral(deps: Deps, ctx: TenantContext, input: PasswordLoginInput, ipFailures: number): Promise<number | undefined> {
+  async function deferral(deps: PasswordFallbackDeps, ctx: TenantContext, input: PasswordLoginInput, ipFailures: number): Promise<number | undefined> {
     if (!isSuspectIp(deps, ipFailures)) return undefined;
     const lookup = await upstreams.read(deps, ctx.tenant, input.connection);
     if (lookup.kind !== 'ready') return undefined;
@@ -97,7 +104,7 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
 
   return Object.assign(passwordFallback, { deferral });
 
-  async function passwordFallback(deps: Deps, ...[ctx, input, local]: Parameters<PasswordFallback>): Promise<PasswordVerdict | undefined> {
+  async function passwordFallback(deps: PasswordFallbackDeps, ...[ctx, input, local]: Parameters<PasswordFallback>): Promise<PasswordVerdict | undefined> {
     const lookup = await upstreams.read(deps, ctx.tenant, input.connection);
     if (lookup.kind === 'off') return undefined;
     if (lookup.kind === 'misconfigured') {
@@ -206,12 +213,12 @@ export function createPasswordFallback(opts: PasswordFallbackOptions = {}): Pass
 
 /** The profile claims: from `/userinfo`, or from the upstream id_token verified with its JWKS. */
 async function upstreamClaims(
-  deps: Deps,
+  deps: PasswordFallbackDeps,
   tenant: string,
   upstream: ConnectionUpstream,
   token: UpstreamTokenResponse,
   deadline: Deadline,
-  verifierFor: (deps: Deps) => UpstreamIdTokenVerifier,
+  verifierFor: (deps: PasswordFallbackDeps) => UpstreamIdTokenVerifier,
   held: HeldCalls | undefined,
 ): Promise<{ ok: true; value: UpstreamClaims } | { ok: false; failure: Failure }> {
   if (upstream.profileFrom === 'id_token') {
@@ -248,7 +255,7 @@ async function upstreamClaims(
  * match it: a local password always wins over the upstream.
  */
 async function existingPasswordMismatch(
-  deps: Deps,
+  deps: PasswordFallbackDeps,
   tenant: string,
   user: UserRecord,
   password: string,
@@ -271,7 +278,7 @@ function logMigration(ctx: TenantContext, input: PasswordLoginInput, user: UserR
   });
 }
 
-async function countMigration(deps: Deps, tenant: string): Promise<void> {
+async function countMigration(deps: PasswordFallbackDeps, tenant: string): Promise<void> {
   const day = new Date(deps.now()).toISOString().slice(0, 10);
   try {
     await deps.migrationCounters.increment(tenant, day, 'password_fallback');

@@ -1,6 +1,5 @@
-import type { Deps } from '../deps.js';
 import type { NewUserProfile } from '../identity/create-user.js';
-import { ProviderError, providerJson } from './provider-metadata.js';
+import { ProviderError, providerJson, type ProviderHttpDeps } from './provider-metadata.js';
 
 /** GitHub's web and API hosts (a connection's loopback `provider_base_url` serves both in tests). */
 export const GITHUB_WEB = 'https://github.com';
@@ -22,7 +21,7 @@ interface GitHubEmail {
 
 const str = (v: unknown, max = 512) => (typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined);
 
-async function githubApi(deps: Deps, apiBase: string, path: string, accessToken: string): Promise<unknown> {
+async function githubApi(deps: ProviderHttpDeps, apiBase: string, path: string, accessToken: string): Promise<unknown> {
   const { status, body } = await providerJson(deps, `${apiBase}${path}`, {
     headers: {
       accept: 'application/vnd.github+json',
@@ -41,7 +40,7 @@ async function githubApi(deps: Deps, apiBase: string, path: string, accessToken:
  * = login, name (else the login), picture = avatar_url. The email is the primary one of
  * `/user/emails`, verified only when GitHub says so (without the `user:email` grant there is none).
  */
-export async function githubIdentity(deps: Deps, apiBase: string, accessToken: string): Promise<{ id: string; profile: NewUserProfile }> {
+export async function githubIdentity(deps: ProviderHttpDeps, apiBase: string, accessToken: string): Promise<{ id: string; profile: NewUserProfile }> {
   const user = (await githubApi(deps, apiBase, '/user', accessToken)) as GitHubUser | undefined;
   const id = typeof user?.id === 'number' && Number.isSafeInteger(user.id) && user.id > 0 ? String(user.id) : undefined;
   if (!id) throw new ProviderError('provider_profile_invalid');

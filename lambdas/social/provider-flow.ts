@@ -5,9 +5,12 @@ import type { ConnectionRecord } from '../store/records.js';
 import { appleClientSecret, appleUserName } from './apple-client-secret.js';
 import { GITHUB_API, GITHUB_WEB, githubIdentity } from './github-profile.js';
 import { exchangeProviderCode, isProviderId, pkceChallenge, verifyProviderIdToken } from './provider-id-token.js';
-import { ProviderError, providerJson, providerMetadata } from './provider-metadata.js';
+import { ProviderError, providerJson, providerMetadata, type ProviderHttpDeps } from './provider-metadata.js';
 import { normalizedProfile } from './provider-profile.js';
 import { MICROSOFT_CONSUMERS_TENANT, microsoftTenant, providerBase, providerEndpoints, providerScope } from './social-strategies.js';
+
+/** What talking to a social provider uses: its HTTP calls and the connection's secret. */
+export type ProviderFlowDeps = ProviderHttpDeps & Pick<Deps, 'secrets'>;
 
 /** The account a provider vouched for: its id (the part after `<strategy>|`) and Auth0's normalized profile. */
 export interface ProviderIdentity {
@@ -32,7 +35,7 @@ const GRAPH = 'https://graph.microsoft.com';
  * provider takes it (not Apple), Apple's form_post (its name and email scopes require it).
  */
 export async function providerAuthorizationUrl(
-  deps: Deps,
+  deps: ProviderFlowDeps,
   connection: ConnectionRecord,
   p: { redirectUri: string; state: string; nonce: string; codeVerifier: string; prompt?: string; loginHint?: string },
 ): Promise<string> {
@@ -62,7 +65,7 @@ export async function providerAuthorizationUrl(
   return url.toString();
 }
 
-async function clientSecretOf(deps: Deps, connection: ConnectionRecord): Promise<string> {
+async function clientSecretOf(deps: ProviderFlowDeps, connection: ConnectionRecord): Promise<string> {
   const o = optionsOf(connection);
   if (!o.client_id || !o.client_secret_ref) throw new ProviderError('connection_incomplete');
   const secret = await deps.secrets.get(o.client_secret_ref);
@@ -78,7 +81,7 @@ async function clientSecretOf(deps: Deps, connection: ConnectionRecord): Promise
  * (OIDC providers) or the profile read from the API (GitHub). Failures are ProviderErrors.
  */
 export async function redeemProviderCallback(
-  deps: Deps,
+  deps: ProviderFlowDeps,
   connection: ConnectionRecord,
   p: { params: Record<string, string | undefined>; redirectUri: string; codeVerifier: string; nonce: string; posted: boolean },
 ): Promise<ProviderIdentity> {
@@ -114,7 +117,7 @@ export async function redeemProviderCallback(
  * Front channel: the id_token the provider posted (form_post only: never from a URL), verified
  * as a code flow's is; the nonce of this login is what binds it to the browser's transaction.
  */
-async function frontChannelIdentity(deps: Deps, connection: ConnectionRecord, p: { params: Record<string, string | undefined>; nonce: string; posted: boolean }): Promise<ProviderIdentity> {
+async function frontChannelIdentity(deps: ProviderFlowDeps, connection: ConnectionRecord, p: { params: Record<string, string | undefined>; nonce: string; posted: boolean }): Promise<ProviderIdentity> {
   if (!p.posted) throw new ProviderError('provider_id_token_not_posted');
   const endpoints = providerEndpoints(connection);
   const metadata = await providerMetadata(deps, endpoints.discoveryUrl);
@@ -167,7 +170,7 @@ function microsoftIssuer(connection: ConnectionRecord, template: string) {
  * `/me` gives (for a personal account the 16-hex-digit account id), the profile from the
  * id_token and Graph. Microsoft does not vouch for the email: it stays unverified.
  */
-async function microsoftIdentity(deps: Deps, connection: ConnectionRecord, claims: JWTPayload, accessToken: string | undefined): Promise<ProviderIdentity> {
+async function microsoftIdentity(deps: ProviderFlowDeps, connection: ConnectionRecord, claims: JWTPayload, accessToken: string | undefined): Promise<ProviderIdentity> {
   if (!accessToken) throw new ProviderError('provider_no_access_token');
   const { status, body } = await providerJson(deps, `${providerBase(connection, GRAPH)}/v1.0/me`, {
     headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },

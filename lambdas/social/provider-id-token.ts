@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
-import type { Deps } from '../deps.js';
-import { ProviderError, providerJson, providerKeys } from './provider-metadata.js';
+import { ProviderError, providerJson, providerKeys, type ProviderHttpDeps } from './provider-metadata.js';
 
 export const pkceChallenge = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
@@ -17,7 +16,7 @@ export interface ProviderTokens {
  * GitHub does, is a ProviderError `provider_token_<error>`: the user gets `access_denied`.
  */
 export async function exchangeProviderCode(
-  deps: Deps,
+  deps: ProviderHttpDeps,
   p: { tokenEndpoint: string; code: string; redirectUri: string; clientId: string; clientSecret: string; codeVerifier?: string },
 ): Promise<ProviderTokens> {
   const form: Record<string, string> = {
@@ -51,7 +50,7 @@ export async function exchangeProviderCode(
  * the token's tenant): it is then computed from the unverified claims and checked by jose.
  */
 export async function verifyProviderIdToken(
-  deps: Deps,
+  deps: ProviderHttpDeps,
   idToken: string | undefined,
   p: { jwksUri: string; issuer: string | ((unverified: JWTPayload) => string | undefined); audience: string; nonce: string },
 ): Promise<JWTPayload & { sub: string }> {

@@ -2,6 +2,9 @@ import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { Deps } from '../deps.js';
 import { checkOutboundUrl, OutboundRefusedError } from '../http/outbound-url.js';
 
+/** What calling a provider uses: the guarded fetch, its settings and the clock (caches). */
+export type ProviderHttpDeps = Pick<Deps, 'fetch' | 'config' | 'now'>;
+
 /** The parts of a provider's discovery document the flow uses. */
 export interface ProviderMetadata {
   issuer: string;
@@ -27,7 +30,7 @@ const jwksCache = new Map<string, { at: number; value: Promise<ReturnType<typeof
  * here for URLs the provider's discovery document named and again after DNS resolution by the
  * service's guarded fetch; never follows redirects; the upstream timeout.
  */
-export async function providerJson(deps: Deps, url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
+export async function providerJson(deps: ProviderHttpDeps, url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
   const verdict = checkOutboundUrl(url, { allowLoopback: deps.config.allowLoopbackHttp });
   if (!verdict.ok) throw new ProviderError(`provider_url_refused_${verdict.reason}`.slice(0, 64));
   let res: Response;
@@ -44,7 +47,7 @@ export async function providerJson(deps: Deps, url: string, init: RequestInit = 
   }
 }
 
-function cached<T>(cache: Map<string, { at: number; value: Promise<T> }>, deps: Deps, key: string, load: () => Promise<T>): Promise<T> {
+function cached<T>(cache: Map<string, { at: number; value: Promise<T> }>, deps: ProviderHttpDeps, key: string, load: () => Promise<T>): Promise<T> {
   const hit = cache.get(key);
   if (hit && deps.now() - hit.at < CACHE_MS) return hit.value;
   const value = load();
@@ -64,7 +67,7 @@ function isUrlish(v: string): boolean {
 }
 
 /** The provider's discovery document, cached per process for ten minutes. */
-export function providerMetadata(deps: Deps, discoveryUrl: string): Promise<ProviderMetadata> {
+export function providerMetadata(deps: ProviderHttpDeps, discoveryUrl: string): Promise<ProviderMetadata> {
   return cached(metadataCache, deps, discoveryUrl, async () => {
     const { status, body } = await providerJson(deps, discoveryUrl);
     const m = body as Partial<ProviderMetadata> | undefined;
@@ -76,7 +79,7 @@ export function providerMetadata(deps: Deps, discoveryUrl: string): Promise<Prov
 }
 
 /** The provider's signing keys; read again when a token names a key the cached set lacks. */
-export async function providerKeys(deps: Deps, jwksUri: string, refresh = false): Promise<ReturnType<typeof createLocalJWKSet>> {
+export async function providerKeys(deps: ProviderHttpDeps, jwksUri: string, refresh = false): Promise<ReturnType<typeof createLocalJWKSet>> {
   if (refresh) jwksCache.delete(jwksUri);
   return cached(jwksCache, deps, jwksUri, async () => {
     const { status, body } = await providerJson(deps, jwksUri);

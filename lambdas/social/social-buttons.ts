@@ -1,11 +1,10 @@
 import { errorPage } from '../authorize/html.js';
 import { EXPIRED_TRANSACTION } from '../authorize/login-get.js';
-import { completeLoginTransaction, type LoginTransaction } from '../authorize/login-transaction.js';
-import type { Deps } from '../deps.js';
+import { completeLoginTransaction, type LoginTransaction, type LoginTransactionDeps } from '../authorize/login-transaction.js';
 import type { HttpResponse } from '../http/responses.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
-import { startSocialLogin } from './start-social-login.js';
+import { startSocialLogin, type StartSocialLoginDeps } from './start-social-login.js';
 import { isSocialConnection } from './social-strategies.js';
 
 const LABELS: Record<string, string> = { 'google-oauth2': 'Google', apple: 'Apple', github: 'GitHub', windowslive: 'Microsoft' };
@@ -22,7 +21,7 @@ export function socialConnectionsOf(ctx: TenantContext, clientId: string): { nam
  * A social button of the login page (CSRF already checked): the pending request goes on to the
  * provider through that connection. The page's transaction ends here, so it cannot be reused.
  */
-export async function startSocialFromPage(deps: Deps, ctx: TenantContext, tx: LoginTransaction, name: string): Promise<HttpResponse> {
+export async function startSocialFromPage(deps: StartSocialLoginDeps & LoginTransactionDeps, ctx: TenantContext, tx: LoginTransaction, name: string): Promise<HttpResponse> {
   const connection = connectionByName(ctx.config, name.slice(0, 128));
   if (!connection || !isSocialConnection(connection) || !connection.enabled_clients.includes(tx.request.client_id)) {
     return errorPage(400, 'invalid_request', 'The connection is not enabled for this application.');

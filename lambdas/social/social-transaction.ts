@@ -6,6 +6,9 @@ import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import { isConditionalCheckFailed } from '../store/dynamo-client.js';
 
+/** What a social transaction uses: its item in the table and the clock. */
+export type SocialTransactionDeps = Pick<Deps, 'db' | 'tableName' | 'now'>;
+
 /** How long the user may spend at the provider. */
 export const SOCIAL_TRANSACTION_SECONDS = 15 * 60;
 export const CALLBACK_PATH = '/login/callback';
@@ -42,7 +45,7 @@ export function browserCookie(id: string, value: string, secure: boolean, maxAge
 }
 
 export async function createSocialTransaction(
-  deps: Deps,
+  deps: SocialTransactionDeps,
   p: { tenant: string; request: AuthorizeRequest; connectionId: string },
 ): Promise<{ tx: SocialTransaction; browserToken: string }> {
   const now = Math.floor(deps.now() / 1000);
@@ -64,7 +67,7 @@ export async function createSocialTransaction(
   return { tx, browserToken };
 }
 
-export async function findSocialTransaction(deps: Deps, tenant: string, state: string | undefined): Promise<SocialTransaction | undefined> {
+export async function findSocialTransaction(deps: SocialTransactionDeps, tenant: string, state: string | undefined): Promise<SocialTransaction | undefined> {
   if (!state || !STATE.test(state)) return undefined;
   const res = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: key(tenant, state), ConsistentRead: true }));
   const item = res.Item as (SocialTransaction & { pk: string; sk: string }) | undefined;
@@ -83,7 +86,7 @@ export function isSameBrowser(event: HttpEvent, tx: SocialTransaction): boolean 
 }
 
 /** Ends the transaction once; false when another request already used it (a replayed callback). */
-export async function consumeSocialTransaction(deps: Deps, tenant: string, id: string): Promise<boolean> {
+export async function consumeSocialTransaction(deps: SocialTransactionDeps, tenant: string, id: string): Promise<boolean> {
   try {
     await deps.db.send(
       new DeleteCommand({ TableName: deps.tableName, Key: key(tenant, id), ConditionExpression: 'attribute_exists(pk)' }),

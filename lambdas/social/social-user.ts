@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { createUser, type NewUserProfile } from '../identity/create-user.js';
+import { createUser, type CreateUserDeps, type NewUserProfile } from '../identity/create-user.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import type { MigrationPath } from '../logs/log-types.js';
 import { createDeadline } from '../migration/deadline.js';
@@ -22,6 +22,9 @@ function upstreamManagementConnection(ctx: TenantContext): ConnectionRecord | un
   return all.find((c) => c.name === ctx.config.settings.default_directory) ?? all.sort((a, b) => a.name.localeCompare(b.name))[0];
 }
 
+/** What finding or creating a social user uses: the user store, user creation, the upstream's metadata and roles, the migration counters. */
+export type SocialUserDeps = Pick<Deps, 'users' | 'config' | 'now' | 'sink' | 'secrets' | 'upstreamManagement' | 'roleMembers' | 'migrationCounters'> & CreateUserDeps;
+
 /**
  * The user of this provider account, by the `user_id` Auth0 gave it (so a user re-minted
  * earlier is the same user). A new one is created through the one user-creation path (hooks
@@ -30,7 +33,7 @@ function upstreamManagementConnection(ctx: TenantContext): ConnectionRecord | un
  * connection: email claims are per connection, and a clash inside the connection keeps the
  * user without that email rather than merging.
  */
-export async function findOrCreateSocialUser(deps: Deps, ctx: TenantContext, connection: ConnectionRecord, identity: ProviderIdentity): Promise<SocialUserOutcome> {
+export async function findOrCreateSocialUser(deps: SocialUserDeps, ctx: TenantContext, connection: ConnectionRecord, identity: ProviderIdentity): Promise<SocialUserOutcome> {
   const userId = socialUserId(connection, identity.id);
   const profile: NewUserProfile & { user_id: string } = { ...identity.profile, user_id: userId };
   const existing = await deps.users.getUser(ctx.tenant, userId);
@@ -70,7 +73,7 @@ export async function findOrCreateSocialUser(deps: Deps, ctx: TenantContext, con
   return { kind: 'user', user: outcome.user, migration: 'social', upstream: lookup };
 }
 
-async function countMigration(deps: Deps, tenant: string): Promise<void> {
+async function countMigration(deps: Pick<Deps, 'now' | 'sink' | 'migrationCounters'>, tenant: string): Promise<void> {
   const day = new Date(deps.now()).toISOString().slice(0, 10);
   try {
     await deps.migrationCounters.increment(tenant, day, 'social');

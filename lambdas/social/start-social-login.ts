@@ -2,13 +2,12 @@ import { replyError } from '../authorize/authorization-response.js';
 import type { AuthorizeRequest } from '../authorize/authorize-request.js';
 import { isSecureIssuer } from '../authorize/cookies.js';
 import { redirect } from '../authorize/html.js';
-import type { Deps } from '../deps.js';
 import type { HttpResponse } from '../http/responses.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { ConnectionRecord } from '../store/records.js';
-import { providerAuthorizationUrl } from './provider-flow.js';
+import { providerAuthorizationUrl, type ProviderFlowDeps } from './provider-flow.js';
 import { ProviderError } from './provider-metadata.js';
-import { browserCookie, CALLBACK_PATH, createSocialTransaction, SOCIAL_TRANSACTION_SECONDS } from './social-transaction.js';
+import { browserCookie, CALLBACK_PATH, createSocialTransaction, SOCIAL_TRANSACTION_SECONDS, type SocialTransactionDeps } from './social-transaction.js';
 
 /** `https://<domain>/login/callback`: the redirect URI Auth0 registered at every provider. */
 export function callbackUrl(ctx: TenantContext): string {
@@ -26,12 +25,15 @@ export function socialEventFields(ctx: TenantContext, request: AuthorizeRequest,
   };
 }
 
+/** What starting a social login uses: the social transaction and the provider's authorization URL. */
+export type StartSocialLoginDeps = SocialTransactionDeps & ProviderFlowDeps;
+
 /**
  * Sends the browser straight to the provider for a validated `/authorize` request whose
  * connection is social: state (bound to this browser by a cookie), nonce and PKCE S256 where
  * the provider takes them. An unreachable provider leaves only an expiring transaction behind.
  */
-export async function startSocialLogin(deps: Deps, ctx: TenantContext, request: AuthorizeRequest, connection: ConnectionRecord): Promise<HttpResponse> {
+export async function startSocialLogin(deps: StartSocialLoginDeps, ctx: TenantContext, request: AuthorizeRequest, connection: ConnectionRecord): Promise<HttpResponse> {
   const target = { redirect_uri: request.redirect_uri, response_mode: request.response_mode, state: request.state };
   const { tx, browserToken } = await createSocialTransaction(deps, { tenant: ctx.tenant, request, connectionId: connection.id });
   let url: string;
