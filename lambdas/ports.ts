@@ -163,7 +163,8 @@ export interface MigrationCountersStore {
   increment(tenant: string, day: string, path: MigrationPath, by?: number): Promise<void>;
   get(tenant: string, day: string): Promise<MigrationCounts>;
   sumDays(tenant: string, days: string[]): Promise<Map<string, MigrationCounts>>;
-  countAttempt(tenant: string, day: string, path: MigrationPath, outcome: MigrationOutcome): Promise<void>;
+  /** With `alsoMigrated`, the same write also adds one to the day's migrations of the path (what `increment` adds). */
+  countAttempt(tenant: string, day: string, path: MigrationPath, outcome: MigrationOutcome, opts?: { alsoMigrated?: boolean }): Promise<void>;
   attemptsOfDays(tenant: string, days: string[]): Promise<Map<string, MigrationAttemptCounts>>;
   recordUpstreamVerification(tenant: string, path: MigrationPath, at: number): Promise<void>;
   lastUpstreamVerification(tenant: string): Promise<{ at: number; path: MigrationPath } | undefined>;

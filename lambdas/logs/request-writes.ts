@@ -58,11 +58,16 @@ export function createRequestWrites(deps: {
   const pendingDeletes: { pk: string; sk: string }[] = [];
   const events: StoredLogEvent[] = [];
 
-  function add(event: AuthEvent): StoredLogEvent {
+  /**
+   * Queues an event for the final write. `countsMigration`: the event is a migration that
+   * succeeded, and its attempt's count also counts the migration (one counter write, not two);
+   * false if there is no attempt to count it with (the caller counts it itself then).
+   */
+  function add(event: AuthEvent, opts: { countsMigration?: boolean } = {}): StoredLogEvent & { migrationCounted?: boolean } {
     const { stored, item, at } = prepare(event);
-    publish(stored, at);
+    const migrationCounted = publish(stored, at, opts.countsMigration);
     pending.push(item);
-    return stored;
+    return opts.countsMigration ? { ...stored, migrationCounted } : stored;
   }
 
   /**
@@ -87,11 +92,12 @@ export function createRequestWrites(deps: {
     };
   }
 
-  function publish(stored: StoredLogEvent, at: number) {
+  function publish(stored: StoredLogEvent, at: number, countsMigration = false): boolean {
     events.push(stored);
     deps.sink.info('auth_event', { ...stored });
     const day = stored.date.slice(0, 10);
-    if (stored.migration_outcome && stored.migration) countAttempt(day, stored.migration, stored.migration_outcome, at);
+    if (!stored.migration_outcome || !stored.migration) return false;
+    return countAttempt(day, stored.migration, stored.migration_outcome, at, countsMigration);
   }
 
   function prepare(event: AuthEvent): { stored: StoredLogEvent; item: Record<string, unknown>; at: number } {
@@ -118,16 +124,17 @@ export function createRequestWrites(deps: {
   }
 
   /** Started at once, awaited by the next flush: a lost count only makes a drain figure a little low. */
-  function countAttempt(day: string, path: MigrationPath, outcome: MigrationAttempt['migration_outcome'], at: number) {
+  function countAttempt(day: string, path: MigrationPath, outcome: MigrationAttempt['migration_outcome'], at: number, alsoMigrated: boolean): boolean {
     const counters = deps.migrationCounters;
-    if (!counters) return;
-    const writes = [counters.countAttempt(deps.tenant, day, path, outcome)];
+    if (!counters) return false;
+    const writes = [counters.countAttempt(deps.tenant, day, path, outcome, alsoMigrated ? { alsoMigrated } : undefined)];
     if (UPSTREAM_VERIFIED_OUTCOMES.includes(outcome)) writes.push(counters.recordUpstreamVerification(deps.tenant, path, at));
     counting.push(
       Promise.all(writes).catch((err: unknown) =>
         deps.sink.warn('migration attempt not counted', { tenant: deps.tenant, path, outcome, error: (err as Error)?.name ?? 'unknown' }),
       ),
     );
+    return alsoMigrated;
   }
 
   /**

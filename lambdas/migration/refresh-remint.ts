@@ -321,19 +321,23 @@ async function mintForUpstreamUser(
     refresh_scope: refreshScope,
     audience,
   });
-  ctx.log.add({
-    ...p.event,
-    ...userEvent,
-    type: 'sertft',
-    user_name: user.email,
-    details: { ...sourceDetail, profile_from: claims.via, user_created: created.outcome === 'created' },
-  });
+  // The migration is counted with its attempt's count (one counter write).
+  const logged = ctx.log.add(
+    {
+      ...p.event,
+      ...userEvent,
+      type: 'sertft',
+      user_name: user.email,
+      details: { ...sourceDetail, profile_from: claims.via, user_created: created.outcome === 'created' },
+    },
+    { countsMigration: true },
+  );
   // The sealed answer must be on record before the final record replaces it.
   await p.saved;
   const day = new Date(deps.now()).toISOString().slice(0, 10);
   await Promise.all([
     ctx.log.flush([...issued.items, minted]),
-    deps.migrationCounters.increment(ctx.tenant, day, 'refresh_remint').catch(() => {}),
+    logged.migrationCounted ? undefined : deps.migrationCounters.increment(ctx.tenant, day, 'refresh_remint').catch(() => {}),
   ]);
   return issued.response;
 }

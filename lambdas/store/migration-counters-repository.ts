@@ -87,14 +87,18 @@ export function createMigrationCountersRepository(
     /** Several days' counts at once (BatchGets of up to 100 items): day → counts. */
     sumDays,
 
-    /** Counts one migration attempt of a day by path and outcome (the drain signal's table side), on a random shard. */
-    async countAttempt(tenant: string, day: string, path: MigrationPath, outcome: MigrationOutcome) {
+    /**
+     * Counts one migration attempt of a day by path and outcome (the drain signal's table side), on
+     * a random shard; with `alsoMigrated`, the same write counts the path's migration too (as
+     * `increment` would, one round trip instead of two).
+     */
+    async countAttempt(tenant: string, day: string, path: MigrationPath, outcome: MigrationOutcome, opts: { alsoMigrated?: boolean } = {}) {
       await db.send(
         new UpdateCommand({
           TableName: tableName,
           Key: keys.migrationCountersShard(tenant, day, Math.floor(random() * shards)),
-          UpdateExpression: 'ADD #attempts :one',
-          ExpressionAttributeNames: { '#attempts': attemptsAttribute(path, outcome) },
+          UpdateExpression: opts.alsoMigrated ? 'ADD #attempts :one, #path :one' : 'ADD #attempts :one',
+          ExpressionAttributeNames: { '#attempts': attemptsAttribute(path, outcome), ...(opts.alsoMigrated ? { '#path': path } : {}) },
           ExpressionAttributeValues: { ':one': 1 },
         }),
       );

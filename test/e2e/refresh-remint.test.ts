@@ -61,6 +61,12 @@ describe('refresh-token re-mint through migration sources', () => {
     const { clientId } = await source(upstream);
     const { user, token } = upstreamSession(upstream, clientId);
     const before = service.logLines.length;
+    const day = new Date().toISOString().slice(0, 10);
+    const counts = async () => ({
+      migrations: (await service.deps.migrationCounters.get(service.credentials.tenant, day)).refresh_remint ?? 0,
+      migrated: (await service.deps.migrationCounters.attemptsOfDays(service.credentials.tenant, [day])).get(day)?.refresh_remint?.migrated ?? 0,
+    });
+    const countsBefore = await counts();
 
     const res = await auth.oauth.refreshTokenGrant({ refresh_token: token });
     expect(res.data.refresh_token).toMatch(/^r1\./);
@@ -79,8 +85,8 @@ describe('refresh-token re-mint through migration sources', () => {
     expect(local.password).toBeUndefined();
     const success = authEvents(service.logLines.slice(before)).find((e) => e.type === 'sertft');
     expect(success).toMatchObject({ migration: 'refresh_remint', user_id: user.sub, client_id: service.credentials.webClient.client_id });
-    const day = new Date().toISOString().slice(0, 10);
-    expect((await service.deps.migrationCounters.get(service.credentials.tenant, day)).refresh_remint).toBeGreaterThanOrEqual(1);
+    // Counted once as a migration and once as a migrated attempt (the two in one counter write).
+    expect(await counts()).toEqual({ migrations: countsBefore.migrations + 1, migrated: countsBefore.migrated + 1 });
 
     upstream.reset();
     const local2 = await auth.oauth.refreshTokenGrant({ refresh_token: res.data.refresh_token! });

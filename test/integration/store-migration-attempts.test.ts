@@ -37,6 +37,16 @@ describe('migration attempts', () => {
     expect(await repo.get('t1', '2026-11-01')).toEqual({ password_fallback: 1 });
   });
 
+  it('an attempt counted with its migration (`alsoMigrated`) adds to both sums in one write', async () => {
+    const repo = createMigrationCountersRepository(db, TABLE);
+    await Promise.all([
+      ...Array.from({ length: 4 }, () => repo.countAttempt('t3', '2026-11-01', 'refresh_remint', 'migrated', { alsoMigrated: true })),
+      repo.countAttempt('t3', '2026-11-01', 'refresh_remint', 'migrated'),
+    ]);
+    expect(Object.fromEntries(await repo.attemptsOfDays('t3', ['2026-11-01']))).toEqual({ '2026-11-01': { refresh_remint: { migrated: 5 } } });
+    expect(await repo.get('t3', '2026-11-01')).toEqual({ refresh_remint: 4 });
+  });
+
   it('keep the latest upstream verification over every shard, whatever order the writes land in', async () => {
     let next = 0;
     const shardsInTurn = createMigrationCountersRepository(db, TABLE, 16, () => (next++ % 16) / 16);
