@@ -35,10 +35,10 @@ const redemptionBudget = (tenant: string, source: MigrationSourceRecord, booked?
  * Leases the upstream calls of a redemption at these sources while the caller does something
  * else first (claims the token's ledger record), so the calls wait for no budget round trip.
  */
-export function prepareRedemption(deps: Pick<Deps, 'upstreamBudget' | 'config'>, p: { tenant: string; sources: MigrationSourceRecord[]; booked?: boolean }): void {
+export function prepareRedemption(deps: Pick<Deps, 'upstreamBudget' | 'config'>, p: { tenant: string; sources: MigrationSourceRecord[] }): void {
   for (const source of p.sources) {
     const upstream = new URL(upstreamEndpoints(source.credentials.domain, deps.config.allowLoopbackHttp).tokenEndpoint).host;
-    deps.upstreamBudget.prepare({ ...redemptionBudget(p.tenant, source, p.booked), upstream, maxWaitMs: 0 });
+    deps.upstreamBudget.prepare({ ...redemptionBudget(p.tenant, source), upstream, maxWaitMs: 0 });
   }
 }
 

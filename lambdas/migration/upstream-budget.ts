@@ -42,7 +42,7 @@ export interface BudgetRequest {
   calls?: number;
   /**
    * A background caller that was given a place in the queue and comes back at its turn (a
-   * re-mint's retry): it is served before newcomers and may wait up to a second for its call.
+   * re-mint's retry): it is served before newcomers and may wait up to 1.5 s for its call.
    */
   booked?: boolean;
   /**
