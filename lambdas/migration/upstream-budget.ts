@@ -84,6 +84,11 @@ export interface UpstreamBudget {
    * its own place at the back of the fleet's queue, so it comes back when there is room.
    */
   comeBackLater(r: BudgetRequest): Promise<Extract<BudgetGrant, { ok: false }>>;
+  /**
+   * Whether this instance saw callers queued for this bucket in the last minute: clients coming
+   * back at their turn are then likely (a re-mint looks for its turn first, see the ledger).
+   */
+  queueSeen(r: Pick<BudgetRequest, 'tenant' | 'upstream' | 'api'>): boolean;
   /** What the shared bucket cost this process so far. */
   readonly cost: BudgetCost;
   /**
@@ -136,6 +141,8 @@ const BOOKED_WAIT_MS = 1500;
 const QUEUE_SHARE = 0.8;
 /** A client whose turn came but found no call is told to come back within this long (not at the queue's back). */
 const BOOKED_RETRY_SPREAD_MS = 2000;
+/** How long after the queue's back was last ahead of now an instance still expects clients back at their turn. */
+const QUEUE_SEEN_MS = 60_000;
 const DEFAULT_MAX_LEASE = 10;
 /**
  * After a lease round trip this slow, an instance leases at most SLOW_MAX_LEASE calls at a time:
@@ -461,6 +468,9 @@ export function createUpstreamBudget(opts: {
     comeBackLater(r) {
       const key = { tenant: r.tenant, upstream: r.upstream, api: r.api };
       return queueUp(key, stateOf(key), scheduleOf(r.requestsPerSecond), r, now());
+    },
+    queueSeen(r) {
+      return stateOf(r).queueAt > now() - QUEUE_SEEN_MS;
     },
     lowRefusal(r) {
       const refusal = knownLowRefusal(stateOf(r), scheduleOf(r.requestsPerSecond), now());

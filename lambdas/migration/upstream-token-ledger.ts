@@ -97,14 +97,18 @@ export function createUpstreamTokenLedger(
     return ok;
   };
 
-  async function claim(sourceIds: string[], deadline: Deadline): Promise<LedgerClaim> {
+  /**
+   * `turnLikely`: clients told to come back are expected (the budget saw a queue lately), so the
+   * take-over of a record whose retry time has come is tried alongside the creation.
+   */
+  async function claim(sourceIds: string[], deadline: Deadline, opts: { turnLikely?: boolean } = {}): Promise<LedgerClaim> {
     let waited = false;
     let pollMs = FIRST_POLL_MS;
     for (let first = true; ; first = false) {
       const nowMs = deps.now();
       const lease: Lease = { lease_id: newId(), lease_until: nowMs + p.leaseMs };
       const fresh = freshRecord(lease, nowMs);
-      if (first) {
+      if (first && opts.turnLikely) {
         // A client back when it was told to (after a refusal) owns its record in one request,
         // sent alongside the creation a first request needs: one round trip either way.
         const [created, before] = await Promise.all([repo.create(fresh), repo.takeOverDueRetry(p.tenant, hash, { ...lease, now: nowMs, ttl: fresh.ttl })]);

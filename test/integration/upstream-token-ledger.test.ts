@@ -124,7 +124,7 @@ describe('upstream token ledger', () => {
     t += 2_000;
     const counter = createRoundTripCounter();
     const counted = createUpstreamTokenLedger({ db: createDocumentClient({ endpoint: engine.endpoint, counter }), tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
-    const back = await counted.claim(['s1'], noTime());
+    const back = await counted.claim(['s1'], noTime(), { turnLikely: true });
     expect(back).toMatchObject({ kind: 'owner', booked: true, record: { status: 'redeeming', version: 3 } });
     expect(counter.byOperation).toEqual({ PutItem: 1, UpdateItem: 1 });
     expect(await ledgerFor(token).markRedeemed(first.lease, { sourceId: 's1', sealedAnswer: 'v1.x', clientId: 'c' })).toBe(false);
@@ -134,6 +134,18 @@ describe('upstream token ledger', () => {
     expect(record).toMatchObject({ status: 'redeemed', version: 4 });
     expect(record).not.toHaveProperty('failure');
     expect(record).not.toHaveProperty('retry_at');
+  });
+
+  it('without a queue seen lately, a token back at its turn is still served as its turn, through the read and the replace', async () => {
+    const token = newToken();
+    const first = await ledgerFor(token).claim(['s1'], noTime());
+    if (first.kind !== 'owner') throw new Error('expected owner');
+    await ledgerFor(token).markTransient(first.lease, { kind: 'rate_limited', reason: 'rate_limited', retry_after: 1, queued: true });
+    t += 1_000;
+    const counter = createRoundTripCounter();
+    const counted = createUpstreamTokenLedger({ db: createDocumentClient({ endpoint: engine.endpoint, counter }), tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+    expect(await counted.claim(['s1'], noTime())).toMatchObject({ kind: 'owner', booked: true, record: { status: 'redeeming' } });
+    expect(counter.byOperation).toEqual({ PutItem: 2, GetItem: 1 });
   });
 
   it('a token whose passing failure gave it no place in the queue is taken over as a newcomer, not as its turn', async () => {
