@@ -15,13 +15,14 @@ import { createDocumentClient } from './store/dynamo-client.js';
 export function createAwsDeps(serviceName: string, compose: (deps: Deps) => Deps): Deps {
   const tableName = process.env.TABLE_NAME;
   if (!tableName) throw new Error('TABLE_NAME is not set');
+  const config = serviceConfigFromEnv();
   return compose(
     createDeps({
-      db: createDocumentClient(),
+      db: createDocumentClient({ requestTimeoutMs: config.storeRequestTimeoutMs }),
       tableName,
       secrets: scopeSecretNames(createAwsSecretStore({ client: new SecretsManagerClient({}) }), process.env.SECRET_PREFIX),
       sink: createStdoutSink(process.env.POWERTOOLS_SERVICE_NAME ?? serviceName),
-      config: serviceConfigFromEnv(),
+      config,
       // The stack's verified sender identity; without it the service sends no mail.
       mailer: process.env.MAIL_FROM ? createSesMailer({ client: new SESv2Client({}), from: process.env.MAIL_FROM }) : undefined,
     }),

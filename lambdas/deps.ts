@@ -47,11 +47,16 @@ export interface ServiceConfig {
   /** How long a process keeps a tenant's configuration before reading it again. */
   configCacheMs: number;
   maxBodyBytes: number;
+  /** In AWS, how long one DynamoDB request may take before it fails as a store overload (default 1000 ms). */
+  storeRequestTimeoutMs?: number;
   /** The operator's address (the stack's `alarmEmail`): import completion e-mails of a tenant without `support_email` go there. */
   operatorEmail?: string;
   /** The post-login extension: a Lambda function (AWS) or a JS module (locally), its time budget and failure mode. */
   postLogin?: { functionName?: string; modulePath?: string; timeoutMs: number; failureMode: 'open' | 'closed' };
 }
+
+/** DynamoDB answers in milliseconds; a request still unanswered after a second is a store in trouble. */
+export const DEFAULT_STORE_REQUEST_TIMEOUT_MS = 1000;
 
 export const defaultServiceConfig: ServiceConfig = {
   defaultTenant: 'default',
@@ -76,6 +81,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     bcryptCost: num(env.BCRYPT_COST, defaultServiceConfig.bcryptCost),
     configCacheMs: num(env.CONFIG_CACHE_MS, defaultServiceConfig.configCacheMs),
     maxBodyBytes: num(env.MAX_BODY_BYTES, defaultServiceConfig.maxBodyBytes),
+    storeRequestTimeoutMs: num(env.STORE_REQUEST_TIMEOUT_MS, DEFAULT_STORE_REQUEST_TIMEOUT_MS),
     ...(env.OPERATOR_EMAIL ? { operatorEmail: env.OPERATOR_EMAIL } : {}),
     ...(env.POST_LOGIN_FUNCTION_NAME || env.POST_LOGIN_MODULE
       ? {

@@ -25,6 +25,12 @@ export interface DocumentClientOptions {
   endpoint?: string;
   region?: string;
   counter?: RoundTripCounter;
+  /**
+   * A request the store has not answered in this long fails (as a `TimeoutError`, which the
+   * handlers answer 503 with Retry-After; the SDK retries it first). Without it the SDK waits for
+   * as long as the socket lives: a hanging store would hold a login until the Lambda times out.
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -40,6 +46,7 @@ export function createDocumentClient(opts: DocumentClientOptions = {}): DynamoDB
     config.endpoint = opts.endpoint;
     config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   }
+  if (opts.requestTimeoutMs) config.requestHandler = { requestTimeout: opts.requestTimeoutMs, connectionTimeout: opts.requestTimeoutMs, throwOnRequestTimeout: true };
   const client = new DynamoDBClient(config);
   const counter = opts.counter;
   if (counter) {
