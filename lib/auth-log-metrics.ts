@@ -111,6 +111,15 @@ export const authLogMetrics = {
     dimensions: { path: '$.migration' },
     description: 'Users served by a successful migration, per path (password_fallback, refresh_remint, password_reset, social)',
   },
+  storeOverloads: {
+    metricName: 'StoreOverloads',
+    // Answered 503 with Retry-After by design, so the API's 5xx alarm leaves them out: this counts them.
+    filterPattern: '{ $.message = "store_overloaded" }',
+    metricValue: '1',
+    unit: 'Count',
+    defaultValue: 0,
+    description: 'Requests answered 503 because DynamoDB throttled, failed inside or did not answer in time',
+  },
   lockouts: {
     metricName: 'Lockouts',
     // The block itself, not the attempts refused while it lasts (those log limit_wc / locked_out).

@@ -117,6 +117,11 @@ export class ServiceAlarms extends Construct {
       description: `Over ${config.upstreamErrorRatePercent}% of upstream calls rate limited or unavailable, twice in a row`,
     });
 
+    this.add('StoreOverloads', authLogMetric(ns, 'storeOverloads', { period: FIVE_MINUTES }), {
+      threshold: 5,
+      evaluationPeriods: 1,
+      description: 'At least 5 requests in 5 minutes answered 503 because DynamoDB throttled, failed or did not answer in time (the API 5xx alarm leaves these designed 503s out)',
+    });
     this.add('Lockouts', authLogMetric(ns, 'lockouts', { period: FIVE_MINUTES }), {
       threshold: config.lockoutAlarmThreshold,
       evaluationPeriods: 1,

@@ -46,6 +46,7 @@ const intendedMatch: Record<AuthLogMetricKey, (e: Fields) => boolean> = {
       (e.type === 'sertft' && e.migration === 'refresh_remint') ||
       (e.type === 'scp' && e.migration === 'password_reset')),
   lockouts: (e) => isAuthEvent(e) && e.type === 'limit_wc' && e.reason === 'max_attempts_reached',
+  storeOverloads: (e) => e.message === 'store_overloaded',
   upstreamCalls: isUpstreamCall,
   upstreamCallsByKind: isUpstreamCall,
   upstreamCallErrors: (e) => isUpstreamCall(e) && (e.outcome === 'rate_limited' || e.outcome === 'unavailable'),

@@ -160,6 +160,8 @@ const expectedMatches: Record<AuthLogMetricKey, Partial<Record<Scenario, string[
   upstreamVerifications: verifications,
   migrationAttempts,
   migrationAttemptsByOutcome: migrationAttempts,
+  // None of the scenarios overloads the store (see test/integration/store-overload-answers.test.ts).
+  storeOverloads: {},
   failedRefreshExchanges: { refreshRejected: ['fertft refresh_remint rejected_by_all_sources'] },
   refreshExchanges: { refreshRemint: ['sertft refresh_remint -'], refreshRejected: ['fertft refresh_remint rejected_by_all_sources'] },
   upstreamFallbackFailures: fallbackFailures,

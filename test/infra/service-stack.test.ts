@@ -410,6 +410,7 @@ describe('alarms', () => {
     expect(metricNamesOf(rate).sort()).toEqual(['UpstreamCallErrors', 'UpstreamCalls']);
     expect(rate.Metrics!.some((m) => typeof m.Expression === 'string' && m.Expression.includes('errors / calls'))).toBe(true);
     expect(alarmOn('Lockouts', stack.metricNamespace)).toHaveLength(1);
+    expect(alarmOn('StoreOverloads', stack.metricNamespace)).toHaveLength(1);
     expect(alarmOn('UpstreamVerifications', stack.metricNamespace)).toHaveLength(1);
     expect(alarmOn('Errors', 'AWS/Lambda')).toHaveLength(2);
     expect(alarmOn('Throttles', 'AWS/Lambda')).toHaveLength(2);
@@ -417,7 +418,7 @@ describe('alarms', () => {
     expect(alarmOn('5xx', 'AWS/ApiGateway')).toHaveLength(0);
     expect(metricNamesOf(alarmOn('4xx', 'AWS/ApiGateway')[0]).sort()).toEqual(['4xx', 'Count']);
     expect(alarmOn('Latency', 'AWS/ApiGateway')[0]).toMatchObject({ ExtendedStatistic: 'p99', Threshold: 6000 });
-    expect(alarms).toHaveLength(12);
+    expect(alarms).toHaveLength(13);
   });
 
   it('watch the gsi1 throttles next to the table\'s, and Contributor Insights names the throttled keys', () => {
@@ -449,7 +450,7 @@ describe('alarms', () => {
     const withEmail = buildTestStack({ alarmEmail: 'ops@example.com' }).template();
     withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const notified = Object.values(resourcesOfType(withEmail, 'AWS::CloudWatch::Alarm'));
-    expect(notified).toHaveLength(12);
+    expect(notified).toHaveLength(13);
     for (const alarm of notified) expect(alarm.Properties!.AlarmActions).toHaveLength(1);
   });
 
