@@ -120,14 +120,21 @@ function reasonOf(failure: UpstreamFailure | SecretFailure): string {
 }
 
 /** The retryable answer for a set of failures, or undefined when all of them were token rejections. */
-function combineTransient(failures: (UpstreamFailure | SecretFailure)[]): TransientFailure | undefined {
+export function combineTransient(failures: (UpstreamFailure | SecretFailure)[]): TransientFailure | undefined {
   const passing = failures.filter((f) => !isTokenRejection(f));
   if (passing.length === 0) return undefined;
   const limited = passing.filter((f): f is Extract<UpstreamFailure, { kind: 'rate_limited' }> => f.kind === 'rate_limited');
   if (limited.length > 0) {
     // A place in the budget's queue is kept only when every limit was the budget's own refusal with one.
     const queued = limited.length === passing.length && limited.every((f) => f.queued);
-    return { kind: 'rate_limited', reason: 'rate_limited', retry_after: Math.max(1, ...limited.map((f) => f.retryAfterSeconds)), ...(queued ? { queued: true } : {}) };
+    // Refused by the fleet's own budget only: the upstream was never asked (the drain's `not_called`).
+    const ownBudget = limited.length === passing.length && limited.every((f) => f.scope === 'budget');
+    return {
+      kind: 'rate_limited',
+      reason: ownBudget ? 'upstream_budget_exhausted' : 'rate_limited',
+      retry_after: Math.max(1, ...limited.map((f) => f.retryAfterSeconds)),
+      ...(queued ? { queued: true } : {}),
+    };
   }
   const retryAfters = passing.map((f) => (f.kind === 'unavailable' ? f.retryAfterSeconds : undefined)).filter((s): s is number => !!s);
   return {
