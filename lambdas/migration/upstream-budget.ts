@@ -154,6 +154,7 @@ export function createUpstreamBudget(opts: {
     // An interactive caller holding calls for its next steps waits for all of them (one lease).
     const need = interactive && r.held ? Math.max(1, Math.min(maxLease, r.calls ?? 1)) : 1;
     let leased = false;
+    let leaseOwn = false;
     st.waiting[lane] += need;
     try {
       for (;;) {
@@ -177,10 +178,16 @@ export function createUpstreamBudget(opts: {
           if (slot > t) await sleep(slot - t);
           return { ok: true, waitedMs: now() - startedAt };
         }
-        const pending = st.leasing[lane];
+        const pending = leaseOwn ? undefined : st.leasing[lane];
         if (pending) {
           const result = await pending;
           if (result.ok) continue;
+          // Refused for another login's shorter reach: a login that can wait until the next free
+          // call leases for itself instead of being turned away with it.
+          if (interactive && st.pausedUntil <= now() && result.nextFreeAt <= now() + reachMs()) {
+            leaseOwn = true;
+            continue;
+          }
           // Refused with the caller that leased: a background caller takes a place in the queue
           // of its own (the one a lease made ahead of its callers was given, else a new one).
           if (lane === 'background' && st.pausedUntil <= now()) {

@@ -84,4 +84,16 @@ describe('the queue of re-mints told to come back', () => {
     const request = { tenant: 't', upstream: `up${++seq}.example.com`, requestsPerSecond: RATE, maxWaitMs: 0, priority: 'background' as const };
     expect(await instance(clock).take(request)).toMatchObject({ ok: true });
   });
+
+  it("a login that can wait for the next free call is not turned away with another login's shorter reach", async () => {
+    const clock = { now: T0 };
+    const upstream = `up${++seq}.example.com`;
+    // The next free call is a second away.
+    await createUpstreamBudgetRepository(db, TABLE).lease({ tenant: 't', upstream }, scheduleOf(RATE), { count: 11, now: T0, maxWaitMs: 1000 });
+    const budget = instance(clock);
+    const login = { tenant: 't', upstream, requestsPerSecond: RATE, priority: 'interactive' as const };
+    const [hurried, patient] = await Promise.all([budget.take({ ...login, maxWaitMs: 200 }), budget.take({ ...login, maxWaitMs: 3000 })]);
+    expect(hurried).toMatchObject({ ok: false, reason: 'exhausted' });
+    expect(patient).toMatchObject({ ok: true });
+  });
 });
