@@ -27,7 +27,8 @@
 import type { BudgetKey, BudgetSchedule, LeaseResult, SharedBreakers, UpstreamBudgetRepository } from '../store/upstream-budget-repository.js';
 
 export * from './upstream-budget-port.js';
-import type { BudgetGrant, BudgetPriority, BudgetRequest, HeldCalls, SharedBreakerStore, UpstreamBudget } from './upstream-budget-port.js';
+import type { BudgetGrant, BudgetPriority, BudgetRequest, HeldCalls, UpstreamBudget } from './upstream-budget-port.js';
+import { createSharedBreakerStore } from './shared-breaker-store.js';
 
 export const DEFAULT_REQUESTS_PER_SECOND = 20;
 /**
@@ -320,31 +321,7 @@ export function createUpstreamBudget(opts: {
     return turnRefusal(schedule, t, result.turnAt, result.nextFreeAt);
   }
 
-  const breakers: SharedBreakerStore = {
-    known: (key, breakerKey) => stateOf(key).breakers[breakerKey],
-    async open(key, breakerKey, until) {
-      const st = stateOf(key);
-      st.breakers = { ...st.breakers, [breakerKey]: Math.max(until, st.breakers[breakerKey] ?? 0) };
-      const res = await opts.repo.setBreaker(key, breakerKey, { until, now: now() });
-      if (!res.set && res.current !== undefined) st.breakers = { ...st.breakers, [breakerKey]: res.current };
-    },
-    async claimTrial(key, breakerKey, seen, trialUntil) {
-      const st = stateOf(key);
-      const res = await opts.repo.setBreaker(key, breakerKey, { until: trialUntil, expected: seen, now: now() });
-      const { [breakerKey]: _seen, ...others } = st.breakers;
-      const current = res.set ? trialUntil : res.current;
-      st.breakers = current === undefined ? others : { ...others, [breakerKey]: current };
-      return res.set;
-    },
-    async close(key, breakerKey, expected) {
-      const st = stateOf(key);
-      if (st.breakers[breakerKey] === expected) {
-        const { [breakerKey]: _closed, ...others } = st.breakers;
-        st.breakers = others;
-      }
-      await opts.repo.closeBreaker(key, breakerKey, { expected });
-    },
-  };
+  const breakers = createSharedBreakerStore({ repo: opts.repo, now, stateOf });
 
   function prepare(r: BudgetRequest): void {
     if (r.priority !== 'background') return;
