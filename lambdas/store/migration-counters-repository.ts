@@ -9,7 +9,6 @@ import type { MigrationCountersStore } from '../ports.js';
 
 export type { MigrationAttemptCounts, MigrationCounts } from './records.js';
 
-
 /** Attribute of a counter item holding the attempts of one path with one outcome (`attempts#<path>#<outcome>`). */
 const ATTEMPTS = 'attempts#';
 const attemptsAttribute = (path: MigrationPath, outcome: MigrationOutcome) => `${ATTEMPTS}${path}#${outcome}`;
