@@ -187,6 +187,9 @@ async function flipDayRun(withAttacker: boolean) {
       const url = `${servers[(i + 1) % SERVERS].url}/oauth/token`;
       return sdkClient(() => postForm(agent, url, { grant_type: PASSWORD_REALM_GRANT, realm, client_id: web.client_id, client_secret: web.client_secret, username: email, password: PASSWORD, scope: 'openid' }, '127.0.0.1'), endsAt, loginRefusals);
     });
+    // FLIP_TIMELINE=1: per second of the run, legitimate upstream calls, the attacker's, and sessions finished.
+    const finishedAt: number[] = [];
+    for (const p of [...remints, ...logins]) void p.then((o) => o.ok && finishedAt.push(performance.now() - startedAt));
     const outcomes = { remint: await Promise.all(remints), login: await Promise.all(logins) };
     const drainMs = performance.now() - startedAt;
     const loadAtEnd = loadavg()[0];
@@ -202,6 +205,7 @@ async function flipDayRun(withAttacker: boolean) {
     const kindOf = (r: (typeof upstream.requests)[number]) =>
       r.endpoint === 'userinfo' ? 'userinfo' : r.body.grant_type === PASSWORD_REALM_GRANT ? (r.body.username?.startsWith('login-') ? 'login' : 'attacker') : r.body.grant_type ?? r.endpoint;
     const busiestKinds = countBy(upstream.requests.filter((r) => busiestAt !== undefined && Math.floor(r.at / 1000) === busiestAt && (r.endpoint === 'token' || r.endpoint === 'userinfo')).map(kindOf));
+    if (process.env.FLIP_TIMELINE === '1') console.log(timelineOf(upstream, wallStart, finishedAt));
     const all = [...outcomes.remint, ...outcomes.login];
     const succeeded = all.filter((o) => o.ok);
     const callsNeeded = REMINTS + 2 * LOGINS; // id_token: one call per re-mint; token + /userinfo per login
@@ -240,6 +244,18 @@ async function flipDayRun(withAttacker: boolean) {
     await upstream.close();
     await engine.close();
   }
+}
+
+/** Seconds of the run: upstream calls (logins, re-mints, the attacker's) and sessions finished in each. */
+function timelineOf(upstream: FakeUpstream, wallStart: number, finishedAt: number[]): string {
+  const rows: string[] = ['s  calls(login/remint/userinfo/attacker)  finished'];
+  const last = Math.ceil(Math.max(0, ...finishedAt) / 1000);
+  for (let s = 0; s <= last; s++) {
+    const inSecond = upstream.requests.filter((r) => Math.floor((r.at - wallStart) / 1000) === s && (r.endpoint === 'token' || r.endpoint === 'userinfo'));
+    const kind = (k: string) => inSecond.filter((r) => (r.endpoint === 'userinfo' ? 'userinfo' : r.body.grant_type === PASSWORD_REALM_GRANT ? (r.body.username?.startsWith('login-') ? 'login' : 'attacker') : 'remint') === k).length;
+    rows.push(`${String(s).padStart(2)} ${String(inSecond.length).padStart(3)} (${kind('login')}/${kind('remint')}/${kind('userinfo')}/${kind('attacker')})  ${finishedAt.filter((f) => Math.floor(f / 1000) === s).length}`);
+  }
+  return rows.join('\n');
 }
 
 export const bench = {
