@@ -39,8 +39,14 @@ export const DEFAULT_REQUESTS_PER_SECOND = 20;
 const BURST_SECONDS = 0.1;
 /** Share of the burst kept for interactive callers: background callers never take it. */
 const INTERACTIVE_RESERVE = 0.4;
-/** A leased call not made this long after its time is dropped (it would make a burst). */
-const SLOT_VALIDITY_MS = 250;
+/**
+ * A leased call not made this long after its time is dropped (it would make a burst): with the
+ * burst, the busiest second stays within rate × (1 + BURST_SECONDS + 0.1), under the upstream's
+ * limit at the advised 80 % of it.
+ */
+const SLOT_VALIDITY_MS = 100;
+/** The furthest ahead an instance asks for its calls (see `leadMs`). */
+const MAX_LEAD_MS = 1000;
 /** A background caller waits at most this long for a call leased by its instance. */
 const BACKGROUND_WAIT_MS = 250;
 /**
@@ -59,14 +65,6 @@ const BOOKED_RETRY_SPREAD_MS = 2000;
 /** How long after the queue's back was last ahead of now an instance still expects clients back at their turn. */
 const QUEUE_SEEN_MS = 60_000;
 const DEFAULT_MAX_LEASE = 10;
-/**
- * After a lease round trip this slow, an instance leases at most SLOW_MAX_LEASE calls at a time:
- * its calls are shifted by the round trip (so they are not stale on arrival), and a shifted lease
- * overlaps the calls other instances leased after it, by at most its size. Small leases keep the
- * busiest second under the upstream's limit while the store is slow.
- */
-const SLOW_LEASE_MS = 100;
-const SLOW_MAX_LEASE = 2;
 /** Share of the burst a `low` caller leaves to the others: it is served only while the bucket is nearly idle. */
 const LOW_RESERVE = 0.8;
 /** After a `low` caller found the bucket busy, the next ones are refused without a round trip for this long. */
@@ -91,8 +89,12 @@ interface BucketState {
   breakers: SharedBreakers;
   /** `low` callers are refused without a round trip until then (the bucket was last seen busy). */
   lowRefusedUntil: number;
-  /** How long this instance's last lease took (ms): a slow store gets small leases (see SLOW_LEASE_MS). */
-  lastLeaseMs: number;
+  /**
+   * How long this instance expects a lease round trip to take (ms): it asks for calls from then on,
+   * so that a slow store's answer brings calls that are due when it arrives, not stale ones (which
+   * it drops) nor ones it would have to shift past other instances' calls.
+   */
+  leadMs: number;
 }
 
 /** Until when a bucket whose schedule reaches `tat` leaves `low` callers out (less than their reserve spare). */
@@ -124,7 +126,7 @@ export function createUpstreamBudget(opts: {
     const id = `${k.tenant}\n${k.upstream}\n${k.api ?? 'authentication'}`;
     let st = states.get(id);
     if (!st) {
-      st = { slots: [], queueAt: 0, spareTurns: [], pausedUntil: 0, waiting: { interactive: 0, background: 0, booked: 0, low: 0 }, leasing: {}, breakers: {}, lowRefusedUntil: 0, lastLeaseMs: 0 };
+      st = { slots: [], queueAt: 0, spareTurns: [], pausedUntil: 0, waiting: { interactive: 0, background: 0, booked: 0, low: 0 }, leasing: {}, breakers: {}, lowRefusedUntil: 0, leadMs: 0 };
       states.set(id, st);
     }
     return st;
@@ -150,8 +152,13 @@ export function createUpstreamBudget(opts: {
       }
       r.held.slots = [];
     }
+    // A background caller's wait is counted from when a lease can bring its call (the lead).
     const reachMs = () =>
-      interactive ? Math.max(0, startedAt + r.maxWaitMs - now()) : lane === 'booked' ? Math.min(BOOKED_WAIT_MS, Math.max(0, startedAt + r.maxWaitMs - now())) : BACKGROUND_WAIT_MS;
+      interactive
+        ? Math.max(0, startedAt + r.maxWaitMs - now())
+        : lane === 'booked'
+          ? Math.min(BOOKED_WAIT_MS + leadOf(st), Math.max(0, startedAt + r.maxWaitMs - now()))
+          : BACKGROUND_WAIT_MS + leadOf(st);
     // An interactive caller holding calls for its next steps waits for all of them (one lease).
     const need = interactive && r.held ? Math.max(1, Math.min(maxLease, r.calls ?? 1)) : 1;
     let leased = false;
@@ -177,6 +184,8 @@ export function createUpstreamBudget(opts: {
             r.held.bucket = key;
           }
           if (slot > t) await sleep(slot - t);
+          // A process too busy to wake up in time drops the call rather than make it late.
+          if (now() - slot > SLOT_VALIDITY_MS) continue;
           return { ok: true, waitedMs: now() - startedAt };
         }
         const pending = leaseOwn ? undefined : st.leasing[lane];
@@ -214,6 +223,11 @@ export function createUpstreamBudget(opts: {
     } finally {
       st.waiting[lane] -= need;
     }
+  }
+
+  /** How far ahead an instance asks for calls: about as long as its leases take to come back. */
+  function leadOf(st: BucketState): number {
+    return Math.min(MAX_LEAD_MS, st.leadMs);
   }
 
   function takeSpareTurn(st: BucketState, t: number): number | undefined {
@@ -288,14 +302,16 @@ export function createUpstreamBudget(opts: {
     const interactive = lane === 'interactive';
     // Background work leases the calls it goes on to make (a re-mint's /userinfo after its token
     // call) with its first one: the later calls are served from this lease, without a round trip.
-    const largest = st.lastLeaseMs > SLOW_LEASE_MS ? Math.min(maxLease, SLOW_MAX_LEASE) : maxLease;
-    const count = Math.max(1, Math.min(largest, waiting + (interactive ? 0 : Math.max(0, (r.calls ?? 1) - 1))));
+    const count = Math.max(1, Math.min(maxLease, waiting + (interactive ? 0 : Math.max(0, (r.calls ?? 1) - 1))));
     const reserve = schedule.burstMs * INTERACTIVE_RESERVE;
+    // Calls are asked for from when the lease is expected back (the bucket's schedule is in
+    // calls made, and a call can be made no sooner); the reach stays counted from now.
+    const lead = leadOf(st);
     const result = await opts.repo.lease(key, schedule, {
       count,
-      now: t,
+      now: t + lead,
       // Background callers leave the interactive reserve; one whose turn has come may wait a little.
-      maxWaitMs: interactive ? reachMs : lane === 'booked' ? reachMs - reserve : -reserve,
+      maxWaitMs: interactive ? reachMs - lead : lane === 'booked' ? reachMs - reserve - lead : -reserve,
       hint: st.hint,
       // A newcomer refused gets its place at the queue's back in the same round trip.
       ...(lane === 'background' ? { queueCost: placeCost(r, schedule), yieldToQueue: true } : {}),
@@ -304,11 +320,11 @@ export function createUpstreamBudget(opts: {
     const queueAt = result.ok ? result.queueAt : (result.turnAt ?? result.queueAt);
     if (queueAt !== undefined) st.queueAt = Math.max(st.queueAt, queueAt);
     if (result.breakers) st.breakers = result.breakers;
-    // Slots are counted from when the lease came back: a slow round trip must neither make them
-    // stale nor bunch them beyond the bucket's burst (they keep their spacing, shifted by the delay).
+    // The next lead: at once up to a slower round trip, slowly back down from it.
     const delay = Math.max(0, now() - t);
-    st.lastLeaseMs = delay;
-    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t) + delay)].sort((a, b) => a - b);
+    st.leadMs = delay >= st.leadMs ? delay : st.leadMs * 0.75 + delay * 0.25;
+    // Calls lent from the burst are due at once: when the lease was asked for.
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t + lead))].sort((a, b) => a - b);
     return result;
   }
 
@@ -334,7 +350,7 @@ export function createUpstreamBudget(opts: {
     if (st.pausedUntil > t || st.leasing[lane] || st.slots.some((slot) => slot >= t - SLOT_VALIDITY_MS)) return;
     // Leased as if its caller were waiting already; a `take` arriving meanwhile waits for this lease.
     // A failed lease leaves nothing to take: the `take` waiting for it then leases for itself.
-    const lease = leaseFor(key, st, scheduleOf(r.requestsPerSecond), r, t, lane === 'booked' ? BOOKED_WAIT_MS : BACKGROUND_WAIT_MS, 1)
+    const lease = leaseFor(key, st, scheduleOf(r.requestsPerSecond), r, t, (lane === 'booked' ? BOOKED_WAIT_MS : BACKGROUND_WAIT_MS) + leadOf(st), 1)
       .then((result) => {
         // Refused: the place it was given in the queue goes to the first caller refused with it.
         if (!result.ok && result.turnAt !== undefined) st.spareTurns.push(result.turnAt);

@@ -117,28 +117,50 @@ describe('upstream budget repository', () => {
     expect(budget.cost).toMatchObject({ leases: 1, leasedCalls: 2 });
   });
 
-  it('after a slow lease round trip an instance leases two calls at a time (its shifted calls overlap others by at most that)', async () => {
+  it('after a slow lease round trip an instance asks for calls from when its lease comes back, and still leases many at a time', async () => {
     const repo = createUpstreamBudgetRepository(db, TABLE);
     let slow = false;
+    const asked: { lead: number; count: number }[] = [];
     const slowStore: UpstreamBudgetRepository = {
       ...repo,
       cost: repo.cost,
-      lease: async (...args) => {
+      lease: async (key, s, p) => {
+        asked.push({ lead: p.now - Date.now(), count: p.count });
         if (slow) await new Promise((resolve) => setTimeout(resolve, 150));
-        return repo.lease(...args);
+        return repo.lease(key, s, p);
       },
     };
     const budget = createUpstreamBudget({ repo: slowStore });
     const request = { tenant: 't', upstream: `up${++seq}.example.com`, requestsPerSecond: 1000, maxWaitMs: 2000, priority: 'interactive' as const };
     const fiveAtOnce = () => Promise.all(Array.from({ length: 5 }, () => budget.take(request)));
     await fiveAtOnce();
-    // A fast store: the first caller's lease, then one for the four that waited for it.
-    expect(budget.cost).toMatchObject({ leases: 2, leasedCalls: 5 });
+    // Its first lease asks for calls due now.
+    expect(asked[0].lead).toBeLessThan(50);
     slow = true;
     await fiveAtOnce(); // this lease is the slow one
-    const before = { ...budget.cost };
-    await fiveAtOnce();
-    expect(budget.cost.leases - before.leases).toBeGreaterThanOrEqual(3);
-    expect(budget.cost.leasedCalls - before.leasedCalls).toBe(5);
+    asked.length = 0;
+    const grants = await fiveAtOnce();
+    expect(grants.every((g) => g.ok)).toBe(true);
+    // The next leases ask for calls about a round trip ahead (their calls are due when they come
+    // back, not stale), and the four callers that waited for the first lease still lease together.
+    expect(Math.min(...asked.map((a) => a.lead))).toBeGreaterThanOrEqual(100);
+    expect(Math.max(...asked.map((a) => a.count))).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a call its process wakes up for too late is not made then: the caller leases another', async () => {
+    const repo = createUpstreamBudgetRepository(db, TABLE);
+    let lag = 0;
+    const budget = createUpstreamBudget({ repo, now: () => Date.now() + lag });
+    const request = { tenant: 't', upstream: `up${++seq}.example.com`, requestsPerSecond: 10, maxWaitMs: 5000, priority: 'interactive' as const };
+    // At 10/s an idle bucket lends two calls at once; a third caller is leased the call 100 ms on and sleeps until then.
+    expect(await budget.take(request)).toMatchObject({ ok: true });
+    expect(await budget.take(request)).toMatchObject({ ok: true });
+    const leasesBefore = budget.cost.leases;
+    const lagging = budget.take(request);
+    // While it sleeps, its process stalls: it wakes up 600 ms after its call's time.
+    setTimeout(() => (lag += 600), 50);
+    expect(await lagging).toMatchObject({ ok: true });
+    // Its stale call was dropped and another leased for it.
+    expect(budget.cost.leases - leasesBefore).toBe(2);
   });
 });
