@@ -33,7 +33,9 @@ export async function claimsFromUpstream(
       audience: p.source.credentials.client_id,
       jwksUri: endpoints.jwksUri,
       // The upstream token is spent already: finishing this re-mint comes first.
-      spend: spenderFor(deps.upstreamBudget, { tenant: p.tenant, url: endpoints.jwksUri, requestsPerSecond: sourceRate(p.source), priority: 'interactive' }),
+      // It may wait as long as the re-mint's time allows: a refused download would send this
+      // re-mint (and the next ones) to /userinfo, one upstream call each instead of one for all.
+      spend: spenderFor(deps.upstreamBudget, { tenant: p.tenant, url: endpoints.jwksUri, requestsPerSecond: sourceRate(p.source), priority: 'interactive', maxWaitMs: jwksWaitMs(p.deadline) }),
     });
     return verified.ok ? { ok: true, claims: verified.claims, via: 'id_token' } : undefined;
   };
@@ -55,6 +57,11 @@ export async function claimsFromUpstream(
   const viaUserinfo = await fromUserinfo();
   if (viaUserinfo.ok || viaUserinfo.failure.reason !== 'userinfo_rejected') return viaUserinfo;
   return (await fromIdToken()) ?? viaUserinfo;
+}
+
+/** How long a JWKS download may wait for the budget: what the request's time leaves, less a call's reserve. */
+export function jwksWaitMs(deadline: Deadline): number {
+  return Math.max(0, Math.min(3_000, deadline.remainingMs() - 500));
 }
 
 function asTransient(failure: UpstreamFailure): TransientFailure {
