@@ -42,13 +42,6 @@ export function prepareRedemption(deps: Pick<Deps, 'upstreamBudget' | 'config'>,
   }
 }
 
-/** Whether the instance saw a queue at one of these sources' upstreams lately (clients back at their turn are likely). */
-export function queueSeenAtSources(deps: Pick<Deps, 'upstreamBudget' | 'config'>, p: { tenant: string; sources: MigrationSourceRecord[] }): boolean {
-  return p.sources.some((source) =>
-    deps.upstreamBudget.queueSeen({ tenant: p.tenant, upstream: new URL(upstreamEndpoints(source.credentials.domain, deps.config.allowLoopbackHttp).tokenEndpoint).host }),
-  );
-}
-
 type Attempt = { ok: true; answer: UpstreamTokenResponse } | { ok: false; failure: UpstreamFailure | SecretFailure };
 type SecretFailure = { kind: 'secret'; reason: 'secret_missing' | 'secret_unreadable' };
 

@@ -25,7 +25,7 @@ import { isSocialIdentity, socialConnectionOfUserId } from '../social/social-str
 import type { Lease, UpstreamTokenRecord } from '../store/upstream-token-repository.js';
 import { createDeadline, type Deadline } from './deadline.js';
 import { createSourceSecrets, enabledMigrationSources, type SourceSecrets } from './migration-sources.js';
-import { prepareRedemption, queueSeenAtSources, redeemAtSources } from './redeem-at-sources.js';
+import { prepareRedemption, redeemAtSources } from './redeem-at-sources.js';
 import { sourcesBoundToClient } from './remint-client-binding.js';
 import { answerRemintReplay } from './remint-replay.js';
 import { createUpstreamAnswerSealer, type UpstreamAnswerSealer } from './sealed-upstream-answer.js';
@@ -119,7 +119,7 @@ export async function remintFromUpstream(
   });
   // The upstream calls' budget is leased while the token's record is claimed (not after it).
   prepareRedemption(deps, { tenant: ctx.tenant, sources });
-  const claim = await ledger.claim(sources.map((s) => s.id), deadline, { turnLikely: queueSeenAtSources(deps, { tenant: ctx.tenant, sources }) });
+  const claim = await ledger.claim(sources.map((s) => s.id), deadline);
   switch (claim.kind) {
     case 'busy':
       return stop(new RemintStop('redemption_in_progress', oauthErrors.temporarilyUnavailable(1)));

@@ -62,11 +62,6 @@ export interface UpstreamBudget {
    * its own place at the back of the fleet's queue, so it comes back when there is room.
    */
   comeBackLater(r: BudgetRequest): Promise<Extract<BudgetGrant, { ok: false }>>;
-  /**
-   * Whether this instance saw callers queued for this bucket in the last minute: clients coming
-   * back at their turn are then likely (a re-mint looks for its turn first, see the ledger).
-   */
-  queueSeen(r: Pick<BudgetRequest, 'tenant' | 'upstream' | 'api'>): boolean;
   /** What the shared bucket cost this process so far. */
   readonly cost: BudgetCost;
   /**

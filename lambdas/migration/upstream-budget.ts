@@ -62,8 +62,6 @@ const BOOKED_WAIT_MS = 1500;
 const QUEUE_SHARE = 0.8;
 /** A client whose turn came but found no call is told to come back within this long (not at the queue's back). */
 const BOOKED_RETRY_SPREAD_MS = 2000;
-/** How long after the queue's back was last ahead of now an instance still expects clients back at their turn. */
-const QUEUE_SEEN_MS = 60_000;
 const DEFAULT_MAX_LEASE = 10;
 /** Share of the burst a `low` caller leaves to the others: it is served only while the bucket is nearly idle. */
 const LOW_RESERVE = 0.8;
@@ -382,9 +380,6 @@ export function createUpstreamBudget(opts: {
     comeBackLater(r) {
       const key = { tenant: r.tenant, upstream: r.upstream, api: r.api };
       return queueUp(key, stateOf(key), scheduleOf(r.requestsPerSecond), r, now());
-    },
-    queueSeen(r) {
-      return stateOf(r).queueAt > now() - QUEUE_SEEN_MS;
     },
     lowRefusal(r) {
       const refusal = knownLowRefusal(stateOf(r), scheduleOf(r.requestsPerSecond), now());

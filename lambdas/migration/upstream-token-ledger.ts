@@ -97,29 +97,21 @@ export function createUpstreamTokenLedger(
     return ok;
   };
 
-  /**
-   * `turnLikely`: clients told to come back are expected (the budget saw a queue lately), so the
-   * take-over of a record whose retry time has come is tried alongside the creation.
-   */
-  async function claim(sourceIds: string[], deadline: Deadline, opts: { turnLikely?: boolean } = {}): Promise<LedgerClaim> {
+  async function claim(sourceIds: string[], deadline: Deadline): Promise<LedgerClaim> {
     let waited = false;
     let pollMs = FIRST_POLL_MS;
     for (let first = true; ; first = false) {
       const nowMs = deps.now();
       const lease: Lease = { lease_id: newId(), lease_until: nowMs + p.leaseMs };
       const fresh = freshRecord(lease, nowMs);
-      if (first && opts.turnLikely) {
-        // A client back when it was told to (after a refusal) owns its record in one request,
-        // sent alongside the creation a first request needs: one round trip either way.
-        const [created, before] = await Promise.all([repo.create(fresh), repo.takeOverDueRetry(p.tenant, hash, { ...lease, now: nowMs, ttl: fresh.ttl })]);
-        if (created) {
-          ownedVersion = fresh.version;
-          return { kind: 'owner', lease, record: fresh };
-        }
-        if (before) {
-          const record: UpstreamTokenRecord = { ...fresh, version: before.version + 1 };
+      if (first) {
+        // A first request creates the record; a client back when it was told to (after a
+        // refusal) owns its record as its turn: one request either way.
+        const owned = await repo.createOrTakeOverDueRetry({ ...fresh, ...lease }, nowMs);
+        if (owned) {
+          const record: UpstreamTokenRecord = owned.before ? { ...fresh, version: owned.before.version + 1 } : fresh;
           ownedVersion = record.version;
-          return { kind: 'owner', lease, record, ...(turnHasCome(before, nowMs) ? { booked: true } : {}) };
+          return { kind: 'owner', lease, record, ...(owned.before && turnHasCome(owned.before, nowMs) ? { booked: true } : {}) };
         }
       } else if (await repo.create(fresh)) {
         ownedVersion = fresh.version;

@@ -89,25 +89,29 @@ export function createUpstreamTokenRepository(db: DynamoDBDocumentClient, tableN
     },
 
     /**
-     * Takes over, in one request and without reading it first, a `transient` record whose retry
-     * time has come (the client is back when it was told to): it becomes `lease`'s `redeeming`
-     * record, as a fresh one would be. Returns the record as it was, or undefined when the
-     * record is absent or in any other state (then read it and decide).
+     * Creates the record, or takes over, in the same request and without reading it first, a
+     * `transient` record whose retry time has come (the client is back when it was told to): it
+     * becomes `r`'s `redeeming` record, as a fresh one would be. `{ before }` is the record as it
+     * was (undefined: there was none); undefined when a record exists in any other state (then
+     * read it and decide).
      */
-    async takeOverDueRetry(tenant: string, hash: string, p: Lease & { now: number; ttl: number }): Promise<UpstreamTokenRecord | undefined> {
+    async createOrTakeOverDueRetry(r: UpstreamTokenRecord & Lease, now: number): Promise<{ before?: UpstreamTokenRecord } | undefined> {
       try {
         const res = await db.send(
           new UpdateCommand({
             TableName: tableName,
-            Key: keyOf(tenant, hash),
-            UpdateExpression: `SET #status = :redeeming, lease_id = :lease_id, lease_until = :lease_until, updated_at = :now, #ttl = :ttl ADD version :one REMOVE ${OUTCOME_FIELDS.map((f) => `#${f}`).join(', ')}`,
-            ConditionExpression: '#status = :transient AND retry_at <= :now',
+            Key: keyOf(r.tenant, r.token_hash),
+            UpdateExpression: `SET tenant = :tenant, token_hash = :hash, #status = :redeeming, lease_id = :lease_id, lease_until = :lease_until, updated_at = :now, #ttl = :ttl, version = if_not_exists(version, :zero) + :one REMOVE ${OUTCOME_FIELDS.map((f) => `#${f}`).join(', ')}`,
+            ConditionExpression: 'attribute_not_exists(pk) OR (#status = :transient AND retry_at <= :now)',
             ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl', ...Object.fromEntries(OUTCOME_FIELDS.map((f) => [`#${f}`, f])) },
-            ExpressionAttributeValues: { ':redeeming': 'redeeming', ':transient': 'transient', ':lease_id': p.lease_id, ':lease_until': p.lease_until, ':now': p.now, ':ttl': p.ttl, ':one': 1 },
+            ExpressionAttributeValues: {
+              ':tenant': r.tenant, ':hash': r.token_hash, ':redeeming': 'redeeming', ':transient': 'transient', ':lease_id': r.lease_id,
+              ':lease_until': r.lease_until, ':now': now, ':ttl': r.ttl, ':zero': 0, ':one': 1,
+            },
             ReturnValues: 'ALL_OLD',
           }),
         );
-        return strip(res.Attributes);
+        return { before: strip(res.Attributes) };
       } catch (err) {
         if (isConditionalCheckFailed(err)) return undefined;
         throw err;

@@ -48,11 +48,6 @@ describe('the queue of re-mints told to come back', () => {
     const second = await instance(clock).take({ ...request, priority: 'background' });
     const third = await instance(clock).take({ ...request, priority: 'background' });
     expect(first).toMatchObject({ ok: false, queued: true });
-    // An instance that queued a caller expects clients back at their turn; one that saw nothing does not.
-    const seen = instance(clock);
-    expect(seen.queueSeen({ tenant: 't', upstream })).toBe(false);
-    await seen.take({ ...request, priority: 'background' });
-    expect(seen.queueSeen({ tenant: 't', upstream })).toBe(true);
     expect(refusedAfter(second)).toBeGreaterThan(refusedAfter(first));
     expect(refusedAfter(third)).toBeGreaterThan(refusedAfter(second));
 

@@ -113,7 +113,7 @@ describe('upstream token ledger', () => {
     expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
   });
 
-  it('a token refused with a place in the queue and back at its turn is owned in one round trip, as its turn: no read, the old owner locked out', async () => {
+  it('a token refused with a place in the queue and back at its turn is owned in one request, as its turn: no read, the old owner locked out', async () => {
     const token = newToken();
     const first = await ledgerFor(token).claim(['s1'], noTime());
     if (first.kind !== 'owner') throw new Error('expected owner');
@@ -124,9 +124,9 @@ describe('upstream token ledger', () => {
     t += 2_000;
     const counter = createRoundTripCounter();
     const counted = createUpstreamTokenLedger({ db: createDocumentClient({ endpoint: engine.endpoint, counter }), tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
-    const back = await counted.claim(['s1'], noTime(), { turnLikely: true });
+    const back = await counted.claim(['s1'], noTime());
     expect(back).toMatchObject({ kind: 'owner', booked: true, record: { status: 'redeeming', version: 3 } });
-    expect(counter.byOperation).toEqual({ PutItem: 1, UpdateItem: 1 });
+    expect(counter.byOperation).toEqual({ UpdateItem: 1 });
     expect(await ledgerFor(token).markRedeemed(first.lease, { sourceId: 's1', sealedAnswer: 'v1.x', clientId: 'c' })).toBe(false);
     if (back.kind !== 'owner') throw new Error('expected owner');
     expect(await counted.markRedeemed(back.lease, { sourceId: 's1', sealedAnswer: 'v1.x', clientId: 'c' })).toBe(true);
@@ -136,16 +136,21 @@ describe('upstream token ledger', () => {
     expect(record).not.toHaveProperty('retry_at');
   });
 
-  it('without a queue seen lately, a token back at its turn is still served as its turn, through the read and the replace', async () => {
+  it('a new token is claimed in one request; one whose passing failure had no place in the queue is taken over when due, in one request, not as a turn', async () => {
     const token = newToken();
-    const first = await ledgerFor(token).claim(['s1'], noTime());
-    if (first.kind !== 'owner') throw new Error('expected owner');
-    await ledgerFor(token).markTransient(first.lease, { kind: 'rate_limited', reason: 'rate_limited', retry_after: 1, queued: true });
-    t += 1_000;
     const counter = createRoundTripCounter();
-    const counted = createUpstreamTokenLedger({ db: createDocumentClient({ endpoint: engine.endpoint, counter }), tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
-    expect(await counted.claim(['s1'], noTime())).toMatchObject({ kind: 'owner', booked: true, record: { status: 'redeeming' } });
-    expect(counter.byOperation).toEqual({ PutItem: 2, GetItem: 1 });
+    const counted = () => createUpstreamTokenLedger({ db: createDocumentClient({ endpoint: engine.endpoint, counter }), tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+    const first = await counted().claim(['s1'], noTime());
+    expect(first).toMatchObject({ kind: 'owner', record: { status: 'redeeming', version: 1 } });
+    expect(counter.byOperation).toEqual({ UpdateItem: 1 });
+    if (first.kind !== 'owner') throw new Error('expected owner');
+    await ledgerFor(token).markTransient(first.lease, { kind: 'unavailable', reason: 'timeout', retry_after: 1 });
+    t += 1_000;
+    const before = counter.count;
+    const back = await counted().claim(['s1'], noTime());
+    expect(back).toMatchObject({ kind: 'owner', record: { status: 'redeeming', version: 3 } });
+    expect(back).not.toHaveProperty('booked');
+    expect(counter.count - before).toBe(1);
   });
 
   it('a token whose passing failure gave it no place in the queue is taken over as a newcomer, not as its turn', async () => {
