@@ -156,7 +156,7 @@ export function createUpstreamBudget(opts: {
         ? Math.max(0, startedAt + r.maxWaitMs - now())
         : lane === 'booked'
           ? Math.min(BOOKED_WAIT_MS + leadOf(st), Math.max(0, startedAt + r.maxWaitMs - now()))
-          : BACKGROUND_WAIT_MS + leadOf(st);
+          : Math.min(BACKGROUND_WAIT_MS + leadOf(st), Math.max(BACKGROUND_WAIT_MS, startedAt + r.maxWaitMs - now()));
     // An interactive caller holding calls for its next steps waits for all of them (one lease).
     const need = interactive && r.held ? Math.max(1, Math.min(maxLease, r.calls ?? 1)) : 1;
     let leased = false;
@@ -321,8 +321,11 @@ export function createUpstreamBudget(opts: {
     // The next lead: at once up to a slower round trip, slowly back down from it.
     const delay = Math.max(0, now() - t);
     st.leadMs = delay >= st.leadMs ? delay : st.leadMs * 0.75 + delay * 0.25;
-    // Calls lent from the burst are due at once: when the lease was asked for.
-    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t + lead))].sort((a, b) => a - b);
+    // Calls lent from the burst are due at once: when the lease was asked for. A lease slower than
+    // its lead shifts its calls by the difference (they keep their spacing): dropping them as stale
+    // would spend the fleet's capacity on calls never made, and a slow store would stop the drain.
+    const late = Math.max(0, delay - lead);
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t + lead) + late)].sort((a, b) => a - b);
     return result;
   }
 
