@@ -49,6 +49,8 @@ export interface ServiceConfig {
   maxBodyBytes: number;
   /** In AWS, how long one DynamoDB request may take before it fails as a store overload (default 1000 ms). */
   storeRequestTimeoutMs?: number;
+  /** Re-mints are turned away (503, Retry-After) while the store's recent requests take longer than this on average (default 300 ms). */
+  shedRemintsAboveStoreMs?: number;
   /** The operator's address (the stack's `alarmEmail`): import completion e-mails of a tenant without `support_email` go there. */
   operatorEmail?: string;
   /** The post-login extension: a Lambda function (AWS) or a JS module (locally), its time budget and failure mode. */
@@ -82,6 +84,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     configCacheMs: num(env.CONFIG_CACHE_MS, defaultServiceConfig.configCacheMs),
     maxBodyBytes: num(env.MAX_BODY_BYTES, defaultServiceConfig.maxBodyBytes),
     storeRequestTimeoutMs: num(env.STORE_REQUEST_TIMEOUT_MS, DEFAULT_STORE_REQUEST_TIMEOUT_MS),
+    ...(env.SHED_REMINTS_ABOVE_STORE_MS ? { shedRemintsAboveStoreMs: num(env.SHED_REMINTS_ABOVE_STORE_MS, 300) } : {}),
     ...(env.OPERATOR_EMAIL ? { operatorEmail: env.OPERATOR_EMAIL } : {}),
     ...(env.POST_LOGIN_FUNCTION_NAME || env.POST_LOGIN_MODULE
       ? {

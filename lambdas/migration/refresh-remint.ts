@@ -27,6 +27,7 @@ import { createDeadline, type Deadline } from './deadline.js';
 import { createSourceSecrets, enabledMigrationSources, type SourceSecrets } from './migration-sources.js';
 import { prepareRedemption, redeemAtSources } from './redeem-at-sources.js';
 import { sourcesBoundToClient } from './remint-client-binding.js';
+import { remintShedding } from './remint-shedding.js';
 import { answerRemintReplay } from './remint-replay.js';
 import { createUpstreamAnswerSealer, type UpstreamAnswerSealer } from './sealed-upstream-answer.js';
 import { claimsFromUpstream } from './upstream-claims.js';
@@ -51,7 +52,7 @@ export interface RemintTools {
  * What a re-mint uses: the ledger's table, the upstream (client, budget, Management API, secrets),
  * user creation, token issuance and the migration counters.
  */
-export type RemintDeps = Pick<Deps, 'db' | 'tableName' | 'config' | 'upstream' | 'upstreamBudget' | 'upstreamManagement' | 'secrets' | 'migrationCounters'> &
+export type RemintDeps = Pick<Deps, 'db' | 'tableName' | 'config' | 'sink' | 'upstream' | 'upstreamBudget' | 'upstreamManagement' | 'secrets' | 'migrationCounters'> &
   CreateUserDeps &
   IssueTokensDeps;
 
@@ -110,6 +111,13 @@ export async function remintFromUpstream(
   // Bound to its client before anything is written or sent upstream.
   const sources = sourcesBoundToClient(ctx.config, p.client, enabled);
   if (sources.length === 0) return stop(new RemintStop('client_not_bound_to_source', oauthErrors.invalidRefreshToken()));
+
+  // The store is overloaded: this re-mint can wait, and turning it away now writes nothing.
+  const shed = remintShedding(deps.db, deps.config.shedRemintsAboveStoreMs);
+  if (shed) {
+    deps.sink.warn('store_overloaded', { shed: 'refresh_remint', store_mean_ms: shed.storeMeanMs, retry_after_seconds: shed.retryAfterSeconds });
+    throw oauthErrors.temporarilyUnavailable(shed.retryAfterSeconds);
+  }
 
   const deadline = createDeadline(deps.config.upstreamBudgetMs, deps.now);
   const ledger = createUpstreamTokenLedger(deps, {

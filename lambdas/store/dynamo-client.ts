@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createStoreLatency, registerStoreLatency } from './store-latency.js';
 
 /** Counts DynamoDB round trips (one per HTTP request the SDK sends, retries included). */
 export interface RoundTripCounter {
@@ -68,9 +69,24 @@ export function createDocumentClient(opts: DocumentClientOptions = {}): DynamoDB
       { step: 'finalizeRequest', name: 'countRoundTrips' },
     );
   }
-  return DynamoDBDocumentClient.from(client, {
+  // Every request's duration, for the load shedding of work that can wait (see store-latency.ts).
+  const latency = createStoreLatency();
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const ended = latency.started();
+      try {
+        return await next(args);
+      } finally {
+        ended();
+      }
+    },
+    { step: 'finalizeRequest', name: 'measureStoreLatency' },
+  );
+  const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
+  registerStoreLatency(doc, latency);
+  return doc;
 }
 
 export function isConditionalCheckFailed(err: unknown): boolean {
