@@ -242,11 +242,13 @@ async function upstreamClaims(
     deadline,
   });
   if (info.ok) return { ok: true, value: info.value };
-  // A rate limit, or a profile call never started because this login's time ran out (the store
-  // was slow), says nothing about the password the upstream accepted: the client retries, no strike.
+  // A rate limit, or a profile call this login's own time ran out for (before it started or while
+  // it ran: the time went waiting on a busy day), says nothing about the password the upstream
+  // accepted: the client retries, no strike. The same answer as a password call cut short by the
+  // login's time, so it does not tell that the password was right.
   const f = info.failure;
-  const notStarted = f.kind === 'unavailable' && f.reason === 'budget_exhausted' && f.retryAfterSeconds !== undefined;
-  const retry = f.kind === 'rate_limited' ? { retryAfterSeconds: f.retryAfterSeconds } : notStarted ? { retryAfterSeconds: f.retryAfterSeconds ?? 1 } : {};
+  const outOfTime = f.kind === 'unavailable' && f.reason === 'budget_exhausted';
+  const retry = f.kind === 'rate_limited' ? { retryAfterSeconds: f.retryAfterSeconds } : outOfTime ? { retryAfterSeconds: f.retryAfterSeconds ?? 1 } : {};
   return { ok: false, failure: { ...failure('upstream_userinfo_failed', false, describeUpstreamFailure(info.failure)), ...retry } };
 }
 
