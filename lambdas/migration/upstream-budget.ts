@@ -39,11 +39,7 @@ export const DEFAULT_REQUESTS_PER_SECOND = 20;
 const BURST_SECONDS = 0.1;
 /** Share of the burst kept for interactive callers: background callers never take it. */
 const INTERACTIVE_RESERVE = 0.4;
-/**
- * A leased call not made this long after its time is dropped (it would make a burst): with the
- * burst, the busiest second stays within rate × (1 + BURST_SECONDS + 0.1), under the upstream's
- * limit at the advised 80 % of it.
- */
+/** A leased call not made this long after its time is dropped: a second then holds at most rate × 1.2. */
 const SLOT_VALIDITY_MS = 100;
 /** The furthest ahead an instance asks for its calls (see `leadMs`). */
 const MAX_LEAD_MS = 1000;
@@ -224,9 +220,7 @@ export function createUpstreamBudget(opts: {
   }
 
   /** How far ahead an instance asks for calls: about as long as its leases take to come back. */
-  function leadOf(st: BucketState): number {
-    return Math.min(MAX_LEAD_MS, st.leadMs);
-  }
+  const leadOf = (st: BucketState) => Math.min(MAX_LEAD_MS, st.leadMs);
 
   function takeSpareTurn(st: BucketState, t: number): number | undefined {
     while (st.spareTurns.length > 0 && st.spareTurns[0] <= t) st.spareTurns.shift();
@@ -302,8 +296,7 @@ export function createUpstreamBudget(opts: {
     // call) with its first one: the later calls are served from this lease, without a round trip.
     const count = Math.max(1, Math.min(maxLease, waiting + (interactive ? 0 : Math.max(0, (r.calls ?? 1) - 1))));
     const reserve = schedule.burstMs * INTERACTIVE_RESERVE;
-    // Calls are asked for from when the lease is expected back (the bucket's schedule is in
-    // calls made, and a call can be made no sooner); the reach stays counted from now.
+    // Calls are asked for from when the lease is expected back; the reach stays counted from now.
     const lead = leadOf(st);
     const result = await opts.repo.lease(key, schedule, {
       count,
