@@ -56,4 +56,17 @@ describe('migration attempts', () => {
     await shardsInTurn.recordUpstreamVerification('t2', 'password_fallback', 2000); // earlier: changes nothing
     expect(await shardsInTurn.lastUpstreamVerification('t2')).toEqual({ at: 9000, path: 'refresh_remint' });
   });
+
+  it('a process records the same path of a tenant at most once in 5 s; another path, or the same 5 s later, is written', async () => {
+    const repo = createMigrationCountersRepository(db, TABLE);
+    await repo.recordUpstreamVerification('t4', 'refresh_remint', 10_000);
+    await repo.recordUpstreamVerification('t4', 'refresh_remint', 12_000);
+    expect(await repo.lastUpstreamVerification('t4')).toEqual({ at: 10_000, path: 'refresh_remint' });
+    await repo.recordUpstreamVerification('t4', 'password_fallback', 12_500);
+    expect(await repo.lastUpstreamVerification('t4')).toEqual({ at: 12_500, path: 'password_fallback' });
+    await repo.recordUpstreamVerification('t4', 'refresh_remint', 13_000);
+    expect(await repo.lastUpstreamVerification('t4')).toEqual({ at: 13_000, path: 'refresh_remint' });
+    await repo.recordUpstreamVerification('t4', 'refresh_remint', 18_000);
+    expect(await repo.lastUpstreamVerification('t4')).toEqual({ at: 18_000, path: 'refresh_remint' });
+  });
 });
