@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import type { ConnectionRecord, UserArrival, UserRecord } from '../store/records.js';
-import type { CreateUserOutcome } from '../store/users-repository.js';
+import type { CreateUserOutcome, EarlyClaims } from '../store/users-repository.js';
 import { hashPassword } from './passwords.js';
 
 /** The profile a new user starts with: the user's own fields, all optional. */
@@ -69,6 +69,55 @@ export interface CreateUserParams {
    * if the write succeeds; any other outcome means it was not written.
    */
   whileWriting?: (user: UserRecord) => void;
+  /**
+   * The look-up of this user started earlier (`startLookUp`) from a profile that may not be the
+   * final one; used if it was for the same user_id and identifiers, else its claims go back first.
+   */
+  lookedUp?: EarlyLookUp;
+}
+
+/** A user's look-up (and the claims of its free identifiers) started before its profile is final. */
+export interface EarlyLookUp {
+  /** The record it was started for: only its user_id and identifiers count. */
+  readonly user: UserRecord;
+  readonly result: Promise<{ existing?: UserRecord; claims: EarlyClaims }>;
+  /** Taken over by `createUser`, which then gives back what it does not use. */
+  used: boolean;
+}
+
+/**
+ * Starts a user's look-up, claiming its free identifiers, while the caller still waits for the
+ * profile that `createUser` will get (a re-mint starts it from the upstream's id_token while
+ * /userinfo answers, or while the id_token is verified). Unless `createUser` takes it over, the
+ * caller must `abandonLookUp` it.
+ */
+export function startLookUp(deps: Pick<CreateUserDeps, 'now' | 'users'>, p: Pick<CreateUserParams, 'tenant' | 'connection' | 'profile'>): EarlyLookUp {
+  const user = newUserRecord(deps, p);
+  const result = deps.users.lookUpClaiming(user);
+  result.catch(() => {}); // awaited by whoever takes it
+  return { user, result, used: false };
+}
+
+/** Gives back the claims of an early look-up nobody took over (nothing is left behind). */
+export async function abandonLookUp(deps: Pick<CreateUserDeps, 'users'>, early: EarlyLookUp | undefined): Promise<void> {
+  if (!early || early.used) return;
+  early.used = true;
+  const { claims } = await early.result.catch(() => ({ claims: undefined }));
+  if (claims && claims.taken.length > 0) await deps.users.giveBackClaims(claims).catch(() => {});
+}
+
+const sameIdentifiers = (a: UserRecord, b: UserRecord) =>
+  a.user_id === b.user_id && a.tenant === b.tenant && a.connection_id === b.connection_id && a.email === b.email && a.username === b.username;
+
+/** The look-up of `user`: the early one if it was for the same identifiers, else a new one (after the early one's claims went back). */
+async function lookUp(deps: Pick<CreateUserDeps, 'users'>, user: UserRecord, early: EarlyLookUp | undefined) {
+  if (early && !early.used && sameIdentifiers(early.user, user)) {
+    early.used = true;
+    return early.result;
+  }
+  // Its claims would stand in this look-up's way (the same email for another user_id, say).
+  await abandonLookUp(deps, early);
+  return deps.users.lookUpClaiming(user);
 }
 
 /**
@@ -83,38 +132,13 @@ export type CreateUserDeps = Pick<Deps, 'now' | 'config' | 'sink' | 'users' | 'r
 export async function createUser(deps: CreateUserDeps, p: CreateUserParams & { upstream?: undefined }): Promise<CreateUserOutcome>;
 export async function createUser(deps: CreateUserDeps, p: CreateUserParams): Promise<CreateUserOutcome | UpstreamMismatch>;
 export async function createUser(deps: CreateUserDeps, p: CreateUserParams): Promise<CreateUserOutcome | UpstreamMismatch> {
-  const at = new Date(deps.now()).toISOString();
-  const userId = p.profile.user_id ?? newDatabaseUserId();
-  const [provider, ...rest] = userId.split('|');
-  const user: UserRecord = {
-    user_id: userId,
-    tenant: p.tenant,
-    connection_id: p.connection.id,
-    connection: p.connection.name,
-    email: p.profile.email?.toLowerCase(),
-    email_verified: p.profile.email_verified ?? false,
-    username: p.profile.username,
-    name: p.profile.name,
-    nickname: p.profile.nickname,
-    given_name: p.profile.given_name,
-    family_name: p.profile.family_name,
-    picture: p.profile.picture,
-    phone_number: p.profile.phone_number,
-    identities: [{ provider: rest.length ? provider : 'auth0', user_id: rest.length ? rest.join('|') : userId, connection: p.connection.name, isSocial: p.isSocial ?? false }],
-    app_metadata: p.profile.app_metadata ?? {},
-    user_metadata: p.profile.user_metadata ?? {},
-    upstream_profile: p.profile.upstream_profile,
-    ...(p.upstream ? { upstream: p.upstream } : {}),
-    blocked: p.profile.blocked,
-    ...(p.arrival ? { arrival: { ...p.arrival, at } } : {}),
-    created_at: at,
-    updated_at: at,
-    logins_count: 0,
-  };
+  const user = newUserRecord(deps, p);
+  const userId = user.user_id;
+  const at = user.created_at;
   const hash = p.passwordHash ?? (p.password !== undefined ? hashPassword(p.password, deps.config.bcryptCost) : undefined);
   // The look-up claims a new user's free identifiers in the same round trip; claims the user
   // turns out not to need are given back below.
-  const { existing, claims } = await deps.users.lookUpClaiming(user);
+  const { existing, claims } = await lookUp(deps, user, p.lookedUp);
   if (existing) {
     if (p.upstream && existing.upstream !== p.upstream) {
       // Two upstreams may hand out the same `sub`: the first one on record keeps it.
@@ -160,4 +184,37 @@ export async function createUser(deps: CreateUserDeps, p: CreateUserParams): Pro
   if (hash !== undefined) await deps.users.putPassword(p.tenant, userId, await hash, at, { onlyIfAbsent: true });
   if (outcome.outcome === 'created') await deps.registrationHooks?.post(p.tenant, outcome.user);
   return outcome;
+}
+
+/** The record of a user about to be created (a new `user_id` when the profile has none). */
+function newUserRecord(deps: Pick<CreateUserDeps, 'now'>, p: Pick<CreateUserParams, 'tenant' | 'connection' | 'profile' | 'isSocial' | 'upstream' | 'arrival'>): UserRecord {
+  const at = new Date(deps.now()).toISOString();
+  const userId = p.profile.user_id ?? newDatabaseUserId();
+  const [provider, ...rest] = userId.split('|');
+  const user: UserRecord = {
+    user_id: userId,
+    tenant: p.tenant,
+    connection_id: p.connection.id,
+    connection: p.connection.name,
+    email: p.profile.email?.toLowerCase(),
+    email_verified: p.profile.email_verified ?? false,
+    username: p.profile.username,
+    name: p.profile.name,
+    nickname: p.profile.nickname,
+    given_name: p.profile.given_name,
+    family_name: p.profile.family_name,
+    picture: p.profile.picture,
+    phone_number: p.profile.phone_number,
+    identities: [{ provider: rest.length ? provider : 'auth0', user_id: rest.length ? rest.join('|') : userId, connection: p.connection.name, isSocial: p.isSocial ?? false }],
+    app_metadata: p.profile.app_metadata ?? {},
+    user_metadata: p.profile.user_metadata ?? {},
+    upstream_profile: p.profile.upstream_profile,
+    ...(p.upstream ? { upstream: p.upstream } : {}),
+    blocked: p.profile.blocked,
+    ...(p.arrival ? { arrival: { ...p.arrival, at } } : {}),
+    created_at: at,
+    updated_at: at,
+    logins_count: 0,
+  };
+  return user;
 }

@@ -12,7 +12,7 @@
 import type { Deps } from '../deps.js';
 import type { ForeignRefreshToken } from '../ports.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { createUser, upstreamHostOf, type CreateUserDeps } from '../identity/create-user.js';
+import { abandonLookUp, createUser, startLookUp, upstreamHostOf, type CreateUserDeps, type EarlyLookUp } from '../identity/create-user.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
 import type { AuthEvent } from '../logs/request-writes.js';
 import { OAuthError, oauthErrors } from '../oauth/errors.js';
@@ -30,7 +30,7 @@ import { sourcesBoundToClient } from './remint-client-binding.js';
 import { remintShedding } from './remint-shedding.js';
 import { answerRemintReplay } from './remint-replay.js';
 import { createUpstreamAnswerSealer, type UpstreamAnswerSealer } from './sealed-upstream-answer.js';
-import { claimsFromUpstream } from './upstream-claims.js';
+import { claimsFromUpstream, unverifiedIdTokenClaims } from './upstream-claims.js';
 import type { UpstreamTokenResponse } from './upstream-client.js';
 import { createUpstreamIdTokenVerifier, type UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import { profileFromUpstream } from './upstream-profile.js';
@@ -202,6 +202,11 @@ async function completeAsOwner(
     }
     source = redemption.source;
     answer = redemption.answer;
+  }
+  // The user the upstream's id_token names is looked up (its free identifiers claimed) while
+  // that token is verified or /userinfo answers.
+  const lookedUp = lookUpFromIdToken(deps, ctx, source, answer);
+  if (p.record.status !== 'redeemed') {
     const redeemedFrom = source.id;
     const redeemedAnswer = answer;
     // Kept before anything else can fail, while the profile is being fetched.
@@ -212,9 +217,10 @@ async function completeAsOwner(
   }
 
   try {
-    return await mintForUpstreamUser(deps, ctx, { ...p, source, answer, saved });
+    return await mintForUpstreamUser(deps, ctx, { ...p, source, answer, saved, lookedUp });
   } catch (err) {
-    await saved;
+    // Claims the early look-up took and nothing used go back.
+    await Promise.all([saved, abandonLookUp(deps, lookedUp)]);
     await ledger.release(lease).catch(() => {});
     if (err instanceof RemintStop) return p.stop(err);
     if (err instanceof OAuthError) return p.stop(new RemintStop(err.error, err));
@@ -228,6 +234,18 @@ async function completeAsOwner(
   }
 }
 
+/**
+ * Starts the look-up of the user the upstream's id_token names, before that token is verified
+ * (the upstream sent it in its own answer): only a head start, used by `createUser` if the
+ * profile it gets names the same user and identifiers.
+ */
+function lookUpFromIdToken(deps: RemintDeps, ctx: TenantContext, source: MigrationSourceRecord, answer: UpstreamTokenResponse): EarlyLookUp | undefined {
+  const named = unverifiedIdTokenClaims(answer);
+  if (!named) return undefined;
+  const connection = socialConnectionOfUserId(ctx.config.connections.values(), named.sub) ?? connectionByName(ctx.config, source.connection);
+  return connection ? startLookUp(deps, { tenant: ctx.tenant, connection, profile: profileFromUpstream(named) }) : undefined;
+}
+
 async function mintForUpstreamUser(
   deps: RemintDeps,
   ctx: TenantContext,
@@ -237,6 +255,7 @@ async function mintForUpstreamUser(
     source: MigrationSourceRecord;
     answer: UpstreamTokenResponse;
     saved: Promise<unknown>;
+    lookedUp?: EarlyLookUp;
     deadline: Deadline;
     ledger: UpstreamTokenLedger;
     lease: Lease;
@@ -294,6 +313,7 @@ async function mintForUpstreamUser(
     upstream: upstreamHostOf(source.credentials.domain),
     isSocial: social ? isSocialIdentity(social.strategy) : undefined,
     arrival: { via: 'refresh_remint', source: source.id },
+    lookedUp: p.lookedUp,
     ...(signEarly
       ? {
           whileWriting: (user: UserRecord) => {

@@ -5,6 +5,7 @@
  * JWKS (cached), saving one upstream round trip. Each way falls back to the other when it cannot
  * answer (no id_token, JWKS unreachable, userinfo refusing the access token).
  */
+import { decodeJwt } from 'jose';
 import type { Deps } from '../deps.js';
 import type { MigrationSourceRecord } from '../store/records.js';
 import type { Deadline } from './deadline.js';
@@ -74,3 +75,17 @@ function asTransient(failure: UpstreamFailure): TransientFailure {
   };
 }
 
+
+/**
+ * The claims of the upstream's id_token as sent, not verified: a hint of whom the answer is for
+ * (which user to start looking up), never the profile itself.
+ */
+export function unverifiedIdTokenClaims(answer: UpstreamTokenResponse): UpstreamClaims | undefined {
+  if (!answer.id_token) return undefined;
+  try {
+    const claims = decodeJwt(answer.id_token);
+    return typeof claims.sub === 'string' && claims.sub ? (claims as UpstreamClaims) : undefined;
+  } catch {
+    return undefined;
+  }
+}
