@@ -57,6 +57,8 @@ export function longestSequentialChain(spans: RoundTripSpan[]): number {
 
 interface FlowSample {
   ms: number;
+  /** `ms` less the time an upstream call of this very sample was in flight (the sample's own cost). */
+  ownMs: number;
   requests: number;
   after: number;
   sequential: number;
@@ -93,6 +95,7 @@ async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[]
   for (const s of before) ops[s.op] = (ops[s.op] ?? 0) + 1;
   return {
     ms: answered - started,
+    ownMs: answered - started - busyMs(upstreamSpans),
     requests: before.length,
     after: after.length,
     sequential: waitedRoundTrips(before, upstreamSpans),
@@ -104,6 +107,18 @@ async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[]
 }
 
 const upstreamSpans: RoundTripSpan[] = [];
+
+/** How long at least one of these spans was in flight (overlaps counted once). */
+export function busyMs(spans: RoundTripSpan[]): number {
+  let busy = 0;
+  let until = -Infinity;
+  for (const s of [...spans].sort((a, b) => a.startMs - b.startMs)) {
+    if (s.endMs <= until) continue;
+    busy += s.endMs - Math.max(s.startMs, until);
+    until = s.endMs;
+  }
+  return busy;
+}
 
 /** `ROUND_TRIP_TRACE=1`: prints each flow's last sample as a timeline (ms from the request's start). */
 const TRACE = process.env.ROUND_TRIP_TRACE === '1';
@@ -142,6 +157,7 @@ function row(flow: string, samples: FlowSample[], extra: Partial<BenchRow> = {})
     'median ms': round(median(samples.map((s) => s.ms)), 1),
     'upstream floor ms': '-',
     'own cost ms': '-',
+    'own ms per sample': '-',
     ...extra,
     operations: samples[samples.length - 1].ops,
   };
@@ -180,7 +196,11 @@ async function remint(server: LocalServer, counter: RoundTripCounter, upstream: 
     });
     const floor = await upstreamFloor(upstream, profileFrom === 'userinfo');
     const ms = median(samples.map((s) => s.ms));
-    return row(`re-mint (${profileFrom})`, samples, { 'upstream floor ms': round(floor, 1), 'own cost ms': round(ms - floor, 1) });
+    return row(`re-mint (${profileFrom})`, samples, {
+      'upstream floor ms': round(floor, 1),
+      'own cost ms': round(ms - floor, 1),
+      'own ms per sample': round(median(samples.map((s) => s.ownMs)), 1),
+    });
   } finally {
     await removeMigrationSource(server, source);
   }
@@ -212,6 +232,7 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
       notes: [
         `${SAMPLES} sequential requests per flow after ${WARMUP} warm-up ones (tenant configuration cached); fake upstream adds ${UPSTREAM_LATENCY_MS} ms per call; the engine in its own process; bcrypt cost 4`,
         'requests / sequential round trips: the mode over the samples; "after answer": requests started once the answer was sent',
+        '"own ms per sample": the median of each sample\'s latency less the time its own upstream calls were in flight (steadier than the difference of two medians on a busy machine)',
         `node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg()[0].toFixed(1)} (own cost grows with the machine's load)`,
       ],
       targets: [
