@@ -314,11 +314,11 @@ export function createUpstreamBudget(opts: {
     // The next lead: at once up to a slower round trip, slowly back down from it.
     const delay = Math.max(0, now() - t);
     st.leadMs = delay >= st.leadMs ? delay : st.leadMs * 0.75 + delay * 0.25;
-    // Calls lent from the burst are due at once: when the lease was asked for. A lease slower than
-    // its lead shifts its calls by the difference (they keep their spacing): dropping them as stale
-    // would spend the fleet's capacity on calls never made, and a slow store would stop the drain.
+    // A call due before the lease came back (lent from the burst) is made at once. A lease slower
+    // than its lead shifts its calls by the difference (they keep their spacing): dropping them as
+    // stale would spend the fleet's capacity on calls never made, and a slow store would stop the drain.
     const late = Math.max(0, delay - lead);
-    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot, t + lead) + late)].sort((a, b) => a - b);
+    if (result.ok) st.slots = [...st.slots, ...result.slots.map((slot) => Math.max(slot + late, t + delay))].sort((a, b) => a - b);
     return result;
   }
 
