@@ -17,7 +17,7 @@ export class UnknownTenantError extends Error {
 }
 
 /** The tenant a domain is mapped to, or undefined (the default tenant serves it). */
-async function tenantOfHost(deps: Deps, host: string): Promise<string | undefined> {
+async function tenantOfHost(deps: Pick<Deps, 'domainCache' | 'now' | 'tenantConfigs'>, host: string): Promise<string | undefined> {
   const bareHost = host.replace(/:\d+$/, '');
   const cached = deps.domainCache.get(bareHost);
   if (cached && deps.now() - cached.at < DOMAIN_CACHE_MS) return cached.tenant;
@@ -26,13 +26,18 @@ async function tenantOfHost(deps: Deps, host: string): Promise<string | undefine
   return tenant;
 }
 
+export type TenantContextDeps = Pick<
+  Deps,
+  'config' | 'db' | 'tableName' | 'sink' | 'now' | 'migrationCounters' | 'tenantConfigs' | 'tenantConfigCache' | 'domainCache'
+>;
+
 /**
  * Resolves the tenant from the domain the request came to (custom domain mapping, else the
  * default tenant) and its one issuer: a mapped tenant's is its mapped domain; the default
  * tenant's is the stack's configured domain (`ISSUER_DOMAIN`) when there is one, so no other
  * name the API answers under can mint or accept tokens for a second issuer.
  */
-export async function resolveTenantContext(deps: Deps, event: HttpEvent): Promise<TenantContext> {
+export async function resolveTenantContext(deps: TenantContextDeps, event: HttpEvent): Promise<TenantContext> {
   const requested = issuerOf(event);
   const mapped = await tenantOfHost(deps, requested.host);
   const tenant = mapped ?? deps.config.defaultTenant;
