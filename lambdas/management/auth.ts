@@ -35,7 +35,7 @@ export interface ManagementCaller {
  * minted by the `client_credentials` grant for a client that still exists. A token of another
  * tenant fails on both the keys and the issuer.
  */
-export async function authenticateManagementCaller(deps: Deps, ctx: TenantContext, event: HttpEvent): Promise<ManagementCaller> {
+export async function authenticateManagementCaller(deps: Pick<Deps, 'now' | 'signingKeys'>, ctx: TenantContext, event: HttpEvent): Promise<ManagementCaller> {
   const authorization = header(event, 'authorization');
   if (!authorization) throw managementErrors.missingAuthentication();
   const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\s*$/i.exec(authorization);

@@ -59,7 +59,7 @@ export const ok = (body: unknown) => json(200, body);
 export const created = (body: unknown) => json(201, body);
 export const noContent = (): HttpResponse => ({ statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' });
 
-export function nowIso(deps: Deps): string {
+export function nowIso(deps: Pick<Deps, 'now'>): string {
   return new Date(deps.now()).toISOString();
 }
 
@@ -67,7 +67,7 @@ export function nowIso(deps: Deps): string {
  * Outbound endpoints: absolute https URLs (plain http only for loopback when running locally),
  * no credentials in them, no private, link-local, unique-local, mapped or metadata host.
  */
-export function assertOutboundUrl(deps: Deps, url: string, field: string): void {
+export function assertOutboundUrl(deps: Pick<Deps, 'config'>, url: string, field: string): void {
   const verdict = checkOutboundUrl(url, { allowLoopback: deps.config.allowLoopbackHttp });
   if (!verdict.ok && verdict.reason !== 'malformed_url' && verdict.reason !== 'scheme' && verdict.reason !== 'credentials_in_url') {
     throw managementErrors.invalidBody(`'Expected a public host (private, link-local, loopback and metadata addresses are refused)' on property ${field}.`);

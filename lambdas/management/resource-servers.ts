@@ -59,7 +59,7 @@ function isReservedIdentifier(identifier: string): boolean {
  * creates of one identifier are not prevented, as for connection names).
  */
 export async function createResourceServer(
-  deps: Deps,
+  deps: Pick<Deps, 'tenantConfigs' | 'tenantConfigCache'>,
   tenant: string,
   config: TenantConfig,
   input: ResourceServerInput,
