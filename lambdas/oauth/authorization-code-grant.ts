@@ -5,7 +5,7 @@ import type { TenantContext } from '../http/tenant-context.js';
 import { createAuthorizationCodeRepository, hashAuthorizationCode } from '../store/authorization-code-repository.js';
 import type { ClientRecord } from '../store/records.js';
 import { OAuthError } from './errors.js';
-import { issueUserTokens, type TokenResponse } from './issue-tokens.js';
+import { issueUserTokens, type IssueTokensDeps, type TokenResponse } from './issue-tokens.js';
 import { parseFields } from './token-request.js';
 
 export const authorizationCodeRequest = z.object({
@@ -20,6 +20,8 @@ export function pkceChallengeOf(verifier: string): string {
   return createHash('sha256').update(verifier).digest('base64url');
 }
 
+export type AuthorizationCodeGrantDeps = Pick<Deps, 'db' | 'tableName' | 'now' | 'users' | 'refreshTokens'> & IssueTokensDeps;
+
 /**
  * `authorization_code` (+ PKCE). The code must be unexpired and presented by its client, with
  * its redirect_uri and, when it was issued with a challenge, the matching S256 verifier; all of
@@ -28,7 +30,7 @@ export function pkceChallengeOf(verifier: string): string {
  * first one started.
  */
 export async function authorizationCodeGrant(
-  deps: Deps,
+  deps: AuthorizationCodeGrantDeps,
   ctx: TenantContext,
   client: ClientRecord,
   body: Record<string, string>,

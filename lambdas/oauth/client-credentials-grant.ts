@@ -28,9 +28,11 @@ export function findClientGrant(
   );
 }
 
+export type ClientCredentialsGrantDeps = Pick<Deps, 'now' | 'signingKeys'>;
+
 /** `client_credentials` for machine clients: the scopes come from the client grant. */
 export async function clientCredentialsGrant(
-  deps: Deps,
+  deps: ClientCredentialsGrantDeps,
   ctx: TenantContext,
   client: ClientRecord,
   body: Record<string, string>,

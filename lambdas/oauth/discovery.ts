@@ -1,11 +1,11 @@
 import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import { cacheableJson, type HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { PASSWORD_REALM_GRANT } from './password-grant.js';
 
 /** `GET /.well-known/openid-configuration` of the request's tenant, under its one issuer. */
-export async function discoveryEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+export async function discoveryEndpoint(deps: TenantContextDeps, event: HttpEvent): Promise<HttpResponse> {
   const { issuer } = await resolveTenantContext(deps, event);
   return cacheableJson(
     {
@@ -32,7 +32,7 @@ export async function discoveryEndpoint(deps: Deps, event: HttpEvent): Promise<H
 }
 
 /** `GET /.well-known/jwks.json`: the public keys of the request's tenant. */
-export async function jwksEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+export async function jwksEndpoint(deps: TenantContextDeps & Pick<Deps, 'signingKeys'>, event: HttpEvent): Promise<HttpResponse> {
   const ctx = await resolveTenantContext(deps, event);
   return cacheableJson(await deps.signingKeys.publicJwks(ctx.tenant), 600);
 }

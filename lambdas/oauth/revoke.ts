@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { header, type HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { parseRefreshToken, secretMatches } from '../tokens/refresh-token-format.js';
 import { authenticateClient } from './client-auth.js';
 import { formBody } from './form-body.js';
@@ -12,7 +12,7 @@ import { parseFields, revokeRequest } from './token-request.js';
  * An unknown token or one of another client answers 200 too, so the endpoint cannot be used to
  * probe tokens.
  */
-export async function revokeEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+export async function revokeEndpoint(deps: TenantContextDeps & Pick<Deps, 'now' | 'refreshTokens'>, event: HttpEvent): Promise<HttpResponse> {
   const body = formBody(event);
   const req = parseFields(revokeRequest, body);
   const ctx = await resolveTenantContext(deps, event);

@@ -1,8 +1,7 @@
 import type middy from '@middy/core';
-import type { Deps } from '../deps.js';
 import { header, type HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
 
 type Request = middy.Request<HttpEvent, unknown, unknown>;
@@ -25,7 +24,7 @@ function listsOrigin(webOrigins: string[], origin: string): boolean {
   return webOrigins.some((o) => normalizedOrigin(o.replace(/\/$/, '')) === origin);
 }
 
-async function tenantConfigOf(deps: Deps, event: HttpEvent): Promise<TenantConfig | undefined> {
+async function tenantConfigOf(deps: TenantContextDeps, event: HttpEvent): Promise<TenantConfig | undefined> {
   try {
     return (await resolveTenantContext(deps, event)).config;
   } catch {
@@ -37,7 +36,7 @@ async function tenantConfigOf(deps: Deps, event: HttpEvent): Promise<TenantConfi
  * CORS for SPAs that call `/oauth/token` from the browser: the response names the caller's
  * origin only when it is one of the `web_origins` of the client in the request body.
  */
-export function tokenCors(deps: Deps): middy.MiddlewareObj<HttpEvent> {
+export function tokenCors(deps: TenantContextDeps): middy.MiddlewareObj<HttpEvent> {
   const decorate = async (request: Request) => {
     const event = request.event;
     if (event.routeKey !== TOKEN_ROUTE || !request.response) return;
@@ -54,7 +53,7 @@ export function tokenCors(deps: Deps): middy.MiddlewareObj<HttpEvent> {
 }
 
 /** `OPTIONS /oauth/token`: the preflight, allowed for an origin some client of the tenant lists. */
-export async function tokenPreflightEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+export async function tokenPreflightEndpoint(deps: TenantContextDeps, event: HttpEvent): Promise<HttpResponse> {
   const origin = normalizedOrigin(header(event, 'origin'));
   const config = origin ? await tenantConfigOf(deps, event) : undefined;
   const allowed = origin && config && [...config.clients.values()].some((c) => listsOrigin(c.web_origins, origin));

@@ -1,22 +1,24 @@
-import type { Deps } from '../deps.js';
 import { header, type HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
-import { resolveTenantContext, type TenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import type { LogType } from '../logs/log-types.js';
-import { authorizationCodeGrant } from './authorization-code-grant.js';
+import { authorizationCodeGrant, type AuthorizationCodeGrantDeps } from './authorization-code-grant.js';
 import { authenticateClient, ensureGrantAllowed } from './client-auth.js';
-import { clientCredentialsGrant } from './client-credentials-grant.js';
+import { clientCredentialsGrant, type ClientCredentialsGrantDeps } from './client-credentials-grant.js';
 import type { ClientRecord } from '../store/records.js';
 import { OAuthError, oauthErrors } from './errors.js';
 import { formBody } from './form-body.js';
 import type { TokenResponse } from './issue-tokens.js';
-import { PASSWORD_REALM_GRANT, passwordGrant } from './password-grant.js';
-import { refreshTokenGrant } from './refresh-token-grant.js';
+import { PASSWORD_REALM_GRANT, passwordGrant, type PasswordGrantDeps } from './password-grant.js';
+import { refreshTokenGrant, type RefreshGrantDeps } from './refresh-token-grant.js';
 import { baseTokenRequest, parseFields } from './token-request.js';
+
+/** What the grants together read from the composition. */
+export type GrantDeps = PasswordGrantDeps & RefreshGrantDeps & ClientCredentialsGrantDeps & AuthorizationCodeGrantDeps;
 
 /** A grant: its handler, the log code of a failed exchange (client refused) and whether it needs a client secret. */
 interface Grant {
-  handle(deps: Deps, ctx: TenantContext, client: ClientRecord, body: Record<string, string>, grantType: string): Promise<TokenResponse>;
+  handle(deps: GrantDeps, ctx: TenantContext, client: ClientRecord, body: Record<string, string>, grantType: string): Promise<TokenResponse>;
   failedExchange: LogType;
   secretRequired?: boolean;
 }
@@ -33,7 +35,7 @@ const grants: Record<string, Grant> = {
 };
 
 /** `POST /oauth/token`: authenticates the client, then hands over to the grant's own file. */
-export async function tokenEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+export async function tokenEndpoint(deps: TenantContextDeps & GrantDeps, event: HttpEvent): Promise<HttpResponse> {
   const body = formBody(event);
   const base = parseFields(baseTokenRequest, body);
   const ctx = await resolveTenantContext(deps, event);

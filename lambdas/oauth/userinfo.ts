@@ -2,12 +2,12 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Deps } from '../deps.js';
 import { header, type HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { profileClaims } from '../tokens/mint.js';
 import { oauthErrors } from './errors.js';
 
 /** `GET|POST /userinfo`: the user's profile claims allowed by the access token's scopes. */
-export async function userinfoEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+export async function userinfoEndpoint(deps: TenantContextDeps & Pick<Deps, 'now' | 'signingKeys' | 'users'>, event: HttpEvent): Promise<HttpResponse> {
   const authorization = header(event, 'authorization') ?? '';
   const m = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(authorization);
   const unauthorized = () => {
