@@ -47,12 +47,12 @@ type CallResult = { ok: true; body: unknown } | { ok: false; reason: string; sta
  * The time all hooks of one trigger may take together (`hookBudgetMs`): each call gets the
  * smaller of its own timeout and what is left, so several slow hooks cannot outlast the function.
  */
-function hookBudget(deps: Deps): (hook: HookRecord) => number {
+function hookBudget(deps: Pick<Deps, 'now' | 'config'>): (hook: HookRecord) => number {
   const deadline = deps.now() + deps.config.hookBudgetMs;
   return (hook) => Math.min(hook.timeout_ms, deadline - deps.now());
 }
 
-async function callHook(deps: Deps, tenant: string, hook: HookRecord, user: UserRecord, timeoutMs = hook.timeout_ms): Promise<CallResult> {
+async function callHook(deps: Pick<Deps, 'config' | 'fetch' | 'now' | 'secrets'>, tenant: string, hook: HookRecord, user: UserRecord, timeoutMs = hook.timeout_ms): Promise<CallResult> {
   if (timeoutMs <= 0) return { ok: false, reason: 'budget_exhausted' };
   if (!isLoopbackHttpAllowed(hook.url, deps.config.allowLoopbackHttp)) return { ok: false, reason: 'url_not_allowed' };
   const secret = await deps.secrets.get(hook.secret_ref);
@@ -89,12 +89,14 @@ async function callHook(deps: Deps, tenant: string, hook: HookRecord, user: User
   }
 }
 
-async function hooksOf(deps: Deps, tenant: string, trigger: HookRecord['trigger']): Promise<HookRecord[]> {
+async function hooksOf(deps: Pick<Deps, 'tenantConfigs' | 'tenantConfigCache'>, tenant: string, trigger: HookRecord['trigger']): Promise<HookRecord[]> {
   const config = await deps.tenantConfigCache.get(tenant, deps.tenantConfigs.load);
   return (config?.hooks ?? [])
     .filter((h) => h.enabled && h.trigger === trigger)
     .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
 }
+
+export type RegistrationHookDeps = Pick<Deps, 'config' | 'fetch' | 'now' | 'secrets' | 'sink' | 'tenantConfigs' | 'tenantConfigCache'>;
 
 /**
  * The registration hooks every user creation runs (`createUser`). Pre hooks run in creation
@@ -105,8 +107,8 @@ async function hooksOf(deps: Deps, tenant: string, trigger: HookRecord['trigger'
  */
 /** The hook runner; a composition binds it to its deps (`RegistrationHooks` of ../ports.ts). */
 export interface RegistrationHookRunner {
-  pre(deps: Deps, tenant: string, user: UserRecord): Promise<Partial<Pick<UserRecord, 'app_metadata' | 'user_metadata'>> | void>;
-  post(deps: Deps, tenant: string, user: UserRecord): Promise<void>;
+  pre(deps: RegistrationHookDeps, tenant: string, user: UserRecord): Promise<Partial<Pick<UserRecord, 'app_metadata' | 'user_metadata'>> | void>;
+  post(deps: RegistrationHookDeps, tenant: string, user: UserRecord): Promise<void>;
 }
 
 export const registrationHooks: RegistrationHookRunner = {
