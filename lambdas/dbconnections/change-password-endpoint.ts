@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext, type TenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { createRateLimitRepository, type RateLimit } from '../store/rate-limit-repository.js';
 import type { ClientRecord, ConnectionRecord } from '../store/records.js';
 import { bodyFields, dbError, isEmail, stringField } from './db-errors.js';
-import { CHANGE_PASSWORD_ANSWER, requestPasswordReset } from './password-reset.js';
+import { CHANGE_PASSWORD_ANSWER, requestPasswordReset, type ResetRequestDeps } from './password-reset.js';
 
 /** Auth0's limit of change_password: 1 per minute per (IP, email), burst 10. */
 export const CHANGE_PASSWORD_LIMIT: RateLimit = { intervalMs: 60_000, burst: 10 };
@@ -15,7 +15,7 @@ export const CHANGE_PASSWORD_LIMIT: RateLimit = { intervalMs: 60_000, burst: 10 
 export type DbRequest = { ctx: TenantContext; client: ClientRecord; connection: ConnectionRecord; fields: Record<string, unknown> };
 
 /** The client and database connection a /dbconnections request names, or Auth0's 400. */
-export async function resolveDbRequest(deps: Deps, event: HttpEvent): Promise<DbRequest | HttpResponse> {
+export async function resolveDbRequest(deps: TenantContextDeps, event: HttpEvent): Promise<DbRequest | HttpResponse> {
   const fields = bodyFields(event.body);
   if (!fields) return dbError(400, 'invalid_body', 'The request body must be a JSON object or a form.');
   const ctx = await resolveTenantContext(deps, event);
@@ -36,7 +36,7 @@ export async function resolveDbRequest(deps: Deps, event: HttpEvent): Promise<Db
  * `POST /dbconnections/change_password` `{client_id, email, connection}`: Auth0's same 200
  * text whether or not the email exists (the log says which), limited per (IP, email).
  */
-export async function changePasswordEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+export async function changePasswordEndpoint(deps: TenantContextDeps & ResetRequestDeps, event: HttpEvent): Promise<HttpResponse> {
   const req = await resolveDbRequest(deps, event);
   if (!('ctx' in req)) return req;
   const email = stringField(req.fields, 'email');
@@ -53,7 +53,7 @@ export function changePasswordAnswer(): HttpResponse {
 }
 
 /** Takes a token of the (IP, email) bucket; a 429 in Auth0's shape when it is empty. */
-export async function takeChangePasswordToken(deps: Deps, ctx: TenantContext, email: string): Promise<HttpResponse | undefined> {
+export async function takeChangePasswordToken(deps: Pick<Deps, 'db' | 'tableName' | 'now'>, ctx: TenantContext, email: string): Promise<HttpResponse | undefined> {
   const emailHash = createHash('sha256').update(email.toLowerCase()).digest('base64url');
   const key = { pk: `TENANT#${ctx.tenant}#RATE#change_password#${ctx.ip ?? 'unknown'}#${emailHash}`, sk: 'RATE' };
   const decision = await createRateLimitRepository(deps.db, deps.tableName).take(key, CHANGE_PASSWORD_LIMIT, deps.now());

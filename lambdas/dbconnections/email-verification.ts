@@ -7,13 +7,13 @@ import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { UserRecord } from '../store/records.js';
 import { createTicketsRepository, hashTicket } from '../store/tickets-repository.js';
-import { issueTicket, sendMail } from './password-reset.js';
+import { issueTicket, sendMail, type MailDeps, type TicketDeps } from './password-reset.js';
 
 export const VERIFY_PAGE_PATH = '/u/email-verification';
 export const DEFAULT_VERIFICATION_TTL_SECONDS = 5 * 24 * 3600;
 
 export function issueVerificationTicket(
-  deps: Deps,
+  deps: TicketDeps,
   ctx: TenantContext,
   user: UserRecord,
   p: { clientId?: string; resultUrl?: string; ttlSeconds?: number } = {},
@@ -28,7 +28,7 @@ export function issueVerificationTicket(
 }
 
 /** Mails a verification link to the user; false when the mail could not be sent. */
-export async function sendVerificationEmail(deps: Deps, ctx: TenantContext, user: UserRecord, clientId?: string): Promise<boolean> {
+export async function sendVerificationEmail(deps: TicketDeps & MailDeps, ctx: TenantContext, user: UserRecord, clientId?: string): Promise<boolean> {
   if (!user.email) return false;
   const url = await issueVerificationTicket(deps, ctx, user, { clientId });
   const appName = (clientId && ctx.config.clients.get(clientId)?.name) || ctx.config.settings.friendly_name;
@@ -40,7 +40,7 @@ export async function sendVerificationEmail(deps: Deps, ctx: TenantContext, user
 export type VerifyOutcome = { kind: 'verified'; result_url?: string } | { kind: 'invalid_link' };
 
 /** Uses a verification link (once) and marks the user's email verified. */
-export async function verifyEmail(deps: Deps, ctx: TenantContext, token: string): Promise<VerifyOutcome> {
+export async function verifyEmail(deps: TicketDeps & Pick<Deps, 'users'>, ctx: TenantContext, token: string): Promise<VerifyOutcome> {
   const tickets = createTicketsRepository(deps.db, deps.tableName);
   const now = Math.floor(deps.now() / 1000);
   const peek = await tickets.peek(ctx.tenant, hashTicket(token), now);

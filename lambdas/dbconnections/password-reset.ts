@@ -7,7 +7,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { createUser, type NewUserProfile } from '../identity/create-user.js';
+import { createUser, type CreateUserDeps, type NewUserProfile } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
 import { padUntil } from '../identity/failure-timing.js';
 import { checkPassword, passwordPolicyOf } from '../identity/password-policy.js';
@@ -15,7 +15,7 @@ import { renderEmail } from '../mail/templates.js';
 import { keys } from '../store/keys.js';
 import type { ClientRecord, ConnectionRecord, UserRecord } from '../store/records.js';
 import { createTicketsRepository, hashTicket, newTicketToken, type TicketItem } from '../store/tickets-repository.js';
-import { findUpstreamUserByEmail } from './upstream-lookup.js';
+import { findUpstreamUserByEmail, type UpstreamLookupDeps } from './upstream-lookup.js';
 
 /** Auth0's answer to every change_password request, whatever happened. */
 export const CHANGE_PASSWORD_ANSWER = "We've just sent you an email to reset your password.";
@@ -23,8 +23,16 @@ export const CHANGE_PASSWORD_ANSWER = "We've just sent you an email to reset you
 export const DEFAULT_RESET_TTL_SECONDS = 5 * 24 * 3600;
 export const RESET_PAGE_PATH = '/u/reset-password';
 
+/** Reset and verification tickets are single items of the table, valid until their own expiry. */
+export type TicketDeps = Pick<Deps, 'db' | 'tableName' | 'now'>;
+export type MailDeps = Pick<Deps, 'mailer' | 'sink'>;
+export type ResetTargetDeps = Pick<Deps, 'sink' | 'users'> & UpstreamLookupDeps;
+export type ResetRequestDeps = Pick<Deps, 'config'> & ResetTargetDeps & TicketDeps & MailDeps;
+type MigrateUpstreamUserDeps = Pick<Deps, 'now' | 'sink' | 'users'> & UpstreamLookupDeps & CreateUserDeps;
+export type CompleteResetDeps = Pick<Deps, 'config' | 'db' | 'tableName' | 'now' | 'users' | 'migrationCounters'> & MigrateUpstreamUserDeps;
+
 /** The local user of this connection holding this email (not a retired claim). */
-export async function localUserByEmail(deps: Deps, tenant: string, connection: ConnectionRecord, email: string): Promise<UserRecord | undefined> {
+export async function localUserByEmail(deps: Pick<Deps, 'users'>, tenant: string, connection: ConnectionRecord, email: string): Promise<UserRecord | undefined> {
   const claim = await deps.users.claimOf(keys.emailClaim(tenant, connection.id, email));
   if (!claim || claim.retired) return undefined;
   const user = await deps.users.getUser(tenant, claim.user_id);
@@ -34,7 +42,7 @@ export async function localUserByEmail(deps: Deps, tenant: string, connection: C
 export type ResetTarget = { user_id?: string; upstream_user_id?: string };
 
 /** Who a reset for this email would reset: the local user, else (import mode) the upstream one. */
-export async function resetTargetOf(deps: Deps, ctx: TenantContext, connection: ConnectionRecord, email: string): Promise<ResetTarget | undefined> {
+export async function resetTargetOf(deps: ResetTargetDeps, ctx: TenantContext, connection: ConnectionRecord, email: string): Promise<ResetTarget | undefined> {
   const local = await localUserByEmail(deps, ctx.tenant, connection, email);
   if (local) return { user_id: local.user_id };
   if (!connection.options.import_mode) return undefined;
@@ -46,7 +54,7 @@ export async function resetTargetOf(deps: Deps, ctx: TenantContext, connection: 
 
 /** Stores a one-time ticket and returns its link (the secret is in the link only). */
 export async function issueTicket(
-  deps: Deps,
+  deps: TicketDeps,
   ctx: TenantContext,
   item: Omit<TicketItem, 'tenant' | 'status' | 'expires_at' | 'ttl'>,
   ttlSeconds: number,
@@ -79,7 +87,7 @@ export const DEFAULT_RESET_ANSWER_FLOOR_MS = 1000;
  * sooner than the floor above, whichever it was.
  */
 export async function requestPasswordReset(
-  deps: Deps,
+  deps: ResetRequestDeps,
   ctx: TenantContext,
   p: { client: ClientRecord; connection: ConnectionRecord; email: string },
 ): Promise<void> {
@@ -91,7 +99,7 @@ export async function requestPasswordReset(
   }
 }
 
-async function requestReset(deps: Deps, ctx: TenantContext, p: { client: ClientRecord; connection: ConnectionRecord; email: string }): Promise<void> {
+async function requestReset(deps: ResetRequestDeps, ctx: TenantContext, p: { client: ClientRecord; connection: ConnectionRecord; email: string }): Promise<void> {
   const email = p.email.toLowerCase();
   const base = { client_id: p.client.client_id, client_name: p.client.name, connection: p.connection.name, connection_id: p.connection.id, user_name: email };
   const target = await resetTargetOf(deps, ctx, p.connection, email);
@@ -106,7 +114,7 @@ async function requestReset(deps: Deps, ctx: TenantContext, p: { client: ClientR
 
 /** Renders and sends a template; false when there is no mailer or sending failed (logged, never thrown). */
 export async function sendMail(
-  deps: Deps,
+  deps: MailDeps,
   ctx: TenantContext,
   template: 'reset_email' | 'verify_email',
   to: string,
@@ -138,7 +146,7 @@ export type ResetOutcome =
   | { kind: 'failed'; reason: string };
 
 /** The ticket behind a link, if it can still be used (the reset page shows the policy of its connection). */
-export async function openResetTicket(deps: Deps, ctx: TenantContext, token: string) {
+export async function openResetTicket(deps: TicketDeps, ctx: TenantContext, token: string) {
   const res = await createTicketsRepository(deps.db, deps.tableName).peek(ctx.tenant, hashTicket(token), Math.floor(deps.now() / 1000));
   if (res.outcome !== 'consumed' || res.ticket.kind !== 'password_change') return { ok: false as const, reason: res.outcome === 'consumed' ? ('missing' as const) : res.outcome };
   const connection = ctx.config.connections.get(res.ticket.connection_id);
@@ -152,7 +160,7 @@ export async function openResetTicket(deps: Deps, ctx: TenantContext, token: str
  * password is written. The user's lockouts are cleared. For an upstream-only user the local user
  * is created here, with the upstream `sub` and profile, through the registration hooks.
  */
-export async function completePasswordReset(deps: Deps, ctx: TenantContext, token: string, password: string): Promise<ResetOutcome> {
+export async function completePasswordReset(deps: CompleteResetDeps, ctx: TenantContext, token: string, password: string): Promise<ResetOutcome> {
   const opened = await openResetTicket(deps, ctx, token);
   if (!opened.ok) {
     ctx.log.add({ type: 'fcp', reason: `link_${opened.reason}` });
@@ -199,7 +207,7 @@ export async function completePasswordReset(deps: Deps, ctx: TenantContext, toke
 }
 
 /** Queues the deletion of every lockout item (per IP and the ceiling) of these subjects with the request's final write. */
-async function clearLockouts(deps: Deps, ctx: TenantContext, connectionId: string, subjects: string[]): Promise<void> {
+async function clearLockouts(deps: Pick<Deps, 'db' | 'tableName'>, ctx: TenantContext, connectionId: string, subjects: string[]): Promise<void> {
   for (const subject of subjects) {
     const pk = keys.lockout(ctx.tenant, connectionId, subject).pk;
     const res = await deps.db.send(
@@ -211,7 +219,7 @@ async function clearLockouts(deps: Deps, ctx: TenantContext, connectionId: strin
 
 /** Creates the local user of an upstream-only account, with its upstream `sub`, profile and the new password. */
 async function migrateUpstreamUser(
-  deps: Deps,
+  deps: MigrateUpstreamUserDeps,
   ctx: TenantContext,
   connection: ConnectionRecord,
   ticket: TicketItem,

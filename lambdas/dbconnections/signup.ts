@@ -5,10 +5,10 @@
  * existing user. Without look-up credentials an import-mode connection refuses signups: anyone
  * could otherwise pre-register an upstream user's email and lock them out of their migration.
  */
-import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
-import { createUser, type NewUserProfile } from '../identity/create-user.js';
+import type { TenantContextDeps } from '../http/tenant-context.js';
+import { createUser, type CreateUserDeps, type NewUserProfile } from '../identity/create-user.js';
 import { checkPassword, describePolicy, NOT_IN_DICTIONARY, passwordPolicyOf } from '../identity/password-policy.js';
 import { isAllowlisted, suspiciousIpThrottlingOf } from '../identity/attack-protection.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
@@ -16,7 +16,8 @@ import { createRateLimitRepository, type RateLimit } from '../store/rate-limit-r
 import { resolveDbRequest } from './change-password-endpoint.js';
 import { dbError, isEmail, stringField } from './db-errors.js';
 import { sendVerificationEmail } from './email-verification.js';
-import { findUpstreamUserByEmail, upstreamLookupConfigured } from './upstream-lookup.js';
+import type { MailDeps, TicketDeps } from './password-reset.js';
+import { findUpstreamUserByEmail, upstreamLookupConfigured, type UpstreamLookupDeps } from './upstream-lookup.js';
 
 
 export const IMPORT_MODE_SIGNUP_REFUSED =
@@ -24,7 +25,7 @@ export const IMPORT_MODE_SIGNUP_REFUSED =
 
 const USERNAME = /^[\w.+\-!#$^`~@']{1,128}$/;
 
-export async function signupEndpoint(deps: Deps, event: HttpEvent): Promise<HttpResponse> {
+export async function signupEndpoint(deps: TenantContextDeps & TicketDeps & MailDeps & UpstreamLookupDeps & CreateUserDeps, event: HttpEvent): Promise<HttpResponse> {
   const req = await resolveDbRequest(deps, event);
   if (!('ctx' in req)) return req;
   const { ctx, client, connection, fields } = req;

@@ -22,8 +22,10 @@ export function upstreamLookupConfigured(connection: ConnectionRecord): boolean 
   return !!connection.options.configuration?.management_api;
 }
 
+export type UpstreamLookupDeps = Pick<Deps, 'config' | 'now' | 'secrets' | 'upstreamManagement'>;
+
 /** The upstream user of this connection (same connection name upstream) with this email. */
-export async function findUpstreamUserByEmail(deps: Deps, ctx: TenantContext, connection: ConnectionRecord, email: string): Promise<UpstreamLookup> {
+export async function findUpstreamUserByEmail(deps: UpstreamLookupDeps, ctx: TenantContext, connection: ConnectionRecord, email: string): Promise<UpstreamLookup> {
   const target = await upstreamManagementTargetOf(deps, ctx.tenant, connection, createDeadline(deps.config.upstreamBudgetMs, deps.now));
   if (target.kind !== 'ready') return target;
   const res = await deps.upstreamManagement.usersByEmail(target.target, email);
