@@ -1,20 +1,23 @@
 import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext, type TenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { issueAuthorizationCode, replyError, replyToClient } from './authorization-response.js';
 import { validateAuthorizeRequest, type AuthorizeRequest } from './authorize-request.js';
 import { isSecureIssuer } from './cookies.js';
 import { csrfCookie, LOGIN_PATH, newCsrfToken } from './csrf.js';
 import { errorPage, redirect } from './html.js';
 import { htmlEndpoint, queryOf } from './html-endpoint.js';
-import { createLoginTransaction, LOGIN_TRANSACTION_SECONDS } from './login-transaction.js';
-import { currentLoginSession } from './session.js';
+import { createLoginTransaction, LOGIN_TRANSACTION_SECONDS, type LoginTransactionDeps } from './login-transaction.js';
+import { currentLoginSession, type LoginSessionDeps } from './session.js';
 import { isSocialConnection } from '../social/social-strategies.js';
-import { startSocialLogin } from '../social/start-social-login.js';
+import { startSocialLogin, type StartSocialLoginDeps } from '../social/start-social-login.js';
+
+type SessionUserDeps = Pick<Deps, 'now' | 'users'> & LoginSessionDeps;
+export type AuthorizeDeps = TenantContextDeps & SessionUserDeps & StartSocialLoginDeps & LoginTransactionDeps;
 
 /** The signed-in user of the request's login session, if it may answer this request. */
-async function sessionUser(deps: Deps, ctx: TenantContext, event: HttpEvent, request: AuthorizeRequest) {
+async function sessionUser(deps: SessionUserDeps, ctx: TenantContext, event: HttpEvent, request: AuthorizeRequest) {
   const session = await currentLoginSession(deps, ctx.tenant, event);
   if (!session || session.connection_id !== request.connection_id) return undefined;
   // max_age: a session signed in longer ago must sign in again (prompt=none then answers login_required).
@@ -28,7 +31,7 @@ async function sessionUser(deps: Deps, ctx: TenantContext, event: HttpEvent, req
  * (unless `prompt=login`); `prompt=none` without one answers `login_required`; otherwise the
  * validated request is stored and the browser goes to the login page with a CSRF cookie.
  */
-export const authorizeEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const authorizeEndpoint = htmlEndpoint(async (deps: AuthorizeDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const v = validateAuthorizeRequest(ctx, queryOf(event));
   if (v.kind === 'page') return errorPage(400, v.error, v.description);

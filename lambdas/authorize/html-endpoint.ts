@@ -4,13 +4,13 @@ import type { HttpResponse } from '../http/responses.js';
 import { UnknownTenantError } from '../http/tenant-context.js';
 import { errorPage } from './html.js';
 
-export type Endpoint = (deps: Deps, event: HttpEvent) => Promise<HttpResponse>;
+export type Endpoint<D = Deps> = (deps: D, event: HttpEvent) => Promise<HttpResponse>;
 
 /**
  * Browser-facing endpoints answer with HTML, never with the OAuth JSON error body: anything
  * thrown becomes an error page (unexpected errors are logged, their details never shown).
  */
-export function htmlEndpoint(endpoint: Endpoint): Endpoint {
+export function htmlEndpoint<D extends Pick<Deps, 'sink'>>(endpoint: Endpoint<D>): Endpoint<D> {
   return async (deps, event) => {
     try {
       return await endpoint(deps, event);

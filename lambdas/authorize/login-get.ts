@@ -1,20 +1,19 @@
-import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { csrfTokenFromCookie } from './csrf.js';
 import { errorPage } from './html.js';
 import { htmlEndpoint, queryOf } from './html-endpoint.js';
 import { renderLoginPage } from './login-page.js';
 import { socialConnectionsOf } from '../social/social-buttons.js';
-import { findLoginTransaction } from './login-transaction.js';
+import { findLoginTransaction, type LoginTransactionDeps } from './login-transaction.js';
 
 export const EXPIRED_TRANSACTION = 'This login link has expired. Return to the application and sign in again.';
 export const FOREIGN_TRANSACTION =
   'This browser did not start this login, or it does not keep cookies. Return to the application and sign in again.';
 
 /** `GET /u/login?state=<transaction>`: the login page of a pending authorization request. */
-export const loginPageEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const loginPageEndpoint = htmlEndpoint(async (deps: TenantContextDeps & LoginTransactionDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const tx = await findLoginTransaction(deps, ctx.tenant, queryOf(event).state);
   if (!tx) return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);

@@ -1,9 +1,9 @@
 import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { givingBackAttemptOnFailure } from '../identity/login-outcome.js';
-import { authenticateWithPassword, type PasswordLoginOutcome } from '../identity/password-login.js';
+import { authenticateWithPassword, type PasswordLoginOutcome, type PasswordCheckDeps } from '../identity/password-login.js';
 import { isSecureIssuer } from './cookies.js';
 import { checkCsrf, clearCsrfCookie } from './csrf.js';
 import { errorPage } from './html.js';
@@ -16,9 +16,10 @@ import {
   UNAVAILABLE_MESSAGE,
   WRONG_CREDENTIALS_MESSAGE,
 } from './login-page.js';
-import { completeLoginTransaction, findLoginTransaction } from './login-transaction.js';
-import { signInAndReply } from './sign-in-reply.js';
+import { completeLoginTransaction, findLoginTransaction, type LoginTransactionDeps } from './login-transaction.js';
+import { signInAndReply, type SignInDeps } from './sign-in-reply.js';
 import { socialConnectionsOf, startSocialFromPage } from '../social/social-buttons.js';
+import type { StartSocialLoginDeps } from '../social/start-social-login.js';
 
 export const CSRF_FAILURE = 'The login form could not be verified. Return to the application and sign in again.';
 
@@ -36,12 +37,14 @@ export function pageMessageOf(outcome: Exclude<PasswordLoginOutcome, { kind: 'ok
   }
 }
 
+export type LoginPostDeps = TenantContextDeps & LoginTransactionDeps & StartSocialLoginDeps & PasswordCheckDeps & SignInDeps & Pick<Deps, 'passwordFallback'>;
+
 /**
  * `POST /u/login`: checks the CSRF token (form field = cookie = stored hash), authenticates with
  * the same function as the password grant (lockout, upstream fallback in import mode, logs),
  * starts the login session and sends a one-time code back to the application.
  */
-export const loginPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const loginPostEndpoint = htmlEndpoint(async (deps: LoginPostDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const form = formFieldsOf(event);
   const tx = await findLoginTransaction(deps, ctx.tenant, form.state);

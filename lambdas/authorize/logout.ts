@@ -1,19 +1,18 @@
-import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import type { ClientRecord } from '../store/records.js';
 import { isSecureIssuer } from './cookies.js';
 import { cspNonce, errorPage, html, page, redirect } from './html.js';
 import { htmlEndpoint, queryOf } from './html-endpoint.js';
-import { endLoginSession } from './session.js';
+import { endLoginSession, type LoginSessionDeps } from './session.js';
 
 /**
  * `GET /v2/logout?client_id=&returnTo=`: ends the login session (always), then redirects to
  * `returnTo` only when it is one of the allowed logout URLs of the client (of any client of the
  * tenant when no client_id is given); otherwise shows a page.
  */
-export const logoutEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const logoutEndpoint = htmlEndpoint(async (deps: TenantContextDeps & LoginSessionDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const query = queryOf(event);
   const client = query.client_id ? ctx.config.clients.get(query.client_id) : undefined;

@@ -1,9 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
-import { completePasswordReset, openResetTicket, RESET_PAGE_PATH } from '../dbconnections/password-reset.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
+import { completePasswordReset, openResetTicket, RESET_PAGE_PATH, type CompleteResetDeps, type TicketDeps } from '../dbconnections/password-reset.js';
 import { describePolicy, passwordPolicyOf } from '../identity/password-policy.js';
 import { isSecureIssuer, readCookie, serializeCookie } from './cookies.js';
 import { cspNonce, errorPage, escapeHtml, html, page } from './html.js';
@@ -47,7 +46,7 @@ ${m.error ? `<p class="error" id="reset-error" role="alert">${escapeHtml(m.error
 }
 
 /** `GET /u/reset-password?ticket=…`: the reset form of a valid link, with the connection's policy. */
-export const resetPasswordPageEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const resetPasswordPageEndpoint = htmlEndpoint(async (deps: TenantContextDeps & TicketDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const ticket = queryOf(event).ticket ?? '';
   const opened = ticket ? await openResetTicket(deps, ctx, ticket) : undefined;
@@ -65,7 +64,7 @@ export const resetPasswordPageEndpoint = htmlEndpoint(async (deps: Deps, event: 
 });
 
 /** `POST /u/reset-password`: CSRF-checked; sets the password and uses the link up. */
-export const resetPasswordPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const resetPasswordPostEndpoint = htmlEndpoint(async (deps: TenantContextDeps & CompleteResetDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const form = formFieldsOf(event);
   if (!sameToken(form.csrf, readCookie(event, CSRF_COOKIE))) return errorPage(403, 'access_denied', 'The form could not be verified. Open the link from the e-mail again.');

@@ -1,16 +1,15 @@
-import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { takeChangePasswordToken } from '../dbconnections/change-password-endpoint.js';
 import { isEmail } from '../dbconnections/db-errors.js';
-import { requestPasswordReset } from '../dbconnections/password-reset.js';
+import { requestPasswordReset, type ResetRequestDeps } from '../dbconnections/password-reset.js';
 import { checkCsrf, csrfTokenFromCookie, LOGIN_PATH } from './csrf.js';
 import { cspNonce, errorPage, escapeHtml, html, page } from './html.js';
 import { formFieldsOf, htmlEndpoint, queryOf } from './html-endpoint.js';
 import { CSRF_FAILURE } from './login-post.js';
 import { EXPIRED_TRANSACTION, FOREIGN_TRANSACTION } from './login-get.js';
-import { findLoginTransaction } from './login-transaction.js';
+import { findLoginTransaction, type LoginTransactionDeps } from './login-transaction.js';
 
 /** Under the login page's path, so the login transaction's CSRF cookie comes along. */
 export const RESET_REQUEST_PATH = `${LOGIN_PATH}/reset-request`;
@@ -38,7 +37,7 @@ ${m.error ? `<p class="error" id="reset-error" role="alert">${escapeHtml(m.error
 }
 
 /** `GET /u/login/reset-request?state=…`: the "Forgot password?" page of a pending login. */
-export const resetRequestPageEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const resetRequestPageEndpoint = htmlEndpoint(async (deps: TenantContextDeps & LoginTransactionDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const tx = await findLoginTransaction(deps, ctx.tenant, queryOf(event).state);
   if (!tx) return errorPage(400, 'invalid_request', EXPIRED_TRANSACTION);
@@ -48,7 +47,7 @@ export const resetRequestPageEndpoint = htmlEndpoint(async (deps: Deps, event: H
 });
 
 /** `POST /u/login/reset-request`: CSRF-checked; sends the link as change_password does, same answer for every address. */
-export const resetRequestPostEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const resetRequestPostEndpoint = htmlEndpoint(async (deps: TenantContextDeps & LoginTransactionDeps & ResetRequestDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const form = formFieldsOf(event);
   const tx = await findLoginTransaction(deps, ctx.tenant, form.state);
