@@ -3,18 +3,19 @@ import { isSecureIssuer } from '../authorize/cookies.js';
 import { errorPage } from '../authorize/html.js';
 import { formFieldsOf, htmlEndpoint, queryOf } from '../authorize/html-endpoint.js';
 import { EXPIRED_TRANSACTION, FOREIGN_TRANSACTION } from '../authorize/login-get.js';
-import { signInAndReply } from '../authorize/sign-in-reply.js';
-import type { Deps } from '../deps.js';
+import { signInAndReply, type SignInDeps } from '../authorize/sign-in-reply.js';
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
-import { resolveTenantContext } from '../http/tenant-context.js';
-import { isFrontChannel, redeemProviderCallback, type ProviderIdentity } from './provider-flow.js';
+import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
+import { isFrontChannel, redeemProviderCallback, type ProviderIdentity, type ProviderFlowDeps } from './provider-flow.js';
 import { ProviderError } from './provider-metadata.js';
-import { findOrCreateSocialUser } from './social-user.js';
-import { browserCookie, consumeSocialTransaction, findSocialTransaction, isSameBrowser } from './social-transaction.js';
+import { findOrCreateSocialUser, type SocialUserDeps } from './social-user.js';
+import { browserCookie, consumeSocialTransaction, findSocialTransaction, isSameBrowser, type SocialTransactionDeps } from './social-transaction.js';
 import { callbackUrl, socialEventFields } from './start-social-login.js';
 
 export const INVALID_STATE = 'Invalid state. Return to the application and sign in again.';
+
+export type LoginCallbackDeps = TenantContextDeps & SocialTransactionDeps & ProviderFlowDeps & SocialUserDeps & SignInDeps;
 
 /**
  * `GET|POST /login/callback`: the provider's answer. The state must name a live transaction that
@@ -22,7 +23,7 @@ export const INVALID_STATE = 'Invalid state. Return to the application and sign 
  * verified, the user found or created as `<strategy>|<provider id>`, and the usual code,
  * session and tokens follow. Provider errors and a cancel become `access_denied` at the app.
  */
-export const loginCallbackEndpoint = htmlEndpoint(async (deps: Deps, event: HttpEvent): Promise<HttpResponse> => {
+export const loginCallbackEndpoint = htmlEndpoint(async (deps: LoginCallbackDeps, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const posted = event.requestContext?.http?.method === 'POST';
   const params = posted ? formFieldsOf(event) : queryOf(event);
