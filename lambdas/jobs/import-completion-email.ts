@@ -1,6 +1,8 @@
 import type { Deps } from '../deps.js';
 import type { ImportJobRecord, JobSummary } from './jobs-repository.js';
 
+export type ImportCompletionEmailDeps = Pick<Deps, 'config' | 'mailer' | 'sink' | 'tenantConfigs'>;
+
 /**
  * Auth0's `send_completion_email`: when an import job ends, a mail to the tenant's owners. There
  * are no tenant owners here: it goes to the tenant's `support_email` (tenant settings), else to
@@ -9,7 +11,7 @@ import type { ImportJobRecord, JobSummary } from './jobs-repository.js';
  * failed send is logged and never fails the job.
  */
 export async function sendImportCompletionEmail(
-  deps: Deps,
+  deps: ImportCompletionEmailDeps,
   job: ImportJobRecord,
   outcome: { status: 'completed' | 'failed'; summary?: Omit<JobSummary, 'done'> },
 ): Promise<void> {

@@ -50,12 +50,16 @@ function importedPassword(user: ImportedUser): ImportedPassword | undefined {
   return undefined;
 }
 
-async function putImportedPassword(deps: Deps, tenant: string, userId: string, user: ImportedUser, at: string): Promise<void> {
+/** What an import writes with: the users' items and their imported passwords. */
+type ImportWriteDeps = Pick<Deps, 'db' | 'tableName' | 'users'>;
+export type ImportUsersDeps = ImportWriteDeps & Pick<Deps, 'now' | 'sink'>;
+
+async function putImportedPassword(deps: Pick<Deps, 'db' | 'tableName'>, tenant: string, userId: string, user: ImportedUser, at: string): Promise<void> {
   const password = importedPassword(user);
   if (password) await importedUsers(deps).putImportedPassword(tenant, userId, password, at);
 }
 
-const importedUsers = (deps: Deps) => createImportedUsersRepository(deps.db, deps.tableName);
+const importedUsers = (deps: Pick<Deps, 'db' | 'tableName'>) => createImportedUsersRepository(deps.db, deps.tableName);
 
 function mergeTopLevel(current: Record<string, unknown> | undefined, patch: Record<string, unknown> | undefined) {
   return patch === undefined ? (current ?? {}) : { ...(current ?? {}), ...patch };
@@ -75,7 +79,7 @@ function upserted(existing: UserRecord, user: ImportedUser, at: string): UserRec
   return next;
 }
 
-async function upsert(deps: Deps, job: ImportJobContext, existing: UserRecord, user: ImportedUser, at: string): Promise<ImportOutcome> {
+async function upsert(deps: ImportWriteDeps, job: ImportJobContext, existing: UserRecord, user: ImportedUser, at: string): Promise<ImportOutcome> {
   if (existing.connection_id !== job.connection.id) {
     return { kind: 'failed', errors: [{ code: 'CONFLICT', message: 'The user exists in another connection', path: 'user_id' }] };
   }
@@ -119,7 +123,7 @@ function newUserRecord(job: ImportJobContext, user: ImportedUser, userId: string
 
 /** The email or username of a user of the file belongs to another user (e.g. one who migrated lazily under the upstream `sub`). */
 async function whenIdentifierTaken(
-  deps: Deps,
+  deps: ImportWriteDeps,
   job: ImportJobContext,
   user: ImportedUser,
   taken: { field: 'email' | 'username'; holder: string },
@@ -147,7 +151,7 @@ async function whenIdentifierTaken(
  * claims of identifiers that user does not have are given back, and it is this job's own user
  * (a batch run again), an upsert, or a duplicate.
  */
-async function whenUserExists(deps: Deps, job: ImportJobContext, user: ImportedUser, userId: string, existing: UserRecord, at: string): Promise<ImportOutcome> {
+async function whenUserExists(deps: ImportWriteDeps, job: ImportJobContext, user: ImportedUser, userId: string, existing: UserRecord, at: string): Promise<ImportOutcome> {
   const repo = importedUsers(deps);
   if (existing.email && existing.email !== user.email.toLowerCase()) await deps.users.releaseIdentifier(keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
   if (user.username && existing.username && existing.username !== user.username) {
@@ -167,7 +171,7 @@ async function whenUserExists(deps: Deps, job: ImportJobContext, user: ImportedU
  * the user). Idempotent: running it again finds the user this job created and answers
  * `inserted` again without writing a second one.
  */
-export async function importOneUser(deps: Deps, job: ImportJobContext, raw: unknown): Promise<ImportOutcome> {
+export async function importOneUser(deps: ImportWriteDeps & Pick<Deps, 'now'>, job: ImportJobContext, raw: unknown): Promise<ImportOutcome> {
   const checked = validateImportedUser(raw);
   if (!checked.ok) return { kind: 'failed', errors: checked.errors };
   const user = checked.user;
@@ -213,7 +217,7 @@ interface Claimed {
  * imported on its own after the batch's writes. Store failures throw (the batch runs again and
  * finds what it wrote); any other surprise fails only its user.
  */
-export async function importUsers(deps: Deps, job: ImportJobContext, raws: unknown[], opts: { concurrency: number }): Promise<ImportOutcome[]> {
+export async function importUsers(deps: ImportUsersDeps, job: ImportJobContext, raws: unknown[], opts: { concurrency: number }): Promise<ImportOutcome[]> {
   const outcomes: ImportOutcome[] = new Array(raws.length);
   const at = new Date(deps.now()).toISOString();
   const claimed: Claimed[] = [];

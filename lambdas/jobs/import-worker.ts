@@ -1,7 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Deps } from '../deps.js';
 import { describeMessage, parseJobMessage } from './job-queue.js';
-import { failJobForGood, runJob } from './run-job.js';
+import { failJobForGood, runJob, type JobDeps } from './run-job.js';
 
 /**
  * The job worker Lambda's handler: each SQS record is one batch of an import job or one users
@@ -12,7 +11,7 @@ import { failJobForGood, runJob } from './run-job.js';
  * worker failed for good (even by a timeout or a crash). A record that is no job message is
  * dropped (logged): retrying it could never succeed.
  */
-export function createJobWorker(deps: Deps, opts: { concurrency?: number; deadLetterQueueArn?: string } = {}) {
+export function createJobWorker(deps: JobDeps, opts: { concurrency?: number; deadLetterQueueArn?: string } = {}) {
   return async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {

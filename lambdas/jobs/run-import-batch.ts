@@ -2,8 +2,8 @@ import type { Deps } from '../deps.js';
 import { createRequestWrites } from '../logs/request-writes.js';
 import { createImportSlotsRepository } from '../store/import-slots-repository.js';
 import { createImportCounters } from './import-counters.js';
-import { sendImportCompletionEmail } from './import-completion-email.js';
-import { importUsers, type ImportJobContext } from './import-user.js';
+import { sendImportCompletionEmail, type ImportCompletionEmailDeps } from './import-completion-email.js';
+import { importUsers, type ImportJobContext, type ImportUsersDeps } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
 import type { ImportBatchMessage } from './job-queue.js';
 import { createJobsRepository, type BatchResult, type ImportJobRecord } from './jobs-repository.js';
@@ -11,7 +11,12 @@ import { createJobsRepository, type BatchResult, type ImportJobRecord } from './
 /** Users of one batch claimed (and, when they exist, imported one by one) at the same time. */
 const DEFAULT_CONCURRENCY = 16;
 
-async function importAll(deps: Deps, job: ImportJobContext, users: unknown[], concurrency: number): Promise<BatchResult> {
+/** What ending an import job reads and writes: the job, its slot, its log and the completion e-mail. */
+export type ImportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'now' | 'sink'> & ImportCompletionEmailDeps;
+export type ImportBatchDeps = ImportUsersDeps & ImportJobEndDeps;
+
+/** Imported users are written as they are: the batch hands it no registration hooks (`registrationHooks: undefined`). */
+async function importAll(deps: ImportUsersDeps & Pick<Deps, 'registrationHooks'>, job: ImportJobContext, users: unknown[], concurrency: number): Promise<BatchResult> {
   const outcomes = await importUsers(deps, job, users, { concurrency });
   const result: BatchResult = { inserted: 0, updated: 0, failed: 0, errors: [] };
   outcomes.forEach((o, i) => {
@@ -29,13 +34,13 @@ async function importAll(deps: Deps, job: ImportJobContext, users: unknown[], co
  * Ends the job once (answers whether this call did), then gives back its slot among the tenant's
  * active import jobs. A crash in between leaves a slot whose job has ended: the next job takes it over.
  */
-async function finishJob(deps: Deps, m: ImportBatchMessage, status: 'completed' | 'failed'): Promise<boolean> {
+async function finishJob(deps: Pick<Deps, 'db' | 'tableName' | 'now'>, m: ImportBatchMessage, status: 'completed' | 'failed'): Promise<boolean> {
   if (!(await createJobsRepository(deps.db, deps.tableName).finish(m.tenant, m.jobId, status, new Date(deps.now()).toISOString()))) return false;
   await createImportSlotsRepository(deps.db, deps.tableName, deps.now).release(m.tenant, m.jobId);
   return true;
 }
 
-async function logJobEnd(deps: Deps, job: ImportJobRecord, type: 'sui' | 'fui', details: Record<string, unknown>) {
+async function logJobEnd(deps: Pick<Deps, 'db' | 'tableName' | 'now' | 'sink'>, job: ImportJobRecord, type: 'sui' | 'fui', details: Record<string, unknown>) {
   const log = createRequestWrites({ db: deps.db, tableName: deps.tableName, sink: deps.sink, now: deps.now, tenant: job.tenant });
   log.add({
     type,
@@ -54,7 +59,7 @@ async function logJobEnd(deps: Deps, job: ImportJobRecord, type: 'sui' | 'fui', 
  * one that failed half-way is run again whole (every user write is idempotent). Store failures
  * throw, so the queue tries the batch again; a user's own errors are in the result.
  */
-export async function runImportBatch(deps: Deps, m: ImportBatchMessage, opts: { concurrency?: number } = {}): Promise<void> {
+export async function runImportBatch(deps: ImportBatchDeps, m: ImportBatchMessage, opts: { concurrency?: number } = {}): Promise<void> {
   const jobs = createJobsRepository(deps.db, deps.tableName);
   const job = await jobs.getJob(m.tenant, m.jobId);
   if (!job || job.status === 'completed' || job.status === 'failed') return;
@@ -92,7 +97,7 @@ export async function runImportBatch(deps: Deps, m: ImportBatchMessage, opts: { 
  * Ends an import job `failed` when one of its batches failed for good (its last delivery, or
  * the dead-letter queue): the job never stays `processing`. Logged `fui` once.
  */
-export async function failImportJob(deps: Deps, m: ImportBatchMessage, reason: string): Promise<void> {
+export async function failImportJob(deps: ImportJobEndDeps, m: ImportBatchMessage, reason: string): Promise<void> {
   const jobs = createJobsRepository(deps.db, deps.tableName);
   const job = await jobs.getJob(m.tenant, m.jobId);
   if (!job) return;
@@ -104,7 +109,7 @@ export async function failImportJob(deps: Deps, m: ImportBatchMessage, reason: s
 }
 
 /** Queues the batches of jobs a crash left unfinished (the local server calls it at start). */
-export async function pendingJobMessages(deps: Deps): Promise<ImportBatchMessage[]> {
+export async function pendingJobMessages(deps: Pick<Deps, 'db' | 'tableName'>): Promise<ImportBatchMessage[]> {
   const jobs = createJobsRepository(deps.db, deps.tableName);
   const messages: ImportBatchMessage[] = [];
   for (const { tenant, id } of await jobs.pendingJobs()) {

@@ -81,7 +81,7 @@ export const exportFileKey = (job: Pick<UsersExportJob, 'tenant' | 'id' | 'forma
  * their login statistics, as `GET /api/v2/users` shows them), `EXPORT_PAGE` users at a time.
  * `counted` receives how many users were written.
  */
-async function* exportChunks(deps: Deps, job: UsersExportJob, counted: { users: number }): AsyncGenerator<string> {
+async function* exportChunks(deps: Pick<Deps, 'db' | 'tableName'>, job: UsersExportJob, counted: { users: number }): AsyncGenerator<string> {
   if (job.format === 'csv') yield csvHeader(job.fields);
   const index = createUsersIndex(deps.db, deps.tableName);
   const max = Math.min(job.limit ?? MAX_EXPORT_USERS, MAX_EXPORT_USERS);
@@ -92,13 +92,16 @@ async function* exportChunks(deps: Deps, job: UsersExportJob, counted: { users: 
   }
 }
 
+export type UsersExportDeps = Pick<Deps, 'db' | 'tableName' | 'now' | 'sink' | 'jobs'>;
+export type ExportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'sink'>;
+
 /**
  * Runs a users-export job in the job worker: the users streamed page by page through gzip into
  * the export store (never the whole listing in memory). Idempotent: a redelivered run writes the
  * same file again; a finished job is left alone. A failure throws, so the queue tries again; the
  * last delivery (or the dead-letter queue) ends the job `failed` (`failExportJob`).
  */
-export async function runUsersExport(deps: Deps, ref: Omit<JobRef, 'type'>): Promise<void> {
+export async function runUsersExport(deps: UsersExportDeps, ref: Omit<JobRef, 'type'>): Promise<void> {
   const repo = createExportJobsRepository(deps.db, deps.tableName);
   const job = await repo.get(ref.tenant, ref.id, Math.floor(deps.now() / 1000));
   if (!job || job.status === 'completed' || job.status === 'failed') return;
@@ -118,7 +121,7 @@ export async function runUsersExport(deps: Deps, ref: Omit<JobRef, 'type'>): Pro
 }
 
 /** Ends an export job `failed` after its last attempt (or from the dead-letter queue): never stuck in `processing`. */
-export async function failExportJob(deps: Deps, ref: Omit<JobRef, 'type'>, reason: string): Promise<void> {
+export async function failExportJob(deps: ExportJobEndDeps, ref: Omit<JobRef, 'type'>, reason: string): Promise<void> {
   const repo = createExportJobsRepository(deps.db, deps.tableName);
   if (await repo.transition(ref.tenant, ref.id, ['pending', 'processing'], 'failed', { error: 'export_failed' })) {
     deps.sink.error('users export failed', { tenant: ref.tenant, job_id: ref.id, reason });
