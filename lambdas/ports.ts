@@ -106,6 +106,11 @@ export interface LoginReads {
     holder?: { tenant: string; ceiling: (userId: string) => { key: ItemKey; nowSeconds: number } | undefined },
   ): Promise<{ claim?: IdentifierClaim; ipFailures: number; holderRead?: UserAndCeilingRead }>;
   userAndCeiling(tenant: string, userId: string, ceiling: { key: ItemKey; nowSeconds: number } | undefined): Promise<UserAndCeilingRead>;
+  /**
+   * Whether this process read the client IP's failures at `maxAttempts` or more within the last
+   * few seconds (less what its bucket leaked since): its next attempts are refused without a read.
+   */
+  ipKnownBlocked(ip: { key: ItemKey; rateMs: number; nowMs: number; maxAttempts: number }): boolean;
 }
 
 /** A user with its password and login statistics, and the failures on the identifier-wide ceiling. */

@@ -155,6 +155,11 @@ export async function authenticateWithPassword(
     return { kind: 'too_many_attempts', limit: type === 'limit_sul' ? 'suspicious_ip' : 'lockout' };
   };
 
+  // An IP this process read at its limit moments ago is refused again without a read.
+  if (throttled && deps.loginReads.ipKnownBlocked({ key: ipKey, rateMs: preLogin.rate, nowMs: deps.now(), maxAttempts: preLogin.max_attempts })) {
+    return refuse('limit_sul', 'suspicious_ip');
+  }
+
   const perIdentifierOnly = bruteForce.mode === 'count_per_identifier';
   const nowSeconds = Math.floor(deps.now() / 1000);
   // The ceiling read with a user: per user whatever identifier is typed (the subject below).

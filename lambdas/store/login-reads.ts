@@ -10,6 +10,13 @@ export type { IdentifierClaim } from './records.js';
 
 /** How many identifier → user_id hints a process keeps (the oldest are dropped first). */
 const HOLDER_HINTS = 10_000;
+/**
+ * How long a process trusts an IP's failures it read (for suspicious-IP throttling): an IP it
+ * read at its limit is refused without a read meanwhile. Its bucket only fills up in that time
+ * unless an operator clears it, which takes effect within this long, as configuration does.
+ */
+const IP_LEVEL_MS = 5_000;
+const IP_LEVELS = 10_000;
 
 /**
  * The reads of a password check, each one BatchGet over the items it needs (claims, lockout
@@ -25,6 +32,13 @@ const HOLDER_HINTS = 10_000;
  */
 export function createLoginReads(db: DynamoDBDocumentClient, tableName: string): LoginReads {
   const holderHints = new Map<string, string>();
+  const ipLevels = new Map<string, { failures: number; atMs: number }>();
+  const rememberIp = (id: string, failures: number, atMs: number) => {
+    ipLevels.delete(id);
+    if (failures <= 0) return;
+    ipLevels.set(id, { failures, atMs });
+    if (ipLevels.size > IP_LEVELS) ipLevels.delete(ipLevels.keys().next().value as string);
+  };
   const remember = (claimId: string, claim: IdentifierClaim | undefined) => {
     holderHints.delete(claimId);
     if (!claim || claim.retired) return;
@@ -57,11 +71,20 @@ export function createLoginReads(db: DynamoDBDocumentClient, tableName: string):
       const claim = claimItem ? { user_id: String(claimItem.user_id), retired: claimItem.retired === true } : undefined;
       remember(claimId, claim);
       const matches = hinted !== undefined && !!claim && !claim.retired && claim.user_id === hinted;
+      const ipFailures = ip ? bucketLevelOf(found.get(`${ip.key.pk}|${ip.key.sk}`), ip.rateMs, ip.nowMs) : 0;
+      if (ip) rememberIp(`${ip.key.pk}|${ip.key.sk}`, ipFailures, ip.nowMs);
       return {
         claim,
-        ipFailures: ip ? bucketLevelOf(found.get(`${ip.key.pk}|${ip.key.sk}`), ip.rateMs, ip.nowMs) : 0,
+        ipFailures,
         ...(matches ? { holderRead: userAndCeilingOf(found, userKeys, ceiling) } : {}),
       };
+    },
+
+    ipKnownBlocked({ key, rateMs, nowMs, maxAttempts }) {
+      const seen = ipLevels.get(`${key.pk}|${key.sk}`);
+      if (!seen || nowMs - seen.atMs > IP_LEVEL_MS || nowMs < seen.atMs) return false;
+      // One attempt is given back per whole `rateMs` (the bucket's leak).
+      return seen.failures - Math.floor((nowMs - seen.atMs) / rateMs) >= maxAttempts;
     },
 
     /** A user with its password and last login IP, and the failures on the identifier-wide ceiling (strongly consistent). */

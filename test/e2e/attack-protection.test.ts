@@ -9,6 +9,7 @@ import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.j
 import { postFormFrom } from '../support/from-ip.js';
 import { linkUpstream } from '../support/import-mode.js';
 import { startTestService, type TestService } from '../support/local-service.js';
+import { createRoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 import { managementApi } from './management-helpers.js';
 
 /**
@@ -155,6 +156,38 @@ describe('suspicious-IP throttling: failures per client IP across identifiers, b
       expect((await login('127.0.4.5', email, 'Upstream-pass-1')).status).toBe(200);
     } finally {
       await patch('suspicious-ip-throttling', { stage: { 'pre-login': { max_attempts: 100, rate: 864000 } }, allowlist: [] });
+    }
+  });
+});
+
+describe('suspicious-IP throttling at a crowd', () => {
+  it('an instance that refused an IP refuses its next attempts without reading the store for a few seconds, and a raised limit lets it through at once', async () => {
+    const counter = createRoundTripCounter();
+    const c = await startTestService({ dynamoEndpoint: engine.endpoint, dataDir, counter });
+    const ip = '127.0.6.6';
+    const tryFrom = async () => {
+      const web = c.credentials.webClient;
+      const res = await postFormFrom(ip, c.url, '/oauth/token', { grant_type: 'password', username: `flood-${Date.now()}-${Math.random()}@example.com`, password: 'guess', client_id: web.client_id, client_secret: web.client_secret });
+      return { status: res.status, body: res.body };
+    };
+    try {
+      expect((await patch('suspicious-ip-throttling', { stage: { 'pre-login': { max_attempts: 3, rate: 864000 } } })).status).toBe(200);
+      c.deps.tenantConfigCache.invalidate(c.credentials.tenant);
+      for (let i = 0; i < 3; i++) expect(await tryFrom()).toEqual(wrong);
+      // Read at its limit: refused.
+      expect(await tryFrom()).toEqual(suspicious);
+      // Refused again with the log line its only store request.
+      const before = { ...counter.byOperation };
+      expect(await tryFrom()).toEqual(suspicious);
+      const sent = Object.fromEntries(Object.entries(counter.byOperation).flatMap(([op, n]) => (n > (before[op] ?? 0) ? [[op, n - (before[op] ?? 0)]] : [])));
+      expect(sent).toEqual({ BatchWriteItem: 1 });
+      // A raised limit applies at once.
+      await patch('suspicious-ip-throttling', { stage: { 'pre-login': { max_attempts: 100, rate: 864000 } } });
+      c.deps.tenantConfigCache.invalidate(c.credentials.tenant);
+      expect(await tryFrom()).toEqual(wrong);
+    } finally {
+      await patch('suspicious-ip-throttling', { stage: { 'pre-login': { max_attempts: 100, rate: 864000 } }, allowlist: [] });
+      await c.close();
     }
   });
 });
