@@ -85,8 +85,8 @@ interface BucketState {
   lowRefusedUntil: number;
   /**
    * How long this instance expects a lease round trip to take (ms): it asks for calls from then on,
-   * so that a slow store's answer brings calls that are due when it arrives, not stale ones (which
-   * it drops) nor ones it would have to shift past other instances' calls.
+   * so that a slow store's answer brings calls that are due when it arrives, not stale ones it
+   * would have to shift past other instances' calls.
    */
   leadMs: number;
 }
