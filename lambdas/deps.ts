@@ -59,6 +59,8 @@ export interface ServiceConfig {
 
 /** DynamoDB answers in milliseconds; a request still unanswered after a second is a store in trouble. */
 export const DEFAULT_STORE_REQUEST_TIMEOUT_MS = 1000;
+/** Above this weighted mean of a process's store request durations (ms), re-mints are shed (DynamoDB answers in a few). */
+export const DEFAULT_SHED_REMINTS_ABOVE_STORE_MS = 300;
 
 export const defaultServiceConfig: ServiceConfig = {
   defaultTenant: 'default',
@@ -84,7 +86,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     configCacheMs: num(env.CONFIG_CACHE_MS, defaultServiceConfig.configCacheMs),
     maxBodyBytes: num(env.MAX_BODY_BYTES, defaultServiceConfig.maxBodyBytes),
     storeRequestTimeoutMs: num(env.STORE_REQUEST_TIMEOUT_MS, DEFAULT_STORE_REQUEST_TIMEOUT_MS),
-    ...(env.SHED_REMINTS_ABOVE_STORE_MS ? { shedRemintsAboveStoreMs: num(env.SHED_REMINTS_ABOVE_STORE_MS, 300) } : {}),
+    shedRemintsAboveStoreMs: num(env.SHED_REMINTS_ABOVE_STORE_MS, DEFAULT_SHED_REMINTS_ABOVE_STORE_MS),
     ...(env.OPERATOR_EMAIL ? { operatorEmail: env.OPERATOR_EMAIL } : {}),
     ...(env.POST_LOGIN_FUNCTION_NAME || env.POST_LOGIN_MODULE
       ? {

@@ -191,7 +191,7 @@ function newUserRecord(deps: Pick<CreateUserDeps, 'now'>, p: Pick<CreateUserPara
   const at = new Date(deps.now()).toISOString();
   const userId = p.profile.user_id ?? newDatabaseUserId();
   const [provider, ...rest] = userId.split('|');
-  const user: UserRecord = {
+  return {
     user_id: userId,
     tenant: p.tenant,
     connection_id: p.connection.id,
@@ -216,5 +216,4 @@ function newUserRecord(deps: Pick<CreateUserDeps, 'now'>, p: Pick<CreateUserPara
     updated_at: at,
     logins_count: 0,
   };
-  return user;
 }

@@ -18,9 +18,8 @@ import type { TenantContext } from '../http/tenant-context.js';
 import type { UserRecord } from '../store/records.js';
 import { createConnectionUpstreamReader, type ConnectionUpstream, type ConnectionUpstreamReader } from './connection-upstream.js';
 import { createDeadline, type Deadline } from './deadline.js';
-import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
+import { interactiveWaitMs, type UpstreamFailure, type UpstreamTokenResponse } from './upstream-client.js';
 import { holdCalls, spenderFor, type HeldCalls } from './upstream-budget.js';
-import { jwksWaitMs } from './upstream-claims.js';
 import { createUpstreamIdTokenVerifier, type UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import { profileFromUpstream, type UpstreamClaims } from './upstream-profile.js';
 import { assignRolesOrLog, readWholeUpstreamUser } from './whole-upstream-user.js';
@@ -228,7 +227,7 @@ async function upstreamClaims(
       issuer: upstream.issuer,
       audience: upstream.clientId,
       jwksUri: upstream.jwksUri,
-      spend: spenderFor(deps.upstreamBudget, { tenant, url: upstream.jwksUri, requestsPerSecond: upstream.requestsPerSecond, priority: 'interactive', maxWaitMs: jwksWaitMs(deadline) }),
+      spend: spenderFor(deps.upstreamBudget, { tenant, url: upstream.jwksUri, requestsPerSecond: upstream.requestsPerSecond, priority: 'interactive', maxWaitMs: interactiveWaitMs(deadline) }),
     });
     if (verified.ok) return { ok: true, value: verified.claims as UpstreamClaims };
     const reason = verified.reason === 'invalid_token' ? 'upstream_id_token_invalid' : `upstream_${verified.reason}`;

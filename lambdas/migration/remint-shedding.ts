@@ -7,10 +7,8 @@
  * never shed: a user is waiting.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_SHED_REMINTS_ABOVE_STORE_MS } from '../deps.js';
 import { storeLatencyOf } from '../store/store-latency.js';
-
-/** Above this weighted mean of store request durations (ms), re-mints are shed (DynamoDB answers in a few). */
-export const DEFAULT_SHED_REMINTS_ABOVE_STORE_MS = 300;
 
 export interface RemintShed {
   retryAfterSeconds: number;

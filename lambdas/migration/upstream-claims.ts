@@ -12,7 +12,7 @@ import type { Deadline } from './deadline.js';
 import { upstreamEndpoints } from './migration-sources.js';
 import { sourceRate } from './redeem-at-sources.js';
 import { spenderFor } from './upstream-budget.js';
-import type { UpstreamFailure, UpstreamTokenResponse } from './upstream-client.js';
+import { interactiveWaitMs, type UpstreamFailure, type UpstreamTokenResponse } from './upstream-client.js';
 import type { UpstreamIdTokenVerifier } from './upstream-id-token.js';
 import type { UpstreamClaims } from './upstream-profile.js';
 import type { TransientFailure } from './upstream-token-ledger.js';
@@ -36,7 +36,7 @@ export async function claimsFromUpstream(
       // The upstream token is spent already: finishing this re-mint comes first.
       // It may wait as long as the re-mint's time allows: a refused download would send this
       // re-mint (and the next ones) to /userinfo, one upstream call each instead of one for all.
-      spend: spenderFor(deps.upstreamBudget, { tenant: p.tenant, url: endpoints.jwksUri, requestsPerSecond: sourceRate(p.source), priority: 'interactive', maxWaitMs: jwksWaitMs(p.deadline) }),
+      spend: spenderFor(deps.upstreamBudget, { tenant: p.tenant, url: endpoints.jwksUri, requestsPerSecond: sourceRate(p.source), priority: 'interactive', maxWaitMs: interactiveWaitMs(p.deadline) }),
     });
     return verified.ok ? { ok: true, claims: verified.claims, via: 'id_token' } : undefined;
   };
@@ -60,11 +60,6 @@ export async function claimsFromUpstream(
   return (await fromIdToken()) ?? viaUserinfo;
 }
 
-/** How long a JWKS download may wait for the budget: what the request's time leaves, less a call's reserve. */
-export function jwksWaitMs(deadline: Deadline): number {
-  return Math.max(0, Math.min(3_000, deadline.remainingMs() - 500));
-}
-
 function asTransient(failure: UpstreamFailure): TransientFailure {
   if (failure.kind === 'rate_limited') return { kind: 'rate_limited', reason: 'userinfo_rate_limited', retry_after: failure.retryAfterSeconds };
   if (failure.kind === 'rejected') return { kind: 'unavailable', reason: 'userinfo_rejected' };
@@ -74,7 +69,6 @@ function asTransient(failure: UpstreamFailure): TransientFailure {
     ...(failure.retryAfterSeconds ? { retry_after: failure.retryAfterSeconds } : {}),
   };
 }
-
 
 /**
  * The claims of the upstream's id_token as sent, not verified: a hint of whom the answer is for

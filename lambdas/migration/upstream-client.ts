@@ -107,6 +107,14 @@ const DEFAULT_PER_CALL_TIMEOUT_MS = 2500;
 const MAX_INTERACTIVE_WAIT_MS = 3_000;
 /** What an interactive caller keeps of its time budget for the call itself. */
 const CALL_RESERVE_MS = 1_000;
+
+/**
+ * How long a call may wait for the fleet's budget: what the request's time leaves once `needed`
+ * is kept for the call itself, at most MAX_INTERACTIVE_WAIT_MS.
+ */
+export function interactiveWaitMs(deadline: Deadline, needed: number = CALL_RESERVE_MS): number {
+  return Math.min(MAX_INTERACTIVE_WAIT_MS, Math.max(0, deadline.remainingMs() - needed));
+}
 /**
  * The least time one upstream call of an interactive piece of work is started with (Auth0 answers
  * in a few hundred ms): a login leased its calls too late to make them all is told to come back.
@@ -154,8 +162,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): UpstreamClien
   async function spend(spec: CallSpec<unknown>): Promise<Extract<UpstreamFailure, { kind: 'rate_limited' }> | undefined> {
     if (!opts.budget || !spec.budget) return undefined;
     // A refresh token is redeemed only with a whole call's timeout left: never wait into that time.
-    const needed = spec.call === 'refresh_token' ? perCallTimeoutMs : CALL_RESERVE_MS;
-    const maxWaitMs = Math.min(MAX_INTERACTIVE_WAIT_MS, Math.max(0, spec.deadline.remainingMs() - needed));
+    const maxWaitMs = interactiveWaitMs(spec.deadline, spec.call === 'refresh_token' ? perCallTimeoutMs : CALL_RESERVE_MS);
     const grant = await opts.budget.take({ ...spec.budget, upstream: new URL(spec.url).host, maxWaitMs });
     return grant.ok ? undefined : budgetRefusal(grant);
   }
