@@ -76,6 +76,8 @@ export interface UsersStore {
   recordUpstream(tenant: string, userId: string, upstream: string): Promise<string | undefined>;
   /** Counts a login on the user's login statistics (last login, IP, count). */
   recordLogin(tenant: string, userId: string, at: string, ip: string | undefined): Promise<{ firstLogin: boolean }>;
+  /** The same for a login that read the count before: an item for the request's final write. */
+  loginStatsItem(tenant: string, userId: string, login: { at: string; ip: string | undefined; countRead: number }): Record<string, unknown>;
   /** Replaces an existing user; `not_found` when it is gone. */
   putUser(user: UserRecord): Promise<{ ok: true } | { ok: false; reason: 'not_found' }>;
   /** Deletes the user's items and gives back its claims. */

@@ -18,6 +18,8 @@ export interface PasswordLoginSuccess {
     details?: Record<string, unknown>;
   };
   migration?: MigrationPath;
+  /** The user's login count as this request's password check read it (absent: not read, or none yet). */
+  loginsCountRead?: number;
 }
 
 /**
@@ -54,12 +56,13 @@ export function loginEventFields(input: PasswordLoginInput, user: UserRecord): P
 }
 
 /** Describes a password login that succeeded, for the password grants and the login page alike. */
-export function passwordLoginSuccess(ctx: TenantContext, input: PasswordLoginInput, user: UserRecord): PasswordLoginSuccess {
+export function passwordLoginSuccess(ctx: TenantContext, input: PasswordLoginInput, user: UserRecord, loginsCountRead?: number): PasswordLoginSuccess {
   return {
     user,
     event: loginEventFields(input, user),
     // The fallback logs the user it migrated on this request; the success events carry it too.
     migration: ctx.log.events.find((e) => e.migration && e.user_id === user.user_id)?.migration,
+    ...(loginsCountRead !== undefined ? { loginsCountRead } : {}),
   };
 }
 
@@ -81,20 +84,28 @@ function logLoginSuccess(ctx: TenantContext, login: PasswordLoginSuccess, types:
  * place: the success events, the request's final write (events, `items` such as refresh tokens,
  * and the lockout counter the check gave back) and the user's login stats (last login, count, IP),
  * counting an imported user's first sign-in.
+ *
+ * A login whose check read the user's count (a user who signed in before) writes its statistics
+ * with the final write; a first login (or one that read nothing) counts them on their own, exactly,
+ * so that an imported user's first sign-in is counted once.
  */
 export async function recordSuccessfulLogin(
-  deps: { users: Pick<UsersStore, 'recordLogin'>; now: () => number } & Parameters<typeof countSignInAfterImport>[0],
+  deps: { users: Pick<UsersStore, 'recordLogin' | 'loginStatsItem'>; now: () => number } & Parameters<typeof countSignInAfterImport>[0],
   ctx: TenantContext,
   login: PasswordLoginSuccess,
   types: LogType[],
-  items?: Record<string, unknown>[],
+  items: Record<string, unknown>[] = [],
 ): Promise<void> {
   logLoginSuccess(ctx, login, types);
+  const at = new Date(deps.now()).toISOString();
+  const countRead = login.loginsCountRead;
+  if (countRead !== undefined && countRead > 0) {
+    await ctx.log.flush([...items, deps.users.loginStatsItem(ctx.tenant, login.user.user_id, { at, ip: ctx.ip, countRead })]);
+    return;
+  }
   await Promise.all([
     ctx.log.flush(items),
-    deps.users
-      .recordLogin(ctx.tenant, login.user.user_id, new Date(deps.now()).toISOString(), ctx.ip)
-      .then((recorded) => countSignInAfterImport(deps, ctx.tenant, login.user, recorded)),
+    deps.users.recordLogin(ctx.tenant, login.user.user_id, at, ctx.ip).then((recorded) => countSignInAfterImport(deps, ctx.tenant, login.user, recorded)),
   ]);
 }
 

@@ -309,7 +309,8 @@ async function checkReserved(
 
   // The success gives the counter back: the caller's final write (ctx.log.flush) deletes it.
   if (strikes) ctx.log.deleteOnFlush(lockKey);
-  const login = passwordLoginSuccess(ctx, input, verdict.user);
+  // The count the check read goes with the final write (see recordSuccessfulLogin).
+  const login = passwordLoginSuccess(ctx, input, verdict.user, holder.user?.user_id === verdict.user.user_id ? holder.loginsCount : undefined);
   if (await refuseBlockedUser(ctx, login)) return { kind: 'blocked', login };
   return { kind: 'ok', login };
 }

@@ -289,6 +289,8 @@ export interface UserWithPassword {
   password?: PasswordRecord;
   /** The client IP of the user's last login (its login statistics item, same partition). */
   lastIp?: string;
+  /** The logins its statistics item counts; absent when the user never signed in here. */
+  loginsCount?: number;
 }
 
 export type CreateUserOutcome =

@@ -24,6 +24,7 @@ export function userWithPasswordOf(items: Record<string, unknown>[]): UserWithPa
     user: stripKeys<UserRecord>(items.find((i) => i.sk === 'USER')),
     password: stripKeys<PasswordRecord>(items.find((i) => i.sk === 'PASSWORD')),
     lastIp: (logins?.last_ip as string | null | undefined) ?? undefined,
+    ...(logins ? { loginsCount: Number(logins.logins_count ?? 0) } : {}),
   };
 }
 
@@ -219,6 +220,15 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
         }),
       );
       return { firstLogin: res.Attributes?.logins_count === undefined };
+    },
+
+    /**
+     * The login statistics item of a login whose previous count this request read, for its final
+     * BatchWrite (no request of its own). Unlike `recordLogin`, two logins of one user finishing
+     * together may count one: a user's first login (nothing read) always goes through `recordLogin`.
+     */
+    loginStatsItem(tenant: string, userId: string, login: { at: string; ip: string | undefined; countRead: number }) {
+      return { ...keys.userLogins(tenant, userId), last_login: login.at, last_ip: login.ip ?? null, logins_count: login.countRead + 1 };
     },
 
     /** Replaces an existing user: `not_found` when it is gone (deleted meanwhile). */
