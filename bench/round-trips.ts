@@ -63,6 +63,8 @@ interface FlowSample {
   ms: number;
   /** `ms` less the time an upstream call of this very sample was in flight (the sample's own cost). */
   ownMs: number;
+  /** Of `ownMs`, the time at least one DynamoDB request was in flight (and no upstream call). */
+  storeMs: number;
   requests: number;
   after: number;
   sequential: number;
@@ -100,6 +102,7 @@ async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[]
   return {
     ms: answered - started,
     ownMs: answered - started - busyMs(upstreamSpans),
+    storeMs: busyMs([...before, ...upstreamSpans]) - busyMs(upstreamSpans),
     requests: before.length,
     after: after.length,
     sequential: waitedRoundTrips(before, upstreamSpans),
@@ -162,6 +165,7 @@ function row(flow: string, samples: FlowSample[], extra: Partial<BenchRow> = {})
     'upstream floor ms': '-',
     'own cost ms': '-',
     'own ms per sample': '-',
+    'of which store ms': '-',
     ...extra,
     operations: samples[samples.length - 1].ops,
   };
@@ -225,6 +229,7 @@ async function remint(server: LocalServer, counter: RoundTripCounter, upstream: 
       'upstream floor ms': round(floor, 1),
       'own cost ms': round(ms - floor, 1),
       'own ms per sample': round(median(samples.map((s) => s.ownMs)), 1),
+      'of which store ms': round(median(samples.map((s) => s.storeMs)), 1),
     });
   } finally {
     await removeMigrationSource(server, source);
@@ -273,7 +278,7 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
         `${SAMPLES} sequential requests per flow after ${WARMUP} warm-up ones (tenant configuration cached); fake upstream adds ${UPSTREAM_LATENCY_MS} ms per call; the engine in its own process; bcrypt cost 4`,
         'password grant: "repeat login" signs the same user in again through the same process; "returning user" a user who signed in before, through a second process on the same store that has not seen them (as a new Lambda instance); "first login" a user who never signed in (its login count is written on its own, exactly)',
         'requests / sequential round trips: the mode over the samples; "after answer": requests started once the answer was sent',
-        '"own ms per sample": the median of each sample\'s latency less the time its own upstream calls were in flight (steadier than the difference of two medians on a busy machine)',
+        '"own ms per sample": the median of each sample\'s latency less the time its own upstream calls were in flight (steadier than the difference of two medians on a busy machine); "of which store ms": of that, the time at least one DynamoDB request was in flight (from the SDK signing it to its parsed answer)',
         `node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg()[0].toFixed(1)} (own cost grows with the machine's load)`,
       ],
       targets: [
