@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalServer, type LocalServer } from '../bin/local/server.js';
 import { createSilentSink } from '../lambdas/logs/log-sink.js';
 import { createRoundTripCounter, type RoundTripCounter, type RoundTripSpan } from '../lambdas/store/dynamo-client.js';
@@ -236,6 +237,26 @@ async function remint(server: LocalServer, counter: RoundTripCounter, upstream: 
   }
 }
 
+/**
+ * One DynamoDB request on its own, through the service's own document client: its latency, and
+ * the CPU this process spends on it (the SDK's serialisation, signing and HTTP), a floor under
+ * every request a flow sends one after another (and, CPU being one thread, side by side too).
+ */
+async function oneRequest(server: LocalServer): Promise<{ ms: number; cpuMs: number }> {
+  const { db, tableName } = server.deps;
+  const get = () => db.send(new GetCommand({ TableName: tableName, Key: { pk: 'BENCH#one-request', sk: 'ITEM' } }));
+  for (let i = 0; i < 50; i++) await get();
+  const times: number[] = [];
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < 300; i++) {
+    const started = performance.now();
+    await get();
+    times.push(performance.now() - started);
+  }
+  const used = process.cpuUsage(cpu);
+  return { ms: median(times), cpuMs: (used.user + used.system) / 1000 / times.length };
+}
+
 export async function runRoundTripsBench(): Promise<BenchReport> {
   const counter = createRoundTripCounter({ spans: true });
   const engine = await startEngineProcess();
@@ -265,6 +286,7 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
     rows.push(await remint(server, counter, upstream, 'userinfo'));
     rows.push(await remint(server, counter, upstream, 'id_token'));
     const [, rf, rmU, rmI] = rows;
+    const single = await oneRequest(server);
     const pwReturning = row('password grant, returning user', returningLogin);
     const pwFirst = row("password grant, user's first login", firstEver);
     rows[0] = row('password grant, repeat login', password);
@@ -279,6 +301,7 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
         'password grant: "repeat login" signs the same user in again through the same process; "returning user" a user who signed in before, through a second process on the same store that has not seen them (as a new Lambda instance); "first login" a user who never signed in (its login count is written on its own, exactly)',
         'requests / sequential round trips: the mode over the samples; "after answer": requests started once the answer was sent',
         '"own ms per sample": the median of each sample\'s latency less the time its own upstream calls were in flight (steadier than the difference of two medians on a busy machine); "of which store ms": of that, the time at least one DynamoDB request was in flight (from the SDK signing it to its parsed answer)',
+        `one GetItem alone through the service's client: ${round(single.ms, 2)} ms median, ${round(single.cpuMs, 2)} ms of this process's CPU (all its threads) per request; a re-mint sends ${rmI.requests}`,
         `node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg()[0].toFixed(1)} (own cost grows with the machine's load)`,
       ],
       targets: [
