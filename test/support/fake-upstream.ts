@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { createFakeManagementApi, type FakeManagementApi } from './fake-upstream-management.js';
+import { discoveryOf, endpointOf, flattenHeaders, globalLimitReply, parseBasic, parseBody, readBody, scopesOf, send, type Reply } from './fake-upstream-http.js';
 
 export type FakeEndpoint = 'token' | 'userinfo' | 'jwks';
 export type FakeFault =
@@ -69,8 +70,6 @@ const PROFILE_CLAIMS = ['name', 'nickname', 'given_name', 'family_name', 'pictur
 const EMAIL_CLAIMS = ['email', 'email_verified'] as const;
 
 interface Grant { sub: string; client_id: string; scope: string }
-type Reply = { status: number; body: unknown; headers?: Record<string, string> };
-
 const oauthError = (status: number, error: string, error_description: string, extra = {}): Reply => ({
   status, body: { error, error_description, ...extra },
 });
@@ -191,7 +190,7 @@ export async function startFakeUpstream(opts: { latencyMs?: number; globalLimit?
     if (endpoint === 'token' && method === 'POST') return tokenEndpoint(body, req.headers.authorization);
     if (endpoint === 'userinfo' && (method === 'GET' || method === 'POST')) return userinfo(req.headers.authorization);
     if (endpoint === 'jwks' && method === 'GET') return { status: 200, body: { keys: [publicJwk] } };
-    if (endpoint === 'discovery' && method === 'GET') return { status: 200, body: discovery() };
+    if (endpoint === 'discovery' && method === 'GET') return { status: 200, body: discoveryOf(url, PASSWORD_REALM_GRANT) };
     return { status: 404, body: { statusCode: 404, error: 'Not Found', message: 'Not Found' } };
   }
 
@@ -304,25 +303,6 @@ export async function startFakeUpstream(opts: { latencyMs?: number; globalLimit?
     return { status: 200, body: claimsFor(user, scopesOf(grant.scope)) };
   }
 
-  function discovery(): Record<string, unknown> {
-    return {
-      issuer,
-      authorization_endpoint: `${url}/authorize`,
-      token_endpoint: `${url}/oauth/token`,
-      userinfo_endpoint: `${url}/userinfo`,
-      jwks_uri: `${url}/.well-known/jwks.json`,
-      revocation_endpoint: `${url}/oauth/revoke`,
-      scopes_supported: ['openid', 'profile', 'offline_access', 'name', 'given_name', 'family_name', 'nickname', 'email', 'email_verified', 'picture', 'created_at', 'identities', 'phone', 'address'],
-      response_types_supported: ['code', 'token', 'id_token', 'code token', 'code id_token', 'token id_token', 'code token id_token'],
-      subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['HS256', 'RS256', 'PS256'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      grant_types_supported: ['authorization_code', 'implicit', 'refresh_token', 'password', PASSWORD_REALM_GRANT],
-      claims_supported: ['aud', 'auth_time', 'created_at', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'identities', 'iss', 'name', 'nickname', 'phone_number', 'picture', 'sub'],
-      code_challenge_methods_supported: ['S256', 'plain'],
-    };
-  }
-
   function mintRefreshToken(grant: Grant): string {
     const token = `v1.M${randomToken(42)}`;
     refreshTokens.set(token, { ...grant, used: false });
@@ -393,79 +373,4 @@ export async function startFakeUpstream(opts: { latencyMs?: number; globalLimit?
       await closed;
     },
   };
-}
-
-/** Auth0's answer when the tenant-wide limit is reached: 429 with the rate-limit headers. */
-function globalLimitReply(retryAfter: number, limit: number): Reply {
-  return {
-    status: 429,
-    body: { error: 'too_many_requests', error_description: 'Global limit has been reached' },
-    headers: {
-      'retry-after': String(retryAfter),
-      'x-ratelimit-limit': String(limit),
-      'x-ratelimit-remaining': '0',
-      'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + retryAfter),
-    },
-  };
-}
-
-function endpointOf(path: string): RecordedRequest['endpoint'] {
-  if (path === '/oauth/token') return 'token';
-  if (path === '/userinfo') return 'userinfo';
-  if (path === '/.well-known/jwks.json') return 'jwks';
-  if (path === '/.well-known/openid-configuration') return 'discovery';
-  return 'other';
-}
-
-function scopesOf(scope: string): string[] {
-  return scope.split(/\s+/).filter(Boolean);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function parseBody(raw: string, contentType: string | undefined): Record<string, string> {
-  if (!raw) return {};
-  if (contentType?.includes('application/json')) {
-    try {
-      const parsed = JSON.parse(raw) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
-    } catch {
-      return {};
-    }
-  }
-  return Object.fromEntries(new URLSearchParams(raw));
-}
-
-function parseBasic(authorization: string | undefined): { id: string; secret: string } | undefined {
-  const encoded = /^Basic\s+(.+)$/i.exec(authorization ?? '')?.[1];
-  if (!encoded) return undefined;
-  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
-function send(res: ServerResponse, reply: Reply): void {
-  if (res.destroyed) return;
-  const isText = typeof reply.body === 'string';
-  res.writeHead(reply.status, {
-    'content-type': isText ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
-    ...reply.headers,
-  });
-  res.end(isText ? (reply.body as string) : JSON.stringify(reply.body));
 }
