@@ -25,8 +25,11 @@ import { statsEndpoints } from '../management/stats.js';
 import { userEndpoints } from '../management/users.js';
 import { managementRoutes, type RouteKey } from '../routes.js';
 
-/** Every route of the management function, by route key (the type makes the table exhaustive). */
-export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpoint> = {
+/**
+ * Every route of the management function, by route key (the type makes the table exhaustive).
+ * Each operation declares the dependencies it uses; the table checks the composition holds them.
+ */
+export const managementEndpoints: Record<RouteKey<'management'>, ManagementEndpoint<Deps>> = {
   'GET /api/v2/connections': connectionEndpoints.list,
   'POST /api/v2/connections': connectionEndpoints.create,
   'GET /api/v2/connections/{id}': connectionEndpoints.get,

@@ -1,3 +1,4 @@
+import type { Deps } from '../deps.js';
 import { header } from '../http/event.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from '../management/endpoint.js';
 import { ManagementError, managementErrors } from '../management/errors.js';
@@ -79,7 +80,7 @@ function jobView(job: ImportJobRecord) {
   };
 }
 
-async function findJob(req: ManagementRequest): Promise<ImportJobRecord> {
+async function findJob(req: ManagementRequest<Pick<Deps, 'db' | 'tableName'>>): Promise<ImportJobRecord> {
   const id = pathParam(req.event, 'id', JOB_ID);
   const job = await createJobsRepository(req.deps.db, req.deps.tableName).getJob(req.ctx.tenant, id);
   if (!job) throw managementErrors.notFound('inexistent_job', 'The job does not exist.');
@@ -91,7 +92,7 @@ export const importJobEndpoints = {
   create: {
     scopes: ['create:users'],
     write: { description: 'Create an import users job', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'tenantConfigs' | 'jobQueue'>>) {
       const queue = req.deps.jobQueue;
       if (!queue) throw new ManagementError(501, 'not_configured', 'Jobs are not configured on this deployment.');
       const form = await readForm(req);
@@ -158,7 +159,7 @@ export const importJobEndpoints = {
   /** `GET /api/v2/jobs/{id}` for every job type: an import job here, any other by its own endpoint (exports). */
   get: {
     scopes: ['create:users', 'read:users'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'jobs'>>) {
       const id = req.event.pathParameters?.id ?? '';
       const found = JOB_ID.test(id) ? await createJobsRepository(req.deps.db, req.deps.tableName).getJob(req.ctx.tenant, id) : undefined;
       if (!found) return jobEndpoints.get.run(req);
@@ -175,7 +176,7 @@ export const importJobEndpoints = {
   },
   errors: {
     scopes: ['create:users', 'read:users'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName'>>) {
       const job = await findJob(req);
       const errors = await createJobsRepository(req.deps.db, req.deps.tableName).errors(req.ctx.tenant, job.id);
       // Auth0 answers 204 when the job has no errors.

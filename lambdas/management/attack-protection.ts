@@ -5,7 +5,8 @@
  */
 import * as z from 'zod/mini';
 import { bruteForceProtectionOf, isIpOrCidr, suspiciousIpThrottlingOf } from '../identity/attack-protection.js';
-import { currentConfig, ok, type ManagementEndpoint } from './endpoint.js';
+import type { Deps } from '../deps.js';
+import { currentConfig, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { parseBody, parseQuery } from './request.js';
 
 const noQuery = z.strictObject({});
@@ -36,7 +37,7 @@ const suspiciousIpPatch = z.strictObject({
 export const attackProtectionEndpoints = {
   getBruteForce: {
     scopes: ['read:attack_protection'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       parseQuery(noQuery, req.event);
       return ok(bruteForceProtectionOf(await currentConfig(req)));
     },
@@ -44,7 +45,7 @@ export const attackProtectionEndpoints = {
   updateBruteForce: {
     scopes: ['update:attack_protection'],
     write: { description: 'Update brute-force protection', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const patch = parseBody(bruteForcePatch, req.event);
       const next = { ...bruteForceProtectionOf(await currentConfig(req)), ...patch };
       await req.deps.tenantConfigs.putAttackProtection(req.ctx.tenant, 'brute-force-protection', next);
@@ -53,7 +54,7 @@ export const attackProtectionEndpoints = {
   },
   getSuspiciousIp: {
     scopes: ['read:attack_protection'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       parseQuery(noQuery, req.event);
       return ok(suspiciousIpThrottlingOf(await currentConfig(req)));
     },
@@ -61,7 +62,7 @@ export const attackProtectionEndpoints = {
   updateSuspiciousIp: {
     scopes: ['update:attack_protection'],
     write: { description: 'Update suspicious IP throttling', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { stage: stagePatch, ...patch } = parseBody(suspiciousIpPatch, req.event);
       const current = suspiciousIpThrottlingOf(await currentConfig(req));
       const next = {

@@ -2,7 +2,8 @@ import * as z from 'zod/mini';
 import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { ClaimMappingRecord } from '../store/records.js';
-import { created, currentConfig, noContent, ok, type ManagementEndpoint } from './endpoint.js';
+import type { Deps } from '../deps.js';
+import { created, currentConfig, noContent, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam } from './request.js';
 
@@ -26,7 +27,7 @@ const listQuery = z.strictObject({ ...pagingQuery });
 export const claimMappingEndpoints = {
   list: {
     scopes: ['read:claim_mappings'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const q = parseQuery(listQuery, req.event);
       const all = [...(await currentConfig(req)).claimMappings].sort((a, b) => a.claim.localeCompare(b.claim) || a.id.localeCompare(b.id));
       return ok(listBody('claim_mappings', all, pagingOf(q)));
@@ -35,7 +36,7 @@ export const claimMappingEndpoints = {
   create: {
     scopes: ['create:claim_mappings'],
     write: { description: 'Create claim mapping', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const body = parseBody(createSchema, req.event);
       const config = await currentConfig(req);
       if (config.claimMappings.some((m) => m.claim === body.claim)) {
@@ -54,7 +55,7 @@ export const claimMappingEndpoints = {
   delete: {
     scopes: ['delete:claim_mappings'],
     write: { description: 'Delete claim mapping', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const id = pathParam(req.event, 'id', CLAIM_MAPPING_ID);
       if (!(await currentConfig(req)).claimMappings.some((m) => m.id === id)) {
         throw managementErrors.notFound('inexistent_claim_mapping', 'The claim mapping does not exist');

@@ -4,6 +4,7 @@ import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { ClientGrantRecord } from '../store/records.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
+import type { Deps } from '../deps.js';
 import { managementScopes } from './auth.js';
 import { CLIENT_ID } from './clients.js';
 import { created, currentConfig, noContent, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
@@ -39,7 +40,7 @@ function assertScopesExist(req: ManagementRequest, config: TenantConfig, audienc
   if (unknown !== undefined) throw managementErrors.invalidBody(`'Unknown scope for this audience' on property scope.`);
 }
 
-async function findGrant(req: ManagementRequest): Promise<{ grant: ClientGrantRecord; config: TenantConfig }> {
+async function findGrant(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>): Promise<{ grant: ClientGrantRecord; config: TenantConfig }> {
   const id = pathParam(req.event, 'id', CLIENT_GRANT_ID);
   const config = await currentConfig(req);
   const grant = config.clientGrants.find((g) => g.id === id);
@@ -50,7 +51,7 @@ async function findGrant(req: ManagementRequest): Promise<{ grant: ClientGrantRe
 export const clientGrantEndpoints = {
   list: {
     scopes: ['read:client_grants'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const q = parseQuery(listQuery, req.event);
       const all = (await currentConfig(req)).clientGrants
         .filter((g) => (!q.client_id || g.client_id === q.client_id) && (!q.audience || g.audience === q.audience))
@@ -61,7 +62,7 @@ export const clientGrantEndpoints = {
   create: {
     scopes: ['create:client_grants'],
     write: { description: 'Create client grant', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const body = parseBody(createSchema, req.event);
       const config = await currentConfig(req);
       if (!config.clients.has(body.client_id)) throw managementErrors.notFound('inexistent_client', 'The client does not exist');
@@ -80,7 +81,7 @@ export const clientGrantEndpoints = {
   update: {
     scopes: ['update:client_grants'],
     write: { description: 'Update client grant', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { grant, config } = await findGrant(req);
       const body = parseBody(patchSchema, req.event);
       assertScopesExist(req, config, grant.audience, body.scope);
@@ -92,7 +93,7 @@ export const clientGrantEndpoints = {
   delete: {
     scopes: ['delete:client_grants'],
     write: { description: 'Delete client grant', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { grant } = await findGrant(req);
       await req.deps.tenantConfigs.deleteItem(keys.clientGrant(req.ctx.tenant, grant.id));
       return noContent();

@@ -4,6 +4,7 @@ import { PASSWORD_REALM_GRANT } from '../oauth/password-grant.js';
 import { newClientRecord, newClientSecret } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { ClientRecord } from '../store/records.js';
+import type { Deps } from '../deps.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
@@ -67,7 +68,7 @@ export function clientView(c: ClientRecord & { description?: string }) {
   return { ...rest, is_first_party: true };
 }
 
-async function findClient(req: ManagementRequest): Promise<ClientRecord> {
+async function findClient(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>): Promise<ClientRecord> {
   const id = pathParam(req.event, 'id', CLIENT_ID);
   const client = (await currentConfig(req)).clients.get(id);
   if (!client) throw managementErrors.notFound('inexistent_client', 'The client does not exist');
@@ -77,7 +78,7 @@ async function findClient(req: ManagementRequest): Promise<ClientRecord> {
 export const clientEndpoints = {
   list: {
     scopes: ['read:clients'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const q = parseQuery(listQuery, req.event);
       const types = q.app_type?.split(',');
       const all = [...(await currentConfig(req)).clients.values()]
@@ -89,14 +90,14 @@ export const clientEndpoints = {
   },
   get: {
     scopes: ['read:clients'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       return ok(clientView(await findClient(req)));
     },
   },
   create: {
     scopes: ['create:clients'],
     write: { description: 'Create client', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'now'>>) {
       const body = parseBody(createSchema, req.event);
       const appType = body.app_type ?? 'regular_web';
       const isPublic = body.token_endpoint_auth_method === 'none' || (!body.token_endpoint_auth_method && (appType === 'spa' || appType === 'native'));
@@ -132,7 +133,7 @@ export const clientEndpoints = {
   update: {
     scopes: ['update:clients'],
     write: { description: 'Update a client', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'now'>>) {
       const existing = await findClient(req);
       const body = parseBody(patchSchema, req.event);
       if (body.token_endpoint_auth_method && body.token_endpoint_auth_method !== 'none' && !existing.client_secret_hash) {
@@ -152,7 +153,7 @@ export const clientEndpoints = {
   delete: {
     scopes: ['delete:clients'],
     write: { description: 'Delete a client', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const existing = await findClient(req);
       const config = await currentConfig(req);
       await req.deps.tenantConfigs.deleteItem(keys.client(req.ctx.tenant, existing.client_id));

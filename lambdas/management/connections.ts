@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { Deps } from '../deps.js';
 import { secretNames } from '../secrets/secret-store.js';
 import { keys } from '../store/keys.js';
 import { newConnectionId } from '../store/defaults.js';
@@ -109,7 +110,7 @@ export function connectionView(c: ConnectionRecord) {
   };
 }
 
-async function findConnection(req: ManagementRequest): Promise<ConnectionRecord> {
+async function findConnection(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>): Promise<ConnectionRecord> {
   const id = pathParam(req.event, 'id', CONNECTION_ID);
   const connection = (await currentConfig(req)).connections.get(id);
   if (!connection) throw managementErrors.notFound('inexistent_connection', 'The connection does not exist');
@@ -126,7 +127,7 @@ const hostOf = (url: string) => new URL(url).host;
  * when a toggle such as `import_mode` changes; `configuration: null` removes it.
  */
 async function storedOptions(
-  req: ManagementRequest,
+  req: ManagementRequest<Pick<Deps, 'config' | 'secrets'>>,
   connectionId: string,
   input: OptionsInput,
   previous?: ConnectionUpstreamConfiguration,
@@ -165,7 +166,7 @@ async function storedOptions(
  * secret store like the connection's own; it is kept on a PATCH only for the same client and domain.
  */
 async function storedManagementApi(
-  req: ManagementRequest,
+  req: ManagementRequest<Pick<Deps, 'secrets'>>,
   connectionId: string,
   input: { domain: string; client_id: string; client_secret?: string; rate_limit?: { requests_per_second: number } } | undefined,
   previous: ConnectionUpstreamConfiguration['management_api'],
@@ -193,7 +194,7 @@ function assertKnownClients(clients: Map<string, unknown>, ids: string[] | undef
 export const connectionEndpoints = {
   list: {
     scopes: ['read:connections'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const q = parseQuery(listQuery, req.event);
       const strategies = q.strategy?.split(',').filter(Boolean);
       const all = [...(await currentConfig(req)).connections.values()]
@@ -205,14 +206,14 @@ export const connectionEndpoints = {
   },
   get: {
     scopes: ['read:connections'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       return ok(connectionView(await findConnection(req)));
     },
   },
   create: {
     scopes: ['create:connections'],
     write: { description: 'Create a connection', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'config' | 'now' | 'secrets' | 'tenantConfigs'>>) {
       const body = isSocialStrategy(strategyOfBody(req)) ? parseBody(socialCreateSchema, req.event) : parseBody(createSchema, req.event);
       const config = await currentConfig(req);
       if (connectionByName(config, body.name)) {
@@ -245,7 +246,7 @@ export const connectionEndpoints = {
   update: {
     scopes: ['update:connections'],
     write: { description: 'Update a connection', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'config' | 'now' | 'secrets' | 'tenantConfigs'>>) {
       const existing = await findConnection(req);
       const social = isSocialStrategy(existing.strategy) ? existing.strategy : undefined;
       const body = social ? parseBody(socialPatchSchema, req.event) : parseBody(patchSchema, req.event);
@@ -270,7 +271,7 @@ export const connectionEndpoints = {
   delete: {
     scopes: ['delete:connections'],
     write: { description: 'Delete a connection', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'secrets' | 'tenantConfigs'>>) {
       const existing = await findConnection(req);
       const source = (await currentConfig(req)).migrationSources.find((s) => s.connection === existing.name);
       if (source) {

@@ -1,34 +1,50 @@
 import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
-import { resolveTenantContext, type TenantContext } from '../http/tenant-context.js';
+import { resolveTenantContext, type TenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { isLoopbackHttpAllowed } from '../migration/upstream-client.js';
 import { checkOutboundUrl } from '../http/outbound-url.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
 import { authenticateManagementCaller, requireScope, type ManagementCaller } from './auth.js';
 import { managementErrors } from './errors.js';
 
-export interface ManagementRequest {
-  deps: Deps;
+/**
+ * One Management API request and the dependencies `D` its reader declared (e.g.
+ * `Pick<Deps, 'users' | 'now'>`). Without `D` the reader uses no dependency at all.
+ */
+export interface ManagementRequest<D = unknown> {
+  deps: D;
   ctx: TenantContext;
   caller: ManagementCaller;
   event: HttpEvent;
 }
 
-/** One Management API operation: the scopes it needs, how a write is logged, and its body. */
-export interface ManagementEndpoint {
+/**
+ * One Management API operation: the scopes it needs, how a write is logged, and its body, which
+ * receives only the dependencies `D` it declares. Without `D` the type stands for any operation,
+ * whatever it declares: an operation that leaves its request unannotated can use no dependency.
+ */
+export interface ManagementEndpoint<D = never> {
   scopes: readonly string[];
   /** Writes are logged as `sapi`; `config` writes also drop the tenant's cached configuration. */
   write?: { description: string; config: boolean };
-  run(req: ManagementRequest): Promise<HttpResponse>;
+  // A property, not a method: an operation declaring more than the caller gives must not type-check.
+  run: (req: ManagementRequest<D>) => Promise<HttpResponse>;
 }
+
+/** What running any operation needs: the tenant from the host, the caller's token, the config cache a write drops. */
+export type ManagementRunDeps = TenantContextDeps & Pick<Deps, 'now' | 'signingKeys' | 'tenantConfigCache'>;
 
 /**
  * Runs an endpoint: tenant from the host, caller from the Bearer token, scope check, then the
  * operation. A refused request writes nothing; a completed write is logged as `sapi` (method
  * and path only: bodies carry secrets).
  */
-export async function runManagementEndpoint(deps: Deps, endpoint: ManagementEndpoint, event: HttpEvent): Promise<HttpResponse> {
+export async function runManagementEndpoint<D>(
+  deps: ManagementRunDeps & D,
+  endpoint: ManagementEndpoint<D>,
+  event: HttpEvent,
+): Promise<HttpResponse> {
   const ctx = await resolveTenantContext(deps, event);
   const caller = await authenticateManagementCaller(deps, ctx, event);
   requireScope(caller, endpoint.scopes);
@@ -51,7 +67,7 @@ export async function runManagementEndpoint(deps: Deps, endpoint: ManagementEndp
 }
 
 /** The tenant's configuration as stored now (not the few-seconds cache the token path reads). */
-export async function currentConfig(req: ManagementRequest): Promise<TenantConfig> {
+export async function currentConfig(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>): Promise<TenantConfig> {
   return (await req.deps.tenantConfigs.load(req.ctx.tenant)) ?? req.ctx.config;
 }
 

@@ -3,6 +3,7 @@ import { secretNames } from '../secrets/secret-store.js';
 import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { HookRecord } from '../store/records.js';
+import type { Deps } from '../deps.js';
 import {
   assertOutboundUrl,
   created,
@@ -37,7 +38,7 @@ export function hookView(h: HookRecord) {
   return rest;
 }
 
-async function findHook(req: ManagementRequest): Promise<HookRecord> {
+async function findHook(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>): Promise<HookRecord> {
   const id = pathParam(req.event, 'id', HOOK_ID);
   const hook = (await currentConfig(req)).hooks.find((h) => h.id === id);
   if (!hook) throw managementErrors.notFound('inexistent_hook', 'The hook does not exist');
@@ -47,7 +48,7 @@ async function findHook(req: ManagementRequest): Promise<HookRecord> {
 export const hookEndpoints = {
   list: {
     scopes: ['read:hooks'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const q = parseQuery(listQuery, req.event);
       const all = (await currentConfig(req)).hooks
         .filter((h) => (q.enabled === undefined || h.enabled === q.enabled) && (!q.trigger || h.trigger === q.trigger))
@@ -58,14 +59,14 @@ export const hookEndpoints = {
   },
   get: {
     scopes: ['read:hooks'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       return ok(hookView(await findHook(req)));
     },
   },
   create: {
     scopes: ['create:hooks'],
     write: { description: 'Create a hook', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'config' | 'now' | 'secrets' | 'tenantConfigs'>>) {
       const body = parseBody(createSchema, req.event);
       assertOutboundUrl(req.deps, body.url, 'url');
       const id = `hk_${randomAlnum(16)}`;
@@ -90,7 +91,7 @@ export const hookEndpoints = {
   update: {
     scopes: ['update:hooks'],
     write: { description: 'Update a hook', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'config' | 'now' | 'secrets' | 'tenantConfigs'>>) {
       const existing = await findHook(req);
       const { secret, ...fields } = parseBody(patchSchema, req.event);
       if (fields.url !== undefined) assertOutboundUrl(req.deps, fields.url, 'url');
@@ -103,7 +104,7 @@ export const hookEndpoints = {
   delete: {
     scopes: ['delete:hooks'],
     write: { description: 'Delete a hook', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'secrets' | 'tenantConfigs'>>) {
       const existing = await findHook(req);
       await req.deps.tenantConfigs.deleteItem(keys.hook(req.ctx.tenant, existing.id));
       await req.deps.secrets.delete(existing.secret_ref);

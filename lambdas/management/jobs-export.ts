@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import { DEFAULT_EXPORT_FIELDS, EXPORT_RETENTION_SECONDS, exportFieldsProblem, MAX_EXPORT_USERS } from '../jobs/users-export.js';
 import { createExportJobsRepository, type UsersExportJob } from '../store/export-jobs-repository.js';
-import { created, currentConfig, nowIso, type ManagementEndpoint } from './endpoint.js';
+import type { Deps } from '../deps.js';
+import { created, currentConfig, nowIso, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { parseBody } from './request.js';
 
@@ -42,7 +43,7 @@ export const exportJobEndpoints = {
   create: {
     scopes: ['read:users'],
     write: { description: 'Create a users export job', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'tenantConfigs' | 'jobs' | 'jobQueue'>>) {
       const body = parseBody(exportSchema, req.event);
       const queue = req.deps.jobQueue;
       if (!req.deps.jobs || !queue) throw managementErrors.badRequest('operation_not_supported', 'Users exports are not configured on this deployment.');

@@ -1,5 +1,6 @@
 import { createExportJobsRepository } from '../store/export-jobs-repository.js';
-import { ok, type ManagementEndpoint } from './endpoint.js';
+import type { Deps } from '../deps.js';
+import { ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { exportJobView } from './jobs-export.js';
 import { pathParam } from './request.js';
@@ -10,7 +11,7 @@ export const jobEndpoints = {
   /** `GET /api/v2/jobs/{id}`: a job's status by its type; a completed export gives its file's `location`. */
   get: {
     scopes: ['read:users', 'create:users'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'jobs'>>) {
       const id = pathParam(req.event, 'id', JOB_ID);
       const job = await createExportJobsRepository(req.deps.db, req.deps.tableName).get(req.ctx.tenant, id, Math.floor(req.deps.now() / 1000));
       if (!job) throw managementErrors.notFound('inexistent_job', 'The job does not exist.');

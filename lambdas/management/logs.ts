@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import { isValid } from 'ulid';
 import { createLogsRepository, type LogFilter } from '../store/logs-repository.js';
-import { ok, type ManagementEndpoint } from './endpoint.js';
+import type { Deps } from '../deps.js';
+import { ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { intString, listBody, pagingOf, pagingQuery, parseQuery, pathParam, selectFields } from './request.js';
 
@@ -38,7 +39,7 @@ function parseLogSearch(q: string): LogFilter {
 export const logEndpoints = {
   list: {
     scopes: ['read:logs'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now'>>) {
       const q = parseQuery(listQuery, req.event);
       const repo = createLogsRepository(req.deps.db, req.deps.tableName);
       const now = req.deps.now();
@@ -55,7 +56,7 @@ export const logEndpoints = {
   },
   get: {
     scopes: ['read:logs'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now'>>) {
       const id = pathParam(req.event, 'id', LOG_ID);
       const event = await createLogsRepository(req.deps.db, req.deps.tableName).get(req.ctx.tenant, id, req.deps.now());
       if (!event) throw managementErrors.notFound('inexistent_log', 'The log event does not exist');

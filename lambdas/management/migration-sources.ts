@@ -4,6 +4,7 @@ import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { MigrationSourceRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
+import type { Deps } from '../deps.js';
 import { assertOutboundUrl, created, currentConfig, noContent, nowIso, ok, secretHint, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
@@ -71,20 +72,20 @@ export function migrationSourceView(s: MigrationSourceRecord) {
   };
 }
 
-async function findSource(req: ManagementRequest): Promise<MigrationSourceRecord> {
+async function findSource(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>): Promise<MigrationSourceRecord> {
   const id = pathParam(req.event, 'id', MIGRATION_SOURCE_ID);
   const source = (await currentConfig(req)).migrationSources.find((s) => s.id === id);
   if (!source) throw managementErrors.notFound('inexistent_migration_source', 'The migration source does not exist');
   return source;
 }
 
-async function assertConnection(req: ManagementRequest, name: string): Promise<void> {
+async function assertConnection(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>, name: string): Promise<void> {
   if (!connectionByName(await currentConfig(req), name)) {
     throw managementErrors.invalidBody(`'No connection of this tenant has this name' on property connection.`);
   }
 }
 
-async function assertClients(req: ManagementRequest, clientIds: string[] | undefined): Promise<void> {
+async function assertClients(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>, clientIds: string[] | undefined): Promise<void> {
   const clients = (await currentConfig(req)).clients;
   const unknown = (clientIds ?? []).findIndex((id) => !clients.has(id));
   if (unknown >= 0) throw managementErrors.invalidBody(`'No client of this tenant has this id' on property client_ids.${unknown}.`);
@@ -97,7 +98,7 @@ type CredentialsInput = z.infer<typeof credentialsSchema>;
  * secret is kept only for the same upstream client on the same domain.
  */
 async function storedCredentials(
-  req: ManagementRequest,
+  req: ManagementRequest<Pick<Deps, 'config' | 'secrets'>>,
   sourceId: string,
   input: CredentialsInput,
   previous?: MigrationSourceRecord['credentials'],
@@ -119,7 +120,7 @@ async function storedCredentials(
 export const migrationSourceEndpoints = {
   list: {
     scopes: ['read:migration_sources'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const q = parseQuery(listQuery, req.event);
       const all = (await currentConfig(req)).migrationSources
         .sort((a, b) => a.created_at.localeCompare(b.created_at))
@@ -129,14 +130,14 @@ export const migrationSourceEndpoints = {
   },
   get: {
     scopes: ['read:migration_sources'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       return ok(migrationSourceView(await findSource(req)));
     },
   },
   create: {
     scopes: ['create:migration_sources'],
     write: { description: 'Create a migration source', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'config' | 'now' | 'secrets' | 'tenantConfigs'>>) {
       const body = parseBody(createSchema, req.event);
       await assertConnection(req, body.connection);
       await assertClients(req, body.client_ids);
@@ -163,7 +164,7 @@ export const migrationSourceEndpoints = {
   update: {
     scopes: ['update:migration_sources'],
     write: { description: 'Update a migration source', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'config' | 'now' | 'secrets' | 'tenantConfigs'>>) {
       const existing = await findSource(req);
       const body = parseBody(patchSchema, req.event);
       if (body.connection !== undefined) await assertConnection(req, body.connection);
@@ -180,7 +181,7 @@ export const migrationSourceEndpoints = {
   delete: {
     scopes: ['delete:migration_sources'],
     write: { description: 'Delete a migration source', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'secrets' | 'tenantConfigs'>>) {
       const existing = await findSource(req);
       await req.deps.tenantConfigs.deleteItem(keys.migrationSource(req.ctx.tenant, existing.id));
       await req.deps.secrets.delete(existing.credentials.client_secret_ref);

@@ -103,7 +103,7 @@ function resourceServerView(r: ResourceServerRecord, defaultLifetime: number) {
   };
 }
 
-async function findResourceServer(req: ManagementRequest): Promise<{ api: ResourceServerRecord; config: TenantConfig }> {
+async function findResourceServer(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>): Promise<{ api: ResourceServerRecord; config: TenantConfig }> {
   const id = pathParam(req.event, 'id', RESOURCE_SERVER_ID);
   const config = await currentConfig(req);
   const api = [...config.resourceServers.values()].find((r) => r.id === id);
@@ -114,7 +114,7 @@ async function findResourceServer(req: ManagementRequest): Promise<{ api: Resour
 export const resourceServerEndpoints = {
   list: {
     scopes: ['read:resource_servers'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const q = parseQuery(listQuery, req.event);
       const wanted = q.identifiers ? new Set(q.identifiers.split(',')) : undefined;
       const all = [...(await currentConfig(req)).resourceServers.values()]
@@ -126,7 +126,7 @@ export const resourceServerEndpoints = {
   },
   get: {
     scopes: ['read:resource_servers'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { api } = await findResourceServer(req);
       return ok(resourceServerView(api, req.ctx.config.settings.access_token_lifetime));
     },
@@ -134,7 +134,7 @@ export const resourceServerEndpoints = {
   create: {
     scopes: ['create:resource_servers'],
     write: { description: 'Create resource server', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'tenantConfigCache'>>) {
       const body = parseBody(resourceServerCreateSchema, req.event);
       const api = await createResourceServer(req.deps, req.ctx.tenant, await currentConfig(req), body);
       return created(resourceServerView(api, req.ctx.config.settings.access_token_lifetime));
@@ -143,7 +143,7 @@ export const resourceServerEndpoints = {
   update: {
     scopes: ['update:resource_servers'],
     write: { description: 'Update resource server', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { api } = await findResourceServer(req);
       const body = parseBody(patchSchema, req.event);
       assertUniqueScopes(body.scopes);
@@ -155,7 +155,7 @@ export const resourceServerEndpoints = {
   delete: {
     scopes: ['delete:resource_servers'],
     write: { description: 'Delete resource server', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { api, config } = await findResourceServer(req);
       // The API goes first: its grants then name an unknown audience, which no grant serves.
       await req.deps.tenantConfigs.deleteItem(keys.resourceServer(req.ctx.tenant, api.id));

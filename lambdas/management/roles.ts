@@ -3,6 +3,7 @@ import { randomAlnum } from '../store/defaults.js';
 import { keys } from '../store/keys.js';
 import type { PermissionRef, RoleRecord, UserRecord } from '../store/records.js';
 import type { TenantConfig } from '../store/tenant-config-repository.js';
+import type { Deps } from '../deps.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors, writeExisting, writeNew } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, text } from './request.js';
@@ -53,7 +54,7 @@ export function assertPermissionsExist(config: TenantConfig, permissions: Permis
 const sameRef = (a: PermissionRef, b: PermissionRef) =>
   a.resource_server_identifier === b.resource_server_identifier && a.permission_name === b.permission_name;
 
-async function findRole(req: ManagementRequest): Promise<{ role: RoleRecord; config: TenantConfig }> {
+async function findRole(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>): Promise<{ role: RoleRecord; config: TenantConfig }> {
   const id = pathParam(req.event, 'id', ROLE_ID);
   const config = await currentConfig(req);
   const role = config.roles.get(id);
@@ -61,12 +62,12 @@ async function findRole(req: ManagementRequest): Promise<{ role: RoleRecord; con
   return { role, config };
 }
 
-async function saveRole(req: ManagementRequest, role: RoleRecord): Promise<void> {
+async function saveRole(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>, role: RoleRecord): Promise<void> {
   await writeExisting(req.deps.tenantConfigs.putRole(req.ctx.tenant, role, { mustExist: true }), roleNotFound);
 }
 
 /** The listed members of a role that really hold it (their own side of the membership exists). */
-async function membersOf(req: ManagementRequest, roleId: string): Promise<UserRecord[]> {
+async function membersOf(req: ManagementRequest<Pick<Deps, 'users' | 'roleMembers'>>, roleId: string): Promise<UserRecord[]> {
   const { deps, ctx } = req;
   const listed = await deps.roleMembers.listedMembers(ctx.tenant, roleId);
   const members: UserRecord[] = [];
@@ -87,7 +88,7 @@ async function membersOf(req: ManagementRequest, roleId: string): Promise<UserRe
 export const roleEndpoints = {
   list: {
     scopes: ['read:roles'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const q = parseQuery(listQuery, req.event);
       const filter = q.name_filter?.toLowerCase();
       const all = [...(await currentConfig(req)).roles.values()]
@@ -99,14 +100,14 @@ export const roleEndpoints = {
   },
   get: {
     scopes: ['read:roles'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       return ok(roleView((await findRole(req)).role));
     },
   },
   create: {
     scopes: ['create:roles'],
     write: { description: 'Create role', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const body = parseBody(createSchema, req.event);
       const config = await currentConfig(req);
       if ([...config.roles.values()].some((r) => r.name === body.name)) {
@@ -120,7 +121,7 @@ export const roleEndpoints = {
   update: {
     scopes: ['update:roles'],
     write: { description: 'Update role', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { role, config } = await findRole(req);
       const body = parseBody(patchSchema, req.event);
       if (body.name && [...config.roles.values()].some((r) => r.name === body.name && r.id !== role.id)) {
@@ -134,7 +135,7 @@ export const roleEndpoints = {
   delete: {
     scopes: ['delete:roles'],
     write: { description: 'Delete role', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { role } = await findRole(req);
       // Memberships of a deleted role are left behind: tokens only count roles that exist.
       await req.deps.tenantConfigs.deleteItem(keys.role(req.ctx.tenant, role.id));
@@ -143,7 +144,7 @@ export const roleEndpoints = {
   },
   listPermissions: {
     scopes: ['read:roles'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { role, config } = await findRole(req);
       const q = parseQuery(pagingOnly, req.event);
       return ok(listBody('permissions', role.permissions.map((p) => permissionView(config, p)), pagingOf(q)));
@@ -152,7 +153,7 @@ export const roleEndpoints = {
   addPermissions: {
     scopes: ['update:roles'],
     write: { description: 'Add permissions to role', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { role, config } = await findRole(req);
       const body = parseBody(permissionsBody, req.event);
       assertPermissionsExist(config, body.permissions);
@@ -168,7 +169,7 @@ export const roleEndpoints = {
   removePermissions: {
     scopes: ['update:roles'],
     write: { description: 'Remove permissions from role', config: true },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'>>) {
       const { role } = await findRole(req);
       const body = parseBody(permissionsBody, req.event);
       await saveRole(req, { ...role, permissions: role.permissions.filter((p) => !body.permissions.some((q) => sameRef(p, q))) });
@@ -177,7 +178,7 @@ export const roleEndpoints = {
   },
   listUsers: {
     scopes: ['read:role_members'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'users' | 'roleMembers'>>) {
       const { role } = await findRole(req);
       const q = parseQuery(pagingOnly, req.event);
       const users = (await membersOf(req, role.id)).map((u) => ({ user_id: u.user_id, email: u.email, name: u.name, picture: u.picture }));
@@ -187,7 +188,7 @@ export const roleEndpoints = {
   addUsers: {
     scopes: ['create:role_members'],
     write: { description: 'Assign users to role', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'users' | 'roleMembers' | 'now'>>) {
       const { role } = await findRole(req);
       const body = parseBody(usersBody, req.event);
       const found = await req.deps.users.getMany(body.users.map((id) => keys.user(req.ctx.tenant, id)));

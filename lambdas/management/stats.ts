@@ -3,7 +3,8 @@ import type { MigrationPath } from '../logs/log-types.js';
 import { MIGRATION_OUTCOMES, UPSTREAM_VERIFIED_OUTCOMES, type MigrationOutcome } from '../logs/migration-outcome.js';
 import type { MigrationAttemptCounts } from '../store/migration-counters-repository.js';
 import { createImportCounters } from '../jobs/import-counters.js';
-import { ok, type ManagementEndpoint } from './endpoint.js';
+import type { Deps } from '../deps.js';
+import { ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { parseQuery } from './request.js';
 
@@ -39,7 +40,7 @@ function dayOf(text: string, name: string): number {
 export const statsEndpoints = {
   migration: {
     scopes: ['read:stats'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'migrationCounters'>>) {
       const q = parseQuery(statsQuery, req.event);
       const now = req.deps.now();
       const to = q.to ? dayOf(q.to, 'to') : dayOf(new Date(now).toISOString().slice(0, 10), 'to');

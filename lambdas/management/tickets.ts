@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import { issueVerificationTicket, sendVerificationEmail } from '../dbconnections/email-verification.js';
-import { DEFAULT_RESET_TTL_SECONDS, issueTicket, RESET_PAGE_PATH, resetTargetOf } from '../dbconnections/password-reset.js';
+import { DEFAULT_RESET_TTL_SECONDS, issueTicket, RESET_PAGE_PATH, resetTargetOf, type MailDeps, type ResetTargetDeps, type TicketDeps } from '../dbconnections/password-reset.js';
+import type { Deps } from '../deps.js';
 import { created, currentConfig, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { parseBody } from './request.js';
@@ -30,7 +31,7 @@ const jobSchema = z.strictObject({ user_id: z.string().check(z.regex(USER_ID)), 
 
 const noUser = () => managementErrors.notFound('inexistent_user', 'The user does not exist.');
 
-async function localUser(req: ManagementRequest, userId: string) {
+async function localUser(req: ManagementRequest<Pick<Deps, 'users'>>, userId: string) {
   const user = await req.deps.users.getUser(req.ctx.tenant, userId);
   if (!user) throw noUser();
   return user;
@@ -41,7 +42,7 @@ export const ticketEndpoints = {
   passwordChange: {
     scopes: ['create:user_tickets'],
     write: { description: 'Create a password change ticket', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'users'> & ResetTargetDeps & TicketDeps>) {
       const body = parseBody(passwordChangeSchema, req.event);
       const config = await currentConfig(req);
       let target: { user_id?: string; upstream_user_id?: string } | undefined;
@@ -74,7 +75,7 @@ export const ticketEndpoints = {
   emailVerification: {
     scopes: ['create:user_tickets'],
     write: { description: 'Create an email verification ticket', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'users'> & TicketDeps>) {
       const body = parseBody(verificationSchema, req.event);
       const user = await localUser(req, body.user_id);
       if (!user.email) throw managementErrors.badRequest('invalid_body', 'The user has no email address.');
@@ -86,7 +87,7 @@ export const ticketEndpoints = {
   verificationEmailJob: {
     scopes: ['update:users'],
     write: { description: 'Send a verification email', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'users' | 'now'> & TicketDeps & MailDeps>) {
       const body = parseBody(jobSchema, req.event);
       const user = await localUser(req, body.user_id);
       if (!user.email) throw managementErrors.badRequest('invalid_body', 'The user has no email address.');

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { existingRoles } from '../identity/user-permissions.js';
 import type { UserRecord } from '../store/records.js';
+import type { Deps } from '../deps.js';
 import { currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam } from './request.js';
@@ -12,7 +13,7 @@ const rolesBody = z.strictObject({
   roles: z.array(z.string().check(z.regex(ROLE_ID, 'Expected a role id'))).check(z.minLength(1), z.maxLength(100)),
 });
 
-async function findUser(req: ManagementRequest): Promise<UserRecord> {
+async function findUser(req: ManagementRequest<Pick<Deps, 'users'>>): Promise<UserRecord> {
   const id = pathParam(req.event, 'id', USER_ID);
   const user = await req.deps.users.getUser(req.ctx.tenant, id);
   if (!user) throw managementErrors.notFound('inexistent_user', 'The user does not exist.');
@@ -23,7 +24,7 @@ async function findUser(req: ManagementRequest): Promise<UserRecord> {
 export const userRoleEndpoints = {
   listRoles: {
     scopes: ['read:roles'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'users' | 'roleMembers'>>) {
       const q = parseQuery(pagingOnly, req.event);
       const user = await findUser(req);
       const [config, roleIds] = await Promise.all([currentConfig(req), req.deps.roleMembers.roleIdsOf(user)]);
@@ -36,7 +37,7 @@ export const userRoleEndpoints = {
   assignRoles: {
     scopes: ['create:role_members'],
     write: { description: 'Assign roles to user', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'users' | 'roleMembers' | 'now'>>) {
       const user = await findUser(req);
       const body = parseBody(rolesBody, req.event);
       const config = await currentConfig(req);
@@ -48,7 +49,7 @@ export const userRoleEndpoints = {
   removeRoles: {
     scopes: ['delete:role_members'],
     write: { description: 'Remove roles from user', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'users' | 'roleMembers'>>) {
       const user = await findUser(req);
       const body = parseBody(rolesBody, req.event);
       await req.deps.roleMembers.remove(user, [...new Set(body.roles)]);
@@ -57,7 +58,7 @@ export const userRoleEndpoints = {
   },
   listPermissions: {
     scopes: ['read:users'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs' | 'users' | 'roleMembers'>>) {
       const q = parseQuery(pagingOnly, req.event);
       const user = await findUser(req);
       const [config, roleIds] = await Promise.all([currentConfig(req), req.deps.roleMembers.roleIdsOf(user)]);

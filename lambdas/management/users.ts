@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import { createUser } from '../identity/create-user.js';
+import type { Deps } from '../deps.js';
+import { createUser, type CreateUserDeps } from '../identity/create-user.js';
 import { hashPassword } from '../identity/passwords.js';
 import { passwordPolicyOf } from '../identity/password-policy.js';
 import { keys, type ItemKey } from '../store/keys.js';
@@ -102,7 +103,7 @@ export function userView(u: UserRecord) {
 }
 
 /** Login statistics are kept apart from the user item (see store/login-stats.ts): read them for what is shown. */
-async function withStats(req: ManagementRequest, users: UserRecord[]): Promise<UserRecord[]> {
+async function withStats(req: ManagementRequest<Pick<Deps, 'db' | 'tableName'>>, users: UserRecord[]): Promise<UserRecord[]> {
   if (users.length === 0) return users;
   const stats = await readLoginStats(req.deps.db, req.deps.tableName, req.ctx.tenant, users.map((u) => u.user_id));
   return users.map((u) => withLoginStats(u, stats.get(u.user_id)));
@@ -113,7 +114,7 @@ const loginStatsFields = new Set(['last_login', 'last_ip', 'logins_count']);
 const userNotFound = () => managementErrors.notFound('inexistent_user', 'The user does not exist.');
 const userExists = () => managementErrors.conflict('auth0_idp_error', 'The user already exists.');
 
-async function findUser(req: ManagementRequest): Promise<UserRecord> {
+async function findUser(req: ManagementRequest<Pick<Deps, 'users'>>): Promise<UserRecord> {
   const id = pathParam(req.event, 'id', USER_ID);
   const user = await req.deps.users.getUser(req.ctx.tenant, id);
   if (!user) throw userNotFound();
@@ -121,7 +122,7 @@ async function findUser(req: ManagementRequest): Promise<UserRecord> {
 }
 
 /** Users holding this email in any database connection of the tenant (from the email claims). */
-async function usersByEmail(req: ManagementRequest, address: string, connections: ConnectionRecord[]): Promise<UserRecord[]> {
+async function usersByEmail(req: ManagementRequest<Pick<Deps, 'users'>>, address: string, connections: ConnectionRecord[]): Promise<UserRecord[]> {
   if (connections.length === 0) return [];
   const claims = await req.deps.users.getMany(connections.map((c) => keys.emailClaim(req.ctx.tenant, c.id, address)));
   const ids = [...new Set([...claims.values()].map((c) => String(c.user_id)))];
@@ -161,7 +162,7 @@ function mergeMetadata(current: Record<string, unknown>, patch: Record<string, u
 export const userEndpoints = {
   list: {
     scopes: ['read:users'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'tenantConfigs' | 'users'>>) {
       const q = parseQuery(listQuery, req.event);
       const terms = q.q ? parseUserSearch(q.q) : [];
       const config = await currentConfig(req);
@@ -193,7 +194,7 @@ export const userEndpoints = {
   },
   byEmail: {
     scopes: ['read:users'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'tenantConfigs' | 'users'>>) {
       const q = parseQuery(byEmailQuery, req.event);
       const config = await currentConfig(req);
       const users = await withStats(req, await usersByEmail(req, q.email.toLowerCase(), [...config.connections.values()]));
@@ -202,7 +203,7 @@ export const userEndpoints = {
   },
   get: {
     scopes: ['read:users'],
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'users'>>) {
       const q = parseQuery(getQuery, req.event);
       const [user] = await withStats(req, [await findUser(req)]);
       return ok(selectFields(userView(user), q.fields, q.include_fields));
@@ -211,7 +212,7 @@ export const userEndpoints = {
   create: {
     scopes: ['create:users'],
     write: { description: 'Create a User', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'tenantConfigs'> & CreateUserDeps>) {
       const body = parseBody(createSchema, req.event);
       const connection = connectionByName(await currentConfig(req), body.connection);
       if (!connection) throw managementErrors.badRequest('inexistent_connection', 'The connection does not exist.');
@@ -234,7 +235,7 @@ export const userEndpoints = {
   update: {
     scopes: ['update:users'],
     write: { description: 'Update a User', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'config' | 'now' | 'tenantConfigs' | 'users'>>) {
       const existing = await findUser(req);
       const body = parseBody(patchSchema, req.event);
       if (body.connection !== undefined && body.connection !== existing.connection) {
@@ -291,7 +292,7 @@ export const userEndpoints = {
   delete: {
     scopes: ['delete:users'],
     write: { description: 'Delete a User', config: false },
-    async run(req) {
+    async run(req: ManagementRequest<Pick<Deps, 'users'>>) {
       await req.deps.users.deleteUser(await findUser(req));
       return noContent();
     },

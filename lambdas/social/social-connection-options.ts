@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { Deps } from '../deps.js';
 import { assertOutboundUrl, secretHint, type ManagementRequest } from '../management/endpoint.js';
 import { managementErrors } from '../management/errors.js';
 import { secretNames } from '../secrets/secret-store.js';
@@ -66,7 +67,7 @@ export type SocialOptionsInput = z.infer<typeof socialOptionsSchema>;
  * hosts are the same.
  */
 export async function storedSocialOptions(
-  req: ManagementRequest,
+  req: ManagementRequest<Pick<Deps, 'config' | 'secrets'>>,
   strategy: SocialStrategy,
   connectionId: string,
   input: SocialOptionsInput,
