@@ -2,29 +2,12 @@ import type { TenantContext } from '../http/tenant-context.js';
 import { OAuthError } from '../oauth/errors.js';
 import { grantableScope, resolveAudience } from '../oauth/issue-tokens.js';
 import type { ClientRecord, ConnectionRecord } from '../store/records.js';
+import type { AuthorizeRequest, ResponseMode } from '../store/login-records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { isSocialConnection } from '../social/social-strategies.js';
 
-export type ResponseMode = 'query' | 'form_post';
-
-/** A validated `/authorize` request, stored with the pending login and bound to the code. */
-export interface AuthorizeRequest {
-  client_id: string;
-  redirect_uri: string;
-  response_mode: ResponseMode;
-  scope: string;
-  audience?: string;
-  state?: string;
-  nonce?: string;
-  code_challenge?: string;
-  code_challenge_method?: 'S256';
-  connection_id: string;
-  prompt?: 'none' | 'login';
-  /** Seconds: a session signed in longer ago than this must sign in again (OIDC `max_age`). */
-  max_age?: number;
-  /** Prefills the email field of the login page. */
-  login_hint?: string;
-}
+// Stored with the pending login, so the shapes are records (store/login-records.ts).
+export type { AuthorizeRequest, ResponseMode } from '../store/login-records.js';
 
 /** Where (and how) an error or a code is sent back to the client. */
 export interface ReplyTarget {
