@@ -1,6 +1,13 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { guardOutboundFetch } from './http/outbound-url.js';
-import type { ForeignRefreshToken, PasswordFallback, RegistrationHooks } from './ports.js';
+import type {
+  ForeignRefreshToken,
+  LoginSessionsStore,
+  LoginTransactionsStore,
+  PasswordFallback,
+  RegistrationHooks,
+  SocialTransactionsStore,
+} from './ports.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { ExportFileStore } from './jobs/job-ports.js';
 import type { JobQueue } from './jobs/job-queue.js';
@@ -24,6 +31,8 @@ import {
 import { createUpstreamBudgetRepository } from './store/upstream-budget-repository.js';
 import { createUsersRepository, type UsersRepository } from './store/users-repository.js';
 import { createLoginReads, type LoginReads } from './store/login-reads.js';
+import { createLoginSessionsRepository } from './store/login-sessions-repository.js';
+import { createLoginTransactionsRepository, createSocialTransactionsRepository } from './store/pending-logins-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -119,6 +128,10 @@ export interface Deps {
   refreshTokens: RefreshTokenRepository;
   migrationCounters: MigrationCountersRepository;
   roleMembers: RoleMembersRepository;
+  /** The browser login: login sessions, the login page's and the social providers' pending logins. */
+  loginSessions: LoginSessionsStore;
+  loginTransactions: LoginTransactionsStore;
+  socialTransactions: SocialTransactionsStore;
   signingKeys: SigningKeyProvider;
   /** host → tenant, cached for a minute (custom domains change rarely). */
   domainCache: Map<string, { tenant: string | undefined; at: number }>;
@@ -188,6 +201,9 @@ export function createDeps(p: {
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
     roleMembers: createRoleMembersRepository(p.db, p.tableName),
+    loginSessions: createLoginSessionsRepository(p.db, p.tableName, now),
+    loginTransactions: createLoginTransactionsRepository(p.db, p.tableName, now),
+    socialTransactions: createSocialTransactionsRepository(p.db, p.tableName, now),
     signingKeys: createSigningKeyProvider(p.secrets),
     domainCache: new Map(),
     breakers,

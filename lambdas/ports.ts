@@ -36,6 +36,7 @@ import type {
   UserRecord,
   UserWithPassword,
 } from './store/records.js';
+import type { LoginSessionRecord, LoginTransactionRecord, SocialTransactionRecord } from './store/login-records.js';
 
 export type { UpstreamClient as UpstreamSource } from './migration/upstream-client.js';
 
@@ -176,6 +177,35 @@ export interface MigrationCountersStore {
   recordUpstreamVerification(tenant: string, path: MigrationPath, at: number): Promise<void>;
   lastUpstreamVerification(tenant: string): Promise<{ at: number; path: MigrationPath } | undefined>;
 }
+
+/** A new pending login could not be stored: its id is taken. */
+export type CreateOutcome = { ok: true } | { ok: false; reason: 'conflict' };
+
+/**
+ * Login sessions (lambdas/store/login-sessions-repository.ts), stored under a hash of the
+ * cookie's id: the cookie value itself is never stored.
+ */
+export interface LoginSessionsStore {
+  start(idHash: string, session: LoginSessionRecord): Promise<void>;
+  /** The tenant's session under this hash, unless it has expired (checked on read). */
+  liveSession(tenant: string, idHash: string): Promise<LoginSessionRecord | undefined>;
+  end(tenant: string, idHash: string): Promise<void>;
+}
+
+/**
+ * Pending logins: the login page's (lambdas/store/login-transactions-repository.ts) and a social
+ * provider's (lambdas/store/social-transactions-repository.ts). Each is ended once.
+ */
+export interface PendingLoginsStore<T extends LoginTransactionRecord | SocialTransactionRecord> {
+  create(tx: T): Promise<CreateOutcome>;
+  /** The tenant's pending login with this id, unless it has expired (checked on read). */
+  liveTransaction(tenant: string, id: string): Promise<T | undefined>;
+  /** Ends it: true for the one call that did, false when another request already ended it. */
+  end(tenant: string, id: string): Promise<boolean>;
+}
+
+export type LoginTransactionsStore = PendingLoginsStore<LoginTransactionRecord>;
+export type SocialTransactionsStore = PendingLoginsStore<SocialTransactionRecord>;
 
 /** What every request handler knows about the request's tenant and caller. */
 export interface TenantContext {

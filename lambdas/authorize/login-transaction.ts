@@ -1,32 +1,18 @@
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../deps.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
+import type { LoginTransactionRecord } from '../store/login-records.js';
 import { newId } from '../tokens/refresh-token-format.js';
 import type { AuthorizeRequest } from './authorize-request.js';
 
 /** How long a user has to finish the login page after `/authorize`. */
 export const LOGIN_TRANSACTION_SECONDS = 30 * 60;
 
-export const loginTransactionKey = (tenant: string, id: string) => ({
-  pk: `TENANT#${tenant}#LOGINTX#${id}`,
-  sk: 'LOGINTX',
-});
-
 /** A pending authorization request waiting for the login page, stored server-side. */
-export interface LoginTransaction {
-  id: string;
-  tenant: string;
-  request: AuthorizeRequest;
-  /** SHA-256 of the CSRF token the login form and its cookie must both carry. */
-  csrf_hash: string;
-  expires_at: number;
-  ttl: number;
-}
+export type LoginTransaction = LoginTransactionRecord;
 
 const TX_ID = /^[A-Za-z0-9_-]{16,40}$/;
 
-/** What a login transaction uses: its item in the table and the clock. */
-export type LoginTransactionDeps = Pick<Deps, 'db' | 'tableName' | 'now'>;
+/** What a login transaction uses: the pending logins' store and the clock. */
+export type LoginTransactionDeps = Pick<Deps, 'loginTransactions' | 'now'>;
 
 export async function createLoginTransaction(
   deps: LoginTransactionDeps,
@@ -43,42 +29,18 @@ export async function createLoginTransaction(
     expires_at: now + LOGIN_TRANSACTION_SECONDS,
     ttl: now + LOGIN_TRANSACTION_SECONDS,
   };
-  await deps.db.send(
-    new PutCommand({
-      TableName: deps.tableName,
-      Item: { ...loginTransactionKey(tenant, tx.id), ...tx },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    }),
-  );
+  // A fresh random id is never taken; if it were, nothing may be overwritten.
+  if (!(await deps.loginTransactions.create(tx)).ok) throw new Error('login transaction id already taken');
   return tx;
 }
 
 /** The live transaction with this id, or undefined (unknown, malformed or expired). */
 export async function findLoginTransaction(deps: LoginTransactionDeps, tenant: string, id: string | undefined): Promise<LoginTransaction | undefined> {
   if (!id || !TX_ID.test(id)) return undefined;
-  const res = await deps.db.send(
-    new GetCommand({ TableName: deps.tableName, Key: loginTransactionKey(tenant, id), ConsistentRead: true }),
-  );
-  const item = res.Item as (LoginTransaction & { pk: string; sk: string }) | undefined;
-  if (!item || item.tenant !== tenant) return undefined;
-  if (item.expires_at <= Math.floor(deps.now() / 1000)) return undefined;
-  const { pk: _pk, sk: _sk, ...tx } = item;
-  return tx;
+  return deps.loginTransactions.liveTransaction(tenant, id);
 }
 
 /** Ends a transaction once; false when another request already ended it. */
 export async function completeLoginTransaction(deps: LoginTransactionDeps, tenant: string, id: string): Promise<boolean> {
-  try {
-    await deps.db.send(
-      new DeleteCommand({
-        TableName: deps.tableName,
-        Key: loginTransactionKey(tenant, id),
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
+  return deps.loginTransactions.end(tenant, id);
 }

@@ -1,14 +1,13 @@
-import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { HttpResponse } from '../http/responses.js';
 import { givingBackAttemptOnFailure, recordSuccessfulLogin, type PasswordLoginSuccess } from '../identity/login-outcome.js';
 import { issueAuthorizationCode, replyToClient } from './authorization-response.js';
 import type { AuthorizeRequest } from './authorize-request.js';
 import { isSecureIssuer } from './cookies.js';
-import { startLoginSession } from './session.js';
+import { startLoginSession, type LoginSessionDeps } from './session.js';
 
 /** What the end of an interactive login uses: the session, the login's records and the code. */
-export type SignInDeps = Pick<Deps, 'db' | 'tableName' | 'now'> & Parameters<typeof recordSuccessfulLogin>[0];
+export type SignInDeps = LoginSessionDeps & Parameters<typeof issueAuthorizationCode>[0] & Parameters<typeof recordSuccessfulLogin>[0];
 
 /**
  * The end of every interactive login (login page, social callback): logs `s`, starts the login

@@ -1,36 +1,23 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuthorizeRequest } from '../authorize/authorize-request.js';
 import { readCookie } from '../authorize/cookies.js';
 import type { Deps } from '../deps.js';
 import type { HttpEvent } from '../http/event.js';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
+import type { SocialTransactionRecord } from '../store/login-records.js';
 
-/** What a social transaction uses: its item in the table and the clock. */
-export type SocialTransactionDeps = Pick<Deps, 'db' | 'tableName' | 'now'>;
+/** What a social transaction uses: the pending logins' store and the clock. */
+export type SocialTransactionDeps = Pick<Deps, 'socialTransactions' | 'now'>;
 
 /** How long the user may spend at the provider. */
 export const SOCIAL_TRANSACTION_SECONDS = 15 * 60;
 export const CALLBACK_PATH = '/login/callback';
 
 /**
- * A login sent to a provider and waiting for its answer at `/login/callback`. Its id is the
- * `state` sent to the provider; the browser that started it holds a cookie whose hash is stored
- * here, so a callback from another browser (login CSRF) is refused. Consumed once.
+ * A login sent to a provider and waiting for its answer at `/login/callback`
+ * (store/login-records.ts): its id is the `state` sent to the provider. Consumed once.
  */
-export interface SocialTransaction {
-  id: string;
-  tenant: string;
-  request: AuthorizeRequest;
-  connection_id: string;
-  nonce: string;
-  code_verifier: string;
-  browser_hash: string;
-  expires_at: number;
-  ttl: number;
-}
+export type SocialTransaction = SocialTransactionRecord;
 
-const key = (tenant: string, id: string) => ({ pk: `TENANT#${tenant}#SOCIALTX#${id}`, sk: 'SOCIALTX' });
 const STATE = /^[A-Za-z0-9_-]{43}$/;
 const random = () => randomBytes(32).toString('base64url');
 const sha256 = (v: string) => createHash('sha256').update(v).digest('base64url');
@@ -61,19 +48,14 @@ export async function createSocialTransaction(
     expires_at: now + SOCIAL_TRANSACTION_SECONDS,
     ttl: now + SOCIAL_TRANSACTION_SECONDS,
   };
-  await deps.db.send(
-    new PutCommand({ TableName: deps.tableName, Item: { ...key(p.tenant, tx.id), ...tx }, ConditionExpression: 'attribute_not_exists(pk)' }),
-  );
+  // A fresh random id is never taken; if it were, nothing may be overwritten.
+  if (!(await deps.socialTransactions.create(tx)).ok) throw new Error('social transaction id already taken');
   return { tx, browserToken };
 }
 
 export async function findSocialTransaction(deps: SocialTransactionDeps, tenant: string, state: string | undefined): Promise<SocialTransaction | undefined> {
   if (!state || !STATE.test(state)) return undefined;
-  const res = await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: key(tenant, state), ConsistentRead: true }));
-  const item = res.Item as (SocialTransaction & { pk: string; sk: string }) | undefined;
-  if (!item || item.tenant !== tenant || item.expires_at <= Math.floor(deps.now() / 1000)) return undefined;
-  const { pk: _pk, sk: _sk, ...tx } = item;
-  return tx;
+  return deps.socialTransactions.liveTransaction(tenant, state);
 }
 
 /** Whether the request comes from the browser that started the transaction. */
@@ -87,13 +69,5 @@ export function isSameBrowser(event: HttpEvent, tx: SocialTransaction): boolean 
 
 /** Ends the transaction once; false when another request already used it (a replayed callback). */
 export async function consumeSocialTransaction(deps: SocialTransactionDeps, tenant: string, id: string): Promise<boolean> {
-  try {
-    await deps.db.send(
-      new DeleteCommand({ TableName: deps.tableName, Key: key(tenant, id), ConditionExpression: 'attribute_exists(pk)' }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
+  return deps.socialTransactions.end(tenant, id);
 }
