@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { guardOutboundFetch } from './http/outbound-url.js';
 import type {
+  AuthorizationCodesStore,
   ForeignRefreshToken,
   LoginSessionsStore,
   LoginTransactionsStore,
@@ -32,6 +33,7 @@ import { createUpstreamBudgetRepository } from './store/upstream-budget-reposito
 import { createUsersRepository, type UsersRepository } from './store/users-repository.js';
 import { createLoginReads, type LoginReads } from './store/login-reads.js';
 import { createLoginSessionsRepository } from './store/login-sessions-repository.js';
+import { createAuthorizationCodeRepository } from './store/authorization-code-repository.js';
 import { createLoginTransactionsRepository, createSocialTransactionsRepository } from './store/pending-logins-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
@@ -132,6 +134,8 @@ export interface Deps {
   loginSessions: LoginSessionsStore;
   loginTransactions: LoginTransactionsStore;
   socialTransactions: SocialTransactionsStore;
+  /** The one-time codes a browser login ends with, redeemed at the token endpoint. */
+  authorizationCodes: AuthorizationCodesStore;
   signingKeys: SigningKeyProvider;
   /** host → tenant, cached for a minute (custom domains change rarely). */
   domainCache: Map<string, { tenant: string | undefined; at: number }>;
@@ -204,6 +208,7 @@ export function createDeps(p: {
     loginSessions: createLoginSessionsRepository(p.db, p.tableName, now),
     loginTransactions: createLoginTransactionsRepository(p.db, p.tableName, now),
     socialTransactions: createSocialTransactionsRepository(p.db, p.tableName, now),
+    authorizationCodes: createAuthorizationCodeRepository(p.db, p.tableName),
     signingKeys: createSigningKeyProvider(p.secrets),
     domainCache: new Map(),
     breakers,

@@ -36,7 +36,13 @@ import type {
   UserRecord,
   UserWithPassword,
 } from './store/records.js';
-import type { LoginSessionRecord, LoginTransactionRecord, SocialTransactionRecord } from './store/login-records.js';
+import type {
+  AuthorizationCodeItem,
+  LoginSessionRecord,
+  LoginTransactionRecord,
+  RedeemOutcome,
+  SocialTransactionRecord,
+} from './store/login-records.js';
 
 export type { UpstreamClient as UpstreamSource } from './migration/upstream-client.js';
 
@@ -206,6 +212,21 @@ export interface PendingLoginsStore<T extends LoginTransactionRecord | SocialTra
 
 export type LoginTransactionsStore = PendingLoginsStore<LoginTransactionRecord>;
 export type SocialTransactionsStore = PendingLoginsStore<SocialTransactionRecord>;
+
+/**
+ * One-time authorization codes, stored only as hashes (lambdas/store/authorization-code-repository.ts).
+ * Redemption and the replay mark are single conditional updates.
+ */
+export interface AuthorizationCodesStore {
+  put(codeHash: string, item: AuthorizationCodeItem): Promise<CreateOutcome>;
+  /** The code under this hash as stored (its expiry and bindings are the grant's to check). */
+  get(tenant: string, codeHash: string): Promise<AuthorizationCodeItem | undefined>;
+  redeem(tenant: string, codeHash: string, nowSeconds: number): Promise<RedeemOutcome>;
+  /** Records the family a redemption started; true when a replay was seen meanwhile. */
+  recordFamily(tenant: string, codeHash: string, familyId: string): Promise<boolean>;
+  /** Marks a replay; returns the family the first redemption started, if recorded yet. */
+  markReplayed(tenant: string, codeHash: string, nowSeconds: number): Promise<string | undefined>;
+}
 
 /** What every request handler knows about the request's tenant and caller. */
 export interface TenantContext {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { HttpResponse } from '../http/responses.js';
-import { createAuthorizationCodeRepository, hashAuthorizationCode } from '../store/authorization-code-repository.js';
+import { hashAuthorizationCode } from '../store/authorization-code-repository.js';
 import type { UserRecord } from '../store/records.js';
 import type { AuthorizeRequest, ReplyTarget } from './authorize-request.js';
 import { cspNonce, escapeHtml, html, page, redirect } from './html.js';
@@ -12,7 +12,7 @@ export const AUTHORIZATION_CODE_SECONDS = 60;
 
 /** Stores a one-time code bound to the client, redirect_uri, PKCE challenge, scope and nonce. */
 export async function issueAuthorizationCode(
-  deps: Pick<Deps, 'db' | 'tableName' | 'now'>,
+  deps: Pick<Deps, 'authorizationCodes' | 'now'>,
   ctx: TenantContext,
   request: AuthorizeRequest,
   user: UserRecord,
@@ -21,7 +21,7 @@ export async function issueAuthorizationCode(
 ): Promise<string> {
   const code = randomBytes(32).toString('base64url');
   const now = Math.floor(deps.now() / 1000);
-  await createAuthorizationCodeRepository(deps.db, deps.tableName).put(hashAuthorizationCode(code), {
+  const stored = await deps.authorizationCodes.put(hashAuthorizationCode(code), {
     tenant: ctx.tenant,
     client_id: request.client_id,
     redirect_uri: request.redirect_uri,
@@ -37,6 +37,8 @@ export async function issueAuthorizationCode(
     status: 'issued',
     ttl: now + AUTHORIZATION_CODE_SECONDS + 3600,
   });
+  // A fresh random code is never taken; if it were, nothing may be overwritten.
+  if (!stored.ok) throw new Error('authorization code already taken');
   return code;
 }
 

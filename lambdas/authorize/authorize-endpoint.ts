@@ -14,7 +14,7 @@ import { isSocialConnection } from '../social/social-strategies.js';
 import { startSocialLogin, type StartSocialLoginDeps } from '../social/start-social-login.js';
 
 type SessionUserDeps = Pick<Deps, 'now' | 'users'> & LoginSessionDeps;
-export type AuthorizeDeps = TenantContextDeps & SessionUserDeps & StartSocialLoginDeps & LoginTransactionDeps;
+export type AuthorizeDeps = TenantContextDeps & SessionUserDeps & StartSocialLoginDeps & LoginTransactionDeps & Pick<Deps, 'authorizationCodes'>;
 
 /** The signed-in user of the request's login session, if it may answer this request. */
 async function sessionUser(deps: SessionUserDeps, ctx: TenantContext, event: HttpEvent, request: AuthorizeRequest) {

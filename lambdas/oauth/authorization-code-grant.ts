@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
-import { createAuthorizationCodeRepository, hashAuthorizationCode } from '../store/authorization-code-repository.js';
+import { hashAuthorizationCode } from '../store/authorization-code-repository.js';
 import type { ClientRecord } from '../store/records.js';
 import { OAuthError } from './errors.js';
 import { issueUserTokens, type IssueTokensDeps, type TokenResponse } from './issue-tokens.js';
@@ -20,7 +20,7 @@ export function pkceChallengeOf(verifier: string): string {
   return createHash('sha256').update(verifier).digest('base64url');
 }
 
-export type AuthorizationCodeGrantDeps = Pick<Deps, 'db' | 'tableName' | 'now' | 'users' | 'refreshTokens'> & IssueTokensDeps;
+export type AuthorizationCodeGrantDeps = Pick<Deps, 'authorizationCodes' | 'now' | 'users' | 'refreshTokens'> & IssueTokensDeps;
 
 /**
  * `authorization_code` (+ PKCE). The code must be unexpired and presented by its client, with
@@ -36,7 +36,7 @@ export async function authorizationCodeGrant(
   body: Record<string, string>,
 ): Promise<TokenResponse> {
   const req = parseFields(authorizationCodeRequest, body);
-  const repo = createAuthorizationCodeRepository(deps.db, deps.tableName);
+  const repo = deps.authorizationCodes;
   const codeHash = hashAuthorizationCode(req.code);
   const nowSeconds = Math.floor(deps.now() / 1000);
   const baseEvent = { client_id: client.client_id, client_name: client.name };

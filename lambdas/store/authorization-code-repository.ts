@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AuthorizationCodesStore, CreateOutcome } from '../ports.js';
 import { isConditionalCheckFailed } from './dynamo-client.js';
+import type { AuthorizationCodeItem, RedeemOutcome } from './login-records.js';
 
 /** Codes are stored only as SHA-256 hashes (base64url). */
 export function hashAuthorizationCode(code: string): string {
@@ -13,35 +15,7 @@ export const authorizationCodeKey = (tenant: string, codeHash: string) => ({
   sk: 'AUTHCODE',
 });
 
-/** What a code was issued for; the token endpoint checks every binding before it mints. */
-export interface AuthorizationCodeItem {
-  tenant: string;
-  client_id: string;
-  redirect_uri: string;
-  user_id: string;
-  scope: string;
-  audience?: string;
-  nonce?: string;
-  code_challenge?: string;
-  code_challenge_method?: 'S256';
-  auth_time: number;
-  /** The login session's public id, for the id token's `sid`. */
-  sid?: string;
-  /** Epoch seconds after which the code is refused (checked on read). */
-  expires_at: number;
-  status: 'issued' | 'redeemed';
-  redeemed_at?: number;
-  /** The refresh-token family the redemption started, revoked if the code is replayed. */
-  family_id?: string;
-  /** Set when a redeemed code was presented again. */
-  replayed_at?: number;
-  ttl: number;
-}
-
-export type RedeemOutcome =
-  | { outcome: 'redeemed'; code: AuthorizationCodeItem }
-  | { outcome: 'already_redeemed' }
-  | { outcome: 'missing' };
+export type { AuthorizationCodeItem, RedeemOutcome } from './login-records.js';
 
 /**
  * One-time authorization codes. Redemption is one conditional update (`issued` → `redeemed`),
@@ -49,16 +23,22 @@ export type RedeemOutcome =
  * replay mark and the family record lands second sees the other and revokes the family, so a
  * replay racing the first exchange still revokes what it issued.
  */
-export function createAuthorizationCodeRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createAuthorizationCodeRepository(db: DynamoDBDocumentClient, tableName: string): AuthorizationCodesStore {
   return {
-    async put(codeHash: string, item: AuthorizationCodeItem): Promise<void> {
-      await db.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: { ...authorizationCodeKey(item.tenant, codeHash), ...item },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+    async put(codeHash: string, item: AuthorizationCodeItem): Promise<CreateOutcome> {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...authorizationCodeKey(item.tenant, codeHash), ...item },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return { ok: true };
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) return { ok: false, reason: 'conflict' };
+        throw err;
+      }
     },
 
     async get(tenant: string, codeHash: string): Promise<AuthorizationCodeItem | undefined> {
@@ -128,4 +108,4 @@ export function createAuthorizationCodeRepository(db: DynamoDBDocumentClient, ta
   };
 }
 
-export type AuthorizationCodeRepository = ReturnType<typeof createAuthorizationCodeRepository>;
+export type AuthorizationCodeRepository = AuthorizationCodesStore;

@@ -1,6 +1,6 @@
 /**
  * Shapes of the browser login's items (without pk/sk): pending logins (the login page, a social
- * provider) and login sessions. Apart from records.ts, which holds the other items, to keep both short.
+ * provider), login sessions and the one-time codes a login ends with. Apart from records.ts, which holds the other items, to keep both short.
  */
 
 export type ResponseMode = 'query' | 'form_post';
@@ -66,3 +66,33 @@ export interface LoginSessionRecord {
   expires_at: number;
   ttl: number;
 }
+
+/** What a code was issued for; the token endpoint checks every binding before it mints. */
+export interface AuthorizationCodeItem {
+  tenant: string;
+  client_id: string;
+  redirect_uri: string;
+  user_id: string;
+  scope: string;
+  audience?: string;
+  nonce?: string;
+  code_challenge?: string;
+  code_challenge_method?: 'S256';
+  auth_time: number;
+  /** The login session's public id, for the id token's `sid`. */
+  sid?: string;
+  /** Epoch seconds after which the code is refused (checked on read). */
+  expires_at: number;
+  status: 'issued' | 'redeemed';
+  redeemed_at?: number;
+  /** The refresh-token family the redemption started, revoked if the code is replayed. */
+  family_id?: string;
+  /** Set when a redeemed code was presented again. */
+  replayed_at?: number;
+  ttl: number;
+}
+
+export type RedeemOutcome =
+  | { outcome: 'redeemed'; code: AuthorizationCodeItem }
+  | { outcome: 'already_redeemed' }
+  | { outcome: 'missing' };
