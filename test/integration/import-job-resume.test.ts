@@ -5,7 +5,7 @@ import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { importOneUser } from '../../lambdas/jobs/import-user.js';
 import { runImportBatch } from '../../lambdas/jobs/run-import-batch.js';
-import { createJobsRepository } from '../../lambdas/jobs/jobs-repository.js';
+import { createJobsRepository } from '../../lambdas/store/jobs-repository.js';
 import { createUsersIndex } from '../../lambdas/store/users-index.js';
 import { getJson, postImport } from '../support/import-jobs.js';
 import { startTestService, type TestService } from '../support/local-service.js';

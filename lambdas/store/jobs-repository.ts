@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed } from '../store/dynamo-client.js';
-import type { ImportError } from './import-user-schema.js';
+import { isConditionalCheckFailed } from './dynamo-client.js';
+import type { ImportError } from '../jobs/import-user-schema.js';
 
 /**
  * Jobs in the table. One partition per job (`TENANT#t#JOB#<id>`):
