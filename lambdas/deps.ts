@@ -3,6 +3,7 @@ import { guardOutboundFetch } from './http/outbound-url.js';
 import type {
   AuthorizationCodesStore,
   ForeignRefreshToken,
+  ImportCountersStore,
   LoginSessionsStore,
   LoginTransactionsStore,
   PasswordFallback,
@@ -19,6 +20,7 @@ import { createUpstreamBudget, type UpstreamBudget } from './migration/upstream-
 import { createUpstreamClient, type UpstreamClient } from './migration/upstream-client.js';
 import { createUpstreamManagementApi, type UpstreamManagementApi } from './migration/upstream-management-api.js';
 import type { SecretStore } from './secrets/secret-store.js';
+import { createImportCountersRepository } from './store/import-counters-repository.js';
 import { createMigrationCountersRepository, type MigrationCountersRepository } from './store/migration-counters-repository.js';
 import { createLockoutRepository, type LockoutRepository } from './store/lockout-repository.js';
 import { createRoleMembersRepository, type RoleMembersRepository } from './store/role-members-repository.js';
@@ -129,6 +131,8 @@ export interface Deps {
   loginReads: LoginReads;
   refreshTokens: RefreshTokenRepository;
   migrationCounters: MigrationCountersRepository;
+  /** Imported users and their first sign-ins here (the drain view of bulk imports). */
+  importCounters: ImportCountersStore;
   roleMembers: RoleMembersRepository;
   /** The browser login: login sessions, the login page's and the social providers' pending logins. */
   loginSessions: LoginSessionsStore;
@@ -204,6 +208,7 @@ export function createDeps(p: {
     loginReads: createLoginReads(p.db, p.tableName),
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
+    importCounters: createImportCountersRepository(p.db, p.tableName),
     roleMembers: createRoleMembersRepository(p.db, p.tableName),
     loginSessions: createLoginSessionsRepository(p.db, p.tableName, now),
     loginTransactions: createLoginTransactionsRepository(p.db, p.tableName, now),

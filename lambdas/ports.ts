@@ -20,6 +20,7 @@ import type {
   EarlyClaims,
   HookRecord,
   IdentifierClaim,
+  ImportDrainCounts,
   ItemKey,
   LockoutPolicy,
   MigrationAttemptCounts,
@@ -226,6 +227,15 @@ export interface AuthorizationCodesStore {
   recordFamily(tenant: string, codeHash: string, familyId: string): Promise<boolean>;
   /** Marks a replay; returns the family the first redemption started, if recorded yet. */
   markReplayed(tenant: string, codeHash: string, nowSeconds: number): Promise<string | undefined>;
+}
+
+/** The drain view of bulk imports, sharded counters (lambdas/store/import-counters-repository.ts). */
+export interface ImportCountersStore {
+  /** Users a batch inserted (counted once: a batch's result is written once). */
+  countImported(tenant: string, n: number): Promise<void>;
+  /** An imported user's first sign-in. */
+  countFirstSignIn(tenant: string): Promise<void>;
+  read(tenant: string): Promise<ImportDrainCounts>;
 }
 
 /** What every request handler knows about the request's tenant and caller. */

@@ -1,7 +1,6 @@
 import type { Deps } from '../deps.js';
 import { createRequestWrites } from '../logs/request-writes.js';
 import { createImportSlotsRepository } from '../store/import-slots-repository.js';
-import { createImportCounters } from './import-counters.js';
 import { sendImportCompletionEmail, type ImportCompletionEmailDeps } from './import-completion-email.js';
 import { importUsers, type ImportJobContext, type ImportUsersDeps } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
@@ -13,7 +12,7 @@ const DEFAULT_CONCURRENCY = 16;
 
 /** What ending an import job reads and writes: the job, its slot, its log and the completion e-mail. */
 export type ImportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'now' | 'sink'> & ImportCompletionEmailDeps;
-export type ImportBatchDeps = ImportUsersDeps & ImportJobEndDeps;
+export type ImportBatchDeps = ImportUsersDeps & ImportJobEndDeps & Pick<Deps, 'importCounters'>;
 
 /** Imported users are written as they are: the batch hands it no registration hooks (`registrationHooks: undefined`). */
 async function importAll(deps: ImportUsersDeps & Pick<Deps, 'registrationHooks'>, job: ImportJobContext, users: unknown[], concurrency: number): Promise<BatchResult> {
@@ -79,7 +78,7 @@ export async function runImportBatch(deps: ImportBatchDeps, m: ImportBatchMessag
     const ctx: ImportJobContext = { tenant: m.tenant, jobId: m.jobId, connection, upsert: job.upsert, externalId: job.external_id };
     const result = await importAll({ ...deps, registrationHooks: undefined }, ctx, users, opts.concurrency ?? DEFAULT_CONCURRENCY);
     if (await jobs.putResult(m.tenant, m.jobId, m.batch, result)) {
-      await createImportCounters(deps.db, deps.tableName)
+      await deps.importCounters
         .countImported(m.tenant, result.inserted)
         .catch((err: unknown) => deps.sink.warn('imported users not counted', { tenant: m.tenant, error: (err as Error)?.name ?? 'unknown' }));
     }

@@ -30,7 +30,7 @@ export function oauthErrorOf(outcome: Exclude<PasswordLoginOutcome, { kind: 'ok'
  * `grant_type=password`; it is honoured on both.
  */
 /** What the password grants use: the password check (and its fallback), token issuance, the login's final writes. */
-export type PasswordGrantDeps = PasswordCheckDeps & IssueTokensDeps & Pick<Deps, 'passwordFallback' | 'db' | 'tableName'>;
+export type PasswordGrantDeps = PasswordCheckDeps & IssueTokensDeps & Pick<Deps, 'passwordFallback' | 'importCounters'>;
 
 export async function passwordGrant(
   deps: PasswordGrantDeps,

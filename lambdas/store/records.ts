@@ -374,3 +374,9 @@ export interface TenantConfig {
 export type MigrationCounts = Partial<Record<MigrationPath, number>>;
 
 export type MigrationAttemptCounts = Partial<Record<MigrationPath, Partial<Record<MigrationOutcome, number>>>>;
+
+/** The drain view of bulk imports: users imported, and how many of them have signed in here since. */
+export interface ImportDrainCounts {
+  imported: number;
+  signed_in_since_import: number;
+}
