@@ -101,6 +101,8 @@ export interface LockoutStore {
   countFailure(key: ItemKey, windowSeconds: number, nowSeconds: number): Promise<number>;
   bucketLevel(key: ItemKey, rateMs: number, nowMs: number): Promise<number>;
   addToBucket(key: ItemKey, rateMs: number, nowMs: number): Promise<number>;
+  /** The keys of a subject's counters (per client IP, and the identifier-wide ceiling), at most 100: what a password reset clears. */
+  countersOfSubject(tenant: string, connectionId: string, subject: string): Promise<ItemKey[]>;
 }
 
 /** The password check's combined reads (lambdas/store/login-reads.ts). */

@@ -4,7 +4,6 @@
  * creates the local user with the upstream `sub` and profile: the reset migrates the user,
  * including users the password fallback cannot migrate (upstream MFA).
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import { createUser, type CreateUserDeps, type NewUserProfile } from '../identity/create-user.js';
@@ -29,7 +28,7 @@ export type MailDeps = Pick<Deps, 'mailer' | 'sink'>;
 export type ResetTargetDeps = Pick<Deps, 'sink' | 'users'> & UpstreamLookupDeps;
 export type ResetRequestDeps = Pick<Deps, 'config'> & ResetTargetDeps & TicketDeps & MailDeps;
 type MigrateUpstreamUserDeps = Pick<Deps, 'now' | 'sink' | 'users'> & UpstreamLookupDeps & CreateUserDeps;
-export type CompleteResetDeps = Pick<Deps, 'config' | 'db' | 'tableName' | 'now' | 'users' | 'migrationCounters'> & MigrateUpstreamUserDeps;
+export type CompleteResetDeps = Pick<Deps, 'config' | 'db' | 'tableName' | 'now' | 'users' | 'lockouts' | 'migrationCounters'> & MigrateUpstreamUserDeps;
 
 /** The local user of this connection holding this email (not a retired claim). */
 export async function localUserByEmail(deps: Pick<Deps, 'users'>, tenant: string, connection: ConnectionRecord, email: string): Promise<UserRecord | undefined> {
@@ -207,13 +206,9 @@ export async function completePasswordReset(deps: CompleteResetDeps, ctx: Tenant
 }
 
 /** Queues the deletion of every lockout item (per IP and the ceiling) of these subjects with the request's final write. */
-async function clearLockouts(deps: Pick<Deps, 'db' | 'tableName'>, ctx: TenantContext, connectionId: string, subjects: string[]): Promise<void> {
+async function clearLockouts(deps: Pick<Deps, 'lockouts'>, ctx: TenantContext, connectionId: string, subjects: string[]): Promise<void> {
   for (const subject of subjects) {
-    const pk = keys.lockout(ctx.tenant, connectionId, subject).pk;
-    const res = await deps.db.send(
-      new QueryCommand({ TableName: deps.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: 'pk, sk', Limit: 100 }),
-    );
-    for (const item of res.Items ?? []) ctx.log.deleteOnFlush({ pk: String(item.pk), sk: String(item.sk) });
+    for (const key of await deps.lockouts.countersOfSubject(ctx.tenant, connectionId, subject)) ctx.log.deleteOnFlush(key);
   }
 }
 

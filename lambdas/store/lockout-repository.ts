@@ -1,6 +1,6 @@
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
-import type { ItemKey } from './keys.js';
+import { keys, type ItemKey } from './keys.js';
 import type { LockoutPolicy, Reservation } from './records.js';
 import type { LockoutStore } from '../ports.js';
 
@@ -210,6 +210,15 @@ export function createLockoutRepository(db: DynamoDBDocumentClient, tableName: s
         }
       }
       return 0;
+    },
+
+    /** One query of the subject's partition (keys only), as many items as a reset clears at most. */
+    async countersOfSubject(tenant: string, connectionId: string, subject: string): Promise<ItemKey[]> {
+      const pk = keys.lockout(tenant, connectionId, subject).pk;
+      const res = await db.send(
+        new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: 'pk, sk', Limit: 100 }),
+      );
+      return (res.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
     },
   };
 }
