@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { guardOutboundFetch } from './http/outbound-url.js';
 import type {
   AuthorizationCodesStore,
+  BatchWriter,
   ForeignRefreshToken,
   ImportCountersStore,
   LoginSessionsStore,
@@ -20,6 +21,7 @@ import { createUpstreamBudget, type UpstreamBudget } from './migration/upstream-
 import { createUpstreamClient, type UpstreamClient } from './migration/upstream-client.js';
 import { createUpstreamManagementApi, type UpstreamManagementApi } from './migration/upstream-management-api.js';
 import type { SecretStore } from './secrets/secret-store.js';
+import { createBatchWriter } from './store/batch-writer.js';
 import { createImportCountersRepository } from './store/import-counters-repository.js';
 import { createMigrationCountersRepository, type MigrationCountersRepository } from './store/migration-counters-repository.js';
 import { createLockoutRepository, type LockoutRepository } from './store/lockout-repository.js';
@@ -131,6 +133,8 @@ export interface Deps {
   loginReads: LoginReads;
   refreshTokens: RefreshTokenRepository;
   migrationCounters: MigrationCountersRepository;
+  /** Writes many items at once: each request's final write (auth log, issued tokens, counter resets). */
+  batchWriter: BatchWriter;
   /** Imported users and their first sign-ins here (the drain view of bulk imports). */
   importCounters: ImportCountersStore;
   roleMembers: RoleMembersRepository;
@@ -209,6 +213,7 @@ export function createDeps(p: {
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
     importCounters: createImportCountersRepository(p.db, p.tableName),
+    batchWriter: createBatchWriter(p.db, p.tableName),
     roleMembers: createRoleMembersRepository(p.db, p.tableName),
     loginSessions: createLoginSessionsRepository(p.db, p.tableName, now),
     loginTransactions: createLoginTransactionsRepository(p.db, p.tableName, now),

@@ -240,6 +240,14 @@ export interface ImportCountersStore {
   read(tenant: string): Promise<ImportDrainCounts>;
 }
 
+/** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */
+export interface BatchWriter {
+  /** The puts, then the deletes, in BatchWrites of 25, sending again what is left unprocessed; throws if some stay unwritten. */
+  write(puts: Record<string, unknown>[], deletes: ItemKey[]): Promise<void>;
+  /** Deletes these items (at most 25) in one BatchWrite, not sending again what is left unprocessed. */
+  deleteOnce(keys: ItemKey[]): Promise<void>;
+}
+
 /** What every request handler knows about the request's tenant and caller. */
 export interface TenantContext {
   tenant: string;

@@ -28,7 +28,7 @@ async function tenantOfHost(deps: Pick<Deps, 'domainCache' | 'now' | 'tenantConf
 
 export type TenantContextDeps = Pick<
   Deps,
-  'config' | 'db' | 'tableName' | 'sink' | 'now' | 'migrationCounters' | 'tenantConfigs' | 'tenantConfigCache' | 'domainCache'
+  'config' | 'batchWriter' | 'sink' | 'now' | 'migrationCounters' | 'tenantConfigs' | 'tenantConfigCache' | 'domainCache'
 >;
 
 /**
@@ -57,8 +57,7 @@ export async function resolveTenantContext(deps: TenantContextDeps, event: HttpE
     ip,
     userAgent,
     log: createRequestWrites({
-      db: deps.db,
-      tableName: deps.tableName,
+      batchWriter: deps.batchWriter,
       sink: deps.sink,
       now: deps.now,
       tenant,

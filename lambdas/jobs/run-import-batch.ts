@@ -11,7 +11,7 @@ import { createJobsRepository, type BatchResult, type ImportJobRecord } from '..
 const DEFAULT_CONCURRENCY = 16;
 
 /** What ending an import job reads and writes: the job, its slot, its log and the completion e-mail. */
-export type ImportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'now' | 'sink'> & ImportCompletionEmailDeps;
+export type ImportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'batchWriter' | 'now' | 'sink'> & ImportCompletionEmailDeps;
 export type ImportBatchDeps = ImportUsersDeps & ImportJobEndDeps & Pick<Deps, 'importCounters'>;
 
 /** Imported users are written as they are: the batch hands it no registration hooks (`registrationHooks: undefined`). */
@@ -39,8 +39,8 @@ async function finishJob(deps: Pick<Deps, 'db' | 'tableName' | 'now'>, m: Import
   return true;
 }
 
-async function logJobEnd(deps: Pick<Deps, 'db' | 'tableName' | 'now' | 'sink'>, job: ImportJobRecord, type: 'sui' | 'fui', details: Record<string, unknown>) {
-  const log = createRequestWrites({ db: deps.db, tableName: deps.tableName, sink: deps.sink, now: deps.now, tenant: job.tenant });
+async function logJobEnd(deps: Pick<Deps, 'batchWriter' | 'now' | 'sink'>, job: ImportJobRecord, type: 'sui' | 'fui', details: Record<string, unknown>) {
+  const log = createRequestWrites({ batchWriter: deps.batchWriter, sink: deps.sink, now: deps.now, tenant: job.tenant });
   log.add({
     type,
     description: type === 'sui' ? 'Users import job completed' : 'Users import job failed',

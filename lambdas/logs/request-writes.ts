@@ -1,8 +1,8 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { keys } from '../store/keys.js';
 import { logPartitionOf } from '../store/logs-repository.js';
 import type { LogSink } from './log-sink.js';
+import type { BatchWriter } from '../ports.js';
 import type { MigrationCountersRepository } from '../store/migration-counters-repository.js';
 import { logTypes, type LogType, type MigrationPath } from './log-types.js';
 import { migrationAttemptOf, UPSTREAM_VERIFIED_OUTCOMES, type MigrationAttempt } from './migration-outcome.js';
@@ -43,8 +43,8 @@ export interface StoredLogEvent extends AuthEvent, Partial<MigrationAttempt> {
  * or a token.
  */
 export function createRequestWrites(deps: {
-  db: DynamoDBDocumentClient;
-  tableName: string;
+  /** Where the final write goes (lambdas/store/batch-writer.ts). */
+  batchWriter: BatchWriter;
   sink: LogSink;
   now: () => number;
   tenant: string;
@@ -150,21 +150,7 @@ export function createRequestWrites(deps: {
 
   async function writeQueued(extraItems: Record<string, unknown>[]): Promise<void> {
     const queued = { puts: pending.length, deletes: pendingDeletes.length };
-    const writes: unknown[] = [
-      ...[...extraItems, ...pending].map((Item) => ({ PutRequest: { Item } })),
-      ...pendingDeletes.map((Key) => ({ DeleteRequest: { Key } })),
-    ];
-    for (let i = 0; i < writes.length; i += 25) {
-      let requests: unknown[] | undefined = writes.slice(i, i + 25);
-      for (let attempt = 0; requests && requests.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-        const res: { UnprocessedItems?: Record<string, unknown[]> } = await deps.db.send(
-          new BatchWriteCommand({ RequestItems: { [deps.tableName]: requests as never } }),
-        );
-        requests = res.UnprocessedItems?.[deps.tableName];
-        if (attempt > 5 && requests?.length) throw new Error('log and token items could not be written');
-      }
-    }
+    await deps.batchWriter.write([...extraItems, ...pending], [...pendingDeletes]);
     pending.splice(0, queued.puts);
     pendingDeletes.splice(0, queued.deletes);
   }
@@ -172,11 +158,7 @@ export function createRequestWrites(deps: {
   /** Writes only the queued deletes: what a request that failed after a success still owes. */
   async function flushDeletes(): Promise<void> {
     if (pendingDeletes.length === 0) return;
-    await deps.db.send(
-      new BatchWriteCommand({
-        RequestItems: { [deps.tableName]: pendingDeletes.splice(0, 25).map((Key) => ({ DeleteRequest: { Key } })) },
-      }),
-    );
+    await deps.batchWriter.deleteOnce(pendingDeletes.splice(0, 25));
   }
 
   /** Deletes an item with the request's final write (e.g. a lockout counter after a success). */

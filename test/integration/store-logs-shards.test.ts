@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
 import { createSilentSink } from '../../lambdas/logs/log-sink.js';
 import { createRequestWrites } from '../../lambdas/logs/request-writes.js';
+import { createBatchWriter } from '../../lambdas/store/batch-writer.js';
 import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
 import { keys } from '../../lambdas/store/keys.js';
 import { createLogsRepository } from '../../lambdas/store/logs-repository.js';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   // 90 events over three days, through the request log as requests write them.
   for (let i = 0; i < 90; i++) {
     const at = now - 2 * 24 * HOUR + i * HOUR * 0.5;
-    const log = createRequestWrites({ db, tableName: TABLE, sink: createSilentSink(), now: () => at, tenant: TENANT });
+    const log = createRequestWrites({ batchWriter: createBatchWriter(db, TABLE), sink: createSilentSink(), now: () => at, tenant: TENANT });
     const e = log.add({ type: i % 3 === 0 ? 'f' : 's', user_id: `auth0|u${i % 5}` });
     await log.flush();
     written.push({ log_id: e.log_id, type: e.type });
