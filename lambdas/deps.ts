@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { guardOutboundFetch } from './http/outbound-url.js';
 import type {
   AuthorizationCodesStore,
@@ -21,6 +20,7 @@ import { createUpstreamBudget, type UpstreamBudget } from './migration/upstream-
 import { createUpstreamClient, type UpstreamClient } from './migration/upstream-client.js';
 import { createUpstreamManagementApi, type UpstreamManagementApi } from './migration/upstream-management-api.js';
 import type { SecretStore } from './secrets/secret-store.js';
+import type { DynamoDBDocumentClient } from './store/dynamo-client.js';
 import { createBatchWriter } from './store/batch-writer.js';
 import { createImportCountersRepository } from './store/import-counters-repository.js';
 import { createMigrationCountersRepository, type MigrationCountersRepository } from './store/migration-counters-repository.js';

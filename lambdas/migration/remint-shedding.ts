@@ -6,18 +6,20 @@
  * ledger record, its queue place and its log line would add to the overload instead. Logins are
  * never shed: a user is waiting.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_SHED_REMINTS_ABOVE_STORE_MS } from '../deps.js';
-import { storeLatencyOf } from '../store/store-latency.js';
+import type { StoreLatency } from '../store/store-latency.js';
 
 export interface RemintShed {
   retryAfterSeconds: number;
   storeMeanMs: number;
 }
 
-/** Whether to turn a re-mint away now, and when its client should come back. */
-export function remintShedding(db: DynamoDBDocumentClient, thresholdMs: number = DEFAULT_SHED_REMINTS_ABOVE_STORE_MS, random: () => number = Math.random): RemintShed | undefined {
-  const latency = storeLatencyOf(db);
+/** Whether to turn a re-mint away now, and when its client should come back, by the latency of this process's store requests (if measured). */
+export function remintShedding(
+  latency: Pick<StoreLatency, 'meanMs'> | undefined,
+  thresholdMs: number = DEFAULT_SHED_REMINTS_ABOVE_STORE_MS,
+  random: () => number = Math.random,
+): RemintShed | undefined {
   if (!latency || latency.meanMs <= thresholdMs) return undefined;
   // 2 s and up, spread wider the slower the store is (at most half a minute).
   const spreadSeconds = 4 + latency.meanMs / 250;

@@ -2,6 +2,9 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createStoreLatency, registerStoreLatency } from './store-latency.js';
 
+/** The document client's type, for code outside the store that only carries it to the repositories. */
+export type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
 /** Counts DynamoDB round trips (one per HTTP request the SDK sends, retries included). */
 export interface RoundTripCounter {
   count: number;
