@@ -4,6 +4,7 @@ import type {
   BatchWriter,
   ForeignRefreshToken,
   ImportCountersStore,
+  ImportJobsStore,
   LoginSessionsStore,
   LoginTransactionsStore,
   PasswordFallback,
@@ -22,6 +23,7 @@ import { createUpstreamManagementApi, type UpstreamManagementApi } from './migra
 import type { SecretStore } from './secrets/secret-store.js';
 import type { DynamoDBDocumentClient } from './store/dynamo-client.js';
 import { createBatchWriter } from './store/batch-writer.js';
+import { createJobsRepository } from './store/jobs-repository.js';
 import { createImportCountersRepository } from './store/import-counters-repository.js';
 import { createMigrationCountersRepository, type MigrationCountersRepository } from './store/migration-counters-repository.js';
 import { createLockoutRepository, type LockoutRepository } from './store/lockout-repository.js';
@@ -137,6 +139,8 @@ export interface Deps {
   batchWriter: BatchWriter;
   /** Imported users and their first sign-ins here (the drain view of bulk imports). */
   importCounters: ImportCountersStore;
+  /** Users-import jobs: the uploaded file's batches, their results, the job's status. */
+  importJobs: ImportJobsStore;
   roleMembers: RoleMembersRepository;
   /** The browser login: login sessions, the login page's and the social providers' pending logins. */
   loginSessions: LoginSessionsStore;
@@ -213,6 +217,7 @@ export function createDeps(p: {
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
     importCounters: createImportCountersRepository(p.db, p.tableName),
+    importJobs: createJobsRepository(p.db, p.tableName),
     batchWriter: createBatchWriter(p.db, p.tableName),
     roleMembers: createRoleMembersRepository(p.db, p.tableName),
     loginSessions: createLoginSessionsRepository(p.db, p.tableName, now),

@@ -11,6 +11,7 @@ import type { MigrationPath } from './logs/log-types.js';
 import type { MigrationOutcome } from './logs/migration-outcome.js';
 import type { RequestWrites } from './logs/request-writes.js';
 import type {
+  BatchResult,
   ClaimMappingRecord,
   ClientGrantRecord,
   ClientRecord,
@@ -21,7 +22,9 @@ import type {
   HookRecord,
   IdentifierClaim,
   ImportDrainCounts,
+  ImportJobRecord,
   ItemKey,
+  JobSummary,
   LockoutPolicy,
   MigrationAttemptCounts,
   MigrationCounts,
@@ -238,6 +241,26 @@ export interface ImportCountersStore {
   /** An imported user's first sign-in. */
   countFirstSignIn(tenant: string): Promise<void>;
   read(tenant: string): Promise<ImportDrainCounts>;
+}
+
+/** Users-import jobs: the job, its file's batches and their results (lambdas/store/jobs-repository.ts). */
+export interface ImportJobsStore {
+  /** Stores a new job: its batches first, then the pending marker, then the job item. */
+  createImportJob(job: ImportJobRecord, batches: string[]): Promise<void>;
+  getJob(tenant: string, id: string): Promise<ImportJobRecord | undefined>;
+  /** The raw users of batch n (a JSON array text). */
+  getBatch(tenant: string, id: string, n: number): Promise<string | undefined>;
+  hasResult(tenant: string, id: string, n: number): Promise<boolean>;
+  /** Records a batch's outcome once (answers whether this call did); a second run's result is dropped. */
+  putResult(tenant: string, id: string, n: number, result: BatchResult): Promise<boolean>;
+  /** Counts of the batches done so far (not their errors). */
+  summary(tenant: string, id: string): Promise<JobSummary>;
+  errors(tenant: string, id: string): Promise<BatchResult['errors']>;
+  /** Moves the job to a final status once; answers whether this call did (so only one logs it). */
+  finish(tenant: string, id: string, status: 'completed' | 'failed', at: string): Promise<boolean>;
+  markProcessing(tenant: string, id: string): Promise<void>;
+  /** Jobs not completed yet, every tenant (the local server resumes them at start). */
+  pendingJobs(): Promise<{ tenant: string; id: string }[]>;
 }
 
 /** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */

@@ -6,7 +6,7 @@ import { jobEndpoints } from '../management/jobs.js';
 import { pathParam } from '../management/request.js';
 import { randomAlnum } from '../store/defaults.js';
 import { createImportSlotsRepository, MAX_ACTIVE_IMPORT_JOBS } from '../store/import-slots-repository.js';
-import { createJobsRepository, type ImportJobRecord } from '../store/jobs-repository.js';
+import type { ImportJobRecord } from '../store/records.js';
 
 /** Auth0's limit of the users file. */
 export const IMPORT_FILE_MAX_BYTES = 500 * 1024;
@@ -80,9 +80,9 @@ function jobView(job: ImportJobRecord) {
   };
 }
 
-async function findJob(req: ManagementRequest<Pick<Deps, 'db' | 'tableName'>>): Promise<ImportJobRecord> {
+async function findJob(req: ManagementRequest<Pick<Deps, 'importJobs'>>): Promise<ImportJobRecord> {
   const id = pathParam(req.event, 'id', JOB_ID);
-  const job = await createJobsRepository(req.deps.db, req.deps.tableName).getJob(req.ctx.tenant, id);
+  const job = await req.deps.importJobs.getJob(req.ctx.tenant, id);
   if (!job) throw managementErrors.notFound('inexistent_job', 'The job does not exist.');
   return job;
 }
@@ -92,7 +92,7 @@ export const importJobEndpoints = {
   create: {
     scopes: ['create:users'],
     write: { description: 'Create an import users job', config: false },
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'tenantConfigs' | 'jobQueue'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'importJobs' | 'now' | 'tenantConfigs' | 'jobQueue'>>) {
       const queue = req.deps.jobQueue;
       if (!queue) throw new ManagementError(501, 'not_configured', 'Jobs are not configured on this deployment.');
       const form = await readForm(req);
@@ -142,7 +142,7 @@ export const importJobEndpoints = {
       };
       const { batches } = cutIntoBatches(users);
       job.batches = batches.length;
-      const jobs = createJobsRepository(req.deps.db, req.deps.tableName);
+      const jobs = req.deps.importJobs;
       // Auth0's limit of active import jobs per tenant, fleet-wide: a slot first, then the job.
       const slots = createImportSlotsRepository(req.deps.db, req.deps.tableName, req.deps.now);
       if (!(await slots.take(job.tenant, job.id, async (id) => (await jobs.getJob(job.tenant, id))?.status))) throw tooManyActiveJobs();
@@ -159,12 +159,12 @@ export const importJobEndpoints = {
   /** `GET /api/v2/jobs/{id}` for every job type: an import job here, any other by its own endpoint (exports). */
   get: {
     scopes: ['create:users', 'read:users'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'jobs'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'importJobs' | 'now' | 'jobs'>>) {
       const id = req.event.pathParameters?.id ?? '';
-      const found = JOB_ID.test(id) ? await createJobsRepository(req.deps.db, req.deps.tableName).getJob(req.ctx.tenant, id) : undefined;
+      const found = JOB_ID.test(id) ? await req.deps.importJobs.getJob(req.ctx.tenant, id) : undefined;
       if (!found) return jobEndpoints.get.run(req);
       const job = found;
-      const jobs = createJobsRepository(req.deps.db, req.deps.tableName);
+      const jobs = req.deps.importJobs;
       const { done, ...summary } = await jobs.summary(req.ctx.tenant, job.id);
       const finished = job.status === 'completed' || job.status === 'failed';
       return ok({
@@ -176,9 +176,9 @@ export const importJobEndpoints = {
   },
   errors: {
     scopes: ['create:users', 'read:users'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'importJobs'>>) {
       const job = await findJob(req);
-      const errors = await createJobsRepository(req.deps.db, req.deps.tableName).errors(req.ctx.tenant, job.id);
+      const errors = await req.deps.importJobs.errors(req.ctx.tenant, job.id);
       // Auth0 answers 204 when the job has no errors.
       return errors.length ? ok(errors) : noContent();
     },

@@ -1,4 +1,5 @@
 import { parseCustomPasswordHash } from '../identity/custom-password-hash.js';
+import type { ImportError } from '../store/records.js';
 
 /**
  * Auth0's bulk-import user schema ("Bulk User Import Database Schema and Examples"), checked
@@ -6,11 +7,7 @@ import { parseCustomPasswordHash } from '../identity/custom-password-hash.js';
  * codes of its JSON-schema validator), and never echo a password hash.
  */
 
-export interface ImportError {
-  code: string;
-  message: string;
-  path: string;
-}
+export type { ImportError } from '../store/records.js';
 
 /** A user of the import file once it passed the schema. */
 export interface ImportedUser {

@@ -5,13 +5,13 @@ import { sendImportCompletionEmail, type ImportCompletionEmailDeps } from './imp
 import { importUsers, type ImportJobContext, type ImportUsersDeps } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
 import type { ImportBatchMessage } from './job-queue.js';
-import { createJobsRepository, type BatchResult, type ImportJobRecord } from '../store/jobs-repository.js';
+import type { BatchResult, ImportJobRecord } from '../store/records.js';
 
 /** Users of one batch claimed (and, when they exist, imported one by one) at the same time. */
 const DEFAULT_CONCURRENCY = 16;
 
 /** What ending an import job reads and writes: the job, its slot, its log and the completion e-mail. */
-export type ImportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'batchWriter' | 'now' | 'sink'> & ImportCompletionEmailDeps;
+export type ImportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'importJobs' | 'batchWriter' | 'now' | 'sink'> & ImportCompletionEmailDeps;
 export type ImportBatchDeps = ImportUsersDeps & ImportJobEndDeps & Pick<Deps, 'importCounters'>;
 
 /** Imported users are written as they are: the batch hands it no registration hooks (`registrationHooks: undefined`). */
@@ -33,8 +33,8 @@ async function importAll(deps: ImportUsersDeps & Pick<Deps, 'registrationHooks'>
  * Ends the job once (answers whether this call did), then gives back its slot among the tenant's
  * active import jobs. A crash in between leaves a slot whose job has ended: the next job takes it over.
  */
-async function finishJob(deps: Pick<Deps, 'db' | 'tableName' | 'now'>, m: ImportBatchMessage, status: 'completed' | 'failed'): Promise<boolean> {
-  if (!(await createJobsRepository(deps.db, deps.tableName).finish(m.tenant, m.jobId, status, new Date(deps.now()).toISOString()))) return false;
+async function finishJob(deps: Pick<Deps, 'db' | 'tableName' | 'importJobs' | 'now'>, m: ImportBatchMessage, status: 'completed' | 'failed'): Promise<boolean> {
+  if (!(await deps.importJobs.finish(m.tenant, m.jobId, status, new Date(deps.now()).toISOString()))) return false;
   await createImportSlotsRepository(deps.db, deps.tableName, deps.now).release(m.tenant, m.jobId);
   return true;
 }
@@ -59,7 +59,7 @@ async function logJobEnd(deps: Pick<Deps, 'batchWriter' | 'now' | 'sink'>, job: 
  * throw, so the queue tries the batch again; a user's own errors are in the result.
  */
 export async function runImportBatch(deps: ImportBatchDeps, m: ImportBatchMessage, opts: { concurrency?: number } = {}): Promise<void> {
-  const jobs = createJobsRepository(deps.db, deps.tableName);
+  const jobs = deps.importJobs;
   const job = await jobs.getJob(m.tenant, m.jobId);
   if (!job || job.status === 'completed' || job.status === 'failed') return;
   if (!(await jobs.hasResult(m.tenant, m.jobId, m.batch))) {
@@ -97,7 +97,7 @@ export async function runImportBatch(deps: ImportBatchDeps, m: ImportBatchMessag
  * the dead-letter queue): the job never stays `processing`. Logged `fui` once.
  */
 export async function failImportJob(deps: ImportJobEndDeps, m: ImportBatchMessage, reason: string): Promise<void> {
-  const jobs = createJobsRepository(deps.db, deps.tableName);
+  const jobs = deps.importJobs;
   const job = await jobs.getJob(m.tenant, m.jobId);
   if (!job) return;
   if (await finishJob(deps, m, 'failed')) {
@@ -108,8 +108,8 @@ export async function failImportJob(deps: ImportJobEndDeps, m: ImportBatchMessag
 }
 
 /** Queues the batches of jobs a crash left unfinished (the local server calls it at start). */
-export async function pendingJobMessages(deps: Pick<Deps, 'db' | 'tableName'>): Promise<ImportBatchMessage[]> {
-  const jobs = createJobsRepository(deps.db, deps.tableName);
+export async function pendingJobMessages(deps: Pick<Deps, 'importJobs'>): Promise<ImportBatchMessage[]> {
+  const jobs = deps.importJobs;
   const messages: ImportBatchMessage[] = [];
   for (const { tenant, id } of await jobs.pendingJobs()) {
     const job = await jobs.getJob(tenant, id);

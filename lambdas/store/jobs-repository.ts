@@ -1,6 +1,9 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
-import type { ImportError } from '../jobs/import-user-schema.js';
+import type { BatchResult, ImportJobRecord, JobSummary } from './records.js';
+import type { ImportJobsStore } from '../ports.js';
+
+export type { BatchResult, ImportJobRecord, ImportJobStatus as JobStatus, JobSummary } from './records.js';
 
 /**
  * Jobs in the table. One partition per job (`TENANT#t#JOB#<id>`):
@@ -14,47 +17,12 @@ import type { ImportError } from '../jobs/import-user-schema.js';
  * server reads at start to resume them (in AWS the queue redelivers instead). Per-user writes go
  * to the users' own partitions; a job's partition takes one write per batch, never one per user.
  */
-export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed';
-
-export interface ImportJobRecord {
-  id: string;
-  type: 'users_import';
-  tenant: string;
-  status: JobStatus;
-  connection_id: string;
-  connection: string;
-  upsert: boolean;
-  external_id?: string;
-  send_completion_email: boolean;
-  created_at: string;
-  completed_at?: string;
-  /** How many `BATCH#` items the file was cut into, and how many users it holds. */
-  batches: number;
-  total: number;
-}
-
-export interface BatchResult {
-  inserted: number;
-  updated: number;
-  failed: number;
-  errors: { user: unknown; errors: ImportError[] }[];
-}
-
-export interface JobSummary {
-  inserted: number;
-  updated: number;
-  failed: number;
-  total: number;
-  /** Batches with a result. */
-  done: number;
-}
-
 const jobPartition = (tenant: string, id: string) => `TENANT#${tenant}#JOB#${id}`;
 const batchSk = (n: number) => `BATCH#${String(n).padStart(5, '0')}`;
 const resultSk = (n: number) => `RESULT#${String(n).padStart(5, '0')}`;
 const PENDING_PK = 'JOBS#PENDING';
 
-export function createJobsRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createJobsRepository(db: DynamoDBDocumentClient, tableName: string): ImportJobsStore {
   async function queryAll(pk: string, prefix: string, projection?: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
@@ -191,4 +159,4 @@ export function createJobsRepository(db: DynamoDBDocumentClient, tableName: stri
   };
 }
 
-export type JobsRepository = ReturnType<typeof createJobsRepository>;
+export type JobsRepository = ImportJobsStore;
