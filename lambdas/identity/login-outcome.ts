@@ -18,7 +18,7 @@ export interface PasswordLoginSuccess {
     details?: Record<string, unknown>;
   };
   migration?: MigrationPath;
-  /** The user's login count as this request's password check read it (absent: not read, or none yet). */
+  /** The user's login count as this request's password check read it (absent: not read). */
   loginsCountRead?: number;
 }
 
@@ -85,9 +85,9 @@ function logLoginSuccess(ctx: TenantContext, login: PasswordLoginSuccess, types:
  * and the lockout counter the check gave back) and the user's login stats (last login, count, IP),
  * counting an imported user's first sign-in.
  *
- * A login whose check read the user's count (a user who signed in before) writes its statistics
- * with the final write; a first login (or one that read nothing) counts them on their own, exactly,
- * so that an imported user's first sign-in is counted once.
+ * A login whose check read the user's count writes its statistics with the final write. An
+ * imported user's first sign-in (and a login that read nothing) counts them on their own, exactly,
+ * so that the sign-in is counted once in the import's figures.
  */
 export async function recordSuccessfulLogin(
   deps: { users: Pick<UsersStore, 'recordLogin' | 'loginStatsItem'>; now: () => number } & Parameters<typeof countSignInAfterImport>[0],
@@ -99,7 +99,7 @@ export async function recordSuccessfulLogin(
   logLoginSuccess(ctx, login, types);
   const at = new Date(deps.now()).toISOString();
   const countRead = login.loginsCountRead;
-  if (countRead !== undefined && countRead > 0) {
+  if (countRead !== undefined && (countRead > 0 || login.user.arrival?.via !== 'import')) {
     await ctx.log.flush([...items, deps.users.loginStatsItem(ctx.tenant, login.user.user_id, { at, ip: ctx.ip, countRead })]);
     return;
   }

@@ -289,7 +289,7 @@ export interface UserWithPassword {
   password?: PasswordRecord;
   /** The client IP of the user's last login (its login statistics item, same partition). */
   lastIp?: string;
-  /** The logins its statistics item counts; absent when the user never signed in here. */
+  /** The logins its statistics item counts, read with the user (0: never signed in here). */
   loginsCount?: number;
 }
 

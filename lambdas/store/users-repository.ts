@@ -20,11 +20,13 @@ import type { ClaimOutcome, UsersStore } from '../ports.js';
 /** A user, its password and last login IP from the items of its partition. */
 export function userWithPasswordOf(items: Record<string, unknown>[]): UserWithPassword {
   const logins = items.find((i) => i.sk === 'LOGINS');
+  const user = stripKeys<UserRecord>(items.find((i) => i.sk === 'USER'));
   return {
-    user: stripKeys<UserRecord>(items.find((i) => i.sk === 'USER')),
+    user,
     password: stripKeys<PasswordRecord>(items.find((i) => i.sk === 'PASSWORD')),
     lastIp: (logins?.last_ip as string | null | undefined) ?? undefined,
-    ...(logins ? { loginsCount: Number(logins.logins_count ?? 0) } : {}),
+    // Read with the user: 0 when the user never signed in here.
+    ...(user ? { loginsCount: Number(logins?.logins_count ?? 0) } : {}),
   };
 }
 
@@ -225,7 +227,7 @@ export function createUsersRepository(db: DynamoDBDocumentClient, tableName: str
     /**
      * The login statistics item of a login whose previous count this request read, for its final
      * BatchWrite (no request of its own). Unlike `recordLogin`, two logins of one user finishing
-     * together may count one: a user's first login (nothing read) always goes through `recordLogin`.
+     * together may count one; an imported user's first sign-in goes through `recordLogin`.
      */
     loginStatsItem(tenant: string, userId: string, login: { at: string; ip: string | undefined; countRead: number }) {
       return { ...keys.userLogins(tenant, userId), last_login: login.at, last_ip: login.ip ?? null, logins_count: login.countRead + 1 };

@@ -198,4 +198,14 @@ describe('the drain view of imports', () => {
     expect(after.signed_in_since_import - before.signed_in_since_import).toBe(1);
     expect(after.not_signed_in_since_import - before.not_signed_in_since_import).toBe(2);
   });
+
+  it("an imported user's first two sign-ins at once count one user signed in", async () => {
+    const api = managementApi(service);
+    const before = (await api.call('GET', '/api/v2/stats/migration', { token })).body.imported;
+    const users = [{ email: 'drain-together@example.com', user_id: 'draintogether', password_hash: '$2b$04$rSAWR57ejjPSO7pUnZGmZ.9AoWhOCYZupP5Pj786c5ico8hCgqNXy' }];
+    await importAndWait(service, token, { users: JSON.stringify(users), connection_id: service.credentials.connection.id });
+    await Promise.all([login('drain-together@example.com', 'Imported-pw-1'), login('drain-together@example.com', 'Imported-pw-1')]);
+    const after = (await api.call('GET', '/api/v2/stats/migration', { token })).body.imported;
+    expect(after.signed_in_since_import - before.signed_in_since_import).toBe(1);
+  });
 });
