@@ -298,7 +298,7 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
       rows,
       notes: [
         `${SAMPLES} sequential requests per flow after ${WARMUP} warm-up ones (tenant configuration cached); fake upstream adds ${UPSTREAM_LATENCY_MS} ms per call; the engine in its own process; bcrypt cost 4`,
-        'password grant: "repeat login" signs the same user in again through the same process; "returning user" a user who signed in before, through a second process on the same store that has not seen them (as a new Lambda instance); "first login" a user who never signed in (its login count is written on its own, exactly)',
+        'password grant: "repeat login" signs the same user in again through the same process; "returning user" a user who signed in before, through a second process on the same store that has not seen them (as a new Lambda instance); "first login" a user who never signed in (created through the Management API; an imported user\'s first sign-in writes its count on its own, one request more)',
         'requests / sequential round trips: the mode over the samples; "after answer": requests started once the answer was sent',
         '"own ms per sample": the median of each sample\'s latency less the time its own upstream calls were in flight (steadier than the difference of two medians on a busy machine); "of which store ms": of that, the time at least one DynamoDB request was in flight (from the SDK signing it to its parsed answer)',
         `one GetItem alone through the service's client: ${round(single.ms, 2)} ms median, ${round(single.cpuMs, 2)} ms of this process's CPU (all its threads) per request; a re-mint sends ${rmI.requests}`,
@@ -312,9 +312,9 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
         },
         { target: `refresh grant <= ${TARGETS.refreshSequential} sequential round trips`, actual: String(rf['sequential round trips']), met: Number(rf['sequential round trips']) <= TARGETS.refreshSequential },
         {
-          target: `password grant <= ${TARGETS.passwordRequests} requests (before and after the answer), a user who signed in before`,
-          actual: `${allRequests(pwReturning)} (returning user, new process), ${allRequests(rows[0])} (repeat login); a user's first login ${allRequests(pwFirst)}`,
-          met: Math.max(allRequests(pwReturning), allRequests(rows[0])) <= TARGETS.passwordRequests,
+          target: `password grant <= ${TARGETS.passwordRequests} requests (before and after the answer)`,
+          actual: `${allRequests(pwFirst)} (a user's first login), ${allRequests(pwReturning)} (returning user, new process), ${allRequests(rows[0])} (repeat login)`,
+          met: Math.max(allRequests(pwFirst), allRequests(pwReturning), allRequests(rows[0])) <= TARGETS.passwordRequests,
         },
         { target: `re-mint own cost <= ${TARGETS.remintOwnCostMs} ms over its upstream floor`, actual: `${ownCost(rmU)} ms (userinfo), ${ownCost(rmI)} ms (id_token)`, met: Math.max(ownCost(rmU), ownCost(rmI)) <= TARGETS.remintOwnCostMs },
       ],
