@@ -8,8 +8,10 @@ import type {
   LoginSessionsStore,
   LoginTransactionsStore,
   PasswordFallback,
+  RateLimitsStore,
   RegistrationHooks,
   SocialTransactionsStore,
+  TicketsStore,
 } from './ports.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { ExportFileStore } from './jobs/job-ports.js';
@@ -41,6 +43,8 @@ import { createLoginReads, type LoginReads } from './store/login-reads.js';
 import { createLoginSessionsRepository } from './store/login-sessions-repository.js';
 import { createAuthorizationCodeRepository } from './store/authorization-code-repository.js';
 import { createLoginTransactionsRepository, createSocialTransactionsRepository } from './store/pending-logins-repository.js';
+import { createTicketsRepository } from './store/tickets-repository.js';
+import { createRateLimitRepository } from './store/rate-limit-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -148,6 +152,10 @@ export interface Deps {
   socialTransactions: SocialTransactionsStore;
   /** The one-time codes a browser login ends with, redeemed at the token endpoint. */
   authorizationCodes: AuthorizationCodesStore;
+  /** One-time links: password change and e-mail verification tickets. */
+  tickets: TicketsStore;
+  /** Fleet-wide request buckets (signups per IP, reset requests per IP and address). */
+  rateLimits: RateLimitsStore;
   signingKeys: SigningKeyProvider;
   /** host → tenant, cached for a minute (custom domains change rarely). */
   domainCache: Map<string, { tenant: string | undefined; at: number }>;
@@ -224,6 +232,8 @@ export function createDeps(p: {
     loginTransactions: createLoginTransactionsRepository(p.db, p.tableName, now),
     socialTransactions: createSocialTransactionsRepository(p.db, p.tableName, now),
     authorizationCodes: createAuthorizationCodeRepository(p.db, p.tableName),
+    tickets: createTicketsRepository(p.db, p.tableName),
+    rateLimits: createRateLimitRepository(p.db, p.tableName),
     signingKeys: createSigningKeyProvider(p.secrets),
     domainCache: new Map(),
     breakers,

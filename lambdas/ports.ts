@@ -47,6 +47,7 @@ import type {
   RedeemOutcome,
   SocialTransactionRecord,
 } from './store/login-records.js';
+import type { RateDecision, RateLimit, TicketItem, TicketOutcome } from './store/flow-records.js';
 
 export type { UpstreamClient as UpstreamSource } from './migration/upstream-client.js';
 
@@ -261,6 +262,24 @@ export interface ImportJobsStore {
   markProcessing(tenant: string, id: string): Promise<void>;
   /** Jobs not completed yet, every tenant (the local server resumes them at start). */
   pendingJobs(): Promise<{ tenant: string; id: string }[]>;
+}
+
+/**
+ * One-time tickets (password change, e-mail verification), stored under the SHA-256 of their
+ * secret (lambdas/store/tickets-repository.ts). Using one is a single conditional update.
+ */
+export interface TicketsStore {
+  get(tenant: string, hash: string): Promise<TicketItem | undefined>;
+  put(hash: string, item: TicketItem): Promise<void>;
+  /** The ticket if it can still be used (issued, not expired), without using it. */
+  peek(tenant: string, hash: string, nowSeconds: number): Promise<TicketOutcome>;
+  /** Uses the ticket: of two calls for the same ticket exactly one gets it. */
+  consume(tenant: string, hash: string, nowSeconds: number): Promise<TicketOutcome>;
+}
+
+/** Token buckets per key, fleet-wide (GCRA, lambdas/store/rate-limit-repository.ts): each take is one conditional update. */
+export interface RateLimitsStore {
+  take(key: ItemKey, limit: RateLimit, nowMs: number): Promise<RateDecision>;
 }
 
 /** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */

@@ -1,5 +1,6 @@
 import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
+import type { Deps } from '../deps.js';
 import { resolveTenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { takeChangePasswordToken } from '../dbconnections/change-password-endpoint.js';
 import { isEmail } from '../dbconnections/db-errors.js';
@@ -47,7 +48,7 @@ export const resetRequestPageEndpoint = htmlEndpoint(async (deps: TenantContextD
 });
 
 /** `POST /u/login/reset-request`: CSRF-checked; sends the link as change_password does, same answer for every address. */
-export const resetRequestPostEndpoint = htmlEndpoint(async (deps: TenantContextDeps & LoginTransactionDeps & ResetRequestDeps, event: HttpEvent): Promise<HttpResponse> => {
+export const resetRequestPostEndpoint = htmlEndpoint(async (deps: TenantContextDeps & LoginTransactionDeps & ResetRequestDeps & Pick<Deps, 'rateLimits'>, event: HttpEvent): Promise<HttpResponse> => {
   const ctx = await resolveTenantContext(deps, event);
   const form = formFieldsOf(event);
   const tx = await findLoginTransaction(deps, ctx.tenant, form.state);

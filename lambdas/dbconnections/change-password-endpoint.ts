@@ -4,7 +4,7 @@ import type { HttpEvent } from '../http/event.js';
 import type { HttpResponse } from '../http/responses.js';
 import { resolveTenantContext, type TenantContext, type TenantContextDeps } from '../http/tenant-context.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
-import { createRateLimitRepository, type RateLimit } from '../store/rate-limit-repository.js';
+import type { RateLimit } from '../store/rate-limit-repository.js';
 import type { ClientRecord, ConnectionRecord } from '../store/records.js';
 import { bodyFields, dbError, isEmail, stringField } from './db-errors.js';
 import { CHANGE_PASSWORD_ANSWER, requestPasswordReset, type ResetRequestDeps } from './password-reset.js';
@@ -36,7 +36,7 @@ export async function resolveDbRequest(deps: TenantContextDeps, event: HttpEvent
  * `POST /dbconnections/change_password` `{client_id, email, connection}`: Auth0's same 200
  * text whether or not the email exists (the log says which), limited per (IP, email).
  */
-export async function changePasswordEndpoint(deps: TenantContextDeps & ResetRequestDeps, event: HttpEvent): Promise<HttpResponse> {
+export async function changePasswordEndpoint(deps: TenantContextDeps & ResetRequestDeps & Pick<Deps, 'rateLimits'>, event: HttpEvent): Promise<HttpResponse> {
   const req = await resolveDbRequest(deps, event);
   if (!('ctx' in req)) return req;
   const email = stringField(req.fields, 'email');
@@ -53,10 +53,10 @@ export function changePasswordAnswer(): HttpResponse {
 }
 
 /** Takes a token of the (IP, email) bucket; a 429 in Auth0's shape when it is empty. */
-export async function takeChangePasswordToken(deps: Pick<Deps, 'db' | 'tableName' | 'now'>, ctx: TenantContext, email: string): Promise<HttpResponse | undefined> {
+export async function takeChangePasswordToken(deps: Pick<Deps, 'rateLimits' | 'now'>, ctx: TenantContext, email: string): Promise<HttpResponse | undefined> {
   const emailHash = createHash('sha256').update(email.toLowerCase()).digest('base64url');
   const key = { pk: `TENANT#${ctx.tenant}#RATE#change_password#${ctx.ip ?? 'unknown'}#${emailHash}`, sk: 'RATE' };
-  const decision = await createRateLimitRepository(deps.db, deps.tableName).take(key, CHANGE_PASSWORD_LIMIT, deps.now());
+  const decision = await deps.rateLimits.take(key, CHANGE_PASSWORD_LIMIT, deps.now());
   if (decision.allowed) return undefined;
   ctx.log.add({ type: 'fcpr', user_name: email.toLowerCase(), reason: 'rate_limited' });
   await ctx.log.flush();

@@ -6,7 +6,7 @@
 import type { Deps } from '../deps.js';
 import type { TenantContext } from '../http/tenant-context.js';
 import type { UserRecord } from '../store/records.js';
-import { createTicketsRepository, hashTicket } from '../store/tickets-repository.js';
+import { hashTicket } from '../store/tickets-repository.js';
 import { issueTicket, sendMail, type MailDeps, type TicketDeps } from './password-reset.js';
 
 export const VERIFY_PAGE_PATH = '/u/email-verification';
@@ -41,7 +41,7 @@ export type VerifyOutcome = { kind: 'verified'; result_url?: string } | { kind: 
 
 /** Uses a verification link (once) and marks the user's email verified. */
 export async function verifyEmail(deps: TicketDeps & Pick<Deps, 'users'>, ctx: TenantContext, token: string): Promise<VerifyOutcome> {
-  const tickets = createTicketsRepository(deps.db, deps.tableName);
+  const tickets = deps.tickets;
   const now = Math.floor(deps.now() / 1000);
   const peek = await tickets.peek(ctx.tenant, hashTicket(token), now);
   if (peek.outcome !== 'consumed' || peek.ticket.kind !== 'email_verification' || !peek.ticket.user_id) return { kind: 'invalid_link' };

@@ -13,7 +13,7 @@ import { checkPassword, passwordPolicyOf } from '../identity/password-policy.js'
 import { renderEmail } from '../mail/templates.js';
 import { keys } from '../store/keys.js';
 import type { ClientRecord, ConnectionRecord, UserRecord } from '../store/records.js';
-import { createTicketsRepository, hashTicket, newTicketToken, type TicketItem } from '../store/tickets-repository.js';
+import { hashTicket, newTicketToken, type TicketItem } from '../store/tickets-repository.js';
 import { findUpstreamUserByEmail, type UpstreamLookupDeps } from './upstream-lookup.js';
 
 /** Auth0's answer to every change_password request, whatever happened. */
@@ -23,12 +23,12 @@ export const DEFAULT_RESET_TTL_SECONDS = 5 * 24 * 3600;
 export const RESET_PAGE_PATH = '/u/reset-password';
 
 /** Reset and verification tickets are single items of the table, valid until their own expiry. */
-export type TicketDeps = Pick<Deps, 'db' | 'tableName' | 'now'>;
+export type TicketDeps = Pick<Deps, 'tickets' | 'now'>;
 export type MailDeps = Pick<Deps, 'mailer' | 'sink'>;
 export type ResetTargetDeps = Pick<Deps, 'sink' | 'users'> & UpstreamLookupDeps;
 export type ResetRequestDeps = Pick<Deps, 'config'> & ResetTargetDeps & TicketDeps & MailDeps;
 type MigrateUpstreamUserDeps = Pick<Deps, 'now' | 'sink' | 'users'> & UpstreamLookupDeps & CreateUserDeps;
-export type CompleteResetDeps = Pick<Deps, 'config' | 'db' | 'tableName' | 'now' | 'users' | 'lockouts' | 'migrationCounters'> & MigrateUpstreamUserDeps;
+export type CompleteResetDeps = Pick<Deps, 'config' | 'tickets' | 'now' | 'users' | 'lockouts' | 'migrationCounters'> & MigrateUpstreamUserDeps;
 
 /** The local user of this connection holding this email (not a retired claim). */
 export async function localUserByEmail(deps: Pick<Deps, 'users'>, tenant: string, connection: ConnectionRecord, email: string): Promise<UserRecord | undefined> {
@@ -61,7 +61,7 @@ export async function issueTicket(
 ): Promise<string> {
   const token = newTicketToken();
   const now = Math.floor(deps.now() / 1000);
-  await createTicketsRepository(deps.db, deps.tableName).put(hashTicket(token), {
+  await deps.tickets.put(hashTicket(token), {
     ...item,
     tenant: ctx.tenant,
     status: 'issued',
@@ -146,7 +146,7 @@ export type ResetOutcome =
 
 /** The ticket behind a link, if it can still be used (the reset page shows the policy of its connection). */
 export async function openResetTicket(deps: TicketDeps, ctx: TenantContext, token: string) {
-  const res = await createTicketsRepository(deps.db, deps.tableName).peek(ctx.tenant, hashTicket(token), Math.floor(deps.now() / 1000));
+  const res = await deps.tickets.peek(ctx.tenant, hashTicket(token), Math.floor(deps.now() / 1000));
   if (res.outcome !== 'consumed' || res.ticket.kind !== 'password_change') return { ok: false as const, reason: res.outcome === 'consumed' ? ('missing' as const) : res.outcome };
   const connection = ctx.config.connections.get(res.ticket.connection_id);
   if (!connection) return { ok: false as const, reason: 'missing' as const };
@@ -174,7 +174,7 @@ export async function completePasswordReset(deps: CompleteResetDeps, ctx: Tenant
     return { kind: 'weak_password', rules: broken };
   }
   const hash = hashPassword(password, deps.config.bcryptCost);
-  const used = await createTicketsRepository(deps.db, deps.tableName).consume(ctx.tenant, hashTicket(token), Math.floor(deps.now() / 1000));
+  const used = await deps.tickets.consume(ctx.tenant, hashTicket(token), Math.floor(deps.now() / 1000));
   if (used.outcome !== 'consumed') {
     ctx.log.add({ type: 'fcp', ...base, reason: `link_${used.outcome}` });
     return { kind: 'invalid_link', reason: used.outcome };

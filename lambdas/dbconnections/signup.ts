@@ -7,12 +7,13 @@
  */
 import type { HttpEvent } from '../http/event.js';
 import { json, type HttpResponse } from '../http/responses.js';
+import type { Deps } from '../deps.js';
 import type { TenantContextDeps } from '../http/tenant-context.js';
 import { createUser, type CreateUserDeps, type NewUserProfile } from '../identity/create-user.js';
 import { checkPassword, describePolicy, NOT_IN_DICTIONARY, passwordPolicyOf } from '../identity/password-policy.js';
 import { isAllowlisted, suspiciousIpThrottlingOf } from '../identity/attack-protection.js';
 import { RegistrationDeniedError } from '../identity/registration-hooks.js';
-import { createRateLimitRepository, type RateLimit } from '../store/rate-limit-repository.js';
+import type { RateLimit } from '../store/rate-limit-repository.js';
 import { resolveDbRequest } from './change-password-endpoint.js';
 import { dbError, isEmail, stringField } from './db-errors.js';
 import { sendVerificationEmail } from './email-verification.js';
@@ -25,7 +26,7 @@ export const IMPORT_MODE_SIGNUP_REFUSED =
 
 const USERNAME = /^[\w.+\-!#$^`~@']{1,128}$/;
 
-export async function signupEndpoint(deps: TenantContextDeps & TicketDeps & MailDeps & UpstreamLookupDeps & CreateUserDeps, event: HttpEvent): Promise<HttpResponse> {
+export async function signupEndpoint(deps: TenantContextDeps & Pick<Deps, 'rateLimits'> & TicketDeps & MailDeps & UpstreamLookupDeps & CreateUserDeps, event: HttpEvent): Promise<HttpResponse> {
   const req = await resolveDbRequest(deps, event);
   if (!('ctx' in req)) return req;
   const { ctx, client, connection, fields } = req;
@@ -88,7 +89,7 @@ export async function signupEndpoint(deps: TenantContextDeps & TicketDeps & Mail
   const stage = throttling.stage['pre-user-registration'];
   if (throttling.enabled && !isAllowlisted(throttling.allowlist, ctx.ip)) {
     const limit: RateLimit = { intervalMs: stage.rate, burst: stage.max_attempts };
-    const taken = await createRateLimitRepository(deps.db, deps.tableName).take({ pk: `TENANT#${ctx.tenant}#RATE#signup#${ctx.ip ?? 'unknown'}`, sk: 'RATE' }, limit, deps.now());
+    const taken = await deps.rateLimits.take({ pk: `TENANT#${ctx.tenant}#RATE#signup#${ctx.ip ?? 'unknown'}`, sk: 'RATE' }, limit, deps.now());
     if (!taken.allowed) {
       ctx.log.add({ type: 'limit_mu', client_id: client.client_id, connection: connection.name, connection_id: connection.id, user_name: email, reason: 'pre_user_registration' });
       return fail(dbError(429, 'too_many_attempts', 'We have detected suspicious signup attempts and have blocked further attempts from your IP address.'), 'ip_limited', email);

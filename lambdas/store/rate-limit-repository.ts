@@ -1,14 +1,9 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
+import type { RateDecision, RateLimit } from './flow-records.js';
+import type { RateLimitsStore } from '../ports.js';
 
-export interface RateLimit {
-  /** One request per `intervalMs` on average... */
-  intervalMs: number;
-  /** ...with up to `burst` at once. */
-  burst: number;
-}
-
-export type RateDecision = { allowed: boolean; resetAt: number };
+export type { RateDecision, RateLimit } from './flow-records.js';
 
 /**
  * A token bucket per key, stored as its "theoretical arrival time" (GCRA), fleet-wide. Each
@@ -16,7 +11,7 @@ export type RateDecision = { allowed: boolean; resetAt: number };
  * `now + interval`, a busy one moves `tat` on by one interval while it stays within the burst.
  * Concurrent requests therefore serialize in the engine; none is refused for losing a race.
  */
-export function createRateLimitRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createRateLimitRepository(db: DynamoDBDocumentClient, tableName: string): RateLimitsStore {
   return {
     async take(key: { pk: string; sk: string }, limit: RateLimit, nowMs: number): Promise<RateDecision> {
       const tolerance = (limit.burst - 1) * limit.intervalMs;

@@ -1,6 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
+import type { TicketItem, TicketOutcome as ConsumeOutcome } from './flow-records.js';
+import type { TicketsStore } from '../ports.js';
+
+export type { TicketItem, TicketOutcome as ConsumeOutcome } from './flow-records.js';
 
 /** A ticket's secret travels only in the link; the table keeps its SHA-256 (base64url). */
 export function hashTicket(token: string): string {
@@ -13,33 +17,11 @@ export function newTicketToken(): string {
 
 const ticketKey = (tenant: string, hash: string) => ({ pk: `TENANT#${tenant}#TICKET#${hash}`, sk: 'TICKET' });
 
-/** What a one-time link (password change or e-mail verification) was issued for. */
-export interface TicketItem {
-  tenant: string;
-  kind: 'password_change' | 'email_verification';
-  connection_id: string;
-  email: string;
-  /** The local user; absent when the user exists only upstream (the reset creates it). */
-  user_id?: string;
-  /** The upstream user's id (`auth0|…`) found by the look-up, for a user not yet migrated. */
-  upstream_user_id?: string;
-  client_id?: string;
-  result_url?: string;
-  mark_email_as_verified?: boolean;
-  /** Epoch seconds; refused after (checked on read), removed by the table's TTL later. */
-  expires_at: number;
-  status: 'issued' | 'used';
-  used_at?: number;
-  ttl: number;
-}
-
-export type ConsumeOutcome = { outcome: 'consumed'; ticket: TicketItem } | { outcome: 'used' | 'expired' | 'missing' };
-
 /**
  * One-time tickets. Consuming one is a single conditional update (`issued` and not expired →
  * `used`), so of two submissions of the same link exactly one goes through.
  */
-export function createTicketsRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createTicketsRepository(db: DynamoDBDocumentClient, tableName: string): TicketsStore {
   async function get(tenant: string, hash: string): Promise<TicketItem | undefined> {
     const res = await db.send(new GetCommand({ TableName: tableName, Key: ticketKey(tenant, hash), ConsistentRead: true }));
     if (!res.Item) return undefined;

@@ -1,0 +1,37 @@
+/**
+ * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, ... Apart from
+ * records.ts and login-records.ts to keep each short; the ports (lambdas/ports.ts) depend on them.
+ */
+
+/** What a one-time link (password change or e-mail verification) was issued for. */
+export interface TicketItem {
+  tenant: string;
+  kind: 'password_change' | 'email_verification';
+  connection_id: string;
+  email: string;
+  /** The local user; absent when the user exists only upstream (the reset creates it). */
+  user_id?: string;
+  /** The upstream user's id (`auth0|…`) found by the look-up, for a user not yet migrated. */
+  upstream_user_id?: string;
+  client_id?: string;
+  result_url?: string;
+  mark_email_as_verified?: boolean;
+  /** Epoch seconds; refused after (checked on read), removed by the table's TTL later. */
+  expires_at: number;
+  status: 'issued' | 'used';
+  used_at?: number;
+  ttl: number;
+}
+
+/** What using (or peeking at) a ticket came to. */
+export type TicketOutcome = { outcome: 'consumed'; ticket: TicketItem } | { outcome: 'used' | 'expired' | 'missing' };
+
+/** A rate limit: one request per `intervalMs` on average, with up to `burst` at once. */
+export interface RateLimit {
+  /** One request per `intervalMs` on average... */
+  intervalMs: number;
+  /** ...with up to `burst` at once. */
+  burst: number;
+}
+
+export type RateDecision = { allowed: boolean; resetAt: number };
