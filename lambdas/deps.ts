@@ -2,6 +2,7 @@ import { guardOutboundFetch } from './http/outbound-url.js';
 import type {
   AuthorizationCodesStore,
   BatchWriter,
+  ExportJobsStore,
   ForeignRefreshToken,
   ImportCountersStore,
   ImportJobsStore,
@@ -45,6 +46,7 @@ import { createAuthorizationCodeRepository } from './store/authorization-code-re
 import { createLoginTransactionsRepository, createSocialTransactionsRepository } from './store/pending-logins-repository.js';
 import { createTicketsRepository } from './store/tickets-repository.js';
 import { createRateLimitRepository } from './store/rate-limit-repository.js';
+import { createExportJobsRepository } from './store/export-jobs-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -145,6 +147,8 @@ export interface Deps {
   importCounters: ImportCountersStore;
   /** Users-import jobs: the uploaded file's batches, their results, the job's status. */
   importJobs: ImportJobsStore;
+  /** Users-export jobs (the file is written by the job worker). */
+  exportJobs: ExportJobsStore;
   roleMembers: RoleMembersRepository;
   /** The browser login: login sessions, the login page's and the social providers' pending logins. */
   loginSessions: LoginSessionsStore;
@@ -226,6 +230,7 @@ export function createDeps(p: {
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
     importCounters: createImportCountersRepository(p.db, p.tableName),
     importJobs: createJobsRepository(p.db, p.tableName),
+    exportJobs: createExportJobsRepository(p.db, p.tableName),
     batchWriter: createBatchWriter(p.db, p.tableName),
     roleMembers: createRoleMembersRepository(p.db, p.tableName),
     loginSessions: createLoginSessionsRepository(p.db, p.tableName, now),

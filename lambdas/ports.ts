@@ -47,7 +47,7 @@ import type {
   RedeemOutcome,
   SocialTransactionRecord,
 } from './store/login-records.js';
-import type { RateDecision, RateLimit, TicketItem, TicketOutcome } from './store/flow-records.js';
+import type { ExportJobStatus, RateDecision, RateLimit, TicketItem, TicketOutcome, UsersExportJob } from './store/flow-records.js';
 
 export type { UpstreamClient as UpstreamSource } from './migration/upstream-client.js';
 
@@ -280,6 +280,15 @@ export interface TicketsStore {
 /** Token buckets per key, fleet-wide (GCRA, lambdas/store/rate-limit-repository.ts): each take is one conditional update. */
 export interface RateLimitsStore {
   take(key: ItemKey, limit: RateLimit, nowMs: number): Promise<RateDecision>;
+}
+
+/** Users-export jobs, one item each (lambdas/store/export-jobs-repository.ts); a job's status moves forward only. */
+export interface ExportJobsStore {
+  create(job: UsersExportJob): Promise<void>;
+  /** The job, unless it has expired (checked on read). */
+  get(tenant: string, id: string, nowSeconds: number): Promise<UsersExportJob | undefined>;
+  /** Moves the job from one of `from` to `to` (with `set`); false when it was in none of them. */
+  transition(tenant: string, id: string, from: ExportJobStatus[], to: ExportJobStatus, set?: Partial<Pick<UsersExportJob, 'file_key' | 'users_exported' | 'error'>>): Promise<boolean>;
 }
 
 /** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */

@@ -159,7 +159,7 @@ export const importJobEndpoints = {
   /** `GET /api/v2/jobs/{id}` for every job type: an import job here, any other by its own endpoint (exports). */
   get: {
     scopes: ['create:users', 'read:users'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'importJobs' | 'now' | 'jobs'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'importJobs' | 'exportJobs' | 'now' | 'jobs'>>) {
       const id = req.event.pathParameters?.id ?? '';
       const found = JOB_ID.test(id) ? await req.deps.importJobs.getJob(req.ctx.tenant, id) : undefined;
       if (!found) return jobEndpoints.get.run(req);

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Deps } from '../deps.js';
 import { userView } from '../management/users.js';
-import { createExportJobsRepository, type ExportField, type UsersExportJob } from '../store/export-jobs-repository.js';
+import type { ExportField, UsersExportJob } from '../store/export-jobs-repository.js';
 import { readLoginStats, withLoginStats } from '../store/login-stats.js';
 import { createUsersIndex } from '../store/users-index.js';
 import type { JobRef } from './job-ports.js';
@@ -92,8 +92,8 @@ async function* exportChunks(deps: Pick<Deps, 'db' | 'tableName'>, job: UsersExp
   }
 }
 
-export type UsersExportDeps = Pick<Deps, 'db' | 'tableName' | 'now' | 'sink' | 'jobs'>;
-export type ExportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'sink'>;
+export type UsersExportDeps = Pick<Deps, 'db' | 'tableName' | 'exportJobs' | 'now' | 'sink' | 'jobs'>;
+export type ExportJobEndDeps = Pick<Deps, 'exportJobs' | 'sink'>;
 
 /**
  * Runs a users-export job in the job worker: the users streamed page by page through gzip into
@@ -102,7 +102,7 @@ export type ExportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'sink'>;
  * last delivery (or the dead-letter queue) ends the job `failed` (`failExportJob`).
  */
 export async function runUsersExport(deps: UsersExportDeps, ref: Omit<JobRef, 'type'>): Promise<void> {
-  const repo = createExportJobsRepository(deps.db, deps.tableName);
+  const repo = deps.exportJobs;
   const job = await repo.get(ref.tenant, ref.id, Math.floor(deps.now() / 1000));
   if (!job || job.status === 'completed' || job.status === 'failed') return;
   if (!(await repo.transition(job.tenant, job.id, ['pending', 'processing'], 'processing'))) return;
@@ -122,7 +122,7 @@ export async function runUsersExport(deps: UsersExportDeps, ref: Omit<JobRef, 't
 
 /** Ends an export job `failed` after its last attempt (or from the dead-letter queue): never stuck in `processing`. */
 export async function failExportJob(deps: ExportJobEndDeps, ref: Omit<JobRef, 'type'>, reason: string): Promise<void> {
-  const repo = createExportJobsRepository(deps.db, deps.tableName);
+  const repo = deps.exportJobs;
   if (await repo.transition(ref.tenant, ref.id, ['pending', 'processing'], 'failed', { error: 'export_failed' })) {
     deps.sink.error('users export failed', { tenant: ref.tenant, job_id: ref.id, reason });
   }

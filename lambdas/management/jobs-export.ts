@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import { DEFAULT_EXPORT_FIELDS, EXPORT_RETENTION_SECONDS, exportFieldsProblem, MAX_EXPORT_USERS } from '../jobs/users-export.js';
-import { createExportJobsRepository, type UsersExportJob } from '../store/export-jobs-repository.js';
+import type { UsersExportJob } from '../store/export-jobs-repository.js';
 import type { Deps } from '../deps.js';
 import { created, currentConfig, nowIso, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
@@ -43,7 +43,7 @@ export const exportJobEndpoints = {
   create: {
     scopes: ['read:users'],
     write: { description: 'Create a users export job', config: false },
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'tenantConfigs' | 'jobs' | 'jobQueue'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'exportJobs' | 'now' | 'tenantConfigs' | 'jobs' | 'jobQueue'>>) {
       const body = parseBody(exportSchema, req.event);
       const queue = req.deps.jobQueue;
       if (!req.deps.jobs || !queue) throw managementErrors.badRequest('operation_not_supported', 'Users exports are not configured on this deployment.');
@@ -67,7 +67,7 @@ export const exportJobEndpoints = {
         created_at: nowIso(req.deps),
         ttl: Math.floor(req.deps.now() / 1000) + EXPORT_RETENTION_SECONDS,
       };
-      await createExportJobsRepository(req.deps.db, req.deps.tableName).create(job);
+      await req.deps.exportJobs.create(job);
       await queue.send([{ tenant: job.tenant, jobId: job.id, type: job.type }]);
       return created(exportJobView(job));
     },

@@ -1,38 +1,13 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
 import { keys } from './keys.js';
+import type { ExportJobStatus as JobStatus, UsersExportJob } from './flow-records.js';
+import type { ExportJobsStore } from '../ports.js';
 
-export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed';
-
-/** One exported column: the user attribute (`email`, `user_metadata.plan`) and its name in the file. */
-export interface ExportField {
-  name: string;
-  export_as?: string;
-}
-
-/** A users-export job, as Auth0's `/api/v2/jobs/users-exports` describes it, plus where its file is. */
-export interface UsersExportJob {
-  id: string;
-  tenant: string;
-  type: 'users_export';
-  status: JobStatus;
-  /** Absent: every user of the tenant. */
-  connection_id?: string;
-  connection?: string;
-  format: 'ndjson' | 'csv';
-  limit?: number;
-  fields: ExportField[];
-  created_at: string;
-  /** The file's key in the export store, once written. */
-  file_key?: string;
-  users_exported?: number;
-  error?: string;
-  /** Epoch seconds after which the job and its file are gone (the table's TTL; checked on read). */
-  ttl: number;
-}
+export type { ExportField, ExportJobStatus as JobStatus, UsersExportJob } from './flow-records.js';
 
 /** Export jobs: one item each, `TENANT#t#JOB#<id>` / `USERS_EXPORT`; status moves forward only. */
-export function createExportJobsRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createExportJobsRepository(db: DynamoDBDocumentClient, tableName: string): ExportJobsStore {
   return {
     async create(job: UsersExportJob): Promise<void> {
       await db.send(

@@ -1,5 +1,5 @@
 /**
- * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, ... Apart from
+ * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, users-export jobs, ... Apart from
  * records.ts and login-records.ts to keep each short; the ports (lambdas/ports.ts) depend on them.
  */
 
@@ -35,3 +35,32 @@ export interface RateLimit {
 }
 
 export type RateDecision = { allowed: boolean; resetAt: number };
+
+export type ExportJobStatus = 'pending' | 'processing' | 'completed' | 'failed';
+
+/** One exported column: the user attribute (`email`, `user_metadata.plan`) and its name in the file. */
+export interface ExportField {
+  name: string;
+  export_as?: string;
+}
+
+/** A users-export job, as Auth0's `/api/v2/jobs/users-exports` describes it, plus where its file is. */
+export interface UsersExportJob {
+  id: string;
+  tenant: string;
+  type: 'users_export';
+  status: ExportJobStatus;
+  /** Absent: every user of the tenant. */
+  connection_id?: string;
+  connection?: string;
+  format: 'ndjson' | 'csv';
+  limit?: number;
+  fields: ExportField[];
+  created_at: string;
+  /** The file's key in the export store, once written. */
+  file_key?: string;
+  users_exported?: number;
+  error?: string;
+  /** Epoch seconds after which the job and its file are gone (the table's TTL; checked on read). */
+  ttl: number;
+}
