@@ -8,6 +8,7 @@ import type {
   ImportJobsStore,
   LoginSessionsStore,
   LoginTransactionsStore,
+  LogsStore,
   PasswordFallback,
   RateLimitsStore,
   RegistrationHooks,
@@ -47,6 +48,7 @@ import { createLoginTransactionsRepository, createSocialTransactionsRepository }
 import { createTicketsRepository } from './store/tickets-repository.js';
 import { createRateLimitRepository } from './store/rate-limit-repository.js';
 import { createExportJobsRepository } from './store/export-jobs-repository.js';
+import { createLogsRepository } from './store/logs-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -149,6 +151,8 @@ export interface Deps {
   importJobs: ImportJobsStore;
   /** Users-export jobs (the file is written by the job worker). */
   exportJobs: ExportJobsStore;
+  /** The log events the Management API reads back. */
+  logs: LogsStore;
   roleMembers: RoleMembersRepository;
   /** The browser login: login sessions, the login page's and the social providers' pending logins. */
   loginSessions: LoginSessionsStore;
@@ -231,6 +235,7 @@ export function createDeps(p: {
     importCounters: createImportCountersRepository(p.db, p.tableName),
     importJobs: createJobsRepository(p.db, p.tableName),
     exportJobs: createExportJobsRepository(p.db, p.tableName),
+    logs: createLogsRepository(p.db, p.tableName),
     batchWriter: createBatchWriter(p.db, p.tableName),
     roleMembers: createRoleMembersRepository(p.db, p.tableName),
     loginSessions: createLoginSessionsRepository(p.db, p.tableName, now),

@@ -47,7 +47,7 @@ import type {
   RedeemOutcome,
   SocialTransactionRecord,
 } from './store/login-records.js';
-import type { ExportJobStatus, RateDecision, RateLimit, TicketItem, TicketOutcome, UsersExportJob } from './store/flow-records.js';
+import type { ExportJobStatus, LogFilter, LogView, RateDecision, RateLimit, TicketItem, TicketOutcome, UsersExportJob } from './store/flow-records.js';
 
 export type { UpstreamClient as UpstreamSource } from './migration/upstream-client.js';
 
@@ -289,6 +289,15 @@ export interface ExportJobsStore {
   get(tenant: string, id: string, nowSeconds: number): Promise<UsersExportJob | undefined>;
   /** Moves the job from one of `from` to `to` (with `set`); false when it was in none of them. */
   transition(tenant: string, id: string, from: ExportJobStatus[], to: ExportJobStatus, set?: Partial<Pick<UsersExportJob, 'file_key' | 'users_exported' | 'error'>>): Promise<boolean>;
+}
+
+/** The tenant's log events as read back (lambdas/store/logs-repository.ts): day-sharded partitions, at most LOG_RETENTION_DAYS back. */
+export interface LogsStore {
+  get(tenant: string, logId: string, nowMs: number): Promise<LogView | undefined>;
+  /** Up to `max` events matching `filter`, newest first unless `oldestFirst`. */
+  list(tenant: string, filter: LogFilter, max: number, nowMs: number, oldestFirst?: boolean): Promise<LogView[]>;
+  /** Up to `take` events after `fromId`, oldest first (checkpoint paging). */
+  after(tenant: string, fromId: string, take: number, nowMs: number): Promise<LogView[]>;
 }
 
 /** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */

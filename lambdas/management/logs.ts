@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { isValid } from 'ulid';
-import { createLogsRepository, type LogFilter } from '../store/logs-repository.js';
+import type { LogFilter } from '../store/logs-repository.js';
 import type { Deps } from '../deps.js';
 import { ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
@@ -39,9 +39,9 @@ function parseLogSearch(q: string): LogFilter {
 export const logEndpoints = {
   list: {
     scopes: ['read:logs'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'logs' | 'now'>>) {
       const q = parseQuery(listQuery, req.event);
-      const repo = createLogsRepository(req.deps.db, req.deps.tableName);
+      const repo = req.deps.logs;
       const now = req.deps.now();
       if (q.from) {
         const events = await repo.after(req.ctx.tenant, q.from, q.take ?? 50, now);
@@ -56,9 +56,9 @@ export const logEndpoints = {
   },
   get: {
     scopes: ['read:logs'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'logs' | 'now'>>) {
       const id = pathParam(req.event, 'id', LOG_ID);
-      const event = await createLogsRepository(req.deps.db, req.deps.tableName).get(req.ctx.tenant, id, req.deps.now());
+      const event = await req.deps.logs.get(req.ctx.tenant, id, req.deps.now());
       if (!event) throw managementErrors.notFound('inexistent_log', 'The log event does not exist');
       return ok(event);
     },

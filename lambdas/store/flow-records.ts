@@ -1,7 +1,8 @@
 /**
- * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, users-export jobs, ... Apart from
+ * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, users-export jobs, log events as read, ... Apart from
  * records.ts and login-records.ts to keep each short; the ports (lambdas/ports.ts) depend on them.
  */
+import type { StoredLogEvent } from '../logs/request-writes.js';
 
 /** What a one-time link (password change or e-mail verification) was issued for. */
 export interface TicketItem {
@@ -63,4 +64,13 @@ export interface UsersExportJob {
   error?: string;
   /** Epoch seconds after which the job and its file are gone (the table's TTL; checked on read). */
   ttl: number;
+}
+
+/** A stored log event as the Management API shows it. */
+export type LogView = Omit<StoredLogEvent, 'tenant'>;
+
+export interface LogFilter {
+  /** Any of these type codes. */
+  types?: string[];
+  userId?: string;
 }

@@ -1,6 +1,7 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { decodeTime, isValid } from 'ulid';
-import type { StoredLogEvent } from '../logs/request-writes.js';
+import type { LogFilter, LogView } from './flow-records.js';
+import type { LogsStore } from '../ports.js';
 import { keys } from './keys.js';
 import { mergeQueries, type KeyQuery } from './merged-query.js';
 import { allShards, shardCounts, shardOf } from './shards.js';
@@ -9,13 +10,7 @@ import { allShards, shardCounts, shardOf } from './shards.js';
 export const LOG_RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-export type LogView = Omit<StoredLogEvent, 'tenant'>;
-
-export interface LogFilter {
-  /** Any of these type codes. */
-  types?: string[];
-  userId?: string;
-}
+export type { LogFilter, LogView } from './flow-records.js';
 
 function toView(item: Record<string, unknown>): LogView {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, tenant: _t, ...rest } = item;
@@ -38,7 +33,7 @@ export function logPartitionOf(tenant: string, day: string, logId: string, shard
  * merged in as one more partition until it expires (30 days). Per user through gsi1
  * (`TENANT#t#LOGUSER#<user_id>`). Expired items are skipped on read.
  */
-export function createLogsRepository(db: DynamoDBDocumentClient, tableName: string, shards: number = shardCounts.logs) {
+export function createLogsRepository(db: DynamoDBDocumentClient, tableName: string, shards: number = shardCounts.logs): LogsStore {
   const live = (item: Record<string, unknown>, nowMs: number) => typeof item.ttl !== 'number' || item.ttl > nowMs / 1000;
   const matches = (item: Record<string, unknown>, f: LogFilter) =>
     (!f.types || f.types.includes(String(item.type))) && (!f.userId || item.user_id === f.userId);

@@ -18,4 +18,4 @@ export const declaresTheClock: ManagementEndpoint<Pick<Deps, 'now'>> = {
 // @ts-expect-error reading the logs needs the store, not only the clock
 export const givenTooLittle: ManagementEndpoint<Pick<Deps, 'now'>> = logEndpoints.list;
 
-export const givenWhatItDeclares: ManagementEndpoint<Pick<Deps, 'db' | 'tableName' | 'now'>> = logEndpoints.list;
+export const givenWhatItDeclares: ManagementEndpoint<Pick<Deps, 'logs' | 'now'>> = logEndpoints.list;
