@@ -14,6 +14,7 @@ import type {
   RegistrationHooks,
   SocialTransactionsStore,
   TicketsStore,
+  UpstreamTokensStore,
 } from './ports.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { ExportFileStore } from './jobs/job-ports.js';
@@ -49,6 +50,7 @@ import { createTicketsRepository } from './store/tickets-repository.js';
 import { createRateLimitRepository } from './store/rate-limit-repository.js';
 import { createExportJobsRepository } from './store/export-jobs-repository.js';
 import { createLogsRepository } from './store/logs-repository.js';
+import { createUpstreamTokenRepository } from './store/upstream-token-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -153,6 +155,8 @@ export interface Deps {
   exportJobs: ExportJobsStore;
   /** The log events the Management API reads back. */
   logs: LogsStore;
+  /** The ledger that makes each upstream refresh token redeemable once (re-mints). */
+  upstreamTokens: UpstreamTokensStore;
   roleMembers: RoleMembersRepository;
   /** The browser login: login sessions, the login page's and the social providers' pending logins. */
   loginSessions: LoginSessionsStore;
@@ -236,6 +240,7 @@ export function createDeps(p: {
     importJobs: createJobsRepository(p.db, p.tableName),
     exportJobs: createExportJobsRepository(p.db, p.tableName),
     logs: createLogsRepository(p.db, p.tableName),
+    upstreamTokens: createUpstreamTokenRepository(p.db, p.tableName),
     batchWriter: createBatchWriter(p.db, p.tableName),
     roleMembers: createRoleMembersRepository(p.db, p.tableName),
     loginSessions: createLoginSessionsRepository(p.db, p.tableName, now),

@@ -47,7 +47,18 @@ import type {
   RedeemOutcome,
   SocialTransactionRecord,
 } from './store/login-records.js';
-import type { ExportJobStatus, LogFilter, LogView, RateDecision, RateLimit, TicketItem, TicketOutcome, UsersExportJob } from './store/flow-records.js';
+import type {
+  ExportJobStatus,
+  Lease,
+  LogFilter,
+  LogView,
+  RateDecision,
+  RateLimit,
+  TicketItem,
+  TicketOutcome,
+  UpstreamTokenRecord,
+  UsersExportJob,
+} from './store/flow-records.js';
 
 export type { UpstreamClient as UpstreamSource } from './migration/upstream-client.js';
 
@@ -298,6 +309,24 @@ export interface LogsStore {
   list(tenant: string, filter: LogFilter, max: number, nowMs: number, oldestFirst?: boolean): Promise<LogView[]>;
   /** Up to `take` events after `fromId`, oldest first (checkpoint paging). */
   after(tenant: string, fromId: string, take: number, nowMs: number): Promise<LogView[]>;
+}
+
+/**
+ * The ledger of upstream refresh tokens (lambdas/store/upstream-token-repository.ts), keyed by the
+ * token's hash. Every change is a single-item conditional write.
+ */
+export interface UpstreamTokensStore {
+  /** The item to write for a record (in the request's final BatchWrite). */
+  item(r: UpstreamTokenRecord): ItemKey & Record<string, unknown>;
+  get(tenant: string, hash: string): Promise<UpstreamTokenRecord | undefined>;
+  /** Creates the record; false when one exists already. */
+  create(r: UpstreamTokenRecord): Promise<boolean>;
+  /** Creates the record, or takes over a `transient` one whose retry is due: `before` is what it replaced; undefined when neither. */
+  createOrTakeOverDueRetry(r: UpstreamTokenRecord & Lease, now: number): Promise<{ before?: UpstreamTokenRecord } | undefined>;
+  /** Replaces a record read at `seenVersion` (a take-over); false when it changed meanwhile. */
+  replace(r: UpstreamTokenRecord, seenVersion: number): Promise<boolean>;
+  /** An owner's write: applies only while `leaseId` still owns the record. */
+  updateAsOwner(tenant: string, hash: string, leaseId: string, fields: Partial<UpstreamTokenRecord>): Promise<boolean>;
 }
 
 /** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */

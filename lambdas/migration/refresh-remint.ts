@@ -53,7 +53,7 @@ export interface RemintTools {
  * What a re-mint uses: the ledger's table, the upstream (client, budget, Management API, secrets),
  * user creation, token issuance and the migration counters.
  */
-export type RemintDeps = Pick<Deps, 'db' | 'tableName' | 'config' | 'sink' | 'upstream' | 'upstreamBudget' | 'upstreamManagement' | 'secrets' | 'migrationCounters'> &
+export type RemintDeps = Pick<Deps, 'db' | 'upstreamTokens' | 'config' | 'sink' | 'upstream' | 'upstreamBudget' | 'upstreamManagement' | 'secrets' | 'migrationCounters'> &
   CreateUserDeps &
   IssueTokensDeps;
 

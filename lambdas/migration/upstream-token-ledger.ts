@@ -7,11 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Deps } from '../deps.js';
-import {
-  createUpstreamTokenRepository,
-  type Lease,
-  type UpstreamTokenRecord,
-} from '../store/upstream-token-repository.js';
+import type { Lease, UpstreamTokenRecord } from '../store/upstream-token-repository.js';
 import { newId } from '../tokens/refresh-token-format.js';
 import type { Deadline } from './deadline.js';
 
@@ -73,10 +69,10 @@ export function upstreamTokenHash(token: string): string {
 }
 
 export function createUpstreamTokenLedger(
-  deps: Pick<Deps, 'db' | 'tableName' | 'now'>,
+  deps: Pick<Deps, 'upstreamTokens' | 'now'>,
   p: { tenant: string; token: string; leaseMs: number },
 ) {
-  const repo = createUpstreamTokenRepository(deps.db, deps.tableName);
+  const repo = deps.upstreamTokens;
   const hash = upstreamTokenHash(p.token);
   const nowS = () => Math.floor(deps.now() / 1000);
   let ownedVersion = 0;

@@ -1,53 +1,10 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
 import { keys } from './keys.js';
+import type { Lease, UpstreamTokenRecord } from './flow-records.js';
+import type { UpstreamTokensStore } from '../ports.js';
 
-/**
- * The record of one upstream refresh token (key: SHA-256 of the token, never the token):
- *
- * - `redeeming`  a request holds the lease and is redeeming the token upstream;
- * - `redeemed`   the upstream accepted (and rotated) it; its answer is kept sealed so a retry
- *                completes the re-mint without calling the upstream token endpoint again;
- * - `minted`     local tokens were issued: the family id lets replays within the leeway join it;
- * - `rejected`   every source listed in `rejected_by` refused the token;
- * - `transient`  the last attempt failed for a passing reason; retried from `retry_at` on.
- *
- * Every change is a single-item conditional write: creation with `attribute_not_exists`,
- * take-overs on the `version` read before, owner writes on the owner's `lease_id`.
- */
-export type UpstreamTokenStatus = 'redeeming' | 'redeemed' | 'minted' | 'rejected' | 'transient';
-
-export interface UpstreamTokenRecord {
-  tenant: string;
-  token_hash: string;
-  status: UpstreamTokenStatus;
-  version: number;
-  lease_id?: string;
-  /** Epoch ms until which the lease holder owns the record. */
-  lease_until?: number;
-  source_id?: string;
-  sealed_answer?: string;
-  client_id?: string;
-  user_id?: string;
-  family_id?: string;
-  /** The refresh token the mint issued: a replay joins the family only while it is unused. */
-  refresh_token_id?: string;
-  family_absolute_exp?: number;
-  scope?: string;
-  refresh_scope?: string;
-  audience?: string;
-  /** Epoch s of the mint, the start of the replay leeway. */
-  minted_at?: number;
-  rejected_by?: string[];
-  failure?: { kind: 'rate_limited' | 'unavailable'; reason: string; retry_after?: number; queued?: boolean };
-  /** Epoch ms before which a `transient` record answers with its failure again. */
-  retry_at?: number;
-  updated_at: number;
-  /** Epoch s; checked on every read (DynamoDB deletes expired items only eventually). */
-  ttl: number;
-}
-
-export type Lease = { lease_id: string; lease_until: number };
+export type { Lease, UpstreamTokenRecord, UpstreamTokenStatus } from './flow-records.js';
 
 /** What a record says beyond its status and lease: a take-over starts without any of it. */
 const OUTCOME_FIELDS = [
@@ -55,7 +12,7 @@ const OUTCOME_FIELDS = [
   'scope', 'refresh_scope', 'audience', 'minted_at', 'rejected_by', 'failure', 'retry_at',
 ] as const satisfies readonly (keyof UpstreamTokenRecord)[];
 
-export function createUpstreamTokenRepository(db: DynamoDBDocumentClient, tableName: string) {
+export function createUpstreamTokenRepository(db: DynamoDBDocumentClient, tableName: string): UpstreamTokensStore {
   const keyOf = (tenant: string, hash: string) => keys.upstreamTokenConsumed(tenant, hash);
   const strip = (item: Record<string, unknown> | undefined): UpstreamTokenRecord | undefined => {
     if (!item) return undefined;

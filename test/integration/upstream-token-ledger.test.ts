@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 function ledgerFor(token: string) {
-  return createUpstreamTokenLedger({ db, tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+  return createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(db, DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
 }
 const newToken = () => `v1.M${randomBytes(30).toString('base64url')}`;
 /** A deadline that is already spent: a claim that would have to wait answers `busy` at once. */
@@ -71,7 +71,7 @@ describe('upstream token ledger', () => {
     // The waiter reads through its own client, so the test writes the outcome only once it waits.
     const counter = createRoundTripCounter();
     const waiterDb = createDocumentClient({ endpoint: engine.endpoint, counter });
-    const waiting = createUpstreamTokenLedger({ db: waiterDb, tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS })
+    const waiting = createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(waiterDb, DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS })
       .claim(['s1'], createDeadline(5_000, () => Date.now()));
     while (!counter.byOperation.GetItem) await new Promise((resolve) => setImmediate(resolve));
     const minted = ledger.mintedItem(owner.lease, { source_id: 's1', client_id: 'c', user_id: 'auth0|u', family_id: 'fam', scope: 'openid', refresh_scope: 'openid offline_access' });
@@ -123,7 +123,7 @@ describe('upstream token ledger', () => {
     expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'transient' });
     t += 2_000;
     const counter = createRoundTripCounter();
-    const counted = createUpstreamTokenLedger({ db: createDocumentClient({ endpoint: engine.endpoint, counter }), tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+    const counted = createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(createDocumentClient({ endpoint: engine.endpoint, counter }), DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
     const back = await counted.claim(['s1'], noTime());
     expect(back).toMatchObject({ kind: 'owner', booked: true, record: { status: 'redeeming', version: 3 } });
     expect(counter.byOperation).toEqual({ UpdateItem: 1 });
@@ -139,7 +139,7 @@ describe('upstream token ledger', () => {
   it('a new token is claimed in one request; one whose passing failure had no place in the queue is taken over when due, in one request, not as a turn', async () => {
     const token = newToken();
     const counter = createRoundTripCounter();
-    const counted = () => createUpstreamTokenLedger({ db: createDocumentClient({ endpoint: engine.endpoint, counter }), tableName: DEFAULT_TABLE_NAME, now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+    const counted = () => createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(createDocumentClient({ endpoint: engine.endpoint, counter }), DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
     const first = await counted().claim(['s1'], noTime());
     expect(first).toMatchObject({ kind: 'owner', record: { status: 'redeeming', version: 1 } });
     expect(counter.byOperation).toEqual({ UpdateItem: 1 });
