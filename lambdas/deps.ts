@@ -6,6 +6,7 @@ import type {
   ForeignRefreshToken,
   ImportCountersStore,
   ImportJobsStore,
+  ImportSlotsStore,
   LoginSessionsStore,
   LoginTransactionsStore,
   LogsStore,
@@ -51,6 +52,7 @@ import { createRateLimitRepository } from './store/rate-limit-repository.js';
 import { createExportJobsRepository } from './store/export-jobs-repository.js';
 import { createLogsRepository } from './store/logs-repository.js';
 import { createUpstreamTokenRepository } from './store/upstream-token-repository.js';
+import { createImportSlotsRepository } from './store/import-slots-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -151,6 +153,8 @@ export interface Deps {
   importCounters: ImportCountersStore;
   /** Users-import jobs: the uploaded file's batches, their results, the job's status. */
   importJobs: ImportJobsStore;
+  /** The tenant's active import job slots (Auth0's limit of active import jobs). */
+  importSlots: ImportSlotsStore;
   /** Users-export jobs (the file is written by the job worker). */
   exportJobs: ExportJobsStore;
   /** The log events the Management API reads back. */
@@ -238,6 +242,7 @@ export function createDeps(p: {
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),
     importCounters: createImportCountersRepository(p.db, p.tableName),
     importJobs: createJobsRepository(p.db, p.tableName),
+    importSlots: createImportSlotsRepository(p.db, p.tableName, now),
     exportJobs: createExportJobsRepository(p.db, p.tableName),
     logs: createLogsRepository(p.db, p.tableName),
     upstreamTokens: createUpstreamTokenRepository(p.db, p.tableName),

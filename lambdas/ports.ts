@@ -329,6 +329,14 @@ export interface UpstreamTokensStore {
   updateAsOwner(tenant: string, hash: string, leaseId: string, fields: Partial<UpstreamTokenRecord>): Promise<boolean>;
 }
 
+/** The tenant's active import job slots, fleet-wide (lambdas/store/import-slots-repository.ts): Auth0's limit of active import jobs. */
+export interface ImportSlotsStore {
+  /** Takes a slot for `jobId` (taking over one whose job has ended or never appeared); false when every slot holds an active job. */
+  take(tenant: string, jobId: string, jobStatus: (id: string) => Promise<string | undefined>): Promise<boolean>;
+  /** Gives back the slot a job holds (when it ends, or when it could not be created). */
+  release(tenant: string, jobId: string): Promise<void>;
+}
+
 /** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */
 export interface BatchWriter {
   /** The puts, then the deletes, in BatchWrites of 25, sending again what is left unprocessed; throws if some stay unwritten. */

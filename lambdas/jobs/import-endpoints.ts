@@ -5,7 +5,7 @@ import { ManagementError, managementErrors } from '../management/errors.js';
 import { jobEndpoints } from '../management/jobs.js';
 import { pathParam } from '../management/request.js';
 import { randomAlnum } from '../store/defaults.js';
-import { createImportSlotsRepository, MAX_ACTIVE_IMPORT_JOBS } from '../store/import-slots-repository.js';
+import { MAX_ACTIVE_IMPORT_JOBS } from '../store/import-slots-repository.js';
 import type { ImportJobRecord } from '../store/records.js';
 
 /** Auth0's limit of the users file. */
@@ -92,7 +92,7 @@ export const importJobEndpoints = {
   create: {
     scopes: ['create:users'],
     write: { description: 'Create an import users job', config: false },
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'importJobs' | 'now' | 'tenantConfigs' | 'jobQueue'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'importJobs' | 'importSlots' | 'now' | 'tenantConfigs' | 'jobQueue'>>) {
       const queue = req.deps.jobQueue;
       if (!queue) throw new ManagementError(501, 'not_configured', 'Jobs are not configured on this deployment.');
       const form = await readForm(req);
@@ -144,7 +144,7 @@ export const importJobEndpoints = {
       job.batches = batches.length;
       const jobs = req.deps.importJobs;
       // Auth0's limit of active import jobs per tenant, fleet-wide: a slot first, then the job.
-      const slots = createImportSlotsRepository(req.deps.db, req.deps.tableName, req.deps.now);
+      const slots = req.deps.importSlots;
       if (!(await slots.take(job.tenant, job.id, async (id) => (await jobs.getJob(job.tenant, id))?.status))) throw tooManyActiveJobs();
       try {
         await jobs.createImportJob(job, batches);

@@ -1,6 +1,5 @@
 import type { Deps } from '../deps.js';
 import { createRequestWrites } from '../logs/request-writes.js';
-import { createImportSlotsRepository } from '../store/import-slots-repository.js';
 import { sendImportCompletionEmail, type ImportCompletionEmailDeps } from './import-completion-email.js';
 import { importUsers, type ImportJobContext, type ImportUsersDeps } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
@@ -11,7 +10,7 @@ import type { BatchResult, ImportJobRecord } from '../store/records.js';
 const DEFAULT_CONCURRENCY = 16;
 
 /** What ending an import job reads and writes: the job, its slot, its log and the completion e-mail. */
-export type ImportJobEndDeps = Pick<Deps, 'db' | 'tableName' | 'importJobs' | 'batchWriter' | 'now' | 'sink'> & ImportCompletionEmailDeps;
+export type ImportJobEndDeps = Pick<Deps, 'importJobs' | 'importSlots' | 'batchWriter' | 'now' | 'sink'> & ImportCompletionEmailDeps;
 export type ImportBatchDeps = ImportUsersDeps & ImportJobEndDeps & Pick<Deps, 'importCounters'>;
 
 /** Imported users are written as they are: the batch hands it no registration hooks (`registrationHooks: undefined`). */
@@ -33,9 +32,9 @@ async function importAll(deps: ImportUsersDeps & Pick<Deps, 'registrationHooks'>
  * Ends the job once (answers whether this call did), then gives back its slot among the tenant's
  * active import jobs. A crash in between leaves a slot whose job has ended: the next job takes it over.
  */
-async function finishJob(deps: Pick<Deps, 'db' | 'tableName' | 'importJobs' | 'now'>, m: ImportBatchMessage, status: 'completed' | 'failed'): Promise<boolean> {
+async function finishJob(deps: Pick<Deps, 'importSlots' | 'importJobs' | 'now'>, m: ImportBatchMessage, status: 'completed' | 'failed'): Promise<boolean> {
   if (!(await deps.importJobs.finish(m.tenant, m.jobId, status, new Date(deps.now()).toISOString()))) return false;
-  await createImportSlotsRepository(deps.db, deps.tableName, deps.now).release(m.tenant, m.jobId);
+  await deps.importSlots.release(m.tenant, m.jobId);
   return true;
 }
 

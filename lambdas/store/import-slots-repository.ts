@@ -1,5 +1,6 @@
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetItems, isConditionalCheckFailed } from './dynamo-client.js';
+import type { ImportSlotsStore } from '../ports.js';
 
 /** Auth0's limit: import jobs of a tenant active at once. */
 export const MAX_ACTIVE_IMPORT_JOBS = 2;
@@ -17,7 +18,7 @@ const slotKey = (tenant: string, n: number) => ({ pk: `TENANT#${tenant}#IMPORT_S
  * (a crash after the slot was taken) or is older than a day, and it is taken over with a
  * conditional write on the job it named, so two requests never both get it.
  */
-export function createImportSlotsRepository(db: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now) {
+export function createImportSlotsRepository(db: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now): ImportSlotsStore {
   async function put(tenant: string, n: number, jobId: string, condition: { expression: string; values?: Record<string, unknown> }): Promise<boolean> {
     try {
       await db.send(
