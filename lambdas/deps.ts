@@ -5,6 +5,7 @@ import type {
   ExportJobsStore,
   ForeignRefreshToken,
   ImportCountersStore,
+  ImportedUsersStore,
   ImportJobsStore,
   ImportSlotsStore,
   LoginSessionsStore,
@@ -53,6 +54,7 @@ import { createExportJobsRepository } from './store/export-jobs-repository.js';
 import { createLogsRepository } from './store/logs-repository.js';
 import { createUpstreamTokenRepository } from './store/upstream-token-repository.js';
 import { createImportSlotsRepository } from './store/import-slots-repository.js';
+import { createImportedUsersRepository } from './store/imported-users-repository.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -155,6 +157,8 @@ export interface Deps {
   importJobs: ImportJobsStore;
   /** The tenant's active import job slots (Auth0's limit of active import jobs). */
   importSlots: ImportSlotsStore;
+  /** The batched user writes of a bulk import. */
+  importedUsers: ImportedUsersStore;
   /** Users-export jobs (the file is written by the job worker). */
   exportJobs: ExportJobsStore;
   /** The log events the Management API reads back. */
@@ -243,6 +247,7 @@ export function createDeps(p: {
     importCounters: createImportCountersRepository(p.db, p.tableName),
     importJobs: createJobsRepository(p.db, p.tableName),
     importSlots: createImportSlotsRepository(p.db, p.tableName, now),
+    importedUsers: createImportedUsersRepository(p.db, p.tableName),
     exportJobs: createExportJobsRepository(p.db, p.tableName),
     logs: createLogsRepository(p.db, p.tableName),
     upstreamTokens: createUpstreamTokenRepository(p.db, p.tableName),

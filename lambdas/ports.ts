@@ -49,9 +49,11 @@ import type {
 } from './store/login-records.js';
 import type {
   ExportJobStatus,
+  ImportedPassword,
   Lease,
   LogFilter,
   LogView,
+  NewImportedUser,
   RateDecision,
   RateLimit,
   TicketItem,
@@ -335,6 +337,16 @@ export interface ImportSlotsStore {
   take(tenant: string, jobId: string, jobStatus: (id: string) => Promise<string | undefined>): Promise<boolean>;
   /** Gives back the slot a job holds (when it ends, or when it could not be created). */
   release(tenant: string, jobId: string): Promise<void>;
+}
+
+/** The writes of a bulk import (lambdas/store/imported-users-repository.ts): batched reads and writes of users new to the table. */
+export interface ImportedUsersStore {
+  /** The user and password items of these users (consistent reads; every key answered or it throws). */
+  readForImport(tenant: string, userIds: string[]): Promise<Map<string, { user?: UserRecord; password?: PasswordRecord }>>;
+  /** Writes users that did not exist, with their imported passwords, in BatchWrites; a store failure throws. */
+  writeNewUsers(users: NewImportedUser[], at: string): Promise<void>;
+  /** Stores an imported password unless the user has a local one (a password set here always wins). */
+  putImportedPassword(tenant: string, userId: string, password: ImportedPassword, at: string): Promise<void>;
 }
 
 /** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Deps } from '../deps.js';
-import { createImportedUsersRepository, type ImportedPassword, type NewImportedUser } from '../store/imported-users-repository.js';
+import type { ImportedPassword, NewImportedUser } from '../store/imported-users-repository.js';
 import { keys } from '../store/keys.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import { validateImportedUser, type ImportError, type ImportedUser } from './import-user-schema.js';
@@ -51,15 +51,14 @@ function importedPassword(user: ImportedUser): ImportedPassword | undefined {
 }
 
 /** What an import writes with: the users' items and their imported passwords. */
-type ImportWriteDeps = Pick<Deps, 'db' | 'tableName' | 'users'>;
+type ImportWriteDeps = Pick<Deps, 'importedUsers' | 'users'>;
 export type ImportUsersDeps = ImportWriteDeps & Pick<Deps, 'now' | 'sink'>;
 
-async function putImportedPassword(deps: Pick<Deps, 'db' | 'tableName'>, tenant: string, userId: string, user: ImportedUser, at: string): Promise<void> {
+async function putImportedPassword(deps: Pick<Deps, 'importedUsers'>, tenant: string, userId: string, user: ImportedUser, at: string): Promise<void> {
   const password = importedPassword(user);
-  if (password) await importedUsers(deps).putImportedPassword(tenant, userId, password, at);
+  if (password) await deps.importedUsers.putImportedPassword(tenant, userId, password, at);
 }
 
-const importedUsers = (deps: Pick<Deps, 'db' | 'tableName'>) => createImportedUsersRepository(deps.db, deps.tableName);
 
 function mergeTopLevel(current: Record<string, unknown> | undefined, patch: Record<string, unknown> | undefined) {
   return patch === undefined ? (current ?? {}) : { ...(current ?? {}), ...patch };
@@ -152,7 +151,7 @@ async function whenIdentifierTaken(
  * (a batch run again), an upsert, or a duplicate.
  */
 async function whenUserExists(deps: ImportWriteDeps, job: ImportJobContext, user: ImportedUser, userId: string, existing: UserRecord, at: string): Promise<ImportOutcome> {
-  const repo = importedUsers(deps);
+  const repo = deps.importedUsers;
   if (existing.email && existing.email !== user.email.toLowerCase()) await deps.users.releaseIdentifier(keys.emailClaim(job.tenant, job.connection.id, user.email), userId);
   if (user.username && existing.username && existing.username !== user.username) {
     await deps.users.releaseIdentifier(keys.usernameClaim(job.tenant, job.connection.id, user.username), userId);
@@ -253,7 +252,7 @@ export async function importUsers(deps: ImportUsersDeps, job: ImportJobContext, 
   const seen = new Set<string>();
   const first = claimed.filter((c) => !seen.has(c.userId) && seen.add(c.userId));
   const repeated = claimed.filter((c) => !first.includes(c));
-  const repo = importedUsers(deps);
+  const repo = deps.importedUsers;
   const found = await repo.readForImport(job.tenant, first.map((c) => c.userId));
   const fresh: Claimed[] = [];
   const existing: Array<Claimed & { existing: UserRecord }> = [];

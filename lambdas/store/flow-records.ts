@@ -1,8 +1,9 @@
 /**
- * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, users-export jobs, log events as read, and the ledger of upstream refresh tokens. Apart from
+ * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, users-export jobs, log events as read, users written by a bulk import, and the ledger of upstream refresh tokens. Apart from
  * records.ts and login-records.ts to keep each short; the ports (lambdas/ports.ts) depend on them.
  */
 import type { StoredLogEvent } from '../logs/request-writes.js';
+import type { UserRecord } from './records.js';
 
 /** What a one-time link (password change or e-mail verification) was issued for. */
 export interface TicketItem {
@@ -121,3 +122,11 @@ export interface UpstreamTokenRecord {
 }
 
 export type Lease = { lease_id: string; lease_until: number };
+
+/** An imported password as it is stored: bcrypt as `hash`, any other algorithm verbatim. */
+export type ImportedPassword = { hash: string } | { custom_password_hash: Record<string, unknown> };
+
+export interface NewImportedUser {
+  user: UserRecord;
+  password?: ImportedPassword;
+}

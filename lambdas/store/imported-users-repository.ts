@@ -2,6 +2,8 @@ import { BatchGetCommand, BatchWriteCommand, PutCommand, type DynamoDBDocumentCl
 import { isConditionalCheckFailed } from './dynamo-client.js';
 import { keys } from './keys.js';
 import type { PasswordRecord, UserRecord } from './records.js';
+import type { ImportedPassword, NewImportedUser } from './flow-records.js';
+import type { ImportedUsersStore } from '../ports.js';
 import { usersListingKeyOf } from './users-index.js';
 
 /** DynamoDB's limits: keys per BatchGetItem, items per BatchWriteItem. */
@@ -23,13 +25,7 @@ async function inChunks<T>(items: T[], size: number, fn: (chunk: T[]) => Promise
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, chunks.length) }, worker));
 }
 
-/** An imported password as it is stored: bcrypt as `hash`, any other algorithm verbatim. */
-export type ImportedPassword = { hash: string } | { custom_password_hash: Record<string, unknown> };
-
-export interface NewImportedUser {
-  user: UserRecord;
-  password?: ImportedPassword;
-}
+export type { ImportedPassword, NewImportedUser } from './flow-records.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -46,7 +42,7 @@ function stripKeys<T>(item: Record<string, unknown> | undefined): T | undefined 
  * users of the ones that do not exist yet. A user_id that exists (under the same or another
  * email) is never in a BatchWrite: the import handles it with single-item conditional writes.
  */
-export function createImportedUsersRepository(db: DynamoDBDocumentClient, tableName: string, sleepFor: (ms: number) => Promise<void> = sleep) {
+export function createImportedUsersRepository(db: DynamoDBDocumentClient, tableName: string, sleepFor: (ms: number) => Promise<void> = sleep): ImportedUsersStore {
   return {
     /** The user and password items of these users (consistent reads; every key answered or it throws). */
     async readForImport(tenant: string, userIds: string[]): Promise<Map<string, { user?: UserRecord; password?: PasswordRecord }>> {
