@@ -2,7 +2,6 @@ import * as z from 'zod/mini';
 import type { MigrationPath } from '../logs/log-types.js';
 import { MIGRATION_OUTCOMES, UPSTREAM_VERIFIED_OUTCOMES, type MigrationOutcome } from '../logs/migration-outcome.js';
 import type { MigrationAttemptCounts } from '../store/migration-counters-repository.js';
-import { createImportCounters } from '../jobs/import-counters.js';
 import type { Deps } from '../deps.js';
 import { ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
@@ -40,7 +39,7 @@ function dayOf(text: string, name: string): number {
 export const statsEndpoints = {
   migration: {
     scopes: ['read:stats'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'now' | 'migrationCounters'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'importCounters' | 'now' | 'migrationCounters'>>) {
       const q = parseQuery(statsQuery, req.event);
       const now = req.deps.now();
       const to = q.to ? dayOf(q.to, 'to') : dayOf(new Date(now).toISOString().slice(0, 10), 'to');
@@ -55,7 +54,7 @@ export const statsEndpoints = {
       const [perDay, last, imported] = await Promise.all([
         counters.attemptsOfDays(tenant, dayNames),
         counters.lastUpstreamVerification(tenant),
-        createImportCounters(req.deps.db, req.deps.tableName).read(tenant),
+        req.deps.importCounters.read(tenant),
       ]);
 
       const totals = Object.fromEntries(PATHS.map((p) => [p, zeroCounts()])) as Record<MigrationPath, PathCounts>;
