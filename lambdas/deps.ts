@@ -17,6 +17,7 @@ import type {
   SocialTransactionsStore,
   TicketsStore,
   UpstreamTokensStore,
+  UsersListingStore,
 } from './ports.js';
 import type { PostLoginExtension, PostLoginPolicy } from './extensions/post-login.js';
 import type { ExportFileStore } from './jobs/job-ports.js';
@@ -55,6 +56,7 @@ import { createLogsRepository } from './store/logs-repository.js';
 import { createUpstreamTokenRepository } from './store/upstream-token-repository.js';
 import { createImportSlotsRepository } from './store/import-slots-repository.js';
 import { createImportedUsersRepository } from './store/imported-users-repository.js';
+import { createUsersListing } from './store/users-index.js';
 import { createSigningKeyProvider, type SigningKeyProvider } from './tokens/signing-keys.js';
 
 export interface ServiceConfig {
@@ -145,6 +147,8 @@ export interface Deps {
   tenantConfigCache: TenantConfigCache;
   users: UsersRepository;
   lockouts: LockoutRepository;
+  /** The users as the Management API lists and exports them, with their login statistics. */
+  usersListing: UsersListingStore;
   /** The password check's combined reads (claim and IP bucket; user and failure ceiling). */
   loginReads: LoginReads;
   refreshTokens: RefreshTokenRepository;
@@ -241,6 +245,7 @@ export function createDeps(p: {
     tenantConfigCache: createTenantConfigCache({ ttlMs: config.configCacheMs, now }),
     users: createUsersRepository(p.db, p.tableName, now),
     lockouts: createLockoutRepository(p.db, p.tableName),
+    usersListing: createUsersListing(p.db, p.tableName),
     loginReads: createLoginReads(p.db, p.tableName),
     refreshTokens: createRefreshTokenRepository(p.db, p.tableName),
     migrationCounters: createMigrationCountersRepository(p.db, p.tableName),

@@ -51,6 +51,7 @@ import type {
   ExportJobStatus,
   ImportedPassword,
   Lease,
+  LoginStats,
   LogFilter,
   LogView,
   NewImportedUser,
@@ -347,6 +348,16 @@ export interface ImportedUsersStore {
   writeNewUsers(users: NewImportedUser[], at: string): Promise<void>;
   /** Stores an imported password unless the user has a local one (a password set here always wins). */
   putImportedPassword(tenant: string, userId: string, password: ImportedPassword, at: string): Promise<void>;
+}
+
+/** The tenant's users as the Management API lists and exports them (lambdas/store/users-index.ts, login-stats.ts). */
+export interface UsersListingStore {
+  /** Users matching `accept`, in user_id order, at most `max`. */
+  find(tenant: string, accept: (u: UserRecord) => boolean, max: number): Promise<UserRecord[]>;
+  /** The same users as `find`, `size` at a time, read only as far as the caller goes. */
+  pages(tenant: string, accept: (u: UserRecord) => boolean, max: number, size: number): AsyncGenerator<UserRecord[]>;
+  /** The login statistics of these users: user_id → statistics. */
+  loginStats(tenant: string, userIds: string[]): Promise<Map<string, LoginStats>>;
 }
 
 /** Many items written at once (lambdas/store/batch-writer.ts): what a request's final write is made of. */

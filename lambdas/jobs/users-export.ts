@@ -3,8 +3,7 @@ import { createGzip } from 'node:zlib';
 import type { Deps } from '../deps.js';
 import { userView } from '../management/users.js';
 import type { ExportField, UsersExportJob } from '../store/export-jobs-repository.js';
-import { readLoginStats, withLoginStats } from '../store/login-stats.js';
-import { createUsersIndex } from '../store/users-index.js';
+import { withLoginStats } from '../store/login-stats.js';
 import type { JobRef } from './job-ports.js';
 export { EXPORT_RETENTION_SECONDS } from './job-ports.js';
 
@@ -81,18 +80,18 @@ export const exportFileKey = (job: Pick<UsersExportJob, 'tenant' | 'id' | 'forma
  * their login statistics, as `GET /api/v2/users` shows them), `EXPORT_PAGE` users at a time.
  * `counted` receives how many users were written.
  */
-async function* exportChunks(deps: Pick<Deps, 'db' | 'tableName'>, job: UsersExportJob, counted: { users: number }): AsyncGenerator<string> {
+async function* exportChunks(deps: Pick<Deps, 'usersListing'>, job: UsersExportJob, counted: { users: number }): AsyncGenerator<string> {
   if (job.format === 'csv') yield csvHeader(job.fields);
-  const index = createUsersIndex(deps.db, deps.tableName);
+  const index = deps.usersListing;
   const max = Math.min(job.limit ?? MAX_EXPORT_USERS, MAX_EXPORT_USERS);
   for await (const page of index.pages(job.tenant, (u) => !job.connection_id || u.connection_id === job.connection_id, max, EXPORT_PAGE)) {
-    const stats = await readLoginStats(deps.db, deps.tableName, job.tenant, page.map((u) => u.user_id));
+    const stats = await deps.usersListing.loginStats(job.tenant, page.map((u) => u.user_id));
     counted.users += page.length;
     yield exportLines(page.map((u) => userView(withLoginStats(u, stats.get(u.user_id)))), job.format, job.fields);
   }
 }
 
-export type UsersExportDeps = Pick<Deps, 'db' | 'tableName' | 'exportJobs' | 'now' | 'sink' | 'jobs'>;
+export type UsersExportDeps = Pick<Deps, 'usersListing' | 'exportJobs' | 'now' | 'sink' | 'jobs'>;
 export type ExportJobEndDeps = Pick<Deps, 'exportJobs' | 'sink'>;
 
 /**

@@ -6,8 +6,7 @@ import { passwordPolicyOf } from '../identity/password-policy.js';
 import { keys, type ItemKey } from '../store/keys.js';
 import type { ConnectionRecord, UserRecord } from '../store/records.js';
 import { connectionByName } from '../store/tenant-config-repository.js';
-import { createUsersIndex } from '../store/users-index.js';
-import { readLoginStats, withLoginStats } from '../store/login-stats.js';
+import { withLoginStats } from '../store/login-stats.js';
 import { created, currentConfig, noContent, nowIso, ok, type ManagementEndpoint, type ManagementRequest } from './endpoint.js';
 import { managementErrors } from './errors.js';
 import { boolString, listBody, pagingOf, pagingQuery, parseBody, parseQuery, pathParam, selectFields, text } from './request.js';
@@ -103,9 +102,9 @@ export function userView(u: UserRecord) {
 }
 
 /** Login statistics are kept apart from the user item (see store/login-stats.ts): read them for what is shown. */
-async function withStats(req: ManagementRequest<Pick<Deps, 'db' | 'tableName'>>, users: UserRecord[]): Promise<UserRecord[]> {
+async function withStats(req: ManagementRequest<Pick<Deps, 'usersListing'>>, users: UserRecord[]): Promise<UserRecord[]> {
   if (users.length === 0) return users;
-  const stats = await readLoginStats(req.deps.db, req.deps.tableName, req.ctx.tenant, users.map((u) => u.user_id));
+  const stats = await req.deps.usersListing.loginStats(req.ctx.tenant, users.map((u) => u.user_id));
   return users.map((u) => withLoginStats(u, stats.get(u.user_id)));
 }
 
@@ -162,7 +161,7 @@ function mergeMetadata(current: Record<string, unknown>, patch: Record<string, u
 export const userEndpoints = {
   list: {
     scopes: ['read:users'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'tenantConfigs' | 'users'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'usersListing' | 'tenantConfigs' | 'users'>>) {
       const q = parseQuery(listQuery, req.event);
       const terms = q.q ? parseUserSearch(q.q) : [];
       const config = await currentConfig(req);
@@ -170,7 +169,7 @@ export const userEndpoints = {
       const address = exactEmailOf(terms);
       const users = address
         ? (await usersByEmail(req, address, [...config.connections.values()])).filter(accept)
-        : await createUsersIndex(req.deps.db, req.deps.tableName).find(req.ctx.tenant, accept, SEARCH_LIMIT);
+        : await req.deps.usersListing.find(req.ctx.tenant, accept, SEARCH_LIMIT);
       const paging = pagingOf(q);
       const [sortField, dir] = q.sort?.split(':') ?? [];
       // Sorting on a login statistic needs every match's statistics; otherwise only the page's.
@@ -194,7 +193,7 @@ export const userEndpoints = {
   },
   byEmail: {
     scopes: ['read:users'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'tenantConfigs' | 'users'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'usersListing' | 'tenantConfigs' | 'users'>>) {
       const q = parseQuery(byEmailQuery, req.event);
       const config = await currentConfig(req);
       const users = await withStats(req, await usersByEmail(req, q.email.toLowerCase(), [...config.connections.values()]));
@@ -203,7 +202,7 @@ export const userEndpoints = {
   },
   get: {
     scopes: ['read:users'],
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'users'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'usersListing' | 'users'>>) {
       const q = parseQuery(getQuery, req.event);
       const [user] = await withStats(req, [await findUser(req)]);
       return ok(selectFields(userView(user), q.fields, q.include_fields));
@@ -235,7 +234,7 @@ export const userEndpoints = {
   update: {
     scopes: ['update:users'],
     write: { description: 'Update a User', config: false },
-    async run(req: ManagementRequest<Pick<Deps, 'db' | 'tableName' | 'config' | 'now' | 'tenantConfigs' | 'users'>>) {
+    async run(req: ManagementRequest<Pick<Deps, 'usersListing' | 'config' | 'now' | 'tenantConfigs' | 'users'>>) {
       const existing = await findUser(req);
       const body = parseBody(patchSchema, req.event);
       if (body.connection !== undefined && body.connection !== existing.connection) {

@@ -1,5 +1,5 @@
 /**
- * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, users-export jobs, log events as read, users written by a bulk import, and the ledger of upstream refresh tokens. Apart from
+ * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, users-export jobs, log events as read, users' login statistics, users written by a bulk import, and the ledger of upstream refresh tokens. Apart from
  * records.ts and login-records.ts to keep each short; the ports (lambdas/ports.ts) depend on them.
  */
 import type { StoredLogEvent } from '../logs/request-writes.js';
@@ -129,4 +129,16 @@ export type ImportedPassword = { hash: string } | { custom_password_hash: Record
 export interface NewImportedUser {
   user: UserRecord;
   password?: ImportedPassword;
+}
+
+/**
+ * A user's login statistics: written by every login (`users.recordLogin`) on an item of their
+ * own in the user's partition (`sk = LOGINS`), not on the user item, which carries the listing
+ * index key: updating it would write the index on every login. Read only for what the
+ * Management API shows.
+ */
+export interface LoginStats {
+  last_login?: string;
+  last_ip?: string;
+  logins_count: number;
 }

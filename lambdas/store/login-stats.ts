@@ -2,18 +2,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetItems } from './dynamo-client.js';
 import { keys } from './keys.js';
 import type { UserRecord } from './records.js';
+import type { LoginStats } from './flow-records.js';
 
-/**
- * A user's login statistics: written by every login (`users.recordLogin`) on an item of their
- * own in the user's partition (`sk = LOGINS`), not on the user item, which carries the listing
- * index key: updating it would write the index on every login. Read only for what the
- * Management API shows.
- */
-export interface LoginStats {
-  last_login?: string;
-  last_ip?: string;
-  logins_count: number;
-}
+export type { LoginStats } from './flow-records.js';
 
 /** The login statistics of these users (one BatchGet per 100): user_id → statistics. */
 export async function readLoginStats(

@@ -3,6 +3,8 @@ import { keys } from './keys.js';
 import { mergedItems, mergeQueries } from './merged-query.js';
 import type { UserRecord } from './records.js';
 import { allShards, shardCounts, shardOf } from './shards.js';
+import { readLoginStats } from './login-stats.js';
+import type { UsersListingStore } from '../ports.js';
 
 function stripKeys(item: Record<string, unknown>): UserRecord {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
@@ -61,3 +63,11 @@ export function createUsersIndex(db: DynamoDBDocumentClient, tableName: string, 
 }
 
 export type UsersIndex = ReturnType<typeof createUsersIndex>;
+
+/** The tenant's users as the Management API lists and exports them: the index, and the login statistics shown with them. */
+export function createUsersListing(db: DynamoDBDocumentClient, tableName: string): UsersListingStore {
+  return {
+    ...createUsersIndex(db, tableName),
+    loginStats: (tenant, userIds) => readLoginStats(db, tableName, tenant, userIds),
+  };
+}
