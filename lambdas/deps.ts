@@ -30,6 +30,7 @@ import { createUpstreamClient, type UpstreamClient } from './migration/upstream-
 import { createUpstreamManagementApi, type UpstreamManagementApi } from './migration/upstream-management-api.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import type { DynamoDBDocumentClient } from './store/dynamo-client.js';
+import { storeLatencyOf, type StoreLatency } from './store/store-latency.js';
 import { createBatchWriter } from './store/batch-writer.js';
 import { createJobsRepository } from './store/jobs-repository.js';
 import { createImportCountersRepository } from './store/import-counters-repository.js';
@@ -138,6 +139,8 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
 export interface Deps {
   db: DynamoDBDocumentClient;
   tableName: string;
+  /** How long the store's recent requests took, when the document client measures them (re-mints are shed above a mean). */
+  storeLatency?: Pick<StoreLatency, 'meanMs'>;
   secrets: SecretStore;
   sink: LogSink;
   now: () => number;
@@ -236,6 +239,7 @@ export function createDeps(p: {
   return {
     db: p.db,
     tableName: p.tableName,
+    storeLatency: storeLatencyOf(p.db),
     secrets: p.secrets,
     sink: p.sink,
     now,

@@ -23,7 +23,6 @@ import type { ClientRecord, MigrationSourceRecord, UserRecord } from '../store/r
 import { connectionByName } from '../store/tenant-config-repository.js';
 import { isSocialIdentity, socialConnectionOfUserId } from '../social/social-strategies.js';
 import type { Lease, UpstreamTokenRecord } from '../store/upstream-token-repository.js';
-import { storeLatencyOf } from '../store/store-latency.js';
 import { createDeadline, type Deadline } from './deadline.js';
 import { createSourceSecrets, enabledMigrationSources, type SourceSecrets } from './migration-sources.js';
 import { prepareRedemption, redeemAtSources } from './redeem-at-sources.js';
@@ -53,7 +52,7 @@ export interface RemintTools {
  * What a re-mint uses: the ledger's table, the upstream (client, budget, Management API, secrets),
  * user creation, token issuance and the migration counters.
  */
-export type RemintDeps = Pick<Deps, 'db' | 'upstreamTokens' | 'config' | 'sink' | 'upstream' | 'upstreamBudget' | 'upstreamManagement' | 'secrets' | 'migrationCounters'> &
+export type RemintDeps = Pick<Deps, 'storeLatency' | 'upstreamTokens' | 'config' | 'sink' | 'upstream' | 'upstreamBudget' | 'upstreamManagement' | 'secrets' | 'migrationCounters'> &
   CreateUserDeps &
   IssueTokensDeps;
 
@@ -114,7 +113,7 @@ export async function remintFromUpstream(
   if (sources.length === 0) return stop(new RemintStop('client_not_bound_to_source', oauthErrors.invalidRefreshToken()));
 
   // The store is overloaded: this re-mint can wait, and turning it away now writes nothing.
-  const shed = remintShedding(storeLatencyOf(deps.db), deps.config.shedRemintsAboveStoreMs);
+  const shed = remintShedding(deps.storeLatency, deps.config.shedRemintsAboveStoreMs);
   if (shed) {
     deps.sink.warn('store_overloaded', { shed: 'refresh_remint', store_mean_ms: shed.storeMeanMs, retry_after_seconds: shed.retryAfterSeconds });
     throw oauthErrors.temporarilyUnavailable(shed.retryAfterSeconds);

@@ -1,6 +1,8 @@
 /**
- * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets, users-export jobs, log events as read, users' login statistics, users written by a bulk import, and the ledger of upstream refresh tokens. Apart from
- * records.ts and login-records.ts to keep each short; the ports (lambdas/ports.ts) depend on them.
+ * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets,
+ * users-export jobs, log events as read, users' login statistics, users written by a bulk import,
+ * and the ledger of upstream refresh tokens. Apart from records.ts and login-records.ts to keep
+ * each short; the ports (lambdas/ports.ts) depend on them.
  */
 import type { StoredLogEvent } from '../logs/request-writes.js';
 import type { UserRecord } from './records.js';
