@@ -11,7 +11,6 @@ import type { MigrationPath } from './logs/log-types.js';
 import type { MigrationOutcome } from './logs/migration-outcome.js';
 import type { RequestWrites } from './logs/request-writes.js';
 import type {
-  BatchResult,
   ClaimMappingRecord,
   ClientGrantRecord,
   ClientRecord,
@@ -21,10 +20,7 @@ import type {
   EarlyClaims,
   HookRecord,
   IdentifierClaim,
-  ImportDrainCounts,
-  ImportJobRecord,
   ItemKey,
-  JobSummary,
   LockoutPolicy,
   MigrationAttemptCounts,
   MigrationCounts,
@@ -40,6 +36,7 @@ import type {
   UserRecord,
   UserWithPassword,
 } from './store/records.js';
+import type { BatchResult, ImportDrainCounts, ImportJobRecord, JobSummary } from './store/flow-records.js';
 import type {
   AuthorizationCodeItem,
   LoginSessionRecord,

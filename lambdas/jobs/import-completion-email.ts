@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import type { ImportJobRecord, JobSummary } from '../store/records.js';
+import type { ImportJobRecord, JobSummary } from '../store/flow-records.js';
 
 export type ImportCompletionEmailDeps = Pick<Deps, 'config' | 'mailer' | 'sink' | 'tenantConfigs'>;
 

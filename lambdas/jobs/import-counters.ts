@@ -1,7 +1,7 @@
 import type { ImportCountersStore } from '../ports.js';
 
 /** The counters themselves live in the store (lambdas/store/import-counters-repository.ts), reached as `deps.importCounters`. */
-export type { ImportDrainCounts } from '../store/records.js';
+export type { ImportDrainCounts } from '../store/flow-records.js';
 export type { ImportCountersStore as ImportCounters } from '../ports.js';
 
 /**

@@ -6,7 +6,7 @@ import { jobEndpoints } from '../management/jobs.js';
 import { pathParam } from '../management/request.js';
 import { randomAlnum } from '../store/defaults.js';
 import { MAX_ACTIVE_IMPORT_JOBS } from '../store/import-slots-repository.js';
-import type { ImportJobRecord } from '../store/records.js';
+import type { ImportJobRecord } from '../store/flow-records.js';
 
 /** Auth0's limit of the users file. */
 export const IMPORT_FILE_MAX_BYTES = 500 * 1024;

@@ -1,5 +1,5 @@
 import { parseCustomPasswordHash } from '../identity/custom-password-hash.js';
-import type { ImportError } from '../store/records.js';
+import type { ImportError } from '../store/flow-records.js';
 
 /**
  * Auth0's bulk-import user schema ("Bulk User Import Database Schema and Examples"), checked
@@ -7,7 +7,7 @@ import type { ImportError } from '../store/records.js';
  * codes of its JSON-schema validator), and never echo a password hash.
  */
 
-export type { ImportError } from '../store/records.js';
+export type { ImportError } from '../store/flow-records.js';
 
 /** A user of the import file once it passed the schema. */
 export interface ImportedUser {

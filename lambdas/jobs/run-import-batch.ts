@@ -4,7 +4,7 @@ import { sendImportCompletionEmail, type ImportCompletionEmailDeps } from './imp
 import { importUsers, type ImportJobContext, type ImportUsersDeps } from './import-user.js';
 import { userForErrorReport } from './import-user-schema.js';
 import type { ImportBatchMessage } from './job-queue.js';
-import type { BatchResult, ImportJobRecord } from '../store/records.js';
+import type { BatchResult, ImportJobRecord } from '../store/flow-records.js';
 
 /** Users of one batch claimed (and, when they exist, imported one by one) at the same time. */
 const DEFAULT_CONCURRENCY = 16;

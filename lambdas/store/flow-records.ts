@@ -1,8 +1,8 @@
 /**
  * Shapes of the items the side flows keep (without pk/sk): one-time tickets, rate-limit buckets,
  * users-export jobs, log events as read, users' login statistics, users written by a bulk import,
- * and the ledger of upstream refresh tokens. Apart from records.ts and login-records.ts to keep
- * each short; the ports (lambdas/ports.ts) depend on them.
+ * the ledger of upstream refresh tokens, and bulk-import jobs with their drain counts. Apart from
+ * records.ts and login-records.ts to keep each short; the ports (lambdas/ports.ts) depend on them.
  */
 import type { StoredLogEvent } from '../logs/request-writes.js';
 import type { UserRecord } from './records.js';
@@ -143,4 +143,55 @@ export interface LoginStats {
   last_login?: string;
   last_ip?: string;
   logins_count: number;
+}
+
+/** The drain view of bulk imports: users imported, and how many of them have signed in here since. */
+export interface ImportDrainCounts {
+  imported: number;
+  signed_in_since_import: number;
+}
+
+/** A user's error in an import file, as Auth0's job errors have it (`{code, message, path}`). */
+export interface ImportError {
+  code: string;
+  message: string;
+  path: string;
+}
+
+/** Where an import job is; it moves forward only. */
+export type ImportJobStatus = 'pending' | 'processing' | 'completed' | 'failed';
+
+/** A users-import job (`TENANT#t#JOB#<id>` / `JOB`, lambdas/store/jobs-repository.ts). */
+export interface ImportJobRecord {
+  id: string;
+  type: 'users_import';
+  tenant: string;
+  status: ImportJobStatus;
+  connection_id: string;
+  connection: string;
+  upsert: boolean;
+  external_id?: string;
+  send_completion_email: boolean;
+  created_at: string;
+  completed_at?: string;
+  /** How many `BATCH#` items the file was cut into, and how many users it holds. */
+  batches: number;
+  total: number;
+}
+
+/** What an import job's worker made of one batch of the file. */
+export interface BatchResult {
+  inserted: number;
+  updated: number;
+  failed: number;
+  errors: { user: unknown; errors: ImportError[] }[];
+}
+
+export interface JobSummary {
+  inserted: number;
+  updated: number;
+  failed: number;
+  total: number;
+  /** Batches with a result. */
+  done: number;
 }

@@ -1,10 +1,10 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetItems } from './dynamo-client.js';
-import type { ImportDrainCounts } from './records.js';
+import type { ImportDrainCounts } from './flow-records.js';
 import { allShards, shardCounts } from './shards.js';
 import type { ImportCountersStore } from '../ports.js';
 
-export type { ImportDrainCounts } from './records.js';
+export type { ImportDrainCounts } from './flow-records.js';
 
 /**
  * The drain view of bulk imports: how many users were imported, and how many of them have

@@ -1,9 +1,9 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamo-client.js';
-import type { BatchResult, ImportJobRecord, JobSummary } from './records.js';
+import type { BatchResult, ImportJobRecord, JobSummary } from './flow-records.js';
 import type { ImportJobsStore } from '../ports.js';
 
-export type { BatchResult, ImportJobRecord, ImportJobStatus as JobStatus, JobSummary } from './records.js';
+export type { BatchResult, ImportJobRecord, ImportJobStatus as JobStatus, JobSummary } from './flow-records.js';
 
 /**
  * Jobs in the table. One partition per job (`TENANT#t#JOB#<id>`):

@@ -2,15 +2,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * How long this process's store requests have taken lately: an exponentially weighted mean of
- * their durations, and how many are in flight. A store answering in hundreds of milliseconds is
- * overloaded (DynamoDB answers in a few, a hot partition throttles, the embedded engine saturates
- * its core): work that can wait is then turned away before it adds to the load.
+ * their durations. A store answering in hundreds of milliseconds is overloaded (DynamoDB answers
+ * in a few, a hot partition throttles, the embedded engine saturates its core): work that can
+ * wait is then turned away before it adds to the load.
  */
 export interface StoreLatency {
   /** Weighted mean of recent request durations (ms): each request weighs a tenth, and it fades while none ends. */
   readonly meanMs: number;
-  /** Requests sent and not answered yet. */
-  readonly inFlight: number;
   /** Records one request's start; call the returned function when it ends. */
   started(): () => void;
 }
@@ -25,20 +23,14 @@ const HALF_LIFE_MS = 1000;
 export function createStoreLatency(now: () => number = () => performance.now()): StoreLatency {
   let meanMs = 0;
   let lastAt = now();
-  let inFlight = 0;
   const current = () => meanMs * 2 ** (-(now() - lastAt) / HALF_LIFE_MS);
   return {
     get meanMs() {
       return current();
     },
-    get inFlight() {
-      return inFlight;
-    },
     started() {
       const at = now();
-      inFlight += 1;
       return () => {
-        inFlight -= 1;
         const mean = current();
         lastAt = now();
         meanMs = mean + (lastAt - at - mean) * WEIGHT;
