@@ -203,8 +203,8 @@ export interface LoginSessionsStore {
 }
 
 /**
- * Pending logins: the login page's (lambdas/store/login-transactions-repository.ts) and a social
- * provider's (lambdas/store/social-transactions-repository.ts). Each is ended once.
+ * Pending logins: the login page's and a social provider's (both in
+ * lambdas/store/pending-logins-repository.ts). Each is ended once.
  */
 export interface PendingLoginsStore<T extends LoginTransactionRecord | SocialTransactionRecord> {
   create(tx: T): Promise<CreateOutcome>;
