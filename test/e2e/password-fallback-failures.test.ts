@@ -224,7 +224,7 @@ describe('every upstream failure answers exactly like a wrong password; the log 
     const { tenant, connection } = service.credentials;
     const counter = await service.deps.db.send(new GetCommand({ TableName: service.deps.tableName, Key: keys.lockout(tenant, connection.id, email) }));
     expect(counter.Item?.failures ?? 0).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 2100)); // X-RateLimit-Reset is in whole seconds
+    clock.advance(2_100); // past X-RateLimit-Reset (whole seconds)
     expect((await loginWithAuth0Client(service, email, PASSWORD)).status).toBe(200);
   });
 });

@@ -4,7 +4,7 @@ import { authLogMetrics, metricNamespace, type AuthLogMetricKey } from '../../li
 import { MIGRATION_PATHS, UPSTREAM_CALL_KINDS } from '../../lib/drain-dashboard.js';
 import { API_SERVER_ERRORS_METRIC } from '../../lib/service-alarms.js';
 import { PASSWORD_REALM_GRANT, startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
-import { closeUpstreamBreaker, linkUpstream, type UpstreamLink } from '../support/import-mode.js';
+import { closeUpstreamBreaker, createAdjustableClock, linkUpstream, type UpstreamLink } from '../support/import-mode.js';
 import { startTestService, type TestService } from '../support/local-service.js';
 import { addMigrationSource } from '../support/migration-source.js';
 import { compileJsonFilterPattern, dimensionValuesOf, metricValueOf } from './support/json-filter-pattern.js';
@@ -18,6 +18,7 @@ import { buildTestStack, removeTestAssemblies, resourcesOfType } from './support
  * filter of the synthesized stack is then run over each scenario's lines.
  */
 const SERVICE_NAME = `metric-filters-${randomBytes(4).toString('hex')}`;
+const clock = createAdjustableClock();
 
 type Scenario = 'passwordMigration' | 'fallback503' | 'fallback429' | 'unknownEmail' | 'refreshRemint' | 'refreshRejected' | 'lockout';
 const scenarioNames: Scenario[] = ['passwordMigration', 'fallback503', 'fallback429', 'unknownEmail', 'refreshRemint', 'refreshRejected', 'lockout'];
@@ -67,7 +68,7 @@ function keepIssuedTokens(body: Record<string, unknown>) {
 beforeAll(async () => {
   capture = capturePrintedLogLines(SERVICE_NAME);
   upstream = await startFakeUpstream();
-  service = await startTestService({ sink: capture.sink, config: { bcryptCost: 4 } });
+  service = await startTestService({ sink: capture.sink, now: clock.now, config: { bcryptCost: 4 } });
   link = await linkUpstream(service, upstream);
   const { source } = await addMigrationSource(service, upstream);
   sourceId = source.id;
@@ -92,8 +93,8 @@ beforeAll(async () => {
     upstream.failNext('token', { status: 429, retryAfter: 4 });
     const res = await passwordLogin(stranded.email, 'Upstream-password-2');
     closeUpstreamBreaker(service, link);
-    // The global limit pauses every upstream call until its reset (whole seconds): let it pass.
-    await new Promise((resolve) => setTimeout(resolve, 5100));
+    // The global limit pauses every upstream call until its reset (whole seconds): past it.
+    clock.advance(5_100);
     return [res.status];
   });
   // A mistyped e-mail: the upstream is asked and says no. Not a verification, so not a drain count.
