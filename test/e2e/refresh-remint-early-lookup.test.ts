@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lambdas/store/keys.js';
-import type { MigrationSourceRecord } from '../../lambdas/store/records.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { startTestService, type TestService } from '../support/local-service.js';
-import { addMigrationSource, removeMigrationSource } from '../support/migration-source.js';
+import { upstreamSessions, type addMigrationSource } from '../support/migration-source.js';
 
 /**
  * A re-mint looks the user up, and claims its email, from the upstream's id_token while
@@ -13,7 +12,7 @@ import { addMigrationSource, removeMigrationSource } from '../support/migration-
  */
 let service: TestService;
 let upstream: FakeUpstream;
-const added: MigrationSourceRecord[] = [];
+const sessions = upstreamSessions(() => service, () => upstream, 'el');
 
 beforeAll(async () => {
   [service, upstream] = await Promise.all([startTestService(), startFakeUpstream()]);
@@ -21,17 +20,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([service?.close(), upstream?.close()]);
 });
-afterEach(async () => {
-  for (const source of added.splice(0)) await removeMigrationSource(service, source);
-  upstream.reset();
-});
+afterEach(() => sessions.cleanup());
 
-async function session(opts: Parameters<typeof addMigrationSource>[2] = {}) {
-  const result = await addMigrationSource(service, upstream, opts);
-  added.push(result.source);
-  const user = upstream.addUser({ email: `el-${randomBytes(5).toString('hex')}@example.com`, password: 'Upstream-pw-1', email_verified: true });
-  return { user, token: upstream.issueRefreshToken({ sub: user.sub, client_id: result.clientId, scope: 'openid profile email offline_access' }) };
-}
+const session = (source: Parameters<typeof addMigrationSource>[2] = {}) => sessions.create({ source, user: { email_verified: true } });
 
 function refresh(refreshToken: string) {
   const c = service.credentials.webClient;

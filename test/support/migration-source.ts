@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { LocalServer } from '../../bin/local/server.js';
 import { secretNames } from '../../lambdas/secrets/secret-store.js';
 import type { MigrationSourceRecord } from '../../lambdas/store/records.js';
-import type { FakeUpstream } from './fake-upstream.js';
+import type { FakeUpstream, FakeUserInput } from './fake-upstream.js';
 
 /**
  * Configures a migration source of the service's tenant pointing at a fake upstream: a client of
@@ -65,17 +65,17 @@ export function authEvents(lines: string[]): Array<Record<string, any>> {
 
 /**
  * Upstream sessions for re-mint tests: each `create()` adds a migration source, an upstream user
- * and an Auth0 refresh token of that user; `cleanup()` (after each test) removes the sources and
+ * (both optionally shaped by `opts`) and an Auth0 refresh token of that user; `cleanup()` (after each test) removes the sources and
  * resets the fake upstream. The getters read servers that beforeAll starts.
  */
 export function upstreamSessions(getService: () => LocalServer, getUpstream: () => FakeUpstream, label: string) {
   const added: MigrationSourceRecord[] = [];
   return {
-    async create() {
+    async create(opts: { source?: Parameters<typeof addMigrationSource>[2]; user?: Partial<FakeUserInput> } = {}) {
       const upstream = getUpstream();
-      const { source, clientId } = await addMigrationSource(getService(), upstream);
+      const { source, clientId } = await addMigrationSource(getService(), upstream, opts.source);
       added.push(source);
-      const user = upstream.addUser({ email: `${label}-${randomBytes(5).toString('hex')}@example.com`, password: 'Upstream-pw-1' });
+      const user = upstream.addUser({ email: `${label}-${randomBytes(5).toString('hex')}@example.com`, password: 'Upstream-pw-1', ...opts.user });
       return { source, user, token: upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: 'openid profile email offline_access' }) };
     },
     async cleanup() {
