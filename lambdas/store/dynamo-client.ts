@@ -1,5 +1,5 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createStoreLatency, registerStoreLatency } from './store-latency.js';
 
 /** The document client's type, for code outside the store that only carries it to the repositories. */
@@ -114,4 +114,38 @@ export async function batchGetItems(
     pending = res.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
   }
   return found;
+}
+
+/** A put or a delete of one BatchWrite. */
+export type BatchWriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: { pk: string; sk: string } } };
+
+/** DynamoDB takes at most 25 puts and deletes in one BatchWrite. */
+const BATCH_WRITE_MAX = 25;
+/** Rounds of unprocessed items (throttling) before the write is given up. */
+const BATCH_WRITE_ROUNDS = 8;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Puts and deletes of any kinds in BatchWrites of 25; what the table leaves unprocessed
+ * (throttling) is sent again after 40, 80, … ms. Items still unprocessed after 8 rounds throw
+ * as the store's throttling does (answered 503 with Retry-After, retried by a job).
+ */
+export async function batchWriteItems(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  writes: BatchWriteRequest[],
+  opts: { sleepFor?: (ms: number) => Promise<void> } = {},
+): Promise<void> {
+  const sleepFor = opts.sleepFor ?? sleep;
+  for (let i = 0; i < writes.length; i += BATCH_WRITE_MAX) {
+    let pending = writes.slice(i, i + BATCH_WRITE_MAX);
+    for (let round = 0; pending.length > 0; round++) {
+      if (round >= BATCH_WRITE_ROUNDS) {
+        throw Object.assign(new Error(`${pending.length} items left unprocessed`), { name: 'ProvisionedThroughputExceededException', $metadata: {} });
+      }
+      if (round > 0) await sleepFor(20 * 2 ** round);
+      const res = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+      pending = (res.UnprocessedItems?.[tableName] as BatchWriteRequest[] | undefined) ?? [];
+    }
+  }
 }

@@ -1,5 +1,5 @@
-import { BatchGetCommand, BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed } from './dynamo-client.js';
+import { BatchGetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteItems, isConditionalCheckFailed } from './dynamo-client.js';
 import { keys } from './keys.js';
 import type { PasswordRecord, UserRecord } from './records.js';
 import type { ImportedPassword, NewImportedUser } from './flow-records.js';
@@ -9,7 +9,7 @@ import { usersListingKeyOf } from './users-index.js';
 /** DynamoDB's limits: keys per BatchGetItem, items per BatchWriteItem. */
 const GET_LIMIT = 100;
 const WRITE_LIMIT = 25;
-/** Rounds of unprocessed keys or items before the batch is given up (the job's queue runs it again). */
+/** Rounds of unprocessed keys before the batch is given up (the job's queue runs it again); writes: batchWriteItems. */
 const MAX_ROUNDS = 8;
 /** Batch requests of one call in flight at once. */
 const IN_FLIGHT = 4;
@@ -77,15 +77,7 @@ export function createImportedUsersRepository(db: DynamoDBDocumentClient, tableN
         { ...keys.user(user.tenant, user.user_id), ...usersListingKeyOf(user.tenant, user.user_id), ...user },
         ...(password ? [{ ...keys.password(user.tenant, user.user_id), ...password, origin: 'import', updated_at: at }] : []),
       ]);
-      await inChunks(items, WRITE_LIMIT, async (chunk) => {
-        let pending = chunk.map((Item) => ({ PutRequest: { Item } }));
-        for (let round = 0; pending.length > 0; round++) {
-          if (round >= MAX_ROUNDS) throw Object.assign(new Error(`${pending.length} items left unprocessed`), { $metadata: {} });
-          if (round > 0) await sleepFor(20 * 2 ** round);
-          const res = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-          pending = (res.UnprocessedItems?.[tableName] as typeof pending | undefined) ?? [];
-        }
-      });
+      await inChunks(items, WRITE_LIMIT, (chunk) => batchWriteItems(db, tableName, chunk.map((Item) => ({ PutRequest: { Item } })), { sleepFor }));
     },
 
     /**

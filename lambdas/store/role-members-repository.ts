@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteItems, type BatchWriteRequest } from './dynamo-client.js';
 import { keys, type ItemKey } from './keys.js';
 import type { UserRecord } from './records.js';
 
@@ -19,16 +20,7 @@ function shardOf(userId: string): number {
  * same id (deleted, then created again) does not inherit it.
  */
 export function createRoleMembersRepository(db: DynamoDBDocumentClient, tableName: string) {
-  async function writeBatches(requests: Record<string, unknown>[]) {
-    for (let i = 0; i < requests.length; i += 25) {
-      let pending: Record<string, unknown>[] | undefined = requests.slice(i, i + 25);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt === 8) throw new Error('role membership write not processed');
-        const res = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
-        pending = res.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined;
-      }
-    }
-  }
+  const writeBatches = (requests: BatchWriteRequest[]) => batchWriteItems(db, tableName, requests);
 
   async function queryAll(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
