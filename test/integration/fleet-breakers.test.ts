@@ -1,11 +1,9 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { describe, expect, it } from 'vitest';
 import { createBreakerRegistry } from '../../lambdas/migration/circuit-breaker.js';
 import { createFleetBreakers } from '../../lambdas/migration/fleet-breakers.js';
 import { createUpstreamBudget } from '../../lambdas/migration/upstream-budget.js';
-import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
 import { createUpstreamBudgetRepository } from '../../lambdas/store/upstream-budget-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /**
  * Two instances' breakers sharing their state through the budget item on the embedded engine,
@@ -14,23 +12,12 @@ import { createUpstreamBudgetRepository } from '../../lambdas/store/upstream-bud
  */
 const TABLE = 'fleet-breakers-test';
 const COOL_DOWN_MS = 1_000;
-let engine: EmbeddedEngine;
-let db: DynamoDBDocumentClient;
+const store = useStoreEngine(TABLE);
 let t = 1_800_000_000_000;
 const now = () => t;
 
-beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  db = createDocumentClient({ endpoint: engine.endpoint });
-});
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
-});
-
 function instance() {
-  const budget = createUpstreamBudget({ repo: createUpstreamBudgetRepository(db, TABLE), now, random: () => 0 });
+  const budget = createUpstreamBudget({ repo: createUpstreamBudgetRepository(store.db, TABLE), now, random: () => 0 });
   const breakers = createFleetBreakers({ local: createBreakerRegistry({ now, coolDownMs: COOL_DOWN_MS }), budget, now });
   return { budget, breakers };
 }

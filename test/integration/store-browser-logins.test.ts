@@ -1,10 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
-import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { describe, expect, it } from 'vitest';
 import type { LoginSessionRecord, LoginTransactionRecord, SocialTransactionRecord } from '../../lambdas/store/login-records.js';
 import { createLoginSessionsRepository } from '../../lambdas/store/login-sessions-repository.js';
 import { createLoginTransactionsRepository, createSocialTransactionsRepository } from '../../lambdas/store/pending-logins-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /**
  * The browser login's repositories: expiry is checked on read against the injected clock (the
@@ -12,24 +11,13 @@ import { createLoginTransactionsRepository, createSocialTransactionsRepository }
  * versions wrote (stored sessions and pending logins stay readable across a deploy).
  */
 const TABLE = 'browser-logins-test';
-let engine: EmbeddedEngine;
-let db: ReturnType<typeof createDocumentClient>;
+const store = useStoreEngine(TABLE);
 let clockMs = Date.UTC(2026, 0, 1);
 const now = () => clockMs;
 const nowSeconds = () => Math.floor(clockMs / 1000);
 
-beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  db = createDocumentClient({ endpoint: engine.endpoint });
-});
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
-});
-
 const request = { client_id: 'c', redirect_uri: 'https://app.example/cb', response_mode: 'query' as const, scope: 'openid', connection_id: 'con_1' };
-const rawItem = async (pk: string, sk: string) => (await db.send(new GetCommand({ TableName: TABLE, Key: { pk, sk } }))).Item;
+const rawItem = async (pk: string, sk: string) => (await store.db.send(new GetCommand({ TableName: TABLE, Key: { pk, sk } }))).Item;
 
 describe('login sessions', () => {
   const session = (tenant: string, seconds: number): LoginSessionRecord => ({
@@ -43,7 +31,7 @@ describe('login sessions', () => {
   });
 
   it('is read while live, not once its expiry has passed by the injected clock, though the item is still there', async () => {
-    const sessions = createLoginSessionsRepository(db, TABLE, now);
+    const sessions = createLoginSessionsRepository(store.db, TABLE, now);
     const s = session('t', 60);
     await sessions.start('hash-live', s);
     expect(await sessions.liveSession('t', 'hash-live')).toEqual(s);
@@ -54,7 +42,7 @@ describe('login sessions', () => {
   });
 
   it("is not another tenant's, and is gone once ended", async () => {
-    const sessions = createLoginSessionsRepository(db, TABLE, now);
+    const sessions = createLoginSessionsRepository(store.db, TABLE, now);
     await sessions.start('hash-end', session('t', 60));
     expect(await sessions.liveSession('other', 'hash-end')).toBeUndefined();
     await sessions.end('t', 'hash-end');
@@ -85,7 +73,7 @@ describe('pending logins', () => {
   });
 
   it('a login transaction is stored under its own key, read while live, and not after its expiry', async () => {
-    const txs = createLoginTransactionsRepository(db, TABLE, now);
+    const txs = createLoginTransactionsRepository(store.db, TABLE, now);
     const tx = loginTx('tx-expiring-0001', 30);
     expect(await txs.create(tx)).toEqual({ ok: true });
     expect(await rawItem('TENANT#t#LOGINTX#tx-expiring-0001', 'LOGINTX')).toEqual({ pk: 'TENANT#t#LOGINTX#tx-expiring-0001', sk: 'LOGINTX', ...tx });
@@ -96,7 +84,7 @@ describe('pending logins', () => {
   });
 
   it('a taken id is a conflict that leaves the first transaction as it was', async () => {
-    const txs = createLoginTransactionsRepository(db, TABLE, now);
+    const txs = createLoginTransactionsRepository(store.db, TABLE, now);
     const first = loginTx('tx-taken-000001', 60);
     await txs.create(first);
     expect(await txs.create({ ...first, csrf_hash: 'other' })).toEqual({ ok: false, reason: 'conflict' });
@@ -104,7 +92,7 @@ describe('pending logins', () => {
   });
 
   it('of concurrent ends of one login transaction exactly one goes through', async () => {
-    const txs = createLoginTransactionsRepository(db, TABLE, now);
+    const txs = createLoginTransactionsRepository(store.db, TABLE, now);
     await txs.create(loginTx('tx-once-0000001', 60));
     const ends = await Promise.all(Array.from({ length: 5 }, () => txs.end('t', 'tx-once-0000001')));
     expect(ends.filter(Boolean)).toHaveLength(1);
@@ -112,7 +100,7 @@ describe('pending logins', () => {
   });
 
   it('a social transaction is stored under its own key, used once, and not read after its expiry', async () => {
-    const txs = createSocialTransactionsRepository(db, TABLE, now);
+    const txs = createSocialTransactionsRepository(store.db, TABLE, now);
     const used = socialTx('state-used', 60);
     expect(await txs.create(used)).toEqual({ ok: true });
     expect(await rawItem('TENANT#t#SOCIALTX#state-used', 'SOCIALTX')).toEqual({ pk: 'TENANT#t#SOCIALTX#state-used', sk: 'SOCIALTX', ...used });

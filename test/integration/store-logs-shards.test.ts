@@ -1,14 +1,13 @@
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createSilentSink } from '../../lambdas/logs/log-sink.js';
 import { createRequestWrites } from '../../lambdas/logs/request-writes.js';
 import { createBatchWriter } from '../../lambdas/store/batch-writer.js';
-import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
 import { keys } from '../../lambdas/store/keys.js';
 import { createLogsRepository } from '../../lambdas/store/logs-repository.js';
 import { shardCounts } from '../../lambdas/store/shards.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /**
  * The auth log spread over several partitions per tenant and day, read back merged by log id,
@@ -17,19 +16,15 @@ import { shardCounts } from '../../lambdas/store/shards.js';
 const TABLE = 'logs-shards-test';
 const TENANT = 'acme';
 const HOUR = 3_600_000;
-let engine: EmbeddedEngine;
-let db: DynamoDBDocumentClient;
+const store = useStoreEngine(TABLE);
 const written: { log_id: string; type: string }[] = [];
 const now = Date.UTC(2026, 10, 20, 12);
 
 beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  db = createDocumentClient({ endpoint: engine.endpoint });
   // 90 events over three days, through the request log as requests write them.
   for (let i = 0; i < 90; i++) {
     const at = now - 2 * 24 * HOUR + i * HOUR * 0.5;
-    const log = createRequestWrites({ batchWriter: createBatchWriter(db, TABLE), sink: createSilentSink(), now: () => at, tenant: TENANT });
+    const log = createRequestWrites({ batchWriter: createBatchWriter(store.db, TABLE), sink: createSilentSink(), now: () => at, tenant: TENANT });
     const e = log.add({ type: i % 3 === 0 ? 'f' : 's', user_id: `auth0|u${i % 5}` });
     await log.flush();
     written.push({ log_id: e.log_id, type: e.type });
@@ -39,7 +34,7 @@ beforeAll(async () => {
     const at = now - 2 * 24 * HOUR + i * HOUR * 4 + 1;
     const logId = ulid(at);
     const date = new Date(at).toISOString();
-    await db.send(
+    await store.db.send(
       new PutCommand({
         TableName: TABLE,
         Item: { pk: keys.logDay(TENANT, date.slice(0, 10)), sk: logId, log_id: logId, type: 'seacft', date, tenant: TENANT, ttl: 4_000_000_000 },
@@ -49,19 +44,15 @@ beforeAll(async () => {
   }
   written.sort((a, b) => a.log_id.localeCompare(b.log_id));
 });
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
-});
 
-const repo = () => createLogsRepository(db, TABLE);
+const repo = () => createLogsRepository(store.db, TABLE);
 
 describe('logs sharded per tenant and day', () => {
   it('a day of events is written to several partition keys, none holding most of them', async () => {
     const day = new Date(now - 24 * HOUR).toISOString().slice(0, 10);
     const counts: number[] = [];
     for (let shard = 0; shard < shardCounts.logs; shard++) {
-      const res = await db.send(
+      const res = await store.db.send(
         new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.logDayShard(TENANT, day, shard) } }),
       );
       counts.push(res.Count ?? 0);

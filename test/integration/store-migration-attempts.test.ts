@@ -1,27 +1,14 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
-import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { describe, expect, it } from 'vitest';
 import { createMigrationCountersRepository } from '../../lambdas/store/migration-counters-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /** The drain's table side: attempts by path and outcome per day, and the last upstream verification. */
 const TABLE = 'attempts-test';
-let engine: EmbeddedEngine;
-let db: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  db = createDocumentClient({ endpoint: engine.endpoint });
-});
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
-});
+const store = useStoreEngine(TABLE);
 
 describe('migration attempts', () => {
   it('sum per day, path and outcome over the shards, and never leak into the per-path migration counts', async () => {
-    const repo = createMigrationCountersRepository(db, TABLE);
+    const repo = createMigrationCountersRepository(store.db, TABLE);
     await Promise.all([
       ...Array.from({ length: 30 }, () => repo.countAttempt('t1', '2026-11-01', 'password_fallback', 'migrated')),
       ...Array.from({ length: 7 }, () => repo.countAttempt('t1', '2026-11-01', 'password_fallback', 'upstream_rejected')),
@@ -38,7 +25,7 @@ describe('migration attempts', () => {
   });
 
   it('an attempt counted with its migration (`alsoMigrated`) adds to both sums in one write', async () => {
-    const repo = createMigrationCountersRepository(db, TABLE);
+    const repo = createMigrationCountersRepository(store.db, TABLE);
     await Promise.all([
       ...Array.from({ length: 4 }, () => repo.countAttempt('t3', '2026-11-01', 'refresh_remint', 'migrated', { alsoMigrated: true })),
       repo.countAttempt('t3', '2026-11-01', 'refresh_remint', 'migrated'),
@@ -49,7 +36,7 @@ describe('migration attempts', () => {
 
   it('keep the latest upstream verification over every shard, whatever order the writes land in', async () => {
     let next = 0;
-    const shardsInTurn = createMigrationCountersRepository(db, TABLE, 16, () => (next++ % 16) / 16);
+    const shardsInTurn = createMigrationCountersRepository(store.db, TABLE, 16, () => (next++ % 16) / 16);
     expect(await shardsInTurn.lastUpstreamVerification('t2')).toBeUndefined();
     const times = [5000, 9000, 1000, 7000, 9000 - 1];
     for (const at of times) await shardsInTurn.recordUpstreamVerification('t2', at === 9000 ? 'refresh_remint' : 'password_fallback', at);
@@ -58,7 +45,7 @@ describe('migration attempts', () => {
   });
 
   it('a process records the same path of a tenant at most once in 5 s; another path, or the same 5 s later, is written', async () => {
-    const repo = createMigrationCountersRepository(db, TABLE);
+    const repo = createMigrationCountersRepository(store.db, TABLE);
     await repo.recordUpstreamVerification('t4', 'refresh_remint', 10_000);
     await repo.recordUpstreamVerification('t4', 'refresh_remint', 12_000);
     expect(await repo.lastUpstreamVerification('t4')).toEqual({ at: 10_000, path: 'refresh_remint' });

@@ -1,29 +1,20 @@
-import { BatchWriteCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
-import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lambdas/store/keys.js';
 import { createLockoutRepository } from '../../lambdas/store/lockout-repository.js';
 import { createRefreshTokenRepository, type RefreshTokenItem } from '../../lambdas/store/refresh-token-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /** The repositories' conditional writes against the embedded engine (no transactions). */
 const TABLE = 'store-test';
-let engine: EmbeddedEngine;
-let db: DynamoDBDocumentClient;
+const store = useStoreEngine(TABLE);
 let tokens: ReturnType<typeof createRefreshTokenRepository>;
 let lockouts: ReturnType<typeof createLockoutRepository>;
 let seq = 0;
 
 beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  db = createDocumentClient({ endpoint: engine.endpoint });
-  tokens = createRefreshTokenRepository(db, TABLE);
-  lockouts = createLockoutRepository(db, TABLE);
-});
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
+  tokens = createRefreshTokenRepository(store.db, TABLE);
+  lockouts = createLockoutRepository(store.db, TABLE);
 });
 
 async function putToken(): Promise<string> {
@@ -39,7 +30,7 @@ async function putToken(): Promise<string> {
     created_at: 1000,
     ttl: 999_999_999,
   };
-  await db.send(new BatchWriteCommand({ RequestItems: { [TABLE]: [{ PutRequest: { Item: tokens.tokenItem(t) } }] } }));
+  await store.db.send(new BatchWriteCommand({ RequestItems: { [TABLE]: [{ PutRequest: { Item: tokens.tokenItem(t) } }] } }));
   return t.token_id;
 }
 
@@ -76,7 +67,7 @@ describe('refresh token repository: consumeRotating', () => {
 
   it('an unknown token id is reuse, not a new item', async () => {
     expect(await tokens.consumeRotating('never-issued', 2000, 30)).toBe('reuse_detected');
-    const res = await db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshToken('never-issued') }));
+    const res = await store.db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshToken('never-issued') }));
     expect(res.Item).toBeUndefined();
   });
 
@@ -88,12 +79,12 @@ describe('refresh token repository: consumeRotating', () => {
   });
 
   it('revokeFamily marks the family revoked and ignores a family that does not exist', async () => {
-    await db.send(new BatchWriteCommand({ RequestItems: { [TABLE]: [{ PutRequest: { Item: tokens.familyItem({ family_id: 'fam-x', tenant: 't', client_id: 'c', user_id: 'u', status: 'active', created_at: 1, ttl: 999_999_999 }) } }] } }));
+    await store.db.send(new BatchWriteCommand({ RequestItems: { [TABLE]: [{ PutRequest: { Item: tokens.familyItem({ family_id: 'fam-x', tenant: 't', client_id: 'c', user_id: 'u', status: 'active', created_at: 1, ttl: 999_999_999 }) } }] } }));
     await tokens.revokeFamily('fam-x', 5000, 'reuse_detected');
     await tokens.revokeFamily('fam-missing', 5000, 'reuse_detected');
-    const res = await db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshFamily('fam-x') }));
+    const res = await store.db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshFamily('fam-x') }));
     expect(res.Item).toMatchObject({ status: 'revoked', revoked_at: 5000, revoked_reason: 'reuse_detected' });
-    const missing = await db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshFamily('fam-missing') }));
+    const missing = await store.db.send(new GetCommand({ TableName: TABLE, Key: keys.refreshFamily('fam-missing') }));
     expect(missing.Item).toBeUndefined();
   });
 });
@@ -101,7 +92,7 @@ describe('refresh token repository: consumeRotating', () => {
 describe('lockout repository', () => {
   const policy = { max_attempts: 3, window_seconds: 900 };
   const read = async (id: string) =>
-    (await db.send(new GetCommand({ TableName: TABLE, Key: keys.lockout('t', 'con_1', id) }))).Item as
+    (await store.db.send(new GetCommand({ TableName: TABLE, Key: keys.lockout('t', 'con_1', id) }))).Item as
       | { attempts: number; failures?: number; ttl: number }
       | undefined;
   const failOnce = async (id: string, at: number) => {

@@ -1,7 +1,5 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
-import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lambdas/store/keys.js';
 import { countPartitionKeysOfTable, createPartitionKeyCounter } from '../../lambdas/store/partition-key-counter.js';
 import type { UserRecord } from '../../lambdas/store/records.js';
@@ -9,6 +7,7 @@ import { shardCounts } from '../../lambdas/store/shards.js';
 import { createUsersIndex } from '../../lambdas/store/users-index.js';
 import { readLoginStats, withLoginStats } from '../../lambdas/store/login-stats.js';
 import { createUsersRepository } from '../../lambdas/store/users-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /**
  * The users listing index: a sharded key so creations spread, login statistics apart from the
@@ -16,8 +15,7 @@ import { createUsersRepository } from '../../lambdas/store/users-repository.js';
  */
 const TABLE = 'users-listing-test';
 const TENANT = 'acme';
-let engine: EmbeddedEngine;
-let db: DynamoDBDocumentClient;
+const store = useStoreEngine(TABLE);
 const hotKeys = createPartitionKeyCounter();
 const created: string[] = [];
 let creationIndexWrites: { key: string; count: number }[] = [];
@@ -37,11 +35,8 @@ const user = (n: number, extra: Partial<UserRecord> = {}): UserRecord => ({
 } as UserRecord);
 
 beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  db = createDocumentClient({ endpoint: engine.endpoint });
-  countPartitionKeysOfTable(db, hotKeys, { endpoint: engine.endpoint, tableName: TABLE });
-  const users = createUsersRepository(db, TABLE);
+  countPartitionKeysOfTable(store.db, hotKeys, { endpoint: store.endpoint, tableName: TABLE });
+  const users = createUsersRepository(store.db, TABLE);
   hotKeys.reset();
   for (let n = 0; n < 96; n++) {
     const out = await users.createUser(user(n));
@@ -52,16 +47,12 @@ beforeAll(async () => {
   // Users an earlier version wrote: one unsharded listing key, login statistics on the user item.
   for (let n = 96; n < 100; n++) {
     const legacy = user(n, { logins_count: 5, last_login: '2026-10-01T00:00:00.000Z', last_ip: '10.0.0.1' });
-    await db.send(
+    await store.db.send(
       new PutCommand({ TableName: TABLE, Item: { ...keys.user(TENANT, legacy.user_id), gsi1pk: keys.usersIndex(TENANT), gsi1sk: legacy.user_id, ...legacy } }),
     );
     created.push(legacy.user_id);
   }
   created.sort();
-});
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
 });
 
 describe('users listing index', () => {
@@ -72,21 +63,21 @@ describe('users listing index', () => {
   });
 
   it('a login writes no index key and leaves the user item as it was', async () => {
-    const users = createUsersRepository(db, TABLE);
+    const users = createUsersRepository(store.db, TABLE);
     const key = keys.user(TENANT, created[0]);
-    const before = (await db.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
+    const before = (await store.db.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
     hotKeys.reset();
     await users.recordLogin(TENANT, created[0], '2026-11-20T10:00:00.000Z', '127.0.0.9');
     await users.recordLogin(TENANT, created[0], '2026-11-20T11:00:00.000Z', '127.0.0.8');
     const writes = hotKeys.report('write', { top: 100 }).top.map((k) => k.key);
     expect(writes).toEqual([keys.userPartition(TENANT, created[0])]);
-    expect((await db.send(new GetCommand({ TableName: TABLE, Key: key }))).Item).toEqual(before);
-    const stats = await readLoginStats(db, TABLE, TENANT, [created[0]]);
+    expect((await store.db.send(new GetCommand({ TableName: TABLE, Key: key }))).Item).toEqual(before);
+    const stats = await readLoginStats(store.db, TABLE, TENANT, [created[0]]);
     expect(stats.get(created[0])).toEqual({ last_login: '2026-11-20T11:00:00.000Z', last_ip: '127.0.0.8', logins_count: 2 });
   });
 
   it('lists every user once in user_id order across the shards and the unsharded key; a smaller max is a prefix', async () => {
-    const index = createUsersIndex(db, TABLE);
+    const index = createUsersIndex(store.db, TABLE);
     expect((await index.find(TENANT, () => true, 1000)).map((u) => u.user_id)).toEqual(created);
     expect((await index.find(TENANT, () => true, 25)).map((u) => u.user_id)).toEqual(created.slice(0, 25));
     const some = await index.find(TENANT, (u) => u.email!.endsWith('7@example.com'), 1000);
@@ -94,27 +85,27 @@ describe('users listing index', () => {
   });
 
   it('a user of an earlier version keeps its login count and adds new logins to it', async () => {
-    const users = createUsersRepository(db, TABLE);
+    const users = createUsersRepository(store.db, TABLE);
     const legacyId = created[created.length - 1];
     await users.recordLogin(TENANT, legacyId, '2026-11-20T12:00:00.000Z', '127.0.0.7');
     const raw = (await users.getUser(TENANT, legacyId))!;
-    const shown = withLoginStats(raw, (await readLoginStats(db, TABLE, TENANT, [legacyId])).get(legacyId));
+    const shown = withLoginStats(raw, (await readLoginStats(store.db, TABLE, TENANT, [legacyId])).get(legacyId));
     expect(shown).toMatchObject({ logins_count: 6, last_login: '2026-11-20T12:00:00.000Z', last_ip: '127.0.0.7' });
   });
 
   it('rewriting a user of an earlier version moves it to its shard, still listed once', async () => {
-    const users = createUsersRepository(db, TABLE);
+    const users = createUsersRepository(store.db, TABLE);
     const legacyId = created[created.length - 2];
     await users.putUser({ ...(await users.getUser(TENANT, legacyId))!, name: 'Moved' });
-    const item = (await db.send(new GetCommand({ TableName: TABLE, Key: keys.user(TENANT, legacyId) }))).Item!;
+    const item = (await store.db.send(new GetCommand({ TableName: TABLE, Key: keys.user(TENANT, legacyId) }))).Item!;
     expect(item.gsi1pk).not.toBe(keys.usersIndex(TENANT));
-    const listed = (await createUsersIndex(db, TABLE).find(TENANT, () => true, 1000)).map((u) => u.user_id);
+    const listed = (await createUsersIndex(store.db, TABLE).find(TENANT, () => true, 1000)).map((u) => u.user_id);
     expect(listed).toEqual(created);
   });
 
   it('deleting a user deletes its login statistics', async () => {
-    const users = createUsersRepository(db, TABLE);
+    const users = createUsersRepository(store.db, TABLE);
     await users.deleteUser((await users.getUser(TENANT, created[0]))!);
-    expect((await readLoginStats(db, TABLE, TENANT, [created[0]])).size).toBe(0);
+    expect((await readLoginStats(store.db, TABLE, TENANT, [created[0]])).size).toBe(0);
   });
 });

@@ -1,9 +1,7 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { describe, expect, it } from 'vitest';
 import { createUpstreamBudget, scheduleOf, type BudgetGrant } from '../../lambdas/migration/upstream-budget.js';
-import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
 import { createUpstreamBudgetRepository } from '../../lambdas/store/upstream-budget-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /**
  * The fleet's queue of re-mints told to come back: each refused caller has a place of its own,
@@ -13,23 +11,12 @@ import { createUpstreamBudgetRepository } from '../../lambdas/store/upstream-bud
 const TABLE = 'budget-queue-test';
 const T0 = 1_800_000_000_000;
 const RATE = 10; // 100 ms apart, a burst of 250 ms
-let engine: EmbeddedEngine;
-let db: DynamoDBDocumentClient;
+const store = useStoreEngine(TABLE);
 let seq = 0;
-
-beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  db = createDocumentClient({ endpoint: engine.endpoint });
-});
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
-});
 
 /** One Lambda instance's budget, on the shared table, at the test's clock. */
 function instance(clock: { now: number }) {
-  return createUpstreamBudget({ repo: createUpstreamBudgetRepository(db, TABLE), now: () => clock.now, random: () => 0 });
+  return createUpstreamBudget({ repo: createUpstreamBudgetRepository(store.db, TABLE), now: () => clock.now, random: () => 0 });
 }
 
 const refusedAfter = (g: BudgetGrant) => {
@@ -43,7 +30,7 @@ describe('the queue of re-mints told to come back', () => {
     const upstream = `up${++seq}.example.com`;
     const request = { tenant: 't', upstream, requestsPerSecond: RATE, maxWaitMs: 0 };
     // The bucket is full: three instances' re-mints are each told when to come back.
-    await createUpstreamBudgetRepository(db, TABLE).lease({ tenant: 't', upstream }, scheduleOf(RATE), { count: 3, now: T0, maxWaitMs: 0 });
+    await createUpstreamBudgetRepository(store.db, TABLE).lease({ tenant: 't', upstream }, scheduleOf(RATE), { count: 3, now: T0, maxWaitMs: 0 });
     const first = await instance(clock).take({ ...request, priority: 'background' });
     const second = await instance(clock).take({ ...request, priority: 'background' });
     const third = await instance(clock).take({ ...request, priority: 'background' });
@@ -64,7 +51,7 @@ describe('the queue of re-mints told to come back', () => {
     const clock = { now: T0 };
     const upstream = `up${++seq}.example.com`;
     const request = { tenant: 't', upstream, requestsPerSecond: RATE, maxWaitMs: 0, priority: 'background' as const };
-    await createUpstreamBudgetRepository(db, TABLE).lease({ tenant: 't', upstream }, scheduleOf(RATE), { count: 3, now: T0, maxWaitMs: 0 });
+    await createUpstreamBudgetRepository(store.db, TABLE).lease({ tenant: 't', upstream }, scheduleOf(RATE), { count: 3, now: T0, maxWaitMs: 0 });
     const budget = instance(clock);
     // The first lease is prepared while the re-mint claims its ledger record; four callers arrive meanwhile.
     budget.prepare(request);
@@ -84,7 +71,7 @@ describe('the queue of re-mints told to come back', () => {
     const clock = { now: T0 };
     const upstream = `up${++seq}.example.com`;
     // The next free call is a second away.
-    await createUpstreamBudgetRepository(db, TABLE).lease({ tenant: 't', upstream }, scheduleOf(RATE), { count: 11, now: T0, maxWaitMs: 1000 });
+    await createUpstreamBudgetRepository(store.db, TABLE).lease({ tenant: 't', upstream }, scheduleOf(RATE), { count: 11, now: T0, maxWaitMs: 1000 });
     const budget = instance(clock);
     const login = { tenant: 't', upstream, requestsPerSecond: RATE, priority: 'interactive' as const };
     const [hurried, patient] = await Promise.all([budget.take({ ...login, maxWaitMs: 200 }), budget.take({ ...login, maxWaitMs: 3000 })]);

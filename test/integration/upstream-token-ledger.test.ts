@@ -1,32 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { describe, expect, it } from 'vitest';
 import { createDeadline } from '../../lambdas/migration/deadline.js';
 import { createUpstreamTokenLedger } from '../../lambdas/migration/upstream-token-ledger.js';
 import { createDocumentClient, createRoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 import { DEFAULT_TABLE_NAME } from '../../lambdas/store/table.js';
 import { createUpstreamTokenRepository } from '../../lambdas/store/upstream-token-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /** The "upstream token consumed" ledger on the embedded engine: leases, take-overs and outcomes. */
-let engine: EmbeddedEngine;
-let db: DynamoDBDocumentClient;
+const store = useStoreEngine(DEFAULT_TABLE_NAME);
 let t = Date.now();
 const now = () => t;
 const LEASE_MS = 10_000;
 
-beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, DEFAULT_TABLE_NAME);
-  db = createDocumentClient({ endpoint: engine.endpoint });
-});
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
-});
-
 function ledgerFor(token: string) {
-  return createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(db, DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+  return createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(store.db, DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
 }
 const newToken = () => `v1.M${randomBytes(30).toString('base64url')}`;
 /** A deadline that is already spent: a claim that would have to wait answers `busy` at once. */
@@ -70,13 +58,13 @@ describe('upstream token ledger', () => {
     if (owner.kind !== 'owner') throw new Error('expected owner');
     // The waiter reads through its own client, so the test writes the outcome only once it waits.
     const counter = createRoundTripCounter();
-    const waiterDb = createDocumentClient({ endpoint: engine.endpoint, counter });
+    const waiterDb = createDocumentClient({ endpoint: store.endpoint, counter });
     const waiting = createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(waiterDb, DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS })
       .claim(['s1'], createDeadline(5_000, () => Date.now()));
     while (!counter.byOperation.GetItem) await new Promise((resolve) => setImmediate(resolve));
     const minted = ledger.mintedItem(owner.lease, { source_id: 's1', client_id: 'c', user_id: 'auth0|u', family_id: 'fam', scope: 'openid', refresh_scope: 'openid offline_access' });
     const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
-    await db.send(new PutCommand({ TableName: DEFAULT_TABLE_NAME, Item: minted }));
+    await store.db.send(new PutCommand({ TableName: DEFAULT_TABLE_NAME, Item: minted }));
     expect(await waiting).toMatchObject({ kind: 'minted', waited: true, record: { family_id: 'fam', user_id: 'auth0|u' } });
     waiterDb.destroy();
   });
@@ -108,7 +96,7 @@ describe('upstream token ledger', () => {
     const owner = await ledger.claim(['s1'], noTime());
     if (owner.kind !== 'owner') throw new Error('expected owner');
     await ledger.markRejected(owner.lease, ['s1']);
-    const record = await createUpstreamTokenRepository(db, DEFAULT_TABLE_NAME).get('ledger-test', ledger.hash);
+    const record = await createUpstreamTokenRepository(store.db, DEFAULT_TABLE_NAME).get('ledger-test', ledger.hash);
     t = record!.ttl * 1000 + 1;
     expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'owner', record: { status: 'redeeming' } });
   });
@@ -123,14 +111,14 @@ describe('upstream token ledger', () => {
     expect(await ledgerFor(token).claim(['s1'], noTime())).toMatchObject({ kind: 'transient' });
     t += 2_000;
     const counter = createRoundTripCounter();
-    const counted = createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(createDocumentClient({ endpoint: engine.endpoint, counter }), DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+    const counted = createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(createDocumentClient({ endpoint: store.endpoint, counter }), DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
     const back = await counted.claim(['s1'], noTime());
     expect(back).toMatchObject({ kind: 'owner', booked: true, record: { status: 'redeeming', version: 3 } });
     expect(counter.byOperation).toEqual({ UpdateItem: 1 });
     expect(await ledgerFor(token).markRedeemed(first.lease, { sourceId: 's1', sealedAnswer: 'v1.x', clientId: 'c' })).toBe(false);
     if (back.kind !== 'owner') throw new Error('expected owner');
     expect(await counted.markRedeemed(back.lease, { sourceId: 's1', sealedAnswer: 'v1.x', clientId: 'c' })).toBe(true);
-    const record = await createUpstreamTokenRepository(db, DEFAULT_TABLE_NAME).get('ledger-test', counted.hash);
+    const record = await createUpstreamTokenRepository(store.db, DEFAULT_TABLE_NAME).get('ledger-test', counted.hash);
     expect(record).toMatchObject({ status: 'redeemed', version: 4 });
     expect(record).not.toHaveProperty('failure');
     expect(record).not.toHaveProperty('retry_at');
@@ -139,7 +127,7 @@ describe('upstream token ledger', () => {
   it('a new token is claimed in one request; one whose passing failure had no place in the queue is taken over when due, in one request, not as a turn', async () => {
     const token = newToken();
     const counter = createRoundTripCounter();
-    const counted = () => createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(createDocumentClient({ endpoint: engine.endpoint, counter }), DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
+    const counted = () => createUpstreamTokenLedger({ upstreamTokens: createUpstreamTokenRepository(createDocumentClient({ endpoint: store.endpoint, counter }), DEFAULT_TABLE_NAME), now }, { tenant: 'ledger-test', token, leaseMs: LEASE_MS });
     const first = await counted().claim(['s1'], noTime());
     expect(first).toMatchObject({ kind: 'owner', record: { status: 'redeeming', version: 1 } });
     expect(counter.byOperation).toEqual({ UpdateItem: 1 });
