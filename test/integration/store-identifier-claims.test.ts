@@ -1,29 +1,22 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDeps, type Deps } from '../../lambdas/deps.js';
 import { createUser } from '../../lambdas/identity/create-user.js';
 import { createSilentSink } from '../../lambdas/logs/log-sink.js';
 import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
 import { newDatabaseConnection } from '../../lambdas/store/defaults.js';
-import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
 import { keys } from '../../lambdas/store/keys.js';
 import { createUsersRepository } from '../../lambdas/store/users-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /** Identifier claims keep (connection, email) unique without transactions. */
 const TABLE = 'claims-test';
-let engine: EmbeddedEngine;
+const store = useStoreEngine(TABLE);
 let deps: Deps;
 const connection = newDatabaseConnection({ name: 'Username-Password-Authentication', id: 'con_claims0000000000', now: new Date().toISOString() });
 
-beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  deps = createDeps({ db: createDocumentClient({ endpoint: engine.endpoint }), tableName: TABLE, secrets: createLocalSecretStore(), sink: createSilentSink(), config: { bcryptCost: 4 } });
-});
-afterAll(async () => {
-  deps?.db.destroy();
-  await engine?.close();
+beforeAll(() => {
+  deps = createDeps({ db: store.db, tableName: TABLE, secrets: createLocalSecretStore(), sink: createSilentSink(), config: { bcryptCost: 4 } });
 });
 
 const create = (userId: string, email: string) =>

@@ -1,27 +1,19 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { describe, expect, it } from 'vitest';
 import { trackStoreRequestsInFlight } from '../../bin/local/store-requests-in-flight.js';
 import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /**
  * A stopping local server waits for its store requests before closing the embedded engine (which
  * closes its database): a query still running there would otherwise crash the process.
  */
 const TABLE = 'in-flight-test';
-let engine: EmbeddedEngine;
-
-beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-});
-afterAll(async () => {
-  await engine?.close();
-});
+const store = useStoreEngine(TABLE);
 
 describe('store requests in flight', () => {
   it('settle only after every request started, including one a flow chains after another, has finished', async () => {
-    const db = createDocumentClient({ endpoint: engine.endpoint });
+    const db = createDocumentClient({ endpoint: store.endpoint });
     const tracked = trackStoreRequestsInFlight(db);
     const finished: string[] = [];
     const flow = async (i: number) => {

@@ -1,21 +1,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main as bootstrapCli } from '../../bin/bootstrap-tenant.js';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
 import { createDeps } from '../../lambdas/deps.js';
 import { createTokenHandler } from '../../lambdas/handlers/create-token-handler.js';
 import { createSilentSink } from '../../lambdas/logs/log-sink.js';
 import { createLocalSecretStore } from '../../lambdas/secrets/local-secret-store.js';
 import { createDocumentClient } from '../../lambdas/store/dynamo-client.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
-let engine: EmbeddedEngine;
 const table = 'bootstrap-test';
-
-beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, table);
-});
-afterAll(() => engine?.close());
+const store = useStoreEngine(table);
 
 async function captureStdout(run: () => Promise<number>): Promise<{ code: number; out: string }> {
   const chunks: string[] = [];
@@ -45,13 +39,13 @@ function tokenRequest(host: string, body: Record<string, string>): APIGatewayPro
 describe('bootstrap-tenant (first tenant of a deployed stack)', () => {
   it('creates a tenant whose printed management client gets a Management API token on the mapped domain', async () => {
     const { code, out } = await captureStdout(() =>
-      bootstrapCli(['--table', table, '--endpoint', engine.endpoint, '--tenant', 'acme', '--domain', 'auth.acme.test']),
+      bootstrapCli(['--table', table, '--endpoint', store.endpoint, '--tenant', 'acme', '--domain', 'auth.acme.test']),
     );
     expect(code).toBe(0);
     const printed = JSON.parse(out) as { management_client_id: string; management_client_secret: string; connection: { name: string } };
     expect(printed.connection.name).toBe('Username-Password-Authentication');
 
-    const db = createDocumentClient({ endpoint: engine.endpoint });
+    const db = createDocumentClient({ endpoint: store.endpoint });
     const deps = createDeps({ db, tableName: table, secrets: createLocalSecretStore(), sink: createSilentSink() });
     const handler = createTokenHandler(deps) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
     const result = (await handler(
@@ -70,9 +64,9 @@ describe('bootstrap-tenant (first tenant of a deployed stack)', () => {
   });
 
   it('refuses to touch a tenant that exists and prints no new credentials', async () => {
-    const first = await captureStdout(() => bootstrapCli(['--table', table, '--endpoint', engine.endpoint, '--tenant', 'twice']));
+    const first = await captureStdout(() => bootstrapCli(['--table', table, '--endpoint', store.endpoint, '--tenant', 'twice']));
     expect(first.code).toBe(0);
-    const second = await captureStdout(() => bootstrapCli(['--table', table, '--endpoint', engine.endpoint, '--tenant', 'twice']));
+    const second = await captureStdout(() => bootstrapCli(['--table', table, '--endpoint', store.endpoint, '--tenant', 'twice']));
     expect(second.code).toBe(1);
     expect(second.out).toBe('');
   });

@@ -1,31 +1,22 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, startEmbeddedEngine, type EmbeddedEngine } from '../../bin/local/embedded-engine.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createUpstreamBudget } from '../../lambdas/migration/upstream-budget.js';
 import { createDocumentClient, createRoundTripCounter } from '../../lambdas/store/dynamo-client.js';
 import { createUpstreamBudgetRepository, type UpstreamBudgetRepository } from '../../lambdas/store/upstream-budget-repository.js';
+import { useStoreEngine } from '../support/store-engine.js';
 
 /** The shared token bucket's single-item conditional updates against the embedded engine, with explicit times. */
 const TABLE = 'budget-test';
 const T0 = 1_800_000_000_000;
 /** 10 calls per second (100 ms apart) with a burst of 250 ms: the repository takes any schedule. */
 const schedule = { intervalMs: 100, burstMs: 250 };
-let engine: EmbeddedEngine;
-let db: DynamoDBDocumentClient;
-let repo: UpstreamBudgetRepository;
 const counter = createRoundTripCounter();
+const store = useStoreEngine(TABLE, { counter });
+let repo: UpstreamBudgetRepository;
 let seq = 0;
 const newKey = () => ({ tenant: 't', upstream: `up${++seq}.example.com` });
 
 beforeAll(async () => {
-  engine = await startEmbeddedEngine();
-  await ensureTable(engine.endpoint, TABLE);
-  db = createDocumentClient({ endpoint: engine.endpoint, counter });
-  repo = createUpstreamBudgetRepository(db, TABLE);
-});
-afterAll(async () => {
-  db?.destroy();
-  await engine?.close();
+  repo = createUpstreamBudgetRepository(store.db, TABLE);
 });
 
 describe('upstream budget repository', () => {
@@ -42,7 +33,7 @@ describe('upstream budget repository', () => {
 
   it('two clients (two instances) leasing concurrently never get more calls than the schedule allows', async () => {
     const key = newKey();
-    const other = createUpstreamBudgetRepository(createDocumentClient({ endpoint: engine.endpoint }), TABLE);
+    const other = createUpstreamBudgetRepository(createDocumentClient({ endpoint: store.endpoint }), TABLE);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (i % 2 ? repo : other).lease(key, schedule, { count: 1, now: T0, maxWaitMs: 0 })),
     );
@@ -89,7 +80,7 @@ describe('upstream budget repository', () => {
 
   it("background work that makes two calls leases both with its first: the second costs no round trip of its own", async () => {
     const upstream = `up${++seq}.example.com`;
-    const budget = createUpstreamBudget({ repo: createUpstreamBudgetRepository(db, TABLE), now: () => T0 });
+    const budget = createUpstreamBudget({ repo: createUpstreamBudgetRepository(store.db, TABLE), now: () => T0 });
     const request = { tenant: 't', upstream, requestsPerSecond: 1000, maxWaitMs: 1000 };
     expect(await budget.take({ ...request, priority: 'background', calls: 2 })).toMatchObject({ ok: true });
     expect(budget.cost).toMatchObject({ leases: 1, leasedCalls: 2 });
@@ -98,7 +89,7 @@ describe('upstream budget repository', () => {
     expect(await budget.take({ ...request, priority: 'interactive' })).toMatchObject({ ok: true });
     expect(budget.cost.roundTrips).toBe(leaseTrips);
     // Without it, the second call leases again.
-    const single = createUpstreamBudget({ repo: createUpstreamBudgetRepository(db, TABLE), now: () => T0 });
+    const single = createUpstreamBudget({ repo: createUpstreamBudgetRepository(store.db, TABLE), now: () => T0 });
     const other = { ...request, upstream: `up${++seq}.example.com` };
     await single.take({ ...other, priority: 'background' });
     const trips = single.cost.roundTrips;
@@ -107,7 +98,7 @@ describe('upstream budget repository', () => {
   });
 
   it('calls prepared while the work does something else are leased once: its takes then wait for no round trip', async () => {
-    const budget = createUpstreamBudget({ repo: createUpstreamBudgetRepository(db, TABLE), now: () => T0 });
+    const budget = createUpstreamBudget({ repo: createUpstreamBudgetRepository(store.db, TABLE), now: () => T0 });
     const request = { tenant: 't', upstream: `up${++seq}.example.com`, requestsPerSecond: 1000, maxWaitMs: 1000 };
     budget.prepare({ ...request, priority: 'background', calls: 2 });
     // A second preparation while the first lease is out adds nothing.
@@ -118,7 +109,7 @@ describe('upstream budget repository', () => {
   });
 
   it('after a slow lease round trip an instance asks for calls from when its lease comes back, and still leases many at a time', async () => {
-    const repo = createUpstreamBudgetRepository(db, TABLE);
+    const repo = createUpstreamBudgetRepository(store.db, TABLE);
     let slow = false;
     const asked: { lead: number; count: number }[] = [];
     const slowStore: UpstreamBudgetRepository = {
@@ -148,7 +139,7 @@ describe('upstream budget repository', () => {
   });
 
   it('a call its process wakes up for too late is not made then: the caller leases another', async () => {
-    const repo = createUpstreamBudgetRepository(db, TABLE);
+    const repo = createUpstreamBudgetRepository(store.db, TABLE);
     let lag = 0;
     const budget = createUpstreamBudget({ repo, now: () => Date.now() + lag });
     const request = { tenant: 't', upstream: `up${++seq}.example.com`, requestsPerSecond: 10, maxWaitMs: 5000, priority: 'interactive' as const };
