@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MigrationSourceRecord } from '../../lambdas/store/records.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { startTestService, type TestService } from '../support/local-service.js';
-import { addMigrationSource, authEvents, removeMigrationSource } from '../support/migration-source.js';
+import { authEvents, upstreamSessions } from '../support/migration-source.js';
 import { managementApi } from './management-helpers.js';
 
 /**
@@ -13,7 +12,7 @@ import { managementApi } from './management-helpers.js';
  */
 let service: TestService;
 let upstream: FakeUpstream;
-const added: MigrationSourceRecord[] = [];
+const sessions = upstreamSessions(() => service, () => upstream, 'bind');
 
 beforeAll(async () => {
   [service, upstream] = await Promise.all([startTestService(), startFakeUpstream()]);
@@ -21,20 +20,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([service?.close(), upstream?.close()]);
 });
-afterEach(async () => {
-  for (const source of added.splice(0)) await removeMigrationSource(service, source);
-  upstream.reset();
-});
+afterEach(() => sessions.cleanup());
 
 const refused = { status: 403, body: { error: 'invalid_grant', error_description: 'Unknown or invalid refresh token.' } };
 
 /** A source for the upstream application `clientId`, mapped to `clientIds`, and a session of it. */
-async function session(opts: { clientId?: string; clientIds?: string[] }) {
-  const { source, clientId } = await addMigrationSource(service, upstream, { clientId: opts.clientId, clientIds: opts.clientIds ?? [] });
-  added.push(source);
-  const user = upstream.addUser({ email: `bind-${Math.random().toString(36).slice(2)}@example.com`, password: 'Upstream-pw-1' });
-  return { source, token: upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: 'openid email offline_access' }) };
-}
+const session = (opts: { clientId?: string; clientIds?: string[] }) => sessions.create({ source: { clientId: opts.clientId, clientIds: opts.clientIds ?? [] } });
 
 async function redeem(token: string, as: 'web' | 'web-no-secret' | 'spa') {
   const c = service.credentials;
