@@ -12,7 +12,10 @@
  *   one ended, i.e. what the answer waits for in turn (parallel requests count once); a request
  *   that ends while an upstream call is in flight is hidden behind it and not counted; "own" leaves
  *   out the upstream call budget's bucket (one take per upstream call, before it);
- * - own cost (re-mint): median latency minus the median of the same upstream calls made directly.
+ * - own cost (re-mint): median latency minus the median of the same upstream calls made directly;
+ *   of it, the time the engine itself spent serving the flow's requests (timed in its process);
+ * - store alone (re-mint): the requests the answer waited for, sent again with nothing else
+ *   around them (their order and overlaps kept): the floor the store sets under the own cost.
  *
  *   npm run bench -- round-trips
  */
@@ -26,7 +29,8 @@ import { createSilentSink } from '../lambdas/logs/log-sink.js';
 import { createRoundTripCounter, type RoundTripCounter, type RoundTripSpan } from '../lambdas/store/dynamo-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../test/support/fake-upstream.js';
 import { addMigrationSource, removeMigrationSource } from '../test/support/migration-source.js';
-import { startEngineProcess } from './support/engine-process.js';
+import { startEngineProcess, type EngineProcess } from './support/engine-process.js';
+import { recordStoreRequests, replayStoreRequests, type RecordedRequest, type StoreRecorder } from './support/store-replay.js';
 import { median, postForm, round } from './support/stats.js';
 import type { BenchReport, BenchRow } from './token-grants.js';
 
@@ -66,6 +70,8 @@ interface FlowSample {
   ownMs: number;
   /** Of `ownMs`, the time at least one DynamoDB request was in flight (and no upstream call). */
   storeMs: number;
+  /** Of `ownMs`, the time the engine itself was serving one of them (from its arrival to its answer, in the engine's process). */
+  engineMs: number;
   requests: number;
   after: number;
   sequential: number;
@@ -86,7 +92,7 @@ function timedFetch(spans: RoundTripSpan[]): typeof fetch {
 }
 
 /** Runs one request of a flow and reads what it cost in DynamoDB requests. */
-async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[], run: () => Promise<void>): Promise<FlowSample> {
+async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[], engine: EngineProcess, run: () => Promise<void>): Promise<FlowSample> {
   const spans = counter.spans!;
   spans.length = 0;
   upstreamSpans.length = 0;
@@ -97,6 +103,7 @@ async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[]
   await new Promise((r) => setTimeout(r, 30));
   const before = spans.filter((s) => s.startMs >= started && s.startMs < answered);
   const after = spans.filter((s) => s.startMs >= answered);
+  const served = (await engine.servedSince(started)).map((s) => ({ op: 'engine', startMs: Math.max(s.startMs, started), endMs: Math.min(s.endMs, answered) })).filter((s) => s.endMs > s.startMs);
   if (TRACE) lastTrace = traceOf(started, answered, [...before, ...after, ...upstreamSpans]);
   const ops: Record<string, number> = {};
   for (const s of before) ops[s.op] = (ops[s.op] ?? 0) + 1;
@@ -104,6 +111,7 @@ async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[]
     ms: answered - started,
     ownMs: answered - started - busyMs(upstreamSpans),
     storeMs: busyMs([...before, ...upstreamSpans]) - busyMs(upstreamSpans),
+    engineMs: busyMs([...served, ...upstreamSpans]) - busyMs(upstreamSpans),
     requests: before.length,
     after: after.length,
     sequential: waitedRoundTrips(before, upstreamSpans),
@@ -115,6 +123,7 @@ async function measure(counter: RoundTripCounter, upstreamSpans: RoundTripSpan[]
 }
 
 const upstreamSpans: RoundTripSpan[] = [];
+let engineProcess: EngineProcess;
 
 /** How long at least one of these spans was in flight (overlaps counted once). */
 export function busyMs(spans: RoundTripSpan[]): number {
@@ -142,7 +151,7 @@ function traceOf(started: number, answered: number, spans: RoundTripSpan[]): str
 async function sample(counter: RoundTripCounter, run: () => Promise<void>): Promise<FlowSample[]> {
   for (let i = 0; i < WARMUP; i++) await run();
   const samples: FlowSample[] = [];
-  for (let i = 0; i < SAMPLES; i++) samples.push(await measure(counter, upstreamSpans, run));
+  for (let i = 0; i < SAMPLES; i++) samples.push(await measure(counter, upstreamSpans, engineProcess, run));
   if (TRACE) console.log(`${lastTrace}\n`);
   return samples;
 }
@@ -167,6 +176,9 @@ function row(flow: string, samples: FlowSample[], extra: Partial<BenchRow> = {})
     'own cost ms': '-',
     'own ms per sample': '-',
     'of which store ms': '-',
+    'of which engine ms': round(median(samples.map((s) => s.engineMs)), 1),
+    'store alone ms': '-',
+    'store alone requests': '-',
     ...extra,
     operations: samples[samples.length - 1].ops,
   };
@@ -215,22 +227,35 @@ async function upstreamFloor(upstream: FakeUpstream, withUserinfo: boolean): Pro
   return median(times);
 }
 
-async function remint(server: LocalServer, counter: RoundTripCounter, upstream: FakeUpstream, profileFrom: 'userinfo' | 'id_token') {
+async function remint(server: LocalServer, counter: RoundTripCounter, upstream: FakeUpstream, recorder: StoreRecorder, profileFrom: 'userinfo' | 'id_token') {
   const { source, clientId } = await addMigrationSource(server, upstream, { profile_from: profileFrom });
   const web = server.credentials.webClient;
+  // Each sample's requests the answer waited for (not those ending during an upstream call).
+  const waitedFor: RecordedRequest[][] = [];
   try {
     const samples = await sample(counter, async () => {
       const user = upstream.addUser({ email: `rt-${randomBytes(5).toString('hex')}@example.com`, password: 'pw', email_verified: true });
       const refreshToken = upstream.issueRefreshToken({ sub: user.sub, client_id: clientId, scope: SCOPE });
+      recorder.take();
       await token(server, { grant_type: 'refresh_token', client_id: web.client_id, client_secret: web.client_secret, refresh_token: refreshToken });
+      const hidden = (r: RecordedRequest) => upstreamSpans.some((u) => u.startMs <= r.endMs && r.endMs <= u.endMs);
+      waitedFor.push(recorder.take().filter((r) => !hidden(r)));
     });
     const floor = await upstreamFloor(upstream, profileFrom === 'userinfo');
+    const replayed: number[] = [];
+    // The warm-up samples' requests are sent again first, untimed, as the flow had its warm-up too.
+    for (const [i, requests] of waitedFor.entries()) {
+      const ms = await replayStoreRequests(server.deps.db, requests, `#REPLAY#${profileFrom}#${i}`);
+      if (i >= waitedFor.length - SAMPLES) replayed.push(ms);
+    }
     const ms = median(samples.map((s) => s.ms));
     return row(`re-mint (${profileFrom})`, samples, {
       'upstream floor ms': round(floor, 1),
       'own cost ms': round(ms - floor, 1),
       'own ms per sample': round(median(samples.map((s) => s.ownMs)), 1),
       'of which store ms': round(median(samples.map((s) => s.storeMs)), 1),
+      'store alone ms': round(median(replayed), 1),
+      'store alone requests': mode(waitedFor.slice(-SAMPLES).map((r) => r.length)),
     });
   } finally {
     await removeMigrationSource(server, source);
@@ -242,11 +267,12 @@ async function remint(server: LocalServer, counter: RoundTripCounter, upstream: 
  * the CPU this process spends on it (the SDK's serialisation, signing and HTTP), a floor under
  * every request a flow sends one after another (and, CPU being one thread, side by side too).
  */
-async function oneRequest(server: LocalServer): Promise<{ ms: number; cpuMs: number }> {
+async function oneRequest(server: LocalServer): Promise<{ ms: number; cpuMs: number; engineMs: number }> {
   const { db, tableName } = server.deps;
   const get = () => db.send(new GetCommand({ TableName: tableName, Key: { pk: 'BENCH#one-request', sk: 'ITEM' } }));
   for (let i = 0; i < 50; i++) await get();
   const times: number[] = [];
+  const since = performance.now();
   const cpu = process.cpuUsage();
   for (let i = 0; i < 300; i++) {
     const started = performance.now();
@@ -254,12 +280,14 @@ async function oneRequest(server: LocalServer): Promise<{ ms: number; cpuMs: num
     times.push(performance.now() - started);
   }
   const used = process.cpuUsage(cpu);
-  return { ms: median(times), cpuMs: (used.user + used.system) / 1000 / times.length };
+  const served = await engineProcess.servedSince(since);
+  return { ms: median(times), cpuMs: (used.user + used.system) / 1000 / times.length, engineMs: median(served.map((s) => s.endMs - s.startMs)) };
 }
 
 export async function runRoundTripsBench(): Promise<BenchReport> {
   const counter = createRoundTripCounter({ spans: true });
   const engine = await startEngineProcess();
+  engineProcess = engine;
   const upstream = await startFakeUpstream({ latencyMs: UPSTREAM_LATENCY_MS });
   // A second server on the same engine and data: the process a returning user has not signed in through.
   const dataDir = mkdtempSync(join(tmpdir(), 'round-trips-'));
@@ -283,8 +311,9 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
       refreshToken = (await token(server, { grant_type: 'refresh_token', refresh_token: refreshToken, ...web })).refresh_token;
     });
     const rows = [row('password grant', password), row('refresh grant', refresh)];
-    rows.push(await remint(server, counter, upstream, 'userinfo'));
-    rows.push(await remint(server, counter, upstream, 'id_token'));
+    const recorder = recordStoreRequests(server.deps.db);
+    rows.push(await remint(server, counter, upstream, recorder, 'userinfo'));
+    rows.push(await remint(server, counter, upstream, recorder, 'id_token'));
     const [, rf, rmU, rmI] = rows;
     const single = await oneRequest(server);
     const pwReturning = row('password grant, returning user', returningLogin);
@@ -300,8 +329,10 @@ export async function runRoundTripsBench(): Promise<BenchReport> {
         `${SAMPLES} sequential requests per flow after ${WARMUP} warm-up ones (tenant configuration cached); fake upstream adds ${UPSTREAM_LATENCY_MS} ms per call; the engine in its own process; bcrypt cost 4`,
         'password grant: "repeat login" signs the same user in again through the same process; "returning user" a user who signed in before, through a second process on the same store that has not seen them (as a new Lambda instance); "first login" a user who never signed in (created through the Management API; an imported user\'s first sign-in writes its count on its own, one request more)',
         'requests / sequential round trips: the mode over the samples; "after answer": requests started once the answer was sent',
-        '"own ms per sample": the median of each sample\'s latency less the time its own upstream calls were in flight (steadier than the difference of two medians on a busy machine); "of which store ms": of that, the time at least one DynamoDB request was in flight (from the SDK signing it to its parsed answer)',
-        `one GetItem alone through the service's client: ${round(single.ms, 2)} ms median, ${round(single.cpuMs, 2)} ms of this process's CPU (all its threads) per request; a re-mint sends ${rmI.requests}`,
+        '"own ms per sample": the median of each sample\'s latency less the time its own upstream calls were in flight (steadier than the difference of two medians on a busy machine); "of which store ms": of that, the time at least one DynamoDB request was in flight (from the SDK signing it to its parsed answer); "of which engine ms": the time the engine itself was serving one (from the request\'s arrival to its answer sent, timed in the engine\'s process), outside upstream calls (for the password and refresh grants, of the whole latency)',
+        `one GetItem alone through the service's client: ${round(single.ms, 2)} ms median, of which the engine serving it ${round(single.engineMs, 2)} ms; ${round(single.cpuMs, 2)} ms of this process's CPU (all its threads) per request; a re-mint sends ${rmI.requests}`,
+        '"store alone ms": the requests a re-mint\'s answer waited for ("store alone requests": those not ending during an upstream call), sent again through the same client with nothing else around them, each once those that had ended before it had ended again (side by side where they were), on items of their own: the floor the store puts under a re-mint\'s own cost on this machine',
+        `re-mint own ms per sample less the engine's: ${round(Number(rmU['own ms per sample']) - Number(rmU['of which engine ms']), 1)} ms (userinfo), ${round(Number(rmI['own ms per sample']) - Number(rmI['of which engine ms']), 1)} ms (id_token)`,
         `node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg()[0].toFixed(1)} (own cost grows with the machine's load)`,
       ],
       targets: [

@@ -11,9 +11,23 @@ export interface EmbeddedEngine {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedEngine(opts: { path?: string } = {}): Promise<EmbeddedEngine> {
+/** One request as the engine served it: from its arrival to its answer sent (`performance.timeOrigin + performance.now()`, ms). */
+export interface EngineRequestSpan {
+  startMs: number;
+  endMs: number;
+}
+
+export async function startEmbeddedEngine(opts: { path?: string; onRequestServed?: (span: EngineRequestSpan) => void } = {}): Promise<EmbeddedEngine> {
   const { default: dynalite } = await import('dynalite');
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const served = opts.onRequestServed;
+  if (served) {
+    // For benchmarks: how long the engine itself spent on each request.
+    server.prependListener('request', (_req: unknown, res: { once(event: 'finish', f: () => void): void }) => {
+      const startMs = performance.timeOrigin + performance.now();
+      res.once('finish', () => served({ startMs, endMs: performance.timeOrigin + performance.now() }));
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
