@@ -3,8 +3,6 @@ import { isConditionalCheckFailed } from './dynamo-client.js';
 import type { BatchResult, ImportJobRecord, JobSummary } from './flow-records.js';
 import type { ImportJobsStore } from '../ports.js';
 
-export type { BatchResult, ImportJobRecord, ImportJobStatus as JobStatus, JobSummary } from './flow-records.js';
-
 /**
  * Jobs in the table. One partition per job (`TENANT#t#JOB#<id>`):
  * - `JOB`: the job (connection, options, how many batches, status);
@@ -41,6 +39,26 @@ export function createJobsRepository(db: DynamoDBDocumentClient, tableName: stri
       start = res.LastEvaluatedKey;
     } while (start);
     return items;
+  }
+
+  /** Sets the job's status if `condition` holds; answers whether it did. */
+  async function setStatusIf(tenant: string, id: string, set: string, condition: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: jobPartition(tenant, id), sk: 'JOB' },
+          UpdateExpression: set,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
   }
 
   return {
@@ -115,40 +133,19 @@ export function createJobsRepository(db: DynamoDBDocumentClient, tableName: stri
 
     /** Moves the job to a final status once; answers whether this call did (so only one logs it). */
     async finish(tenant: string, id: string, status: 'completed' | 'failed', at: string): Promise<boolean> {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: jobPartition(tenant, id), sk: 'JOB' },
-            UpdateExpression: 'SET #s = :s, completed_at = :at',
-            ConditionExpression: 'attribute_exists(pk) AND #s <> :completed AND #s <> :failed',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':s': status, ':at': at, ':completed': 'completed', ':failed': 'failed' },
-          }),
-        );
-      } catch (err) {
-        if (isConditionalCheckFailed(err)) return false;
-        throw err;
-      }
+      const ended = await setStatusIf(tenant, id, 'SET #s = :s, completed_at = :at', 'attribute_exists(pk) AND #s <> :completed AND #s <> :failed', {
+        ':s': status,
+        ':at': at,
+        ':completed': 'completed',
+        ':failed': 'failed',
+      });
+      if (!ended) return false;
       await db.send(new DeleteCommand({ TableName: tableName, Key: { pk: PENDING_PK, sk: `${tenant}#${id}` } }));
       return true;
     },
 
     async markProcessing(tenant: string, id: string): Promise<void> {
-      await db
-        .send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: jobPartition(tenant, id), sk: 'JOB' },
-            UpdateExpression: 'SET #s = :processing',
-            ConditionExpression: '#s = :pending',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':processing': 'processing', ':pending': 'pending' },
-          }),
-        )
-        .catch((err) => {
-          if (!isConditionalCheckFailed(err)) throw err;
-        });
+      await setStatusIf(tenant, id, 'SET #s = :processing', '#s = :pending', { ':processing': 'processing', ':pending': 'pending' });
     },
 
     /** Jobs not completed yet, every tenant (the local server resumes them at start). */
