@@ -7,7 +7,7 @@ import { connectionByName } from '../store/tenant-config-repository.js';
 import { isSocialConnection } from '../social/social-strategies.js';
 
 // Stored with the pending login, so the shapes are records (store/login-records.ts).
-export type { AuthorizeRequest, ResponseMode } from '../store/login-records.js';
+export type { AuthorizeRequest } from '../store/login-records.js';
 
 /** Where (and how) an error or a code is sent back to the client. */
 export interface ReplyTarget {

@@ -1,9 +1,5 @@
 import type { ImportCountersStore } from '../ports.js';
 
-/** The counters themselves live in the store (lambdas/store/import-counters-repository.ts), reached as `deps.importCounters`. */
-export type { ImportDrainCounts } from '../store/flow-records.js';
-export type { ImportCountersStore as ImportCounters } from '../ports.js';
-
 /**
  * After a login: an imported user's first sign-in here moves them out of "imported, never
  * signed in" (the drain view). A lost count only makes that figure a little high.

@@ -15,8 +15,6 @@ export const authorizationCodeKey = (tenant: string, codeHash: string) => ({
   sk: 'AUTHCODE',
 });
 
-export type { AuthorizationCodeItem, RedeemOutcome } from './login-records.js';
-
 /**
  * One-time authorization codes. Redemption is one conditional update (`issued` → `redeemed`),
  * so of two concurrent exchanges exactly one wins. A replay marks the code; whichever of the

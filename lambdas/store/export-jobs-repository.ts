@@ -4,7 +4,7 @@ import { keys } from './keys.js';
 import type { ExportJobStatus as JobStatus, UsersExportJob } from './flow-records.js';
 import type { ExportJobsStore } from '../ports.js';
 
-export type { ExportField, ExportJobStatus as JobStatus, UsersExportJob } from './flow-records.js';
+export type { ExportField, UsersExportJob } from './flow-records.js';
 
 /** Export jobs: one item each, `TENANT#t#JOB#<id>` / `USERS_EXPORT`; status moves forward only. */
 export function createExportJobsRepository(db: DynamoDBDocumentClient, tableName: string): ExportJobsStore {

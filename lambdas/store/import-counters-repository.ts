@@ -4,8 +4,6 @@ import type { ImportDrainCounts } from './flow-records.js';
 import { allShards, shardCounts } from './shards.js';
 import type { ImportCountersStore } from '../ports.js';
 
-export type { ImportDrainCounts } from './flow-records.js';
-
 /**
  * The drain view of bulk imports: how many users were imported, and how many of them have
  * signed in since. The difference is who would be lost if the upstream were switched off and

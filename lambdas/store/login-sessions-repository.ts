@@ -4,7 +4,7 @@ import type { ItemKey } from './records.js';
 import type { LoginSessionRecord } from './login-records.js';
 
 /** A login session, under a hash of its cookie's id (the cookie value is never stored). */
-export const loginSessionKey = (tenant: string, idHash: string) => ({
+const loginSessionKey = (tenant: string, idHash: string) => ({
   pk: `TENANT#${tenant}#SESSION#${idHash}`,
   sk: 'SESSION',
 });

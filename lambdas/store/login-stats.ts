@@ -4,8 +4,6 @@ import { keys } from './keys.js';
 import type { UserRecord } from './records.js';
 import type { LoginStats } from './flow-records.js';
 
-export type { LoginStats } from './flow-records.js';
-
 /** The login statistics of these users (one BatchGet per 100): user_id → statistics. */
 export async function readLoginStats(
   db: DynamoDBDocumentClient,

@@ -10,7 +10,7 @@ import { allShards, shardCounts, shardOf } from './shards.js';
 export const LOG_RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-export type { LogFilter, LogView } from './flow-records.js';
+export type { LogFilter } from './flow-records.js';
 
 function toView(item: Record<string, unknown>): LogView {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, tenant: _t, ...rest } = item;

@@ -5,13 +5,13 @@ import type { ItemKey } from './records.js';
 import type { LoginTransactionRecord, SocialTransactionRecord } from './login-records.js';
 
 /** A login page's pending login, in a partition of its own. */
-export const loginTransactionKey = (tenant: string, id: string) => ({
+const loginTransactionKey = (tenant: string, id: string) => ({
   pk: `TENANT#${tenant}#LOGINTX#${id}`,
   sk: 'LOGINTX',
 });
 
 /** A social provider's pending login (its id is the `state` sent to the provider). */
-export const socialTransactionKey = (tenant: string, id: string) => ({
+const socialTransactionKey = (tenant: string, id: string) => ({
   pk: `TENANT#${tenant}#SOCIALTX#${id}`,
   sk: 'SOCIALTX',
 });

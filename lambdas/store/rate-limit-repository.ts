@@ -3,7 +3,7 @@ import { isConditionalCheckFailed } from './dynamo-client.js';
 import type { RateDecision, RateLimit } from './flow-records.js';
 import type { RateLimitsStore } from '../ports.js';
 
-export type { RateDecision, RateLimit } from './flow-records.js';
+export type { RateLimit } from './flow-records.js';
 
 /**
  * A token bucket per key, stored as its "theoretical arrival time" (GCRA), fleet-wide. Each

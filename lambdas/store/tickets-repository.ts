@@ -4,7 +4,7 @@ import { isConditionalCheckFailed } from './dynamo-client.js';
 import type { TicketItem, TicketOutcome as ConsumeOutcome } from './flow-records.js';
 import type { TicketsStore } from '../ports.js';
 
-export type { TicketItem, TicketOutcome as ConsumeOutcome } from './flow-records.js';
+export type { TicketItem } from './flow-records.js';
 
 /** A ticket's secret travels only in the link; the table keeps its SHA-256 (base64url). */
 export function hashTicket(token: string): string {

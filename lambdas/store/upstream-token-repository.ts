@@ -4,7 +4,7 @@ import { keys } from './keys.js';
 import type { Lease, UpstreamTokenRecord } from './flow-records.js';
 import type { UpstreamTokensStore } from '../ports.js';
 
-export type { Lease, UpstreamTokenRecord, UpstreamTokenStatus } from './flow-records.js';
+export type { Lease, UpstreamTokenRecord } from './flow-records.js';
 
 /** What a record says beyond its status and lease: a take-over starts without any of it. */
 const OUTCOME_FIELDS = [
